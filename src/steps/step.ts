@@ -33,6 +33,8 @@ export interface DeleteContext {
   nodeId: string;
   resourceId: string;
   resourceType: string;
+  /** The creating node's user_inputs as stored in the template (secrets decrypted), when known. */
+  nodeInputs: JsonObject | undefined;
   signal: AbortSignal;
   services: StepServices;
 }

@@ -150,7 +150,8 @@ export interface Store {
   listWorkflows(): Promise<WorkflowRecord[]>;
 
   // --- provisioning state ---
-  getState(id: string): Promise<StateRecord | undefined>;
+  /** `steps: false` skips step records and user_outputs (the hot `_status` path). */
+  getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined>;
   listStates(): Promise<StateRecord[]>;
   beginRun(input: BeginRunInput): Promise<BeginRunResult>;
   getRun(runId: string): Promise<RunRecord | undefined>;

@@ -1,0 +1,141 @@
+/**
+ * Configuration, resolved once at start-up: defaults < config file < environment < flags,
+ * validated into a frozen ResolvedConfig. Units are in the names (…Ms, …Bytes).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+
+const ConfigSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    dataDir: z.string().min(1),
+    /** `postgres://…` for the PostgreSQL store; unset = embedded SQLite in dataDir. */
+    storeUrl: z.string().optional(),
+    securityEnabled: z.boolean(),
+    adminPassword: z.string().min(8, 'FLOWD_ADMIN_PASSWORD must be at least 8 characters').optional(),
+    masterKey: z.string().optional(),
+    bodyLimitBytes: z.number().int().positive(),
+    maxWorkflows: z.number().int().min(0).max(10_000_000),
+    maxWorkflowSteps: z.number().int().min(1).max(100_000),
+    requestTimeoutMs: z.number().int().positive(),
+    provisionConcurrency: z.number().int().min(1).max(10_000),
+    leaseMs: z.number().int().min(100),
+    shutdownGraceMs: z.number().int().min(0),
+    filterByBackendRoles: z.boolean(),
+    opensearchUrl: z.string().url().optional(),
+    opensearchUser: z.string().optional(),
+    opensearchPassword: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Create a sample workflow on first start so there is something to look at. */
+    demo: z.boolean(),
+    nodeId: z.string().optional(),
+  })
+  .strict();
+
+export type ResolvedConfig = Readonly<z.infer<typeof ConfigSchema>>;
+export type ConfigInput = Partial<z.infer<typeof ConfigSchema>>;
+
+export function defaultConfig(): z.infer<typeof ConfigSchema> {
+  return {
+    host: '127.0.0.1',
+    port: 9200,
+    dataDir: './.flowd-data',
+    securityEnabled: true,
+    bodyLimitBytes: 10 * 1024 * 1024,
+    maxWorkflows: 1_000_000,
+    maxWorkflowSteps: 1000,
+    requestTimeoutMs: 10_000,
+    provisionConcurrency: 64,
+    leaseMs: 10_000,
+    shutdownGraceMs: 5_000,
+    filterByBackendRoles: false,
+    logLevel: 'info',
+    demo: false,
+  } satisfies z.infer<typeof ConfigSchema>;
+}
+
+const bool = (v: string): boolean => {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new Error(`expected a boolean (true/false), got "${v}"`);
+};
+const int = (v: string): number => {
+  if (!/^-?\d+$/.test(v.trim())) throw new Error(`expected an integer, got "${v}"`);
+  return Number(v);
+};
+
+/** Environment variable → config key, with its parser. */
+const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
+  FLOWD_HOST: ['host', String],
+  FLOWD_PORT: ['port', int],
+  FLOWD_DATA_DIR: ['dataDir', String],
+  FLOWD_STORE_URL: ['storeUrl', String],
+  FLOWD_SECURITY: ['securityEnabled', (v) => v.toLowerCase() !== 'disabled' && bool(v === 'enabled' ? 'true' : v)],
+  FLOWD_ADMIN_PASSWORD: ['adminPassword', String],
+  FLOWD_MASTER_KEY: ['masterKey', String],
+  FLOWD_BODY_LIMIT_BYTES: ['bodyLimitBytes', int],
+  FLOWD_MAX_WORKFLOWS: ['maxWorkflows', int],
+  FLOWD_MAX_WORKFLOW_STEPS: ['maxWorkflowSteps', int],
+  FLOWD_REQUEST_TIMEOUT_MS: ['requestTimeoutMs', int],
+  FLOWD_PROVISION_CONCURRENCY: ['provisionConcurrency', int],
+  FLOWD_LEASE_MS: ['leaseMs', int],
+  FLOWD_SHUTDOWN_GRACE_MS: ['shutdownGraceMs', int],
+  FLOWD_FILTER_BY_BACKEND_ROLES: ['filterByBackendRoles', bool],
+  FLOWD_OPENSEARCH_URL: ['opensearchUrl', String],
+  FLOWD_OPENSEARCH_USER: ['opensearchUser', String],
+  FLOWD_OPENSEARCH_PASSWORD: ['opensearchPassword', String],
+  FLOWD_LOG_LEVEL: ['logLevel', String],
+  FLOWD_NODE_ID: ['nodeId', String],
+};
+
+export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
+  const out: Record<string, unknown> = {};
+  for (const [name, [key, parse]] of Object.entries(ENV)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    try {
+      out[key] = parse(raw);
+    } catch (e) {
+      throw new Error(`Invalid ${name}: ${(e as Error).message}`);
+    }
+  }
+  return out as ConfigInput;
+}
+
+export function configFromFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`Cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  const doc: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`Config file ${path} must contain an object`);
+  return doc as ConfigInput;
+}
+
+export interface ConfigSources {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: ConfigInput;
+}
+
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const env = sources.env ?? {};
+  const fileInput = sources.file ?? env['FLOWD_CONFIG'];
+  const merged = {
+    ...defaultConfig(),
+    ...(fileInput ? configFromFile(fileInput) : {}),
+    ...configFromEnv(env),
+    ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${issues}`);
+  }
+  return Object.freeze({ ...parsed.data, dataDir: resolve(parsed.data.dataDir) });
+}

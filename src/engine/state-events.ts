@@ -1,0 +1,69 @@
+/**
+ * In-process notifications that a workflow's state changed. Watchers (SSE, `--watch`,
+ * `wait_for_completion_timeout`) subscribe instead of polling. A cluster-wide transport
+ * (LISTEN/NOTIFY or a bus) can feed the same `notify`.
+ */
+import { EventEmitter } from 'node:events';
+
+export class StateEvents {
+  readonly #ee = new EventEmitter();
+
+  constructor() {
+    this.#ee.setMaxListeners(0);
+  }
+
+  notify(workflowId: string): void {
+    this.#ee.emit(workflowId);
+    this.#ee.emit('*', workflowId);
+  }
+
+  subscribe(workflowId: string, fn: () => void): () => void {
+    this.#ee.on(workflowId, fn);
+    return () => this.#ee.off(workflowId, fn);
+  }
+
+  subscribeAll(fn: (workflowId: string) => void): () => void {
+    this.#ee.on('*', fn);
+    return () => this.#ee.off('*', fn);
+  }
+
+  /** Resolves true once `check()` holds, false after `timeoutMs` (re-checked on each change). */
+  async waitUntil(workflowId: string, check: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (await check()) return true;
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      let checking = false;
+      let again = false;
+      const done = (v: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const onAbort = (): void => done(false);
+      const onChange = (): void => {
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        check()
+          .then((ok) => {
+            checking = false;
+            if (ok) done(true);
+            else if (again) {
+              again = false;
+              onChange();
+            }
+          })
+          .catch(() => done(false));
+      };
+      const unsubscribe = this.subscribe(workflowId, onChange);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      onChange(); // the state may have changed between the first check and subscribing
+    });
+  }
+}

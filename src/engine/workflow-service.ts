@@ -1,0 +1,127 @@
+/**
+ * Workflow management (the Flow Framework create / update / delete semantics, reference
+ * §1.2–1.6), above the Store and the Provisioner. HTTP-agnostic: the routes translate
+ * requests into these calls and render what they return.
+ */
+import { conflict, notFound, validationError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { StepRegistry } from '../steps/step-registry.js';
+import type { SecretBox } from '../util/secret-box.js';
+import { newId } from '../util/ids.js';
+import type { OsUser, Template } from '../template/types.js';
+import { PROVISION_WORKFLOW } from '../template/types.js';
+import type { OnFailure } from './plan.js';
+import type { Provisioner } from './provisioner.js';
+import { sealTemplateSecrets } from './secret-fields.js';
+
+export interface WorkflowServiceDeps {
+  store: Store;
+  registry: StepRegistry;
+  secrets: SecretBox;
+  provisioner: Provisioner;
+  maxWorkflows: number;
+}
+
+export interface CreateOptions {
+  validate: boolean;
+  provision: boolean;
+  params: Record<string, string>;
+  onFailure: OnFailure;
+  user: OsUser | undefined;
+}
+
+export class WorkflowService {
+  constructor(private readonly deps: WorkflowServiceDeps) {}
+
+  /** Create a workflow; with `provision`, start provisioning it (validation errors leave nothing behind). */
+  async create(template: Template, opts: CreateOptions): Promise<string> {
+    if (opts.validate || opts.provision) this.deps.provisioner.validateTemplate(template, null);
+    if (opts.provision && !template.workflows[PROVISION_WORKFLOW]) {
+      throw validationError('The template has no [provision] workflow to provision.');
+    }
+    const now = Date.now();
+    const id = newId();
+    const stored: Template = { ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets), created_time: now, last_updated_time: now };
+    delete stored.last_provisioned_time;
+    if (opts.user) stored.user = opts.user;
+    else delete stored.user;
+    const res = await this.deps.store.createWorkflow({ id, template: stored, ...(opts.user ? { user: opts.user } : {}), maxWorkflows: this.deps.maxWorkflows });
+    if (res === 'limit') throw validationError(`Maximum workflows limit reached: ${this.deps.maxWorkflows}`, { code: 'workflow.limit' });
+    if (opts.provision) {
+      try {
+        await this.deps.provisioner.provision(id, { params: opts.params, onFailure: opts.onFailure });
+      } catch (e) {
+        // Flow Framework leaves an orphan template here and returns no id; flowd removes it.
+        await this.deps.store.deleteWorkflow(id, true);
+        throw e;
+      }
+    }
+    return id;
+  }
+
+  /** Full update: only while NOT_STARTED; keeps created_time and last_provisioned_time. */
+  async replace(id: string, template: Template, validate: boolean, user: OsUser | undefined): Promise<void> {
+    const existing = await this.deps.store.getWorkflow(id);
+    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    if (validate) this.deps.provisioner.validateTemplate(template, id);
+    const next: Template = {
+      ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets),
+      last_updated_time: Date.now(),
+    };
+    if (existing.template.created_time !== undefined) next.created_time = existing.template.created_time;
+    if (existing.template.last_provisioned_time !== undefined) next.last_provisioned_time = existing.template.last_provisioned_time;
+    else delete next.last_provisioned_time;
+    if (user) next.user = user;
+    else delete next.user;
+    const res = await this.deps.store.replaceWorkflow(id, next);
+    if (res === 'not_found') throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    if (res === 'not_editable') {
+      throw validationError(
+        `The template can not be updated unless its provisioning state is NOT_STARTED: ${id}. Deprovision the workflow to reset the state.`,
+        { code: 'workflow.not_editable' },
+      );
+    }
+  }
+
+  /** update_fields=true: merge the allow-listed fields, in any state. */
+  async updateFields(id: string, patch: Partial<Template>): Promise<void> {
+    const existing = await this.deps.store.getWorkflow(id);
+    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    const t: Template = { ...existing.template };
+    if (patch.name !== undefined && patch.name !== '') t.name = patch.name;
+    if (patch.description !== undefined && patch.description.trim() !== '') t.description = patch.description;
+    if (patch.use_case !== undefined && patch.use_case.trim() !== '') t.use_case = patch.use_case;
+    if (patch.version !== undefined) {
+      const v = { ...(t.version ?? {}) };
+      if (patch.version.template !== undefined) v.template = patch.version.template;
+      if (patch.version.compatibility !== undefined && patch.version.compatibility.length > 0) v.compatibility = patch.version.compatibility;
+      t.version = v;
+    }
+    if (patch.ui_metadata !== undefined) t.ui_metadata = patch.ui_metadata;
+    t.last_updated_time = Date.now();
+    if (!(await this.deps.store.saveTemplate(id, t))) throw notFound(`Failed to retrieve template (${id}) from global context.`);
+  }
+
+  async reprovision(id: string, template: Template, user: OsUser | undefined, params: Record<string, string>): Promise<void> {
+    const existing = await this.deps.store.getWorkflow(id);
+    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    const next: Template = {
+      ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets),
+      last_updated_time: Date.now(),
+    };
+    if (existing.template.created_time !== undefined) next.created_time = existing.template.created_time;
+    if (user) next.user = user;
+    else if (existing.template.user) next.user = existing.template.user;
+    await this.deps.provisioner.reprovision(id, next, { params, onFailure: 'keep' });
+  }
+
+  async delete(id: string, clearStatus: boolean): Promise<void> {
+    const state = await this.deps.store.getState(id, { steps: false });
+    if (clearStatus && state?.state === 'PROVISIONING') {
+      throw conflict(`Workflow ${id} is provisioning; its status can not be cleared until provisioning ends.`);
+    }
+    if (!(await this.deps.store.deleteWorkflow(id, clearStatus))) {
+      throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    }
+  }
+}

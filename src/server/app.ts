@@ -1,0 +1,58 @@
+/**
+ * The HTTP server: Fastify with every body read as a raw string (so JSON and YAML parse with
+ * Flow Framework's error messages, and size limits apply before parsing), one error renderer,
+ * basic auth on management routes, and the route plugins.
+ */
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { errorHandler } from './error-renderer.js';
+import { registerAuth } from './auth/request-auth.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { WorkflowRoutesOptions } from './routes/workflow-routes.js';
+import { workflowRoutes } from './routes/workflow-routes.js';
+import { securityRoutes } from './routes/security-routes.js';
+import { mlRoutes } from './routes/ml-routes.js';
+import type { MlService } from '../ml/ml-service.js';
+import type { Store } from '../store/store.js';
+
+export interface AppOptions extends WorkflowRoutesOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  authenticator: Authenticator | undefined;
+  ml: MlService;
+  store: Store;
+  version: string;
+  nodeId: string;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => Math.random().toString(36).slice(2, 12),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no handler found for uri [${req.url.split('?')[0] ?? ''}] and method [${req.method}]` }),
+  );
+  registerAuth(app, opts.authenticator);
+
+  app.get('/', { config: { auth: 'none' } }, async () => ({
+    name: opts.nodeId,
+    cluster_name: 'flowd',
+    version: { distribution: 'flowd', number: opts.version, minimum_wire_compatibility_version: '2.19.0' },
+    tagline: 'flowd: provision workflows, serve them, and know where they stand',
+  }));
+  app.get('/_flowd/health', { config: { auth: 'none' } }, async () => ({ status: 'green', store: opts.store.kind }));
+
+  await app.register(workflowRoutes, opts);
+  await app.register(mlRoutes, { ml: opts.ml });
+  if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
+  return app;
+}

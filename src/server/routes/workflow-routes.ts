@@ -1,0 +1,292 @@
+/**
+ * The Flow Framework management API under /_plugins/_flow_framework/workflow (reference §1).
+ * Routes parse and check parameters, call the engine, and render; no business logic here.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authError, notFound, validationError } from '../../errors.js';
+import type { Deprovisioner } from '../../engine/deprovisioner.js';
+import type { Provisioner } from '../../engine/provisioner.js';
+import type { OnFailure } from '../../engine/plan.js';
+import type { WorkflowService } from '../../engine/workflow-service.js';
+import type { Store, StateRecord } from '../../store/store.js';
+import type { StepRegistry } from '../../steps/step-registry.js';
+import { parseBody } from '../../template/body-parser.js';
+import { parseTemplate } from '../../template/template-parser.js';
+import type { TemplateLimits } from '../../template/template-parser.js';
+import { serializeTemplate } from '../../template/template-serializer.js';
+import { buildUseCaseTemplate } from '../../template/use-cases.js';
+import type { OsUser, Template } from '../../template/types.js';
+import { executeSearch } from '../../search/query-dsl.js';
+import { requireAction } from '../auth/request-auth.js';
+import { isAdmin, mayAccess, toOsUser } from '../auth/roles.js';
+import { renderStatus, stateDocument } from '../views/status-view.js';
+import type { Query } from './request-params.js';
+import { boolParam, contentType, queryOf, rawBody, rejectUnknownParams, timeoutParam } from './request-params.js';
+
+export interface WorkflowRoutesOptions {
+  store: Store;
+  registry: StepRegistry;
+  workflows: WorkflowService;
+  provisioner: Provisioner;
+  deprovisioner: Deprovisioner;
+  filterByBackendRoles: boolean;
+  templateLimits: Partial<TemplateLimits>;
+}
+
+const BASE = '/_plugins/_flow_framework/workflow';
+const CREATE_PARAMS = ['validation', 'provision', 'reprovision', 'update_fields', 'use_case', 'wait_for_completion_timeout', 'on_failure'];
+const STATUS_CODES: Record<string, number> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, GATEWAY_TIMEOUT: 504, BAD_GATEWAY: 502, NOT_IMPLEMENTED: 501 };
+
+function onFailureParam(q: Query): OnFailure {
+  const v = q['on_failure'] ?? 'keep';
+  if (v !== 'keep' && v !== 'rollback') throw validationError(`Invalid [on_failure] value [${v}]: use keep or rollback.`);
+  return v;
+}
+
+export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesOptions): Promise<void> {
+  const { store, registry, workflows, provisioner, deprovisioner } = opts;
+  const redact = (type: string, key: string): boolean => registry.isSecret(type, key);
+
+  const callerUser = (req: FastifyRequest): OsUser | undefined => (req.flowdUser ? toOsUser(req.flowdUser) : undefined);
+
+  const checkAccess = (req: FastifyRequest, id: string, owner: OsUser | undefined): void => {
+    if (!mayAccess(req.flowdUser, owner, opts.filterByBackendRoles)) {
+      throw authError(`User does not have permissions to access workflow: ${id}`, { status: 403, code: 'auth.workflow_forbidden' });
+    }
+  };
+
+  const checkCreator = (req: FastifyRequest): void => {
+    if (!opts.filterByBackendRoles) return;
+    const u = req.flowdUser;
+    if (!u) throw validationError('Filter by backend roles is enabled and User is null');
+    if (u.backendRoles.length === 0 && !isAdmin(u)) {
+      throw authError(`Filter by backend roles is enabled, but User ${u.name} does not have any backend roles configured`, { status: 403 });
+    }
+  };
+
+  const loadTemplate = async (req: FastifyRequest, id: string): Promise<Template> => {
+    const rec = await store.getWorkflow(id);
+    if (!rec) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    checkAccess(req, id, rec.template.user);
+    return rec.template;
+  };
+
+  const loadState = async (req: FastifyRequest, id: string, steps: boolean): Promise<StateRecord> => {
+    const s = await store.getState(id, { steps });
+    if (!s) throw notFound(`Fail to find workflow status of ${id}`, { code: 'workflow.status_not_found' });
+    checkAccess(req, id, s.user);
+    return s;
+  };
+
+  /** 202 body after a sync wait (wait_for_completion_timeout), as Flow Framework returns it. */
+  const syncReply = async (reply: FastifyReply, id: string, waitMs: number): Promise<FastifyReply> => {
+    await provisioner.waitForCompletion(id, waitMs);
+    const s = await store.getState(id, { steps: false });
+    if (!s) return reply.code(202).send({ workflow_id: id, error: 'Workflow timed out, failed to fetch current state', state: 'UNKNOWN' });
+    if (s.state === 'FAILED' && s.error) {
+      const status = STATUS_CODES[/restStatus: (\w+)/.exec(s.error)?.[1] ?? ''] ?? 500;
+      return reply.code(status).send({ error: s.error });
+    }
+    return reply.code(202).send(renderStatus(s, false, false));
+  };
+
+  const parseTemplateBody = (req: FastifyRequest, updateFields: boolean): Template =>
+    parseTemplate(parseBody(rawBody(req), contentType(req)), { updateFields, limits: opts.templateLimits });
+
+  /** POST (create) and PUT (update / reprovision) share Flow Framework's parameter rules. */
+  const createOrUpdate = async (req: FastifyRequest, reply: FastifyReply, id: string | undefined): Promise<FastifyReply> => {
+    requireAction(req, 'workflow:write');
+    const q = queryOf(req);
+    const provision = boolParam(q, 'provision');
+    const reprovision = boolParam(q, 'reprovision');
+    const updateFields = boolParam(q, 'update_fields');
+    const useCase = q['use_case'];
+    const extra = Object.fromEntries(Object.entries(q).filter(([k]) => !CREATE_PARAMS.includes(k)));
+    const onlyMsg = `Only the parameters [${CREATE_PARAMS.join(', ')}] are permitted unless the provision parameter is set to true.`;
+    if (Object.keys(extra).length > 0 && !provision) throw validationError(onlyMsg);
+    if (provision && updateFields) throw validationError('You can not use both the provision and update_fields parameters in the same request.');
+    if (reprovision && id === undefined) throw validationError('You can not use the reprovision parameter to create a new template.');
+    if (reprovision && useCase !== undefined) throw validationError('You cannot use the reprovision and use_case parameters in the same request.');
+    const waitMs = timeoutParam(q, 'wait_for_completion_timeout');
+    if (waitMs !== undefined && !provision && !reprovision) {
+      throw validationError("Request parameter 'wait_for_completion_timeout' is not allowed unless the 'provision' or 'reprovision' parameter is set to true.");
+    }
+    const onFailure = onFailureParam(q);
+    const validate = (q['validation'] ?? 'all') === 'all';
+    let template: Template;
+    if (useCase !== undefined) {
+      const raw = rawBody(req);
+      const body = raw.trim() === '' ? {} : parseBody(raw, contentType(req));
+      template = parseTemplate(buildUseCaseTemplate(useCase, body), { limits: opts.templateLimits });
+    } else template = parseTemplateBody(req, updateFields);
+
+    if (id === undefined) {
+      checkCreator(req);
+      const newId = await workflows.create(template, { validate, provision, params: extra, onFailure, user: callerUser(req) });
+      if (provision && waitMs !== undefined && waitMs >= 0) return syncReply(reply, newId, waitMs);
+      return reply.code(provision ? 202 : 201).send({ workflow_id: newId });
+    }
+    const existing = await loadTemplate(req, id);
+    if (updateFields) {
+      await workflows.updateFields(id, template);
+      return reply.code(201).send({ workflow_id: id });
+    }
+    if (reprovision) {
+      await workflows.reprovision(id, template, callerUser(req) ?? existing.user, extra);
+      if (waitMs !== undefined && waitMs >= 0) return syncReply(reply, id, waitMs);
+      return reply.code(202).send({ workflow_id: id });
+    }
+    await workflows.replace(id, template, validate, callerUser(req));
+    if (provision) {
+      await provisioner.provision(id, { params: extra, onFailure });
+      if (waitMs !== undefined && waitMs >= 0) return syncReply(reply, id, waitMs);
+      return reply.code(202).send({ workflow_id: id });
+    }
+    return reply.code(201).send({ workflow_id: id });
+  };
+
+  app.post(BASE, async (req, reply) => createOrUpdate(req, reply, undefined));
+  app.put<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req, reply) => createOrUpdate(req, reply, req.params.workflow_id));
+
+  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req) => {
+    requireAction(req, 'workflow:read');
+    rejectUnknownParams(req, queryOf(req), []);
+    const t = await loadTemplate(req, req.params.workflow_id);
+    return serializeTemplate(t, { includeUser: isAdmin(req.flowdUser), redact });
+  });
+
+  app.delete<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req) => {
+    requireAction(req, 'workflow:write');
+    const q = queryOf(req);
+    rejectUnknownParams(req, q, ['clear_status']);
+    const id = req.params.workflow_id;
+    const rec = await store.getWorkflow(id);
+    if (rec) checkAccess(req, id, rec.template.user);
+    await workflows.delete(id, boolParam(q, 'clear_status'));
+    return {
+      _index: '.plugins-flow-framework-templates',
+      _id: id,
+      _version: (rec?.version ?? 0) + 1,
+      result: 'deleted',
+      _shards: { total: 1, successful: 1, failed: 0 },
+      _seq_no: rec?.version ?? 0,
+      _primary_term: 1,
+    };
+  });
+
+  app.post<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_provision`, async (req, reply) => {
+    requireAction(req, 'workflow:write');
+    const id = req.params.workflow_id;
+    const q = queryOf(req);
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(q)) if (k !== 'wait_for_completion_timeout' && k !== 'on_failure') params[k] = v;
+    const raw = rawBody(req);
+    if (raw.trim() !== '') {
+      let body: unknown;
+      try {
+        body = parseBody(raw, contentType(req));
+      } catch {
+        throw validationError('Request body parsing failed');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('Request body parsing failed');
+      for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+        if (typeof v !== 'string') throw validationError('Request body fields must have string values');
+        if (k in q) throw validationError(`Duplicate key ${k}`);
+        params[k] = v;
+      }
+    }
+    await loadTemplate(req, id);
+    await provisioner.provision(id, { params, onFailure: onFailureParam(q) });
+    const waitMs = timeoutParam(q, 'wait_for_completion_timeout');
+    if (waitMs !== undefined && waitMs >= 0) return syncReply(reply, id, waitMs);
+    return reply.code(202).send({ workflow_id: id });
+  });
+
+  app.post<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_deprovision`, async (req, reply) => {
+    requireAction(req, 'workflow:write');
+    const q = queryOf(req);
+    rejectUnknownParams(req, q, ['allow_delete']);
+    const id = req.params.workflow_id;
+    const state = await store.getState(id, { steps: false });
+    if (!state) throw notFound(`Failed to get workflow state for workflow ${id}`, { code: 'workflow.state_not_found' });
+    checkAccess(req, id, state.user);
+    const allow = new Set((q['allow_delete'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
+    const res = await deprovisioner.deprovision(id, allow);
+    if (res.status === 200) return reply.code(200).send({ workflow_id: id });
+    return reply.code(res.status).send({ error: res.error });
+  });
+
+  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_status`, async (req) => {
+    requireAction(req, 'workflow:read');
+    const q = queryOf(req);
+    rejectUnknownParams(req, q, ['all']);
+    const all = boolParam(q, 'all');
+    const s = await loadState(req, req.params.workflow_id, all);
+    return renderStatus(s, all, all && isAdmin(req.flowdUser));
+  });
+
+  app.get(`${BASE}/_steps`, async (req) => {
+    requireAction(req, 'workflow:read');
+    const q = queryOf(req);
+    rejectUnknownParams(req, q, ['workflow_step']);
+    const names = q['workflow_step']?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const listing = registry.listing(names && names.length > 0 ? names : undefined);
+    if (!listing) throw validationError('Failed to retrieve workflow step json.', { code: 'steps.unknown' });
+    return listing;
+  });
+
+  const searchBody = (req: FastifyRequest): unknown => {
+    const q = queryOf(req);
+    rejectUnknownParams(req, q, ['source', 'source_content_type', 'size', 'from']);
+    const raw = q['source'] ?? rawBody(req);
+    const body = raw.trim() === '' ? {} : parseBody(raw, q['source_content_type'] ?? contentType(req));
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const b: Record<string, unknown> = { ...(body as Record<string, unknown>), seq_no_primary_term: true, version: true };
+      if (q['size'] !== undefined) b['size'] = Number(q['size']);
+      if (q['from'] !== undefined) b['from'] = Number(q['from']);
+      return b;
+    }
+    return body;
+  };
+
+  const roleFilter = (req: FastifyRequest): unknown => {
+    const u = req.flowdUser;
+    if (!opts.filterByBackendRoles || !u || isAdmin(u)) return undefined;
+    return { nested: { path: 'user', query: { terms: { 'user.backend_roles.keyword': u.backendRoles } } } };
+  };
+
+  const searchTemplates = async (req: FastifyRequest): Promise<unknown> => {
+    requireAction(req, 'workflow:read');
+    const started = Date.now();
+    const body = searchBody(req);
+    const docs = (await store.listWorkflows()).map((w) => ({
+      _id: w.id,
+      _source: serializeTemplate(w.template, { includeUser: true, redact }),
+      _version: w.version,
+      _seq_no: w.version - 1,
+      _primary_term: 1,
+    }));
+    const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
+    return executeSearch(docs, body, { index: '.plugins-flow-framework-templates', excludes, filter: roleFilter(req), tookMs: Date.now() - started });
+  };
+
+  const searchStates = async (req: FastifyRequest): Promise<unknown> => {
+    requireAction(req, 'workflow:read');
+    const started = Date.now();
+    const body = searchBody(req);
+    const docs = (await store.listStates()).map((s) => ({
+      _id: s.workflowId,
+      _source: stateDocument(s),
+      _version: s.version,
+      _seq_no: s.version - 1,
+      _primary_term: 1,
+    }));
+    const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
+    return executeSearch(docs, body, { index: '.plugins-flow-framework-state', excludes, filter: roleFilter(req), tookMs: Date.now() - started });
+  };
+
+  app.get(`${BASE}/_search`, searchTemplates);
+  app.post(`${BASE}/_search`, searchTemplates);
+  app.get(`${BASE}/state/_search`, searchStates);
+  app.post(`${BASE}/state/_search`, searchStates);
+}

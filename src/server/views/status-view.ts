@@ -1,0 +1,55 @@
+/**
+ * The `_status` body (seed 000 and reference §1.7): `workflow_id`, `error` when there is one,
+ * `state`, `resources_created` in creation order (omitted when empty); with `all=true` also
+ * provisioning_progress, times (epoch ms), user, user_outputs, and flowd's `steps`.
+ */
+import type { StateRecord, StepRecord } from '../../store/store.js';
+
+export interface StepView {
+  id: string;
+  type: string;
+  state: StepRecord['state'];
+  attempt: number;
+  start_time?: number;
+  end_time?: number;
+  duration_ms?: number;
+  error?: string;
+}
+
+export function renderStep(s: StepRecord): StepView {
+  const v: StepView = { id: s.nodeId, type: s.type, state: s.state, attempt: s.attempt };
+  if (s.startTime !== undefined) v.start_time = s.startTime;
+  if (s.endTime !== undefined) v.end_time = s.endTime;
+  if (s.startTime !== undefined && s.endTime !== undefined) v.duration_ms = s.endTime - s.startTime;
+  if (s.error !== undefined) v.error = s.error;
+  return v;
+}
+
+export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { workflow_id: s.workflowId };
+  if (s.error !== undefined) out['error'] = s.error;
+  out['state'] = s.state;
+  if (all) {
+    out['provisioning_progress'] = s.progress;
+    if (s.provisionStartTime !== undefined) out['provision_start_time'] = s.provisionStartTime;
+    if (s.provisionEndTime !== undefined) out['provision_end_time'] = s.provisionEndTime;
+    if (includeUser && s.user) out['user'] = s.user;
+  }
+  if (s.resources.length > 0) out['resources_created'] = s.resources;
+  if (all) {
+    if (Object.keys(s.userOutputs).length > 0) out['user_outputs'] = s.userOutputs;
+    if (s.steps.length > 0) out['steps'] = s.steps.map(renderStep);
+  }
+  return out;
+}
+
+/** The state document as `state/_search` indexes it. */
+export function stateDocument(s: StateRecord): Record<string, unknown> {
+  const doc: Record<string, unknown> = { workflow_id: s.workflowId, state: s.state, provisioning_progress: s.progress };
+  if (s.provisionStartTime !== undefined) doc['provision_start_time'] = s.provisionStartTime;
+  if (s.provisionEndTime !== undefined) doc['provision_end_time'] = s.provisionEndTime;
+  if (s.error !== undefined) doc['error'] = s.error;
+  if (s.user) doc['user'] = s.user;
+  if (s.resources.length > 0) doc['resources_created'] = s.resources;
+  return doc;
+}

@@ -1,0 +1,17 @@
+import type { StepDefinition } from './step.js';
+import { parseTimeValue } from '../template/time-value.js';
+import { sleep } from '../util/sleep.js';
+
+/** Does nothing (optionally waits `delay`); useful to structure graphs and in tests. */
+export const noopStep: StepDefinition = {
+  name: 'noop',
+  inputs: [],
+  optionalInputs: ['delay'],
+  outputs: [],
+  requiredPlugins: [],
+  async execute(ctx) {
+    const delay = ctx.inputs['delay'];
+    if (delay !== undefined) await sleep(parseTimeValue(String(delay), `${ctx.nodeId}.user_inputs.delay`), ctx.signal);
+    return { outputs: {} };
+  },
+};

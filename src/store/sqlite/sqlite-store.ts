@@ -1,0 +1,584 @@
+/**
+ * The embedded Store: one SQLite file in WAL mode, used by exactly one flowd process (the data
+ * dir is locked, see data-dir-lock.ts). better-sqlite3 is synchronous, so each method is one
+ * short transaction and atomic by construction; the async signatures keep the port shared
+ * with PostgreSQL.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { JsonObject, OsUser, Template } from '../../template/types.js';
+import type {
+  BeginRunInput,
+  BeginRunResult,
+  FinishRunInput,
+  MlResourceRecord,
+  NewWorkflow,
+  ReplaceResult,
+  ResourceCreated,
+  RunRecord,
+  StateRecord,
+  StepCompletion,
+  StepRecord,
+  Store,
+  StoredUser,
+  WorkflowRecord,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+
+interface StateRow {
+  workflow_id: string;
+  state: StateRecord['state'];
+  progress: StateRecord['progress'];
+  start_time: number | null;
+  end_time: number | null;
+  error: string | null;
+  user: string | null;
+  run_id: string | null;
+  version: number;
+  updated_at: number;
+}
+interface ResourceRow {
+  step_name: string;
+  node_id: string;
+  resource_type: string;
+  resource_id: string;
+}
+interface StepRow {
+  node_id: string;
+  type: string;
+  state: StepRecord['state'];
+  attempt: number;
+  start_time: number | null;
+  end_time: number | null;
+  error: string | null;
+  outputs: string | null;
+}
+interface RunRow {
+  run_id: string;
+  workflow_id: string;
+  kind: RunRecord['kind'];
+  plan: string;
+  params: string;
+  owner: string;
+  lease_until: number;
+  start_time: number;
+}
+interface MlRow {
+  kind: string;
+  id: string;
+  doc: string;
+  created_at: number;
+  updated_at: number;
+}
+interface UserRow {
+  name: string;
+  password_hash: string;
+  backend_roles: string;
+  roles: string;
+  attributes: string;
+}
+
+const toResource = (r: ResourceRow): ResourceCreated => ({
+  workflow_step_name: r.step_name,
+  workflow_step_id: r.node_id,
+  resource_type: r.resource_type,
+  resource_id: r.resource_id,
+});
+
+const toStep = (r: StepRow): StepRecord => {
+  const s: StepRecord = { nodeId: r.node_id, type: r.type, state: r.state, attempt: r.attempt };
+  if (r.start_time !== null) s.startTime = r.start_time;
+  if (r.end_time !== null) s.endTime = r.end_time;
+  if (r.error !== null) s.error = r.error;
+  if (r.outputs !== null) s.outputs = JSON.parse(r.outputs) as JsonObject;
+  return s;
+};
+
+const toRun = (r: RunRow): RunRecord => ({
+  runId: r.run_id,
+  workflowId: r.workflow_id,
+  kind: r.kind,
+  plan: JSON.parse(r.plan) as JsonObject,
+  params: r.params,
+  owner: r.owner,
+  leaseUntil: r.lease_until,
+  startTime: r.start_time,
+});
+
+const toMl = (r: MlRow): MlResourceRecord => ({
+  id: r.id,
+  kind: r.kind,
+  doc: JSON.parse(r.doc) as JsonObject,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toUser = (r: UserRow): StoredUser => ({
+  name: r.name,
+  passwordHash: r.password_hash,
+  backendRoles: JSON.parse(r.backend_roles) as string[],
+  roles: JSON.parse(r.roles) as string[],
+  attributes: JSON.parse(r.attributes) as Record<string, string>,
+});
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+  /** 'NORMAL' survives process crashes (WAL); 'FULL' also survives power loss. */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Db;
+  readonly #stmts = new Map<string, Statement>();
+
+  constructor(opts: SqliteStoreOptions) {
+    this.#db = new Database(opts.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+  }
+
+  /** Cached prepared statement (preparing is the expensive part of a query). */
+  #q(sql: string): Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #migrate(): void {
+    this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const current = (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
+    if (current > latest) {
+      throw new Error(
+        `The data directory's schema (version ${current}) is newer than this flowd supports (${latest}). Upgrade flowd or use another data directory.`,
+      );
+    }
+    for (const m of SQLITE_MIGRATIONS) {
+      if (m.version <= current) continue;
+      this.#db.transaction(() => {
+        this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        this.#db.exec(m.sql);
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    return (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  }
+
+  // ---------------------------------------------------------------- workflows
+
+  async createWorkflow(input: NewWorkflow): Promise<'ok' | 'limit'> {
+    return this.#db.transaction((): 'ok' | 'limit' => {
+      const n = (this.#q('SELECT COUNT(*) AS n FROM workflows').get() as { n: number }).n;
+      if (n >= input.maxWorkflows) return 'limit';
+      const now = input.template.created_time ?? Date.now();
+      this.#q('INSERT INTO workflows (id, template, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)').run(
+        input.id,
+        JSON.stringify(input.template),
+        now,
+        now,
+      );
+      this.#q(
+        `INSERT INTO workflow_state (workflow_id, state, progress, user, version, updated_at)
+         VALUES (?, 'NOT_STARTED', 'NOT_STARTED', ?, 1, ?)
+         ON CONFLICT (workflow_id) DO UPDATE SET state = 'NOT_STARTED', progress = 'NOT_STARTED', user = excluded.user,
+           start_time = NULL, end_time = NULL, error = NULL, run_id = NULL, version = workflow_state.version + 1, updated_at = excluded.updated_at`,
+      ).run(input.id, input.user ? JSON.stringify(input.user) : null, now);
+      return 'ok';
+    })();
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | undefined> {
+    const row = this.#q('SELECT id, template, version FROM workflows WHERE id = ?').get(id) as
+      | { id: string; template: string; version: number }
+      | undefined;
+    return row ? { id: row.id, template: JSON.parse(row.template) as Template, version: row.version } : undefined;
+  }
+
+  async replaceWorkflow(id: string, template: Template): Promise<ReplaceResult> {
+    return this.#db.transaction((): ReplaceResult => {
+      const exists = this.#q('SELECT 1 FROM workflows WHERE id = ?').get(id);
+      if (!exists) return 'not_found';
+      const st = this.#q('SELECT progress FROM workflow_state WHERE workflow_id = ?').get(id) as { progress: string } | undefined;
+      if (st && st.progress !== 'NOT_STARTED') return 'not_editable';
+      const now = Date.now();
+      this.#q('UPDATE workflows SET template = ?, version = version + 1, updated_at = ? WHERE id = ?').run(JSON.stringify(template), now, id);
+      this.#q(
+        `UPDATE workflow_state SET state = 'NOT_STARTED', progress = 'NOT_STARTED', user = ?, version = version + 1, updated_at = ?
+         WHERE workflow_id = ?`,
+      ).run(template.user ? JSON.stringify(template.user) : null, now, id);
+      return 'ok';
+    })();
+  }
+
+  async saveTemplate(id: string, template: Template): Promise<boolean> {
+    const r = this.#q('UPDATE workflows SET template = ?, version = version + 1, updated_at = ? WHERE id = ?').run(
+      JSON.stringify(template),
+      Date.now(),
+      id,
+    );
+    return r.changes > 0;
+  }
+
+  async deleteWorkflow(id: string, clearStatus: boolean): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      const r = this.#q('DELETE FROM workflows WHERE id = ?').run(id);
+      const st = this.#q('SELECT progress FROM workflow_state WHERE workflow_id = ?').get(id) as { progress: string } | undefined;
+      if (st && st.progress !== 'IN_PROGRESS') {
+        const hasResources = this.#q('SELECT 1 FROM resources WHERE workflow_id = ? LIMIT 1').get(id) !== undefined;
+        if (clearStatus || !hasResources) this.#deleteStateRows(id);
+      }
+      return r.changes > 0;
+    })();
+  }
+
+  #deleteStateRows(id: string): void {
+    this.#q('DELETE FROM workflow_state WHERE workflow_id = ?').run(id);
+    this.#q('DELETE FROM resources WHERE workflow_id = ?').run(id);
+    this.#q('DELETE FROM steps WHERE workflow_id = ?').run(id);
+    this.#q('DELETE FROM runs WHERE workflow_id = ?').run(id);
+  }
+
+  async countWorkflows(): Promise<number> {
+    return (this.#q('SELECT COUNT(*) AS n FROM workflows').get() as { n: number }).n;
+  }
+
+  async listWorkflows(): Promise<WorkflowRecord[]> {
+    const rows = this.#q('SELECT id, template, version FROM workflows ORDER BY created_at, id').all() as Array<{
+      id: string;
+      template: string;
+      version: number;
+    }>;
+    return rows.map((r) => ({ id: r.id, template: JSON.parse(r.template) as Template, version: r.version }));
+  }
+
+  // ---------------------------------------------------------------- state
+
+  #stateFromRow(row: StateRow, withSteps: boolean): StateRecord {
+    const resources = (
+      this.#q('SELECT step_name, node_id, resource_type, resource_id FROM resources WHERE workflow_id = ? ORDER BY seq').all(
+        row.workflow_id,
+      ) as ResourceRow[]
+    ).map(toResource);
+    const rec: StateRecord = {
+      workflowId: row.workflow_id,
+      state: row.state,
+      progress: row.progress,
+      userOutputs: {},
+      resources,
+      steps: [],
+      version: row.version,
+      updatedAt: row.updated_at,
+    };
+    if (row.start_time !== null) rec.provisionStartTime = row.start_time;
+    if (row.end_time !== null) rec.provisionEndTime = row.end_time;
+    if (row.error !== null) rec.error = row.error;
+    if (row.user !== null) rec.user = JSON.parse(row.user) as OsUser;
+    if (row.run_id !== null) {
+      rec.runId = row.run_id;
+      if (withSteps) {
+        rec.steps = (
+          this.#q(
+            'SELECT node_id, type, state, attempt, start_time, end_time, error, outputs FROM steps WHERE run_id = ? ORDER BY ord',
+          ).all(row.run_id) as StepRow[]
+        ).map(toStep);
+        for (const s of rec.steps) if (s.state === 'COMPLETED' && s.outputs) rec.userOutputs[s.nodeId] = s.outputs;
+      }
+    }
+    return rec;
+  }
+
+  async getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined> {
+    const row = this.#q('SELECT * FROM workflow_state WHERE workflow_id = ?').get(id) as StateRow | undefined;
+    return row ? this.#stateFromRow(row, opts?.steps ?? true) : undefined;
+  }
+
+  async listStates(): Promise<StateRecord[]> {
+    const rows = this.#q('SELECT * FROM workflow_state ORDER BY workflow_id').all() as StateRow[];
+    return rows.map((r) => this.#stateFromRow(r, false));
+  }
+
+  async beginRun(input: BeginRunInput): Promise<BeginRunResult> {
+    return this.#db.transaction((): BeginRunResult => {
+      const row = this.#q('SELECT * FROM workflow_state WHERE workflow_id = ?').get(input.workflowId) as StateRow | undefined;
+      if (!row) return { ok: false, reason: 'not_found' };
+      let allowed = input.allowedStates.includes(row.state);
+      if (allowed && input.requireNoResources?.includes(row.state)) {
+        allowed = this.#q('SELECT 1 FROM resources WHERE workflow_id = ? LIMIT 1').get(input.workflowId) === undefined;
+      }
+      if (!allowed) return { ok: false, reason: 'state', state: this.#stateFromRow(row, false) };
+      if (!input.keepResources) this.#q('DELETE FROM resources WHERE workflow_id = ?').run(input.workflowId);
+      this.#q('UPDATE runs SET active = 0 WHERE workflow_id = ?').run(input.workflowId);
+      this.#q(
+        `INSERT INTO runs (run_id, workflow_id, kind, plan, params, owner, lease_until, start_time, active)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+      ).run(
+        input.runId,
+        input.workflowId,
+        input.kind,
+        JSON.stringify(input.plan),
+        input.params,
+        input.owner,
+        input.startTime + input.leaseMs,
+        input.startTime,
+      );
+      this.#q(
+        `UPDATE workflow_state SET state = 'PROVISIONING', progress = 'IN_PROGRESS', start_time = ?, end_time = NULL,
+           error = NULL, run_id = ?, version = version + 1, updated_at = ? WHERE workflow_id = ?`,
+      ).run(input.startTime, input.runId, input.startTime, input.workflowId);
+      return { ok: true };
+    })();
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const row = this.#q('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  /** True when `runId` is the workflow's current run and it is still provisioning. */
+  #runIsCurrent(runId: string, workflowId: string): boolean {
+    const row = this.#q('SELECT run_id, state FROM workflow_state WHERE workflow_id = ?').get(workflowId) as
+      | { run_id: string | null; state: string }
+      | undefined;
+    return row !== undefined && row.run_id === runId && row.state === 'PROVISIONING';
+  }
+
+  #touchState(workflowId: string, at: number): void {
+    this.#q('UPDATE workflow_state SET version = version + 1, updated_at = ? WHERE workflow_id = ?').run(at, workflowId);
+  }
+
+  async recordStepStarted(runId: string, workflowId: string, nodeId: string, type: string, attempt: number, at: number): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      if (!this.#runIsCurrent(runId, workflowId)) return false;
+      const ord = (this.#q('SELECT COUNT(*) AS n FROM steps WHERE run_id = ?').get(runId) as { n: number }).n;
+      this.#q(
+        `INSERT INTO steps (run_id, node_id, workflow_id, type, state, attempt, start_time, ord)
+         VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?)
+         ON CONFLICT (run_id, node_id) DO UPDATE SET state = 'RUNNING', attempt = excluded.attempt, start_time = excluded.start_time,
+           end_time = NULL, error = NULL`,
+      ).run(runId, nodeId, workflowId, type, attempt, at, ord);
+      this.#touchState(workflowId, at);
+      return true;
+    })();
+  }
+
+  async recordStepCompleted(c: StepCompletion): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      if (!this.#runIsCurrent(c.runId, c.workflowId)) return false;
+      const r = this.#q(
+        `UPDATE steps SET state = 'COMPLETED', end_time = ?, error = NULL, outputs = ? WHERE run_id = ? AND node_id = ? AND state <> 'COMPLETED'`,
+      ).run(c.endTime, JSON.stringify(c.outputs), c.runId, c.nodeId);
+      if (r.changes === 0) {
+        // Replayed nodes (reprovision) complete without having started.
+        const ord = (this.#q('SELECT COUNT(*) AS n FROM steps WHERE run_id = ?').get(c.runId) as { n: number }).n;
+        const ins = this.#q(
+          `INSERT OR IGNORE INTO steps (run_id, node_id, workflow_id, type, state, attempt, start_time, end_time, outputs, ord)
+           VALUES (?, ?, ?, '', 'COMPLETED', 0, ?, ?, ?, ?)`,
+        ).run(c.runId, c.nodeId, c.workflowId, c.endTime, c.endTime, JSON.stringify(c.outputs), ord);
+        if (ins.changes === 0) return false; // already completed: never record its resources twice
+      }
+      const ins = this.#q('INSERT INTO resources (workflow_id, step_name, node_id, resource_type, resource_id) VALUES (?, ?, ?, ?, ?)');
+      for (const res of c.resources) ins.run(c.workflowId, res.workflow_step_name, res.workflow_step_id, res.resource_type, res.resource_id);
+      for (const res of c.removedResources ?? []) this.#removeResourceRow(c.workflowId, res);
+      this.#touchState(c.workflowId, c.endTime);
+      return true;
+    })();
+  }
+
+  async recordStepFailed(
+    runId: string,
+    workflowId: string,
+    nodeId: string,
+    error: string,
+    at: number,
+    state: 'FAILED' | 'CANCELED' = 'FAILED',
+  ): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      const r = this.#q(`UPDATE steps SET state = ?, end_time = ?, error = ? WHERE run_id = ? AND node_id = ? AND state = 'RUNNING'`).run(
+        state,
+        at,
+        error,
+        runId,
+        nodeId,
+      );
+      if (r.changes > 0) this.#touchState(workflowId, at);
+      return r.changes > 0;
+    })();
+  }
+
+  async finishRun(input: FinishRunInput): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      if (!this.#runIsCurrent(input.runId, input.workflowId)) return false;
+      this.#q('UPDATE runs SET active = 0 WHERE run_id = ?').run(input.runId);
+      // Steps still marked RUNNING when the run ends were cancelled by it.
+      this.#q(`UPDATE steps SET state = 'CANCELED', end_time = ? WHERE run_id = ? AND state = 'RUNNING'`).run(input.endTime, input.runId);
+      const progress = input.state === 'COMPLETED' ? 'DONE' : input.state === 'FAILED' ? 'FAILED' : 'NOT_STARTED';
+      this.#q(
+        `UPDATE workflow_state SET state = ?, progress = ?, error = ?, end_time = ?, version = version + 1, updated_at = ?
+         WHERE workflow_id = ?`,
+      ).run(input.state, progress, input.error ?? null, input.state === 'NOT_STARTED' ? null : input.endTime, input.endTime, input.workflowId);
+      if (input.state === 'NOT_STARTED') {
+        this.#q('UPDATE workflow_state SET start_time = NULL WHERE workflow_id = ?').run(input.workflowId);
+      }
+      return true;
+    })();
+  }
+
+  #removeResourceRow(workflowId: string, r: ResourceCreated): void {
+    this.#q(
+      `DELETE FROM resources WHERE seq = (SELECT seq FROM resources WHERE workflow_id = ? AND step_name = ? AND node_id = ?
+         AND resource_type = ? AND resource_id = ? ORDER BY seq LIMIT 1)`,
+    ).run(workflowId, r.workflow_step_name, r.workflow_step_id, r.resource_type, r.resource_id);
+  }
+
+  async removeResource(workflowId: string, resource: ResourceCreated): Promise<void> {
+    this.#db.transaction(() => {
+      this.#removeResourceRow(workflowId, resource);
+      this.#touchState(workflowId, Date.now());
+    })();
+  }
+
+  async resetState(workflowId: string, error?: string): Promise<void> {
+    this.#db.transaction(() => {
+      const templateExists = this.#q('SELECT 1 FROM workflows WHERE id = ?').get(workflowId) !== undefined;
+      if (!templateExists) {
+        this.#deleteStateRows(workflowId);
+        return;
+      }
+      this.#q('UPDATE runs SET active = 0 WHERE workflow_id = ?').run(workflowId);
+      this.#q('DELETE FROM resources WHERE workflow_id = ?').run(workflowId);
+      this.#q(
+        `UPDATE workflow_state SET state = 'NOT_STARTED', progress = 'NOT_STARTED', start_time = NULL, end_time = NULL,
+           error = ?, run_id = NULL, version = version + 1, updated_at = ? WHERE workflow_id = ?`,
+      ).run(error ?? null, Date.now(), workflowId);
+    })();
+  }
+
+  async markDeprovisionPartial(workflowId: string, at: number): Promise<void> {
+    this.#q(
+      `UPDATE workflow_state SET state = 'COMPLETED', progress = 'DONE', end_time = ?, version = version + 1, updated_at = ?
+       WHERE workflow_id = ?`,
+    ).run(at, at, workflowId);
+  }
+
+  async claimOrphanedRuns(owner: string, now: number, leaseMs: number): Promise<RunRecord[]> {
+    return this.#db.transaction((): RunRecord[] => {
+      // One process owns an SQLite file (the data dir is locked), so a run owned by anyone
+      // else was left behind by a process that died.
+      const rows = this.#q('SELECT * FROM runs WHERE active = 1 AND (owner <> ? OR lease_until < ?)').all(owner, now) as RunRow[];
+      const upd = this.#q('UPDATE runs SET owner = ?, lease_until = ? WHERE run_id = ?');
+      for (const r of rows) upd.run(owner, now + leaseMs, r.run_id);
+      return rows.map((r) => ({ ...toRun(r), owner, leaseUntil: now + leaseMs }));
+    })();
+  }
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
+    this.#q('UPDATE runs SET lease_until = ? WHERE owner = ? AND active = 1').run(now + leaseMs, owner);
+  }
+
+  async tryLockWorkflow(workflowId: string, op: string, owner: string, until: number): Promise<boolean> {
+    const r = this.#q(
+      `INSERT INTO workflow_locks (workflow_id, op, owner, until) VALUES (?, ?, ?, ?)
+       ON CONFLICT (workflow_id, op) DO UPDATE SET owner = excluded.owner, until = excluded.until
+       WHERE workflow_locks.until < ?`,
+    ).run(workflowId, op, owner, until, Date.now());
+    return r.changes > 0;
+  }
+
+  async unlockWorkflow(workflowId: string, op: string): Promise<void> {
+    this.#q('DELETE FROM workflow_locks WHERE workflow_id = ? AND op = ?').run(workflowId, op);
+  }
+
+  // ---------------------------------------------------------------- ML resources
+
+  async createMlResource(
+    kind: string,
+    id: string,
+    doc: JsonObject,
+    idempotencyKey?: string,
+  ): Promise<{ record: MlResourceRecord; created: boolean }> {
+    return this.#db.transaction((): { record: MlResourceRecord; created: boolean } => {
+      if (idempotencyKey !== undefined) {
+        const existing = this.#q('SELECT * FROM ml_resources WHERE kind = ? AND idempotency_key = ?').get(kind, idempotencyKey) as
+          | MlRow
+          | undefined;
+        if (existing) return { record: toMl(existing), created: false };
+      }
+      const now = Date.now();
+      this.#q('INSERT INTO ml_resources (kind, id, doc, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        kind,
+        id,
+        JSON.stringify(doc),
+        idempotencyKey ?? null,
+        now,
+        now,
+      );
+      return { record: { id, kind, doc, createdAt: now, updatedAt: now }, created: true };
+    })();
+  }
+
+  async getMlResource(kind: string, id: string): Promise<MlResourceRecord | undefined> {
+    const row = this.#q('SELECT * FROM ml_resources WHERE kind = ? AND id = ?').get(kind, id) as MlRow | undefined;
+    return row ? toMl(row) : undefined;
+  }
+
+  async updateMlResource(kind: string, id: string, doc: JsonObject): Promise<boolean> {
+    const r = this.#q('UPDATE ml_resources SET doc = ?, updated_at = ? WHERE kind = ? AND id = ?').run(JSON.stringify(doc), Date.now(), kind, id);
+    return r.changes > 0;
+  }
+
+  async deleteMlResource(kind: string, id: string): Promise<boolean> {
+    return this.#q('DELETE FROM ml_resources WHERE kind = ? AND id = ?').run(kind, id).changes > 0;
+  }
+
+  async listMlResources(kind: string): Promise<MlResourceRecord[]> {
+    return (this.#q('SELECT * FROM ml_resources WHERE kind = ? ORDER BY created_at, id').all(kind) as MlRow[]).map(toMl);
+  }
+
+  // ---------------------------------------------------------------- users
+
+  async getUser(name: string): Promise<StoredUser | undefined> {
+    const row = this.#q('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async putUser(u: StoredUser): Promise<void> {
+    this.#q(
+      `INSERT INTO users (name, password_hash, backend_roles, roles, attributes) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, backend_roles = excluded.backend_roles,
+         roles = excluded.roles, attributes = excluded.attributes`,
+    ).run(u.name, u.passwordHash, JSON.stringify(u.backendRoles), JSON.stringify(u.roles), JSON.stringify(u.attributes));
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    return this.#q('DELETE FROM users WHERE name = ?').run(name).changes > 0;
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    return (this.#q('SELECT * FROM users ORDER BY name').all() as UserRow[]).map(toUser);
+  }
+
+  // ---------------------------------------------------------------- meta
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (this.#q('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#q('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  async close(): Promise<void> {
+    this.#stmts.clear();
+    if (this.#db.open) this.#db.close();
+  }
+}

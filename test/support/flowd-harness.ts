@@ -1,0 +1,99 @@
+/**
+ * Starts a real flowd node (real HTTP on 127.0.0.1, real SQLite in a temp dir) for a test and
+ * gives it a small fetch-based client. Nothing is mocked: tests talk HTTP to the server.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConfigInput } from '../../src/config.js';
+import { resolveConfig } from '../../src/config.js';
+import type { FlowdNode } from '../../src/server/flowd-node.js';
+import { startFlowd } from '../../src/server/flowd-node.js';
+
+export const ADMIN_PASSWORD = 'admin-secret-pw-1';
+export const FF = '/_plugins/_flow_framework/workflow';
+
+export interface HttpResult {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Raw body text (sent as-is). */
+  raw?: string;
+  contentType?: string;
+  /** [user, password]; default admin; null = no Authorization header. */
+  auth?: [string, string] | null;
+  headers?: Record<string, string>;
+}
+
+export interface TestNode {
+  url: string;
+  node: FlowdNode;
+  dataDir: string;
+  request(method: string, path: string, opts?: RequestOptions): Promise<HttpResult>;
+  /** Polls `_status` until the state leaves PROVISIONING (or a predicate holds). */
+  waitForState(id: string, pred?: (s: any) => boolean, timeoutMs?: number): Promise<any>;
+  close(): Promise<void>;
+}
+
+export function basic(user: string, password: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+}
+
+export async function httpRequest(baseUrl: string, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  const auth = opts.auth === undefined ? (['admin', ADMIN_PASSWORD] as [string, string]) : opts.auth;
+  if (auth) headers['authorization'] = basic(auth[0], auth[1]);
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const res = await fetch(baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, text, headers: res.headers };
+}
+
+export async function startTestNode(overrides: ConfigInput = {}): Promise<TestNode> {
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'flowd-test-'));
+  const config = resolveConfig({
+    env: {},
+    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, ...overrides },
+  });
+  const node = await startFlowd(config);
+  const url = node.url;
+  const request = (method: string, path: string, opts?: RequestOptions): Promise<HttpResult> => httpRequest(url, method, path, opts);
+  return {
+    url,
+    node,
+    dataDir,
+    request,
+    async waitForState(id, pred = (s) => s.state !== 'PROVISIONING', timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await request('GET', `${FF}/${id}/_status?all=true`);
+        if (r.status === 200 && pred(r.body)) return r.body;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for workflow ${id}; last status ${r.status}: ${r.text}`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
+    async close() {
+      await node.close();
+      if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A template with the given provision nodes (edges inferred from previous_node_inputs or given). */
+export function template(nodes: unknown[], edges: unknown[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'test', description: 'test workflow', use_case: 'TEST', workflows: { provision: { nodes, edges } }, ...extra };
+}
