@@ -1,0 +1,45 @@
+/** Wire types of the search evaluator: the documents it reads and the `SearchResponse` it returns. */
+
+export interface SearchDoc {
+  _id: string;
+  _source: Record<string, unknown>;
+  _version?: number;
+  _seq_no?: number;
+  _primary_term?: number;
+}
+
+export interface SearchOptions {
+  /** Reported as `_index` on every hit. */
+  index: string;
+  /** Dotted paths (`*` wildcards allowed) always removed from `_source`, e.g. 'workflows.provision.nodes.user_inputs.credential', 'user'. */
+  excludes?: string[];
+  /** Extra filter query (an object in the same DSL) ANDed with the user's query, e.g. backend-role filtering. */
+  filter?: unknown;
+  /** Fixed `took` (tests); measured when absent. */
+  tookMs?: number;
+}
+
+export interface SearchHit {
+  _index: string;
+  _id: string;
+  _version?: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  /** 1.0 for every hit (flowd does not rank); null when sorting without `_score` or `track_scores`. */
+  _score: number | null;
+  _source?: Record<string, unknown>;
+  sort?: unknown[];
+}
+
+export interface SearchResponse {
+  took: number;
+  timed_out: boolean;
+  terminated_early?: boolean;
+  _shards: { total: number; successful: number; skipped: number; failed: number };
+  hits: {
+    /** Absent when `track_total_hits` is false. */
+    total?: { value: number; relation: 'eq' | 'gte' };
+    max_score: number | null;
+    hits: SearchHit[];
+  };
+}
