@@ -102,7 +102,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
       throw new Error(`Invalid ${name}: ${(e as Error).message}`);
     }
   }
-  return out as ConfigInput;
+  return out;
 }
 
 export function configFromFile(path: string): ConfigInput {
@@ -114,7 +114,7 @@ export function configFromFile(path: string): ConfigInput {
   }
   const doc: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`Config file ${path} must contain an object`);
-  return doc as ConfigInput;
+  return doc;
 }
 
 export interface ConfigSources {

@@ -274,7 +274,7 @@ void describe('deprovision', () => {
 
   void it('reports what could not be removed (202) and keeps it', async () => {
     const u = api.url;
-    const id = await create(template([thingNode(u, 'dp_stuck', { delete_url: `${u}/nowhere/\${resource_id}`, delete_method: 'POST' })]), '?provision=true');
+    const id = await create(template([thingNode(u, 'dp_stuck', { delete_url: `${u}/broken/\${resource_id}`, delete_method: 'POST' })]), '?provision=true');
     const s = await node.waitForState(id);
     const rid = s.resources_created[0].resource_id;
     const r = await node.request('POST', `${FF}/${id}/_deprovision`);

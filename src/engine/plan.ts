@@ -15,6 +15,8 @@ export interface Plan {
   replayOutputs: Record<string, JsonObject>;
   /** Resources of nodes removed from the template (reprovision): deleted after the rest succeeds. */
   removed: ResourceCreated[];
+  /** user_inputs (secrets still sealed) of the removed nodes, for their deleters. */
+  removedInputs?: Record<string, JsonObject>;
   onFailure: OnFailure;
   /** Reprovision: the new template, saved when the run completes. */
   template?: Template;

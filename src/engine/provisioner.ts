@@ -131,7 +131,12 @@ export class Provisioner {
     if (removed.length === 0 && Object.values(actions).every((a) => a === 'replay') && old.size === compiled.order.length) {
       throw validationError('Template does not contain any modifications');
     }
-    const plan: Plan = { workflow, actions, replayOutputs, removed, onFailure: 'keep', template: { ...next, last_provisioned_time: Date.now() } };
+    const removedInputs: Record<string, JsonObject> = {};
+    for (const r of removed) {
+      const n = old.get(r.workflow_step_id);
+      if (n) removedInputs[n.id] = n.user_inputs;
+    }
+    const plan: Plan = { workflow, actions, replayOutputs, removed, removedInputs, onFailure: 'keep', template: { ...next, last_provisioned_time: Date.now() } };
     const runId = await this.#begin(workflowId, 'reprovision', plan, opts.params, (s) =>
       s.state === 'PROVISIONING'
         ? conflict(`The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`)

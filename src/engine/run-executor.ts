@@ -171,7 +171,10 @@ export class RunExecutor {
           workflowId: run.workflowId,
           resources: plan.removed,
           nodeIndex: new Map(),
-          nodeInputs: () => undefined,
+          nodeInputs: (id) => {
+            const inputs = plan.removedInputs?.[id];
+            return inputs ? openNodeSecrets(inputs, this.#deps.services.secrets) : undefined;
+          },
           allowDelete: 'all',
           timeoutMs: this.#deps.deprovisionTimeoutMs,
         });

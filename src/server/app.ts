@@ -3,7 +3,7 @@
  * Flow Framework's error messages, and size limits apply before parsing), one error renderer,
  * basic auth on management routes, and the route plugins.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorHandler } from './error-renderer.js';
@@ -27,10 +27,12 @@ export interface AppOptions extends WorkflowRoutesOptions {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // Widened on purpose: routes are typed against Fastify's base logger, not pino's.
+  const logger: FastifyBaseLogger = opts.logger;
   const app = Fastify({
-    loggerInstance: opts.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     bodyLimit: opts.bodyLimitBytes,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => Math.random().toString(36).slice(2, 12),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

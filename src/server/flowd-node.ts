@@ -91,7 +91,8 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       provisioner,
       deprovisioner,
       filterByBackendRoles: config.filterByBackendRoles,
-      templateLimits: { maxNodes: config.maxWorkflowSteps },
+      // The parser's node limit only guards memory; the graph check gives Flow Framework's message.
+      templateLimits: { maxNodes: Math.max(1000, 2 * config.maxWorkflowSteps) },
       version: FLOWD_VERSION,
       nodeId,
     });

@@ -7,6 +7,7 @@
 import { stepFailure, validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
 import type { DeleteContext, ResourceDeleter, StepContext, StepDefinition } from './step.js';
+import { scalarText } from '../util/scalar-text.js';
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -14,7 +15,7 @@ function credentialText(s: string, credential: JsonValue | undefined): string {
   if (typeof credential !== 'object' || credential === null || Array.isArray(credential)) return s;
   return s.replace(/\$\{credential\.([\w.-]+)\}/g, (m, k: string) => {
     const v = credential[k];
-    return v === undefined ? m : String(v as string);
+    return v === undefined ? m : scalarText(v);
   });
 }
 
@@ -83,7 +84,7 @@ export const httpRequestStep: StepDefinition = {
     if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
       throw validationError(`[url] of node [${ctx.nodeId}] must be an http(s) URL`, { node: ctx.nodeId });
     }
-    const method = String(ctx.inputs['method'] ?? 'POST').toUpperCase();
+    const method = scalarText(ctx.inputs['method'] ?? 'POST').toUpperCase();
     if (!METHODS.has(method)) throw validationError(`[method] of node [${ctx.nodeId}] must be one of ${[...METHODS].join(', ')}`);
     const credential = ctx.inputs['credential'];
     const headers = headersOf(ctx.inputs['headers'], credential, ctx.nodeId);
@@ -123,7 +124,7 @@ export const httpRequestDeleter: ResourceDeleter = {
     if (typeof rawUrl !== 'string') return; // nothing declared to undo it
     const credential = inputs['credential'];
     const url = credentialText(rawUrl.replace(/\$\{resource_id\}/g, encodeURIComponent(ctx.resourceId)), credential);
-    const method = String(inputs['delete_method'] ?? 'DELETE').toUpperCase();
+    const method = scalarText(inputs['delete_method'] ?? 'DELETE').toUpperCase();
     const headers = headersOf(inputs['headers'], credential, ctx.nodeId);
     const res = await send(ctx, ctx.nodeId, method, url, headers, undefined);
     // 404/410: already gone, which is what we wanted.

@@ -1,6 +1,7 @@
 import type { StepDefinition } from './step.js';
 import { parseTimeValue } from '../template/time-value.js';
 import { sleep } from '../util/sleep.js';
+import { scalarText } from '../util/scalar-text.js';
 
 /** Does nothing (optionally waits `delay`); useful to structure graphs and in tests. */
 export const noopStep: StepDefinition = {
@@ -11,7 +12,7 @@ export const noopStep: StepDefinition = {
   requiredPlugins: [],
   async execute(ctx) {
     const delay = ctx.inputs['delay'];
-    if (delay !== undefined) await sleep(parseTimeValue(String(delay), `${ctx.nodeId}.user_inputs.delay`), ctx.signal);
+    if (delay !== undefined) await sleep(parseTimeValue(scalarText(delay), `${ctx.nodeId}.user_inputs.delay`), ctx.signal);
     return { outputs: {} };
   },
 };

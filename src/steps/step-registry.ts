@@ -62,10 +62,10 @@ export class StepRegistry {
   /** `GET _steps` listing (denylisted steps hidden). */
   listing(names?: string[]): Record<string, StepListing> | undefined {
     const out: Record<string, StepListing> = {};
-    const selected = names ?? [...this.#steps.keys()];
+    const selected = names ?? [...this.#steps.keys()].filter((n) => this.#steps.get(n)?.denylisted !== true);
     for (const name of selected) {
       const s = this.#steps.get(name);
-      if (!s || s.denylisted) return undefined;
+      if (!s || s.denylisted === true) return undefined;
       const l: StepListing = { inputs: s.inputs, outputs: s.outputs, required_plugins: s.requiredPlugins };
       if (s.defaultTimeoutMs !== undefined && s.defaultTimeoutMs !== DEFAULT_STEP_TIMEOUT_MS) l.timeout = formatTimeValue(s.defaultTimeoutMs);
       if (s.optionalInputs?.length) l.optional_inputs = s.optionalInputs;

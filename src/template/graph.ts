@@ -8,6 +8,7 @@ import { validationError } from '../errors.js';
 import type { Workflow, WorkflowNode } from './types.js';
 import { parseTimeValue } from './time-value.js';
 import { referencedNodeIds } from './substitute.js';
+import { scalarText } from '../util/scalar-text.js';
 
 export interface StepSpecLite {
   inputs: string[];
@@ -147,9 +148,9 @@ export function compileWorkflow(wf: Workflow, opts: CompileOptions): CompiledWor
     const rawTimeout = node.user_inputs['node_timeout'];
     let timeoutMs = spec.defaultTimeoutMs ?? opts.defaultTimeoutMs ?? 10_000;
     if (rawTimeout !== undefined) {
-      timeoutMs = parseTimeValue(String(rawTimeout), `${node.id}.user_inputs.node_timeout`);
+      timeoutMs = parseTimeValue(scalarText(rawTimeout), `${node.id}.user_inputs.node_timeout`);
       if (timeoutMs <= 0) {
-        throw validationError(`Failed to parse timeout value [${String(rawTimeout)}] for field [${node.id}.user_inputs.node_timeout]. Must be positive`);
+        throw validationError(`Failed to parse timeout value [${scalarText(rawTimeout)}] for field [${node.id}.user_inputs.node_timeout]. Must be positive`);
       }
     }
     const p = preds.get(node.id) ?? [];

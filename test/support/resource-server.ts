@@ -27,6 +27,8 @@ export class ResourceServer {
   /** Per resource name: delay (ms) before answering. */
   readonly delayMs = new Map<string, number>();
   defaultDelayMs = 0;
+  /** Delay (ms) after creating and before answering: a crash in this window tests replays. */
+  respondDelayMs = 0;
   /** Names whose POST always fails with this status. */
   readonly failAlways = new Map<string, number>();
   inFlight = 0;
@@ -81,14 +83,16 @@ export class ResourceServer {
         this.created.set(c.id, c);
         if (key) this.byKey.set(key, c.id);
         this.creations.push(c);
+        if (this.respondDelayMs > 0) await new Promise((r) => setTimeout(r, this.respondDelayMs));
         return this.#send(res, 201, { id: c.id, name });
       }
       if (req.method === 'DELETE' && path.startsWith('/things/')) {
-        const id = path.split('/')[3] ?? '';
+        const id = path.split('/')[2] ?? '';
         this.deletions.push(id);
         if (!this.created.delete(id)) return this.#send(res, 404, { error: 'not found' });
         return this.#send(res, 200, { deleted: id });
       }
+      if (path.startsWith('/broken/')) return this.#send(res, 500, { error: 'this endpoint is broken' });
       return this.#send(res, 404, { error: 'no route' });
     } finally {
       this.inFlight--;

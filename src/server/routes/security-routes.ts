@@ -16,7 +16,7 @@ const BASE = '/_plugins/_security/api/internalusers';
 const stringList = (v: unknown, field: string): string[] => {
   if (v === undefined) return [];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw validationError(`[${field}] must be an array of strings`);
-  return v as string[];
+  return v;
 };
 
 export async function securityRoutes(app: FastifyInstance, opts: { store: Store; authenticator: Authenticator }): Promise<void> {
@@ -59,7 +59,7 @@ export async function securityRoutes(app: FastifyInstance, opts: { store: Store;
     const attributes = Object.fromEntries(Object.entries(attrsRaw as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
     const existing = await opts.store.getUser(name);
     if (!existing && password === undefined) throw validationError('[password] is required to create a user');
-    const res = await opts.authenticator.putUser(name, password as string | undefined, stringList(b['backend_roles'], 'backend_roles'), roles, attributes);
+    const res = await opts.authenticator.putUser(name, password, stringList(b['backend_roles'], 'backend_roles'), roles, attributes);
     return reply.code(res === 'created' ? 201 : 200).send({ status: res === 'created' ? 'CREATED' : 'OK', message: `'${name}' ${res}.` });
   });
 

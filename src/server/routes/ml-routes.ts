@@ -1,0 +1,75 @@
+/**
+ * The ML Commons-compatible slice of `/_plugins/_ml` that flowd's native ML resources answer:
+ * get a model / connector / agent, deploy and undeploy a model, and `_predict`. Bodies arrive
+ * as raw strings (the server's catch-all parser); errors are thrown as FlowdErrors and
+ * rendered centrally. Connectors are returned without their credential.
+ */
+import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../errors.js';
+import type { MlService } from '../../ml/ml-service.js';
+import { newId } from '../../util/ids.js';
+import { parseBody } from '../../template/body-parser.js';
+import { requireAction } from '../auth/request-auth.js';
+import { contentType, rawBody } from './request-params.js';
+
+const BASE = '/_plugins/_ml';
+/** The "node" ML Commons names in undeploy answers; flowd serves every model from each node. */
+const NODE_NAME = 'flowd';
+
+type ModelParams = { Params: { model_id: string } };
+
+export async function mlRoutes(app: FastifyInstance, opts: { ml: MlService }): Promise<void> {
+  const { ml } = opts;
+
+  app.post<ModelParams>(`${BASE}/models/:model_id/_predict`, async (req, reply) => {
+    requireAction(req, 'ml:write');
+    const raw = rawBody(req);
+    const body = raw.trim() === '' ? {} : parseBody(raw, contentType(req));
+    // A client that goes away stops the upstream call (or the local batch) it was waiting for.
+    const ac = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableEnded) ac.abort(new Error('client disconnected'));
+    };
+    reply.raw.once('close', onClose);
+    try {
+      return await ml.predict(req.params.model_id, body, ac.signal);
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  app.post<ModelParams>(`${BASE}/models/:model_id/_deploy`, async (req) => {
+    requireAction(req, 'ml:write');
+    await ml.deployModel(req.params.model_id);
+    return { task_id: newId(), task_type: 'DEPLOY_MODEL', status: 'COMPLETED' };
+  });
+
+  app.post<ModelParams>(`${BASE}/models/:model_id/_undeploy`, async (req) => {
+    requireAction(req, 'ml:write');
+    const id = req.params.model_id;
+    if (!(await ml.undeployModel(id))) throw notFound('Failed to find model', { code: 'ml.model_not_found' });
+    return { [NODE_NAME]: { stats: { [id]: 'UNDEPLOYED' } } };
+  });
+
+  app.get<ModelParams>(`${BASE}/models/:model_id`, async (req) => {
+    requireAction(req, 'ml:read');
+    const doc = await ml.getModel(req.params.model_id);
+    if (!doc) throw notFound('Failed to find model', { code: 'ml.model_not_found' });
+    return doc;
+  });
+
+  app.get<{ Params: { connector_id: string } }>(`${BASE}/connectors/:connector_id`, async (req) => {
+    requireAction(req, 'ml:read');
+    const doc = await ml.getConnector(req.params.connector_id);
+    if (!doc) throw notFound('Failed to find connector', { code: 'ml.connector_not_found' });
+    return doc;
+  });
+
+  app.get<{ Params: { agent_id: string } }>(`${BASE}/agents/:agent_id`, async (req) => {
+    requireAction(req, 'ml:read');
+    const id = req.params.agent_id;
+    const doc = await ml.getAgent(id);
+    if (!doc) throw notFound(`Failed to find agent with the provided agent id: ${id}`, { code: 'ml.agent_not_found' });
+    return doc;
+  });
+}

@@ -1,0 +1,18 @@
+/** `undeploy_model`: releases a deployed model (an undeployed one stays as it is). */
+import { notFound } from '../../errors.js';
+import type { StepDefinition } from '../step.js';
+import { ML_PLUGIN, MODEL_ID, mlCall, requireInput } from './ml-step-support.js';
+
+export const undeployModelStep: StepDefinition = {
+  name: 'undeploy_model',
+  inputs: [MODEL_ID],
+  outputs: ['success'],
+  requiredPlugins: [ML_PLUGIN],
+  async execute(ctx) {
+    const id = requireInput(ctx, MODEL_ID);
+    await mlCall(ctx, async () => {
+      if (!(await ctx.services.ml.undeployModel(id))) throw notFound(`Failed to find model ${id}`, { code: 'ml.model_not_found' });
+    });
+    return { outputs: { success: true } };
+  },
+};
