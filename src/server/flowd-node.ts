@@ -74,9 +74,12 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     const deprovisioner = new Deprovisioner({ store, registry, services, events, nodeId, stepTimeoutMs: config.requestTimeoutMs });
     const workflows = new WorkflowService({ store, registry, secrets, provisioner, maxWorkflows: config.maxWorkflows });
     let authenticator: Authenticator | undefined;
+    // Hashing the first admin password (scrypt, on the thread pool) overlaps building the app.
+    let bootstrapping: Promise<void> = Promise.resolve();
     if (config.securityEnabled) {
       authenticator = new Authenticator(store);
-      await authenticator.bootstrapAdmin(config.dataDir, config.adminPassword, logger);
+      bootstrapping = authenticator.bootstrapAdmin(config.dataDir, config.adminPassword, logger);
+      bootstrapping.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     } else {
       logger.warn('SECURITY IS DISABLED (--insecure / FLOWD_SECURITY=disabled): anyone who can reach this port can do anything. Use it only for local experiments.');
     }
@@ -96,6 +99,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       version: FLOWD_VERSION,
       nodeId,
     });
+    await bootstrapping;
     const address = await app.listen({ host: config.host, port: config.port });
     const resumed = await provisioner.recover();
     provisioner.startBackgroundLoop();

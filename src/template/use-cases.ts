@@ -3,7 +3,7 @@
  * template plus a flat map of defaults, both shipped as data files next to this module
  * (`use-cases/`; `scripts/copy-assets.mjs` copies them into dist/).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { validationError } from '../errors.js';
 import { INVALID_CONTENT_MESSAGE } from './body-parser.js';
 import { isJsonObject, setOwn } from './template-parser.js';
@@ -64,11 +64,20 @@ export function listUseCases(): UseCaseInfo[] {
 
 /** Files are read once, on first use, and are immutable afterwards. */
 const fileCache = new Map<string, string>();
+
+/**
+ * Next to this module (src/ under tsx, dist/template/ after tsc), or under template/ beside the
+ * single-file bundle (dist/flowd.mjs), whichever exists.
+ */
+const assetRoot = ((): URL => {
+  const beside = new URL('./use-cases/', import.meta.url);
+  return existsSync(beside) ? beside : new URL('./template/use-cases/', import.meta.url);
+})();
 function readAsset(dir: 'defaults' | 'substitution-templates', file: string): string {
   const key = `${dir}/${file}`;
   let text = fileCache.get(key);
   if (text === undefined) {
-    text = readFileSync(new URL(`./use-cases/${key}`, import.meta.url), 'utf8');
+    text = readFileSync(new URL(key, assetRoot), 'utf8');
     fileCache.set(key, text);
   }
   return text;

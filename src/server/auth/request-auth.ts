@@ -21,9 +21,22 @@ declare module 'fastify' {
 export function registerAuth(app: FastifyInstance, authenticator: Authenticator | undefined): void {
   app.decorateRequest('flowdUser', undefined);
   if (!authenticator) return;
-  app.addHook('onRequest', async (req) => {
-    if (req.routeOptions.config.auth === 'none') return;
-    req.flowdUser = await authenticator.authenticate(req.headers.authorization);
+  // Callback style so a cached credential costs no promise on the hot path.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.routeOptions.config.auth === 'none') return done();
+    const header = req.headers.authorization;
+    const hit = authenticator.cached(header);
+    if (hit) {
+      req.flowdUser = hit;
+      return done();
+    }
+    authenticator.authenticate(header).then(
+      (u) => {
+        req.flowdUser = u;
+        done();
+      },
+      (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
+    );
   });
 }
 

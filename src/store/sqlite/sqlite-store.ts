@@ -18,108 +18,14 @@ import type {
   RunRecord,
   StateRecord,
   StepCompletion,
-  StepRecord,
   Store,
   StoredUser,
   WorkflowRecord,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
-interface StateRow {
-  workflow_id: string;
-  state: StateRecord['state'];
-  progress: StateRecord['progress'];
-  start_time: number | null;
-  end_time: number | null;
-  error: string | null;
-  user: string | null;
-  run_id: string | null;
-  version: number;
-  updated_at: number;
-}
-interface ResourceRow {
-  step_name: string;
-  node_id: string;
-  resource_type: string;
-  resource_id: string;
-}
-interface StepRow {
-  node_id: string;
-  type: string;
-  state: StepRecord['state'];
-  attempt: number;
-  start_time: number | null;
-  end_time: number | null;
-  error: string | null;
-  outputs: string | null;
-}
-interface RunRow {
-  run_id: string;
-  workflow_id: string;
-  kind: RunRecord['kind'];
-  plan: string;
-  params: string;
-  owner: string;
-  lease_until: number;
-  start_time: number;
-}
-interface MlRow {
-  kind: string;
-  id: string;
-  doc: string;
-  created_at: number;
-  updated_at: number;
-}
-interface UserRow {
-  name: string;
-  password_hash: string;
-  backend_roles: string;
-  roles: string;
-  attributes: string;
-}
-
-const toResource = (r: ResourceRow): ResourceCreated => ({
-  workflow_step_name: r.step_name,
-  workflow_step_id: r.node_id,
-  resource_type: r.resource_type,
-  resource_id: r.resource_id,
-});
-
-const toStep = (r: StepRow): StepRecord => {
-  const s: StepRecord = { nodeId: r.node_id, type: r.type, state: r.state, attempt: r.attempt };
-  if (r.start_time !== null) s.startTime = r.start_time;
-  if (r.end_time !== null) s.endTime = r.end_time;
-  if (r.error !== null) s.error = r.error;
-  if (r.outputs !== null) s.outputs = JSON.parse(r.outputs) as JsonObject;
-  return s;
-};
-
-const toRun = (r: RunRow): RunRecord => ({
-  runId: r.run_id,
-  workflowId: r.workflow_id,
-  kind: r.kind,
-  plan: JSON.parse(r.plan) as JsonObject,
-  params: r.params,
-  owner: r.owner,
-  leaseUntil: r.lease_until,
-  startTime: r.start_time,
-});
-
-const toMl = (r: MlRow): MlResourceRecord => ({
-  id: r.id,
-  kind: r.kind,
-  doc: JSON.parse(r.doc) as JsonObject,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toUser = (r: UserRow): StoredUser => ({
-  name: r.name,
-  passwordHash: r.password_hash,
-  backendRoles: JSON.parse(r.backend_roles) as string[],
-  roles: JSON.parse(r.roles) as string[],
-  attributes: JSON.parse(r.attributes) as Record<string, string>,
-});
+import type { MlRow, ResourceRow, RunRow, StateRow, StepRow, UserRow } from './sqlite-rows.js';
+import { toMl, toResource, toRun, toStep, toUser } from './sqlite-rows.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -128,10 +34,18 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
 }
 
+const STATE_CACHE_MAX = 100_000;
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Db;
   readonly #stmts = new Map<string, Statement>();
+  /**
+   * Step-less states by workflow id: `_status` is the hot read. This process is the only
+   * writer of the file (the data dir is locked), so dropping an entry on every write that
+   * touches a workflow's state or resources keeps it exact.
+   */
+  readonly #stateCache = new Map<string, StateRecord>();
 
   constructor(opts: SqliteStoreOptions) {
     this.#db = new Database(opts.path);
@@ -180,6 +94,7 @@ export class SqliteStore implements Store {
     return this.#db.transaction((): 'ok' | 'limit' => {
       const n = (this.#q('SELECT COUNT(*) AS n FROM workflows').get() as { n: number }).n;
       if (n >= input.maxWorkflows) return 'limit';
+      this.#changed(input.id);
       const now = input.template.created_time ?? Date.now();
       this.#q('INSERT INTO workflows (id, template, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)').run(
         input.id,
@@ -211,6 +126,7 @@ export class SqliteStore implements Store {
       const st = this.#q('SELECT progress FROM workflow_state WHERE workflow_id = ?').get(id) as { progress: string } | undefined;
       if (st && st.progress !== 'NOT_STARTED') return 'not_editable';
       const now = Date.now();
+      this.#changed(id);
       this.#q('UPDATE workflows SET template = ?, version = version + 1, updated_at = ? WHERE id = ?').run(JSON.stringify(template), now, id);
       this.#q(
         `UPDATE workflow_state SET state = 'NOT_STARTED', progress = 'NOT_STARTED', user = ?, version = version + 1, updated_at = ?
@@ -241,7 +157,12 @@ export class SqliteStore implements Store {
     })();
   }
 
+  #changed(id: string): void {
+    this.#stateCache.delete(id);
+  }
+
   #deleteStateRows(id: string): void {
+    this.#changed(id);
     this.#q('DELETE FROM workflow_state WHERE workflow_id = ?').run(id);
     this.#q('DELETE FROM resources WHERE workflow_id = ?').run(id);
     this.#q('DELETE FROM steps WHERE workflow_id = ?').run(id);
@@ -298,8 +219,20 @@ export class SqliteStore implements Store {
   }
 
   async getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined> {
+    const withSteps = opts?.steps ?? true;
+    if (!withSteps) {
+      const hit = this.#stateCache.get(id);
+      if (hit) return hit;
+    }
     const row = this.#q('SELECT * FROM workflow_state WHERE workflow_id = ?').get(id) as StateRow | undefined;
-    return row ? this.#stateFromRow(row, opts?.steps ?? true) : undefined;
+    if (!row) return undefined;
+    const rec = this.#stateFromRow(row, withSteps);
+    if (!withSteps) {
+      if (this.#stateCache.size >= STATE_CACHE_MAX) this.#stateCache.clear();
+      // Shared between callers, so frozen: a caller that mutates it fails loudly.
+      this.#stateCache.set(id, Object.freeze(rec));
+    }
+    return rec;
   }
 
   async listStates(): Promise<StateRecord[]> {
@@ -316,6 +249,7 @@ export class SqliteStore implements Store {
         allowed = this.#q('SELECT 1 FROM resources WHERE workflow_id = ? LIMIT 1').get(input.workflowId) === undefined;
       }
       if (!allowed) return { ok: false, reason: 'state', state: this.#stateFromRow(row, false) };
+      this.#changed(input.workflowId);
       if (!input.keepResources) this.#q('DELETE FROM resources WHERE workflow_id = ?').run(input.workflowId);
       this.#q('UPDATE runs SET active = 0 WHERE workflow_id = ?').run(input.workflowId);
       this.#q(
@@ -353,6 +287,7 @@ export class SqliteStore implements Store {
   }
 
   #touchState(workflowId: string, at: number): void {
+    this.#changed(workflowId);
     this.#q('UPDATE workflow_state SET version = version + 1, updated_at = ? WHERE workflow_id = ?').run(at, workflowId);
   }
 
@@ -418,6 +353,7 @@ export class SqliteStore implements Store {
   async finishRun(input: FinishRunInput): Promise<boolean> {
     return this.#db.transaction((): boolean => {
       if (!this.#runIsCurrent(input.runId, input.workflowId)) return false;
+      this.#changed(input.workflowId);
       this.#q('UPDATE runs SET active = 0 WHERE run_id = ?').run(input.runId);
       // Steps still marked RUNNING when the run ends were cancelled by it.
       this.#q(`UPDATE steps SET state = 'CANCELED', end_time = ? WHERE run_id = ? AND state = 'RUNNING'`).run(input.endTime, input.runId);
@@ -454,6 +390,7 @@ export class SqliteStore implements Store {
         this.#deleteStateRows(workflowId);
         return;
       }
+      this.#changed(workflowId);
       this.#q('UPDATE runs SET active = 0 WHERE workflow_id = ?').run(workflowId);
       this.#q('DELETE FROM resources WHERE workflow_id = ?').run(workflowId);
       this.#q(
@@ -464,6 +401,7 @@ export class SqliteStore implements Store {
   }
 
   async markDeprovisionPartial(workflowId: string, at: number): Promise<void> {
+    this.#changed(workflowId);
     this.#q(
       `UPDATE workflow_state SET state = 'COMPLETED', progress = 'DONE', end_time = ?, version = version + 1, updated_at = ?
        WHERE workflow_id = ?`,
