@@ -85,6 +85,8 @@ export function cloneJson(v: unknown): JsonValue {
     for (const [k, item] of Object.entries(v)) setOwn(out, k, cloneJson(item));
     return out;
   }
+  // JSON has no negative zero (YAML does): normalize so a stored template equals its re-parse.
+  if (Object.is(v, -0)) return 0;
   return v as JsonValue;
 }
 
