@@ -10,7 +10,7 @@ import type { LoadResult } from './support.js';
 
 const meanOf = (xs: LoadResult[]): LoadResult => {
   const avg = (f: (x: LoadResult) => number): number => xs.reduce((a, x) => a + f(x), 0) / xs.length;
-  return { rps: Math.round(avg((x) => x.rps)), p50: avg((x) => x.p50), p99: Math.max(...xs.map((x) => x.p99)), errors: avg((x) => x.errors), non2xx: avg((x) => x.non2xx) };
+  return { rps: Math.round(avg((x) => x.rps)), p50: avg((x) => x.p50), p99: Math.max(...xs.map((x) => x.p99)), mean: avg((x) => x.mean), errors: avg((x) => x.errors), non2xx: avg((x) => x.non2xx) };
 };
 
 const WORKFLOWS = 10_000;

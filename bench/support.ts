@@ -12,6 +12,7 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  mean: number;
   errors: number;
   non2xx: number;
 }
@@ -20,16 +21,23 @@ export interface LoadResult {
  * Runs autocannon in its own process (so the load generator does not share the server's
  * event loop) and returns its summary.
  */
-export async function autocannon(url: string, opts: { connections: number; seconds: number; headers?: Record<string, string>; paths?: string[] }): Promise<LoadResult> {
-  const args = ['autocannon', '-j', '-c', String(opts.connections), '-d', String(opts.seconds)];
+export async function autocannon(
+  url: string,
+  opts: { connections: number; seconds?: number; amount?: number; headers?: Record<string, string>; method?: string; body?: string },
+): Promise<LoadResult> {
+  const args = ['autocannon', '-j', '-c', String(opts.connections)];
+  if (opts.amount !== undefined) args.push('-a', String(opts.amount));
+  else args.push('-d', String(opts.seconds ?? 10));
+  if (opts.method) args.push('-m', opts.method);
+  if (opts.body !== undefined) args.push('-b', opts.body);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}=${v}`);
   const child = spawn('npx', ['--no-install', ...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`autocannon exited ${String(code)}`);
-  const j = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, errors: j.errors, non2xx: j.non2xx };
+  const j = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number; average: number }; errors: number; non2xx: number };
+  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, mean: j.latency.average, errors: j.errors, non2xx: j.non2xx };
 }
 
 export function table(title: string, header: string[], rows: Array<Array<string | number>>): void {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the CLI into one ESM file (dist/flowd.mjs) that bin/flowd.js loads: resolving and
+// Bundles the CLI into one ESM file (dist/flowd.mjs, plus dist/instance-worker.mjs for worker threads) that bin/flowd.js loads: resolving and
 // reading ~900 small module files is most of a cold start, and one file halves it
 // (BENCHMARKS.md, startup). Packages that load files relative to themselves at run time stay
 // external: the native SQLite driver and the model packages (which load lazily anyway).
@@ -10,8 +10,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(root, 'dist/flowd.mjs'),
+  // The service-instance worker is its own entry: a worker thread loads it by file name.
+  entryPoints: {
+    flowd: join(root, 'src/cli/main.ts'),
+    'instance-worker': join(root, 'src/runtime/instances/instance-worker.ts'),
+  },
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

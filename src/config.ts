@@ -32,6 +32,13 @@ const ConfigSchema = z
     /** Create a sample workflow on first start so there is something to look at. */
     demo: z.boolean(),
     nodeId: z.string().optional(),
+    /** Admission: most service instances (worker threads) this node runs, all workflows together. */
+    maxInstances: z.number().int().min(0).max(10_000),
+    /** Admission: heap budget for all instances, MB; a block without `memory` counts instanceMemoryMb. */
+    maxInstanceMemoryMb: z.number().int().min(16),
+    instanceMemoryMb: z.number().int().min(16).max(65_536),
+    /** How long task results are kept (NL Flow: 24 h). */
+    taskTtlMs: z.number().int().min(1000),
   })
   .strict();
 
@@ -54,6 +61,10 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     filterByBackendRoles: false,
     logLevel: 'info',
     demo: false,
+    maxInstances: 256,
+    maxInstanceMemoryMb: 16_384,
+    instanceMemoryMb: 128,
+    taskTtlMs: 24 * 3600 * 1000,
   } satisfies z.infer<typeof ConfigSchema>;
 }
 
@@ -89,6 +100,10 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_OPENSEARCH_PASSWORD: ['opensearchPassword', String],
   FLOWD_LOG_LEVEL: ['logLevel', String],
   FLOWD_NODE_ID: ['nodeId', String],
+  FLOWD_MAX_INSTANCES: ['maxInstances', int],
+  FLOWD_MAX_INSTANCE_MEMORY_MB: ['maxInstanceMemoryMb', int],
+  FLOWD_INSTANCE_MEMORY_MB: ['instanceMemoryMb', int],
+  FLOWD_TASK_TTL_MS: ['taskTtlMs', int],
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {

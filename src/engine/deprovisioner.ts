@@ -9,7 +9,8 @@ import type { ResourceCreated, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
 import { PROVISION_WORKFLOW } from '../template/types.js';
-import type { JsonObject, WorkflowNode } from '../template/types.js';
+import type { JsonObject, Workflow, WorkflowNode } from '../template/types.js';
+import { provisionWorkflowOf } from './flow-node.js';
 import { removeResources } from './resource-remover.js';
 import { openNodeSecrets } from './secret-fields.js';
 import type { StateEvents } from './state-events.js';
@@ -53,11 +54,16 @@ export class Deprovisioner {
       if (!locked) throw notFound(`Failed to get workflow state for workflow ${workflowId}`);
       if (locked.state === 'PROVISIONING') throw conflict(`The workflow ${workflowId} is being provisioned and can not be deprovisioned until provisioning ends.`);
       const rec = await store.getWorkflow(workflowId);
-      const nodes: WorkflowNode[] = rec?.template.workflows[PROVISION_WORKFLOW]?.nodes ?? [];
+      let wf: Workflow | undefined;
+      try {
+        wf = rec ? provisionWorkflowOf(rec.template) : undefined;
+      } catch {
+        wf = rec?.template.workflows[PROVISION_WORKFLOW];
+      }
+      const nodes: WorkflowNode[] = wf?.nodes ?? [];
       const byId = new Map(nodes.map((n) => [n.id, n]));
       const nodeIndex = new Map<string, number>();
       if (rec) {
-        const wf = rec.template.workflows[PROVISION_WORKFLOW];
         try {
           if (wf) for (const c of this.#order(wf.nodes, wf.edges)) nodeIndex.set(c, nodeIndex.size);
         } catch {

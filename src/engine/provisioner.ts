@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import { FlowdError, conflict, notFound, validationError } from '../errors.js';
 import type { JsonObject, Template, Workflow, WorkflowNode } from '../template/types.js';
-import { PROVISION_WORKFLOW } from '../template/types.js';
 import { compileWorkflow } from '../template/graph.js';
 import type { CompiledWorkflow } from '../template/graph.js';
 import type { RunRecord, StateRecord, Store } from '../store/store.js';
@@ -17,6 +16,7 @@ import { newId } from '../util/ids.js';
 import type { NodeAction, OnFailure, Plan } from './plan.js';
 import { planFromJson, planToJson } from './plan.js';
 import { RunExecutor } from './run-executor.js';
+import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-node.js';
 import type { StateEvents } from './state-events.js';
 
 export interface ProvisionerConfig {
@@ -69,12 +69,14 @@ export class Provisioner {
   /** Validate every workflow of a template (create/update with validation=all). */
   validateTemplate(t: Template, workflowId: string | null): void {
     for (const wf of Object.values(t.workflows)) this.compile(wf, workflowId, true);
+    validateFlowSection(t);
   }
 
   async provision(workflowId: string, opts: ProvisionOptions): Promise<string> {
     const rec = await this.#deps.store.getWorkflow(workflowId);
     if (!rec) throw notFound(`Failed to retrieve template (${workflowId}) from global context.`, { code: 'workflow.not_found' });
-    const workflow = rec.template.workflows[PROVISION_WORKFLOW];
+    validateFlowSection(rec.template);
+    const workflow = provisionWorkflowOf(rec.template);
     if (!workflow) throw validationError(`The template of workflow ${workflowId} has no [provision] workflow to provision.`);
     const compiled = this.compile(workflow, workflowId, true);
     const actions: Record<string, NodeAction> = {};
@@ -102,16 +104,18 @@ export class Provisioner {
       const msg = `The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`;
       throw state?.state === 'PROVISIONING' ? conflict(msg) : validationError(msg);
     }
-    const workflow = next.workflows[PROVISION_WORKFLOW];
-    if (!workflow) throw validationError(`The template of workflow ${workflowId} has no [provision] workflow to provision.`);
+    let workflow: Workflow | undefined;
     let compiled: CompiledWorkflow;
     try {
+      validateFlowSection(next);
+      workflow = provisionWorkflowOf(next);
+      if (!workflow) throw validationError(`The template of workflow ${workflowId} has no [provision] workflow to provision.`);
       compiled = this.compile(workflow, workflowId, true);
     } catch (e) {
       if (e instanceof FlowdError) throw validationError(`Workflow validation failed for workflow ${workflowId}: ${e.message}`, { code: e.code });
       throw e;
     }
-    const old = new Map<string, WorkflowNode>((rec.template.workflows[PROVISION_WORKFLOW]?.nodes ?? []).map((n) => [n.id, n]));
+    const old = new Map<string, WorkflowNode>((provisionWorkflowOf(rec.template)?.nodes ?? []).map((n) => [n.id, n]));
     const lastOutputs = new Map(state.steps.filter((s) => s.state === 'COMPLETED').map((s) => [s.nodeId, s.outputs ?? {}]));
     const actions: Record<string, NodeAction> = {};
     const replayOutputs: Record<string, JsonObject> = {};
@@ -126,6 +130,11 @@ export class Provisioner {
       } else if (!hasResources) actions[id] = 'create'; // nothing to update: just run it again
       else if (before.type === c.node.type && this.#deps.registry.get(c.node.type)?.update) actions[id] = 'update';
       else throw validationError(`Workflow Step ${id} does not support updates when reprovisioning.`, { node: id });
+    }
+    // The flow may reference outputs of nodes that change: republish whenever anything else does.
+    if (actions[PUBLISH_NODE_ID] === 'replay' && Object.entries(actions).some(([id, a]) => id !== PUBLISH_NODE_ID && a !== 'replay')) {
+      actions[PUBLISH_NODE_ID] = 'update';
+      delete replayOutputs[PUBLISH_NODE_ID];
     }
     const removed = state.resources.filter((r) => !compiled.byId.has(r.workflow_step_id));
     if (removed.length === 0 && Object.values(actions).every((a) => a === 'replay') && old.size === compiled.order.length) {

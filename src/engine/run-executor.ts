@@ -276,10 +276,29 @@ export class RunExecutor {
           }
           return step.execute({ ...ctx, signal });
         });
-        const resources: ResourceCreated[] =
-          action === 'update' ? [] : (result.resources ?? []).map((r) => ({ ...r, workflow_step_id: id }));
+        const fresh: ResourceCreated[] = (result.resources ?? []).map((r) => ({ ...r, workflow_step_id: id }));
+        let resources = fresh;
+        let removedResources: ResourceCreated[] = [];
+        if (action === 'update') {
+          // An update that lists resources gives the node's complete set (e.g. a republish that
+          // added and removed services): record the new ones, drop the ones no longer there.
+          const key = (r: ResourceCreated): string => `${r.workflow_step_name}\u0000${r.resource_type}\u0000${r.resource_id}`;
+          const before = this.#spec.resources.filter((r) => r.workflow_step_id === id);
+          const beforeKeys = new Set(before.map(key));
+          const afterKeys = new Set(fresh.map(key));
+          resources = result.resources === undefined ? [] : fresh.filter((r) => !beforeKeys.has(key(r)));
+          removedResources = result.resources === undefined ? [] : before.filter((r) => !afterKeys.has(key(r)));
+        }
         const outputs = result.outputs;
-        const ok = await this.#deps.store.recordStepCompleted({ runId: run.runId, workflowId: run.workflowId, nodeId: id, outputs, resources, endTime: Date.now() });
+        const ok = await this.#deps.store.recordStepCompleted({
+          runId: run.runId,
+          workflowId: run.workflowId,
+          nodeId: id,
+          outputs,
+          resources,
+          ...(removedResources.length > 0 ? { removedResources } : {}),
+          endTime: Date.now(),
+        });
         if (!ok) throw new StaleRun();
         this.#deps.events.notify(run.workflowId);
         return outputs;

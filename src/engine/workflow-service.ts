@@ -9,10 +9,10 @@ import type { StepRegistry } from '../steps/step-registry.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { newId } from '../util/ids.js';
 import type { OsUser, Template } from '../template/types.js';
-import { PROVISION_WORKFLOW } from '../template/types.js';
 import type { OnFailure } from './plan.js';
 import type { Provisioner } from './provisioner.js';
 import { sealTemplateSecrets } from './secret-fields.js';
+import { provisionWorkflowOf } from './flow-node.js';
 
 export interface WorkflowServiceDeps {
   store: Store;
@@ -36,8 +36,8 @@ export class WorkflowService {
   /** Create a workflow; with `provision`, start provisioning it (validation errors leave nothing behind). */
   async create(template: Template, opts: CreateOptions): Promise<string> {
     if (opts.validate || opts.provision) this.deps.provisioner.validateTemplate(template, null);
-    if (opts.provision && !template.workflows[PROVISION_WORKFLOW]) {
-      throw validationError('The template has no [provision] workflow to provision.');
+    if (opts.provision && !provisionWorkflowOf(template)) {
+      throw validationError('The template has no [provision] workflow (or flow) to provision.');
     }
     const now = Date.now();
     const id = newId();

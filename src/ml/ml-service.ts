@@ -12,6 +12,7 @@ import type { JsonObject } from '../template/types.js';
 import { newId } from '../util/ids.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { AGENT_KIND, agentDoc, publicAgent } from './agents.js';
+import type { OpenedConnector } from './connectors.js';
 import { CONNECTOR_KIND, connectorDoc, openConnector, publicConnector } from './connectors.js';
 import type { LoadedLocalModel, LocalModelInfo, LocalModelSpec } from './local/local-model.js';
 import { getLocalModel, listLocalModels } from './local/local-model-registry.js';
@@ -25,6 +26,14 @@ import { predictRemote } from './remote-predict.js';
 
 export type { ModelState } from './models.js';
 export type { ModelTensor, ModelTensorOutput, PredictResponse } from './predict-io.js';
+
+/**
+ * What a runtime block needs to call a model or a connector from an instance: a built-in
+ * local model's name, or the connector with its credential opened (kept in memory only).
+ */
+export type BlockMlTarget =
+  | { kind: 'local'; modelId: string; name: string }
+  | { kind: 'remote'; modelId?: string; connector: OpenedConnector };
 
 export interface CreateOptions {
   /** The same key returns the resource created first instead of creating another. */
@@ -59,6 +68,12 @@ export interface MlService {
   registerAgent(body: JsonObject, opts?: CreateOptions): Promise<string>;
   getAgent(agentId: string): Promise<JsonObject | undefined>;
   deleteAgent(agentId: string): Promise<boolean>;
+
+  /**
+   * For the runtime's `model` and `http` blocks at publish time: the deployed model (404 when
+   * unknown, 409 when not deployed, 400 when disabled) or the connector (404 when unknown).
+   */
+  openForBlock(ref: { modelId: string } | { connectorId: string }): Promise<BlockMlTarget>;
 
   /** The built-in local models `registerLocalModel` accepts. */
   listLocalModels(): LocalModelInfo[];
@@ -260,6 +275,32 @@ export class NativeMlService implements MlService {
       if (signal?.aborted) throw e;
       throw stepFailure(`Local model ${textOf(rec.doc['name'] ?? null)} failed: ${(e as Error).message}`, { code: 'ml.predict_failed', cause: e });
     }
+  }
+
+  // ------------------------------------------------------------------ runtime blocks
+
+  async openForBlock(ref: { modelId: string } | { connectorId: string }): Promise<BlockMlTarget> {
+    if ('connectorId' in ref) {
+      const connector = await this.#store.getMlResource(CONNECTOR_KIND, ref.connectorId);
+      if (!connector) throw connectorNotFound(ref.connectorId);
+      return { kind: 'remote', connector: openConnector(connector.doc, this.#secrets) };
+    }
+    const { modelId } = ref;
+    const rec = await this.#store.getMlResource(MODEL_KIND, modelId);
+    if (!rec) throw notFound(`Failed to find model ${modelId}`, { code: 'ml.model_not_found' });
+    if (rec.doc['is_enabled'] === false) throw validationError(`Model ${modelId} is disabled; enable it before publishing a flow that uses it`, { code: 'ml.model_disabled' });
+    const state = modelState(rec.doc);
+    if (state !== 'DEPLOYED') {
+      throw conflict(
+        `Model ${modelId} is ${state}, not DEPLOYED: deploy it first (POST /_plugins/_ml/models/${modelId}/_deploy, or a deploy_model step in the template's provision workflow)`,
+        { code: 'ml.model_not_deployed' },
+      );
+    }
+    if (!isRemote(rec.doc)) return { kind: 'local', modelId, name: this.#localSpec(modelId, rec.doc).name };
+    const connectorId = connectorIdOf(rec.doc) ?? '';
+    const connector = await this.#store.getMlResource(CONNECTOR_KIND, connectorId);
+    if (!connector) throw connectorNotFound(connectorId);
+    return { kind: 'remote', modelId, connector: openConnector(connector.doc, this.#secrets) };
   }
 
   // ------------------------------------------------------------------ agents

@@ -13,6 +13,11 @@ import type { WorkflowRoutesOptions } from './routes/workflow-routes.js';
 import { workflowRoutes } from './routes/workflow-routes.js';
 import { securityRoutes } from './routes/security-routes.js';
 import { mlRoutes } from './routes/ml-routes.js';
+import { apiKeyRoutes } from './routes/api-key-routes.js';
+import { runtimeRoutes } from './routes/runtime-routes.js';
+import type { RuntimeManager } from '../runtime/runtime-manager.js';
+import type { RuntimeEvents } from '../runtime/runtime-events.js';
+import type { ApiKeyService } from '../runtime/api-keys.js';
 import type { MlService } from '../ml/ml-service.js';
 import type { Store } from '../store/store.js';
 
@@ -22,6 +27,9 @@ export interface AppOptions extends WorkflowRoutesOptions {
   authenticator: Authenticator | undefined;
   ml: MlService;
   store: Store;
+  apiKeys: ApiKeyService;
+  runtime: RuntimeManager;
+  runtimeEvents: RuntimeEvents;
   version: string;
   nodeId: string;
 }
@@ -59,5 +67,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
+  await app.register(apiKeyRoutes, { apiKeys: opts.apiKeys, store: opts.store });
+  await app.register(runtimeRoutes, { runtime: opts.runtime, apiKeys: opts.apiKeys, events: opts.runtimeEvents, maxWaitMs: 120_000 });
   return app;
 }

@@ -22,6 +22,9 @@ import { Provisioner } from '../engine/provisioner.js';
 import { Deprovisioner } from '../engine/deprovisioner.js';
 import { WorkflowService } from '../engine/workflow-service.js';
 import { Authenticator } from './auth/authenticator.js';
+import { ApiKeyService } from '../runtime/api-keys.js';
+import { RuntimeManager } from '../runtime/runtime-manager.js';
+import { RuntimeEvents } from '../runtime/runtime-events.js';
 import { buildApp } from './app.js';
 import { createDemoWorkflow } from './demo-workflow.js';
 
@@ -32,6 +35,8 @@ export interface FlowdNode {
   readonly config: ResolvedConfig;
   readonly app: FastifyInstance;
   readonly store: Store;
+  readonly apiKeys: ApiKeyService;
+  readonly runtime: RuntimeManager;
   readonly registry: StepRegistry;
   readonly provisioner: Provisioner;
   readonly events: StateEvents;
@@ -44,6 +49,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
   const release = lockDataDir(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, 'flowd.db') });
+  const apiKeys = new ApiKeyService({ store, logger, required: config.securityEnabled });
   try {
     const nodeId = config.nodeId ?? `node-${newId().slice(0, 8)}`;
     const secrets = SecretBox.fromDataDir(config.dataDir, config.masterKey);
@@ -56,7 +62,19 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         })
       : undefined;
     const ml = new NativeMlService({ store, secrets, fetch: globalThis.fetch, logger });
-    const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch };
+    const runtimeEvents = new RuntimeEvents();
+    const runtime = new RuntimeManager({
+      store,
+      ml,
+      logger,
+      events: runtimeEvents,
+      capacity: { maxInstances: config.maxInstances, maxInstanceMemoryMb: config.maxInstanceMemoryMb, instanceMemoryMb: config.instanceMemoryMb },
+      nodeId,
+      leaseMs: config.leaseMs,
+      taskTtlMs: config.taskTtlMs,
+      shutdownGraceMs: config.shutdownGraceMs,
+    });
+    const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, flows: runtime };
     const events = new StateEvents();
     const plugins = new Set(['opensearch-ml', ...(opensearch ? ['opensearch'] : [])]);
     const provisioner = new Provisioner(
@@ -89,6 +107,9 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       authenticator,
       ml,
       store,
+      apiKeys,
+      runtime,
+      runtimeEvents,
       registry,
       workflows,
       provisioner,
@@ -100,17 +121,21 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       nodeId,
     });
     await bootstrapping;
+    // Published flows come back before provisioning runs resume (a resumed run may republish).
+    const restored = await runtime.restore();
     const address = await app.listen({ host: config.host, port: config.port });
     const resumed = await provisioner.recover();
     provisioner.startBackgroundLoop();
     if (config.demo && (await store.countWorkflows()) === 0) await createDemoWorkflow(workflows, logger);
-    logger.info({ url: address, dataDir: config.dataDir, resumedRuns: resumed, startupMs: Math.round(performance.now() - t0) }, 'flowd is ready');
+    logger.info({ url: address, dataDir: config.dataDir, resumedRuns: resumed, publishedFlows: restored, startupMs: Math.round(performance.now() - t0) }, 'flowd is ready');
     let closed = false;
     return {
       url: address,
       config,
       app,
       store,
+      apiKeys,
+      runtime,
       registry,
       provisioner,
       events,
@@ -120,12 +145,15 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         closed = true;
         await app.close();
         await provisioner.stop();
+        await runtime.close();
         await ml.close();
+        await apiKeys.close();
         await store.close();
         release();
       },
     };
   } catch (e) {
+    await apiKeys.close();
     await store.close();
     release();
     throw e;

@@ -4,6 +4,7 @@ import { noopStep } from './noop.js';
 import { httpRequestDeleter, httpRequestStep } from './http-request.js';
 import { openSearchDeleters, openSearchSteps } from './opensearch/index.js';
 import { mlDeleters, mlSteps } from './ml/index.js';
+import { publishFlowDeleter, publishFlowStep } from './publish-flow.js';
 
 import { validationError } from '../errors.js';
 import type { StepDefinition } from './step.js';
@@ -23,6 +24,7 @@ const denylisted = (name: string, key: string): StepDefinition => ({
 export function builtinRegistry(): StepRegistry {
   const r = new StepRegistry();
   r.register(noopStep).register(httpRequestStep).registerDeleter(httpRequestDeleter);
+  r.register(publishFlowStep).registerDeleter(publishFlowDeleter);
   for (const s of [...mlSteps, ...openSearchSteps]) r.register(s);
   r.register(denylisted('delete_index', 'index_name'));
   r.register(denylisted('delete_ingest_pipeline', 'pipeline_id'));

@@ -7,6 +7,18 @@ import type { Store } from '../store/store.js';
 import type { SecretBox } from '../util/secret-box.js';
 import type { OpenSearchClient } from './opensearch/opensearch-client.js';
 import type { MlService } from '../ml/ml-service.js';
+import type { JsonObject } from '../template/types.js';
+
+/**
+ * Publishes a workflow's `flow` (implemented by the runtime, which sits above the steps:
+ * the `publish_flow` step only sees this port).
+ */
+export interface FlowPublisher {
+  /** Publishes, or republishes with a rolling update when already published. Returns the service ids. */
+  publish(workflowId: string, flow: JsonObject, signal: AbortSignal): Promise<{ serviceIds: string[]; mode: string; version: number }>;
+  /** Stops the services and forgets the publication; false when it was not published. */
+  unpublish(workflowId: string): Promise<boolean>;
+}
 
 export interface StepServices {
   store: Store;
@@ -18,4 +30,6 @@ export interface StepServices {
   ml: MlService;
   /** Outbound HTTP (injectable for tests of timeouts; defaults to global fetch). */
   fetch: typeof fetch;
+  /** The runtime, for `publish_flow` (absent in step-only setups such as unit tests of ML steps). */
+  flows?: FlowPublisher;
 }

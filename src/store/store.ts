@@ -134,6 +134,86 @@ export interface NewWorkflow {
 
 export type ReplaceResult = 'ok' | 'not_found' | 'not_editable';
 
+// --- runtime: publications, tasks, API keys ---
+
+export type PublishingMode = 'SYNC' | 'ASYNC';
+
+/** The published flow of a workflow (at most one per workflow). */
+export interface PublicationRecord {
+  workflowId: string;
+  mode: PublishingMode;
+  /** The resolved flow spec, opaque to the store. */
+  spec: JsonObject;
+  /** 1 on first publish, +1 on every replace (like a Deployment's generation). */
+  version: number;
+  desiredStatus: 'PUBLISHED';
+  publishedAt: number;
+  updatedAt: number;
+}
+
+export type PutPublicationInput = Omit<PublicationRecord, 'version' | 'publishedAt' | 'updatedAt'> & { at: number };
+
+export type TaskStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'ERROR' | 'CANCELED';
+export const TASK_STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'ERROR', 'CANCELED'];
+
+export interface TaskRecord {
+  taskId: string;
+  workflowId: string;
+  status: TaskStatus;
+  /** How many times a runner claimed it (a requeued task is claimed again). */
+  attempt: number;
+  correlationId?: string;
+  idempotencyKey?: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  expiresAt: number;
+  owner?: string;
+  leaseUntil?: number;
+  /** The task's input as JSON text; only when asked for. */
+  input?: string;
+  /** JSON text: the result, or `{"errors":[…]}`; only when asked for and the task finished. */
+  output?: string;
+}
+
+export interface NewTask {
+  taskId: string;
+  workflowId: string;
+  input: string;
+  idempotencyKey?: string;
+  correlationId?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface TaskCompletion {
+  taskId: string;
+  owner: string;
+  status: 'COMPLETED' | 'ERROR';
+  output: string;
+  finishedAt: number;
+}
+
+export interface TaskPage {
+  tasks: TaskRecord[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** Non-secret start of the key, for telling keys apart in listings. */
+  prefix: string;
+  workflowIds: string[];
+  createdAt: number;
+  lastUsedAt?: number;
+  createdBy?: string;
+  rotatedAt?: number;
+  /** After a rotation with a grace period: the previous value also works until then. */
+  previousKeyValidUntil?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -187,6 +267,52 @@ export interface Store {
   putUser(user: StoredUser): Promise<void>;
   deleteUser(name: string): Promise<boolean>;
   listUsers(): Promise<StoredUser[]>;
+
+  // --- publications (the published flow of a workflow) ---
+  /** Insert (version 1) or replace (version + 1, publishedAt kept). */
+  putPublication(p: PutPublicationInput): Promise<PublicationRecord>;
+  getPublication(workflowId: string): Promise<PublicationRecord | undefined>;
+  deletePublication(workflowId: string): Promise<boolean>;
+  listPublications(): Promise<PublicationRecord[]>;
+
+  // --- tasks (durable ASYNC work: claimed with leases, completed exactly once) ---
+  /** The same (workflowId, idempotencyKey) returns the existing task with created=false. */
+  createTask(t: NewTask): Promise<{ task: TaskRecord; created: boolean }>;
+  /** Oldest QUEUED first → RUNNING owned by `owner` with a lease; attempt + 1, startedAt = now. */
+  claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>>;
+  /** One transaction; only tasks still RUNNING and owned by `owner` change. Returns the ids that did. */
+  completeTasks(results: TaskCompletion[]): Promise<string[]>;
+  renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void>;
+  /** RUNNING tasks whose lease expired, or owned by another (dead) process → QUEUED. Returns how many. */
+  requeueOrphanedTasks(owner: string, now: number): Promise<number>;
+  getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined>;
+  /** The known ones among `taskIds`, in the order asked; without input and output. */
+  getTasks(workflowId: string, taskIds: string[]): Promise<TaskRecord[]>;
+  /** Oldest first; `after` is the `next` of the previous page. */
+  listTasks(workflowId: string, opts: { statuses?: TaskStatus[]; limit: number; after?: string }): Promise<TaskPage>;
+  /** QUEUED/RUNNING → CANCELED; a finished task is returned unchanged; undefined when unknown. */
+  cancelTask(workflowId: string, taskId: string, at: number): Promise<TaskRecord | undefined>;
+  deleteTask(workflowId: string, taskId: string): Promise<boolean>;
+  /** All of the workflow's tasks, or those in `statuses`. Returns how many. */
+  deleteTasks(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number>;
+  countTasks(workflowId: string): Promise<Record<TaskStatus, number>>;
+  /** Tasks (any status) past their expiresAt. Returns how many. */
+  deleteExpiredTasks(now: number): Promise<number>;
+
+  // --- API keys (only a SHA-256 of the key is stored) ---
+  createApiKey(k: ApiKeyRecord & { hash: string }): Promise<void>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Matches the current hash, or the previous one while its rotation grace period lasts. */
+  getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * New value for a key. Without `graceUntil` the old value stops working at once (NL Flow's
+   * "regenerate"); with it, the old value keeps working until then (zero-downtime rotation).
+   */
+  rotateApiKey(id: string, newHash: string, newPrefix: string, graceUntil?: number): Promise<ApiKeyRecord | undefined>;
+  deleteApiKey(id: string): Promise<boolean>;
+  /** Batched last-used updates (a timestamp never moves backwards). */
+  touchApiKeys(used: Array<{ id: string; at: number }>): Promise<void>;
 
   // --- small settings / metadata ---
   getMeta(key: string): Promise<string | undefined>;

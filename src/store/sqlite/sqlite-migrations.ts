@@ -98,4 +98,57 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'runtime',
+    // Task columns: small ones first and the payloads last, so reading a task's status never
+    // walks the overflow pages of a large input or output. `seq` gives FIFO order and cursors
+    // (AUTOINCREMENT: never reused, so a cursor cannot skip a newer task).
+    sql: `
+      CREATE TABLE publications (
+        workflow_id TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        desired_status TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE tasks (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL UNIQUE,
+        workflow_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        expires_at INTEGER NOT NULL,
+        owner TEXT,
+        lease_until INTEGER,
+        correlation_id TEXT,
+        idempotency_key TEXT,
+        input TEXT NOT NULL,
+        output TEXT
+      );
+      CREATE INDEX tasks_by_status ON tasks (workflow_id, status, seq);
+      CREATE UNIQUE INDEX tasks_idempotency ON tasks (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX tasks_by_expiry ON tasks (expires_at);
+      CREATE INDEX tasks_running ON tasks (owner, lease_until) WHERE status = 'RUNNING';
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        prev_hash TEXT,
+        prev_valid_until INTEGER,
+        workflow_ids TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT,
+        rotated_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX api_keys_prev_hash ON api_keys (prev_hash) WHERE prev_hash IS NOT NULL;
+    `,
+  },
 ];

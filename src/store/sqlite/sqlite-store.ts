@@ -8,11 +8,15 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { JsonObject, OsUser, Template } from '../../template/types.js';
 import type {
+  ApiKeyRecord,
   BeginRunInput,
   BeginRunResult,
   FinishRunInput,
   MlResourceRecord,
+  NewTask,
   NewWorkflow,
+  PublicationRecord,
+  PutPublicationInput,
   ReplaceResult,
   ResourceCreated,
   RunRecord,
@@ -20,9 +24,16 @@ import type {
   StepCompletion,
   Store,
   StoredUser,
+  TaskCompletion,
+  TaskPage,
+  TaskRecord,
+  TaskStatus,
   WorkflowRecord,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { SqliteApiKeys } from './sqlite-api-keys.js';
+import { SqlitePublications } from './sqlite-publications.js';
+import { SqliteTasks } from './sqlite-tasks.js';
 
 import type { MlRow, ResourceRow, RunRow, StateRow, StepRow, UserRow } from './sqlite-rows.js';
 import { toMl, toResource, toRun, toStep, toUser } from './sqlite-rows.js';
@@ -46,6 +57,9 @@ export class SqliteStore implements Store {
    * touches a workflow's state or resources keeps it exact.
    */
   readonly #stateCache = new Map<string, StateRecord>();
+  readonly #tasks: SqliteTasks;
+  readonly #publications: SqlitePublications;
+  readonly #apiKeys: SqliteApiKeys;
 
   constructor(opts: SqliteStoreOptions) {
     this.#db = new Database(opts.path);
@@ -54,6 +68,9 @@ export class SqliteStore implements Store {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
+    this.#tasks = new SqliteTasks(this.#db);
+    this.#publications = new SqlitePublications(this.#db);
+    this.#apiKeys = new SqliteApiKeys(this.#db);
   }
 
   /** Cached prepared statement (preparing is the expensive part of a query). */
@@ -505,6 +522,45 @@ export class SqliteStore implements Store {
     return (this.#q('SELECT * FROM users ORDER BY name').all() as UserRow[]).map(toUser);
   }
 
+  // ---------------------------------------------------------------- runtime (see sqlite-tasks.ts etc.)
+
+  async putPublication(p: PutPublicationInput): Promise<PublicationRecord> { return this.#publications.put(p); }
+  async getPublication(workflowId: string): Promise<PublicationRecord | undefined> { return this.#publications.get(workflowId); }
+  async deletePublication(workflowId: string): Promise<boolean> { return this.#publications.delete(workflowId); }
+  async listPublications(): Promise<PublicationRecord[]> { return this.#publications.list(); }
+
+  async createTask(t: NewTask): Promise<{ task: TaskRecord; created: boolean }> { return this.#tasks.create(t); }
+  async claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
+    return this.#tasks.claim(workflowId, owner, limit, now, leaseMs);
+  }
+  async completeTasks(results: TaskCompletion[]): Promise<string[]> { return this.#tasks.complete(results); }
+  async renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void> { this.#tasks.renewLeases(owner, now, leaseMs); }
+  async requeueOrphanedTasks(owner: string, now: number): Promise<number> { return this.#tasks.requeueOrphans(owner, now); }
+  async getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined> {
+    return this.#tasks.get(workflowId, taskId, opts);
+  }
+  async getTasks(workflowId: string, taskIds: string[]): Promise<TaskRecord[]> { return this.#tasks.getMany(workflowId, taskIds); }
+  async listTasks(workflowId: string, opts: { statuses?: TaskStatus[]; limit: number; after?: string }): Promise<TaskPage> {
+    return this.#tasks.list(workflowId, opts);
+  }
+  async cancelTask(workflowId: string, taskId: string, at: number): Promise<TaskRecord | undefined> {
+    return this.#tasks.cancel(workflowId, taskId, at);
+  }
+  async deleteTask(workflowId: string, taskId: string): Promise<boolean> { return this.#tasks.delete(workflowId, taskId); }
+  async deleteTasks(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number> { return this.#tasks.deleteMany(workflowId, opts); }
+  async countTasks(workflowId: string): Promise<Record<TaskStatus, number>> { return this.#tasks.count(workflowId); }
+  async deleteExpiredTasks(now: number): Promise<number> { return this.#tasks.deleteExpired(now); }
+
+  async createApiKey(k: ApiKeyRecord & { hash: string }): Promise<void> { this.#apiKeys.create(k); }
+  async listApiKeys(): Promise<ApiKeyRecord[]> { return this.#apiKeys.list(); }
+  async getApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> { return this.#apiKeys.getByHash(hash); }
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> { return this.#apiKeys.get(id); }
+  async rotateApiKey(id: string, newHash: string, newPrefix: string, graceUntil?: number): Promise<ApiKeyRecord | undefined> {
+    return this.#apiKeys.rotate(id, newHash, newPrefix, graceUntil);
+  }
+  async deleteApiKey(id: string): Promise<boolean> { return this.#apiKeys.delete(id); }
+  async touchApiKeys(used: Array<{ id: string; at: number }>): Promise<void> { this.#apiKeys.touch(used); }
+
   // ---------------------------------------------------------------- meta
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -516,6 +572,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#db.open) this.#tasks.flush(); // grouped task writes still pending
     this.#stmts.clear();
     if (this.#db.open) this.#db.close();
   }

@@ -1,0 +1,72 @@
+/**
+ * SYNC `action/analyze` through a 3-block flow of `js` blocks (each block a service of worker
+ * threads), at 32 connections, side by side in the same run with the same three functions
+ * called directly in one Fastify route. Per-block overhead is measured unloaded (1 connection,
+ * so queueing does not hide it): (mean latency through flowd − mean latency direct) / 3.
+ */
+import Fastify from 'fastify';
+import { autocannon, table } from './support.js';
+import { publishFlow, runtimeUrl, spawnBuilt } from './runtime-support.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+const CONNECTIONS = 32;
+const REPLICAS = Number(process.env['BENCH_REPLICAS'] ?? 1);
+
+// The three user functions, written once: called directly by the baseline route, and shipped
+// as `js` block sources (their text) to flowd.
+type Doc = { text: string; words?: number };
+const FNS: Array<(input: Doc) => Doc> = [
+  (input) => ({ text: input.text.toUpperCase() }),
+  (input) => ({ text: input.text, words: input.text.split(' ').length }),
+  (input) => ({ text: input.text, words: input.words, length: input.text.length }) as Doc,
+];
+const SOURCES = FNS.map((f) => `var f = ${f.toString()};\nfunction process(input) { return f(input); }`);
+
+async function main(): Promise<void> {
+  const node = await spawnBuilt();
+  const body = JSON.stringify({ text: 'the quick brown fox jumps over the lazy dog' });
+  const direct = Fastify({ logger: false });
+  // The same user functions called in one route: the work without flowd.
+  direct.post('/analyze', async (req) => {
+    let v = JSON.parse(req.body as string) as Doc;
+    for (const f of FNS) v = f(v);
+    return v;
+  });
+  direct.addContentTypeParser('application/json', { parseAs: 'string' }, (_r, b, done) => done(null, b));
+  const directUrl = await direct.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const flow = {
+      mode: 'SYNC',
+      blocks: SOURCES.map((source, i) => ({ id: `b${i}`, type: 'js', replicas: REPLICAS, config: { source } })),
+      edges: [
+        { source: 'b0', dest: 'b1' },
+        { source: 'b1', dest: 'b2' },
+      ],
+    };
+    const { id, key } = await publishFlow(node.url, flow);
+    const check = await fetch(runtimeUrl(node.url, id, 'action/analyze'), { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
+    const out = await check.text();
+    if (check.status !== 200) throw new Error(`analyze answered ${check.status}: ${out}`);
+    const headers = { 'content-type': 'application/json' };
+    const base = await autocannon(`${directUrl}/analyze`, { connections: CONNECTIONS, seconds: SECONDS, method: 'POST', body, headers });
+    const flowd = await autocannon(runtimeUrl(node.url, id, 'action/analyze'), { connections: CONNECTIONS, seconds: SECONDS, method: 'POST', body, headers: { ...headers, 'x-api-key': key } });
+    const base1 = await autocannon(`${directUrl}/analyze`, { connections: 1, seconds: 4, method: 'POST', body, headers });
+    const flowd1 = await autocannon(runtimeUrl(node.url, id, 'action/analyze'), { connections: 1, seconds: 4, method: 'POST', body, headers: { ...headers, 'x-api-key': key } });
+    const perBlock = (flowd1.mean - base1.mean) / 3;
+    table('Unloaded latency (1 connection, 4s)', ['server', 'req/s', 'mean ms', 'p99 ms'], [
+      ['direct', base1.rps, base1.mean, base1.p99],
+      ['flowd', flowd1.rps, flowd1.mean, flowd1.p99],
+    ]);
+    table(`SYNC analyze, 3 js blocks (${REPLICAS} instance(s) each), ${CONNECTIONS} connections, ${SECONDS}s`, ['server', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'ratio vs direct'], [
+      ['direct: 3 functions in one Fastify route', base.rps, base.mean, base.p50, base.p99, base.errors + base.non2xx, 1],
+      ['flowd action/analyze (API key, 3 worker-thread services)', flowd.rps, flowd.mean, flowd.p50, flowd.p99, flowd.errors + flowd.non2xx, flowd.rps / base.rps],
+    ]);
+    console.log(`\nOutput: ${out}`);
+    console.log(`Per-block overhead ${(perBlock).toFixed(3)} ms (goal ≤ 0.3 ms); throughput ${((flowd.rps / base.rps) * 100).toFixed(1)} % of direct (goal ≥ 60 %).`);
+  } finally {
+    await direct.close();
+    await node.close();
+  }
+}
+
+await main();

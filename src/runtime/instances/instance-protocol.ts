@@ -1,0 +1,77 @@
+/**
+ * The messages between a service instance (parent side, instance.ts) and its worker thread
+ * (instance-worker.ts). The block to load travels once, as `workerData`; after that every
+ * message is a small plain object: requests are named by an integer id (no closures, no
+ * strings to allocate per request), because the SYNC path pushes tens of thousands of them
+ * a second through each hop and structured cloning is paid on both sides.
+ */
+import type { BlockLimits } from '../../blocks/block.js';
+import type { JsonObject, JsonValue } from '../../template/types.js';
+
+/** `workerData` of an instance worker: the load request. */
+export interface InstanceLoadData {
+  type: 'load';
+  blockId: string;
+  blockType: string;
+  config: JsonObject;
+  prepared: JsonObject;
+  limits: BlockLimits;
+}
+
+/** An error as it crosses the thread boundary (FlowdError fields when the block threw one). */
+export interface WireError {
+  message: string;
+  code: string;
+  retryable: boolean;
+  /** HTTP status the block asked for (FlowdError.status), when it threw a FlowdError. */
+  status?: number;
+}
+
+// ---- parent → worker ----
+export interface RunMessage {
+  type: 'run';
+  id: number;
+  input: JsonValue;
+  correlationId?: string;
+}
+/** The caller gave up on request `id`: abort its signal (the worker answers nothing more). */
+export interface CancelMessage {
+  type: 'cancel';
+  id: number;
+}
+export interface PingMessage {
+  type: 'ping';
+  seq: number;
+}
+/** Close the block (runner.close) and answer `closed`; the parent then ends the thread. */
+export interface CloseMessage {
+  type: 'close';
+}
+export type ToWorker = RunMessage | CancelMessage | PingMessage | CloseMessage;
+
+// ---- worker → parent ----
+export interface ReadyMessage {
+  type: 'ready';
+}
+export interface LoadErrorMessage {
+  type: 'load_error';
+  error: WireError;
+}
+export interface ResultMessage {
+  type: 'result';
+  id: number;
+  output: JsonValue;
+}
+export interface ErrorMessage {
+  type: 'error';
+  id: number;
+  error: WireError;
+}
+export interface PongMessage {
+  type: 'pong';
+  seq: number;
+}
+export interface ClosedMessage {
+  type: 'closed';
+}
+export type FromWorker = ReadyMessage | LoadErrorMessage | ResultMessage | ErrorMessage | PongMessage | ClosedMessage;

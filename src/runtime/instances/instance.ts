@@ -1,0 +1,397 @@
+/**
+ * One service instance = one worker thread running one loaded block. The instance is Ready
+ * only once the block's `load` resolved in the worker (a compiled script, a loaded model),
+ * never merely because the thread started. It owns the failure detection for its thread:
+ * a crash (worker `error`/`exit`, out of memory included) or a hang (silence past the
+ * block's timeout while busy, or missed heartbeats while idle) ends the thread and fails the
+ * requests it held with a retryable error, so callers can go to another instance.
+ *
+ *   Starting → Ready → (Draining) → Stopped
+ *        ↘        ↘          ↘
+ *                  Failed
+ */
+import { Worker } from 'node:worker_threads';
+import type { BlockLimits } from '../../blocks/block.js';
+import { stepFailure } from '../../errors.js';
+import type { FlowdError } from '../../errors.js';
+import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { FromWorker, InstanceLoadData, ToWorker, WireError } from './instance-protocol.js';
+import { instanceWorkerScript } from './worker-script.js';
+
+export type InstanceState = 'Starting' | 'Ready' | 'Draining' | 'Stopped' | 'Failed';
+
+/** Why an instance ended badly (Kubernetes-style termination reasons). */
+export type FailureReason = 'LoadFailed' | 'Crashed' | 'OOMKilled' | 'Hung';
+
+export interface InstanceFailure {
+  reason: FailureReason;
+  code: string;
+  message: string;
+}
+
+/** What the worker loads. */
+export interface InstanceBlock {
+  blockId: string;
+  blockType: string;
+  config: JsonObject;
+  prepared: JsonObject;
+  limits: BlockLimits;
+}
+
+export interface InstanceOptions {
+  name: string;
+  version: number;
+  /** Restarts of the slot this instance fills (reported, not used). */
+  restarts?: number;
+  /** Ping period; an idle worker that misses 3 pings in a row is hung. Default 1000. */
+  heartbeatMs?: number;
+  /** Slack past the block timeout before a busy, silent worker counts as hung. Default 1000. */
+  hangGraceMs?: number;
+  /** A load that takes longer fails. Default 120 000. */
+  loadTimeoutMs?: number;
+  /** How long a graceful close may take before the thread is ended. Default 5000. */
+  closeTimeoutMs?: number;
+  /** Called on every state change. */
+  onStateChange?: (instance: Instance) => void;
+}
+
+export interface InstanceRunContext {
+  signal?: AbortSignal;
+  correlationId?: string;
+}
+
+interface PendingRequest {
+  resolve: (v: JsonValue) => void;
+  reject: (e: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const MISSED_HEARTBEATS = 3;
+
+export class Instance {
+  readonly name: string;
+  readonly version: number;
+  readonly restarts: number;
+  readonly startedAt: Date;
+  readonly block: InstanceBlock;
+
+  private state_: InstanceState = 'Starting';
+  private failure_: InstanceFailure | undefined;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextId = 1;
+  private pingSeq = 0;
+  private lastHeardAt: number;
+  private lastTickAt: number;
+  private workerError: Error | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private closeRequested = false;
+  private readonly heartbeatMs: number;
+  private readonly hangGraceMs: number;
+  private readonly loadTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly onStateChange: ((i: Instance) => void) | undefined;
+  private readonly exited: Promise<void>;
+  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+
+  constructor(block: InstanceBlock, opts: InstanceOptions) {
+    this.block = block;
+    this.name = opts.name;
+    this.version = opts.version;
+    this.restarts = opts.restarts ?? 0;
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.hangGraceMs = opts.hangGraceMs ?? 1000;
+    this.loadTimeoutMs = opts.loadTimeoutMs ?? 120_000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
+    this.onStateChange = opts.onStateChange;
+    this.startedAt = new Date();
+    this.lastHeardAt = this.lastTickAt = Date.now();
+
+    const script = instanceWorkerScript();
+    const workerData: InstanceLoadData = { type: 'load', ...block };
+    const memoryMb = block.limits.memoryMb;
+    this.worker = new Worker(script.filename, {
+      eval: script.eval,
+      workerData,
+      ...(memoryMb ? { resourceLimits: { maxOldGenerationSizeMb: memoryMb } } : {}),
+    });
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('error', (e: Error) => {
+      this.workerError = e;
+    });
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code: number) => {
+        this.onExit(code);
+        resolve();
+      });
+    });
+    this.heartbeat = setInterval(() => this.tick(), this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get state(): InstanceState {
+    return this.state_;
+  }
+  get inFlight(): number {
+    return this.pending.size;
+  }
+  /** Why the instance failed, once it has. */
+  get failure(): InstanceFailure | undefined {
+    return this.failure_;
+  }
+  /** Ready and accepting requests. */
+  get ready(): boolean {
+    return this.state_ === 'Ready';
+  }
+
+  /** Resolves once the block loaded; rejects with the load (or crash) error otherwise. */
+  waitReady(): Promise<void> {
+    if (this.state_ === 'Ready') return Promise.resolve();
+    if (this.state_ !== 'Starting') return Promise.reject(this.notReadyError());
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /** Run one input on this instance. Rejects with the block's error, or a retryable one if the instance dies. */
+  run(input: JsonValue, ctx: InstanceRunContext = {}): Promise<JsonValue> {
+    if (this.state_ !== 'Ready') return Promise.reject(this.notReadyError());
+    const signal = ctx.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const id = this.nextId++;
+    return new Promise<JsonValue>((resolve, reject) => {
+      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        req.onAbort = () => {
+          if (this.pending.get(id) !== req) return;
+          this.pending.delete(id);
+          this.post({ type: 'cancel', id });
+          reject(abortReason(signal));
+          this.afterSettle();
+        };
+        signal.addEventListener('abort', req.onAbort, { once: true });
+      }
+      this.pending.set(id, req);
+      this.post(ctx.correlationId === undefined ? { type: 'run', id, input } : { type: 'run', id, input, correlationId: ctx.correlationId });
+    });
+  }
+
+  /** Stop taking requests, let the ones in flight finish, then close the block and end the thread. */
+  drain(): Promise<void> {
+    if (this.state_ === 'Starting') return this.terminate();
+    if (this.state_ === 'Ready') {
+      this.setState('Draining');
+      if (this.pending.size === 0) this.requestClose();
+    }
+    return this.exited;
+  }
+
+  /** End the thread now; requests in flight fail with a retryable error. */
+  async terminate(): Promise<void> {
+    if (this.state_ !== 'Stopped' && this.state_ !== 'Failed') {
+      this.closeRequested = true;
+      this.failPending(this.stoppedError());
+      this.rejectReadyWaiters(this.stoppedError());
+      this.setState('Stopped');
+    }
+    await this.worker.terminate();
+    await this.exited;
+  }
+
+  // ---- internals ----
+
+  private post(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromWorker): void {
+    this.lastHeardAt = Date.now();
+    switch (m.type) {
+      case 'result': {
+        const req = this.take(m.id);
+        if (req) {
+          req.resolve(m.output);
+          this.afterSettle();
+        }
+        break;
+      }
+      case 'error': {
+        const req = this.take(m.id);
+        if (req) {
+          req.reject(this.blockError(m.error));
+          this.afterSettle();
+        }
+        break;
+      }
+      case 'pong':
+        break;
+      case 'ready':
+        if (this.state_ !== 'Starting') break;
+        this.setState('Ready');
+        for (const w of this.readyWaiters.splice(0)) w.resolve();
+        break;
+      case 'load_error':
+        this.fail({ reason: 'LoadFailed', code: m.error.code, message: m.error.message });
+        break;
+      case 'closed':
+        void this.worker.terminate();
+        break;
+    }
+  }
+
+  private take(id: number): PendingRequest | undefined {
+    const req = this.pending.get(id);
+    if (!req) return undefined; // cancelled by the caller meanwhile
+    this.pending.delete(id);
+    if (req.onAbort) req.signal?.removeEventListener('abort', req.onAbort);
+    return req;
+  }
+
+  private afterSettle(): void {
+    if (this.state_ === 'Draining' && this.pending.size === 0) this.requestClose();
+  }
+
+  private requestClose(): void {
+    if (this.closeRequested) return;
+    this.closeRequested = true;
+    this.post({ type: 'close' });
+    this.closeTimer = setTimeout(() => void this.worker.terminate(), this.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const lag = now - this.lastTickAt - this.heartbeatMs;
+    this.lastTickAt = now;
+    if (this.state_ === 'Starting') {
+      if (now - this.startedAt.getTime() > this.loadTimeoutMs) {
+        this.fail({
+          reason: 'LoadFailed',
+          code: 'block.load_timeout',
+          message: `Block "${this.block.blockId}" did not finish loading within ${this.loadTimeoutMs} ms.`,
+        });
+      }
+      return;
+    }
+    if (this.state_ !== 'Ready' && this.state_ !== 'Draining') return;
+    // When this thread itself was stalled, the worker's answers are still queued behind this
+    // timer: judge it on the next tick, not now.
+    if (lag > this.heartbeatMs) return;
+    const silentMs = now - this.lastHeardAt;
+    const idleLimit = MISSED_HEARTBEATS * this.heartbeatMs;
+    const timeoutMs = this.block.limits.timeoutMs;
+    const busy = this.pending.size > 0;
+    if (busy && !(timeoutMs > 0)) {
+      // No block timeout: a long synchronous run is legitimate, so silence proves nothing.
+    } else if (silentMs > (busy ? Math.max(idleLimit, timeoutMs + this.hangGraceMs) : idleLimit)) {
+      this.fail({
+        reason: 'Hung',
+        code: 'instance.hung',
+        message:
+          `Instance ${this.name} of block "${this.block.blockId}" stopped responding (silent for ${silentMs} ms` +
+          (busy ? ` with ${this.pending.size} request(s) in flight; the block timeout is ${timeoutMs} ms` : '') +
+          '); it was stopped and is being replaced. The block is probably stuck in a loop or a blocking wait.',
+      });
+      return;
+    }
+    this.post({ type: 'ping', seq: ++this.pingSeq });
+  }
+
+  private onExit(code: number): void {
+    clearInterval(this.heartbeat);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    if (this.state_ === 'Stopped' || this.state_ === 'Failed') return;
+    if (this.closeRequested && this.state_ === 'Draining') {
+      this.failPending(this.stoppedError());
+      this.setState('Stopped');
+      return;
+    }
+    const err = this.workerError;
+    const memoryMb = this.block.limits.memoryMb;
+    const oom = (err as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const cause = err ? err.message : `the thread exited with code ${code}`;
+    if (this.state_ === 'Starting') {
+      this.fail({
+        reason: oom ? 'OOMKilled' : 'LoadFailed',
+        code: oom ? 'instance.out_of_memory' : 'block.load_failed',
+        message: `Block "${this.block.blockId}" failed while loading: ${cause}${oom ? ` (memory limit ${memoryMb ?? '?'} MB)` : ''}.`,
+      });
+    } else if (oom) {
+      this.fail({
+        reason: 'OOMKilled',
+        code: 'instance.out_of_memory',
+        message:
+          `Instance ${this.name} of block "${this.block.blockId}" exceeded its memory limit of ${memoryMb ?? '?'} MB and was stopped; ` +
+          'it is being replaced. Raise the block memory or make it use less for this input.',
+      });
+    } else {
+      this.fail({
+        reason: 'Crashed',
+        code: 'instance.crashed',
+        message: `Instance ${this.name} of block "${this.block.blockId}" crashed (${cause}); it is being replaced.`,
+      });
+    }
+  }
+
+  private fail(f: InstanceFailure): void {
+    if (this.state_ === 'Stopped' || this.state_ === 'Failed') return;
+    this.failure_ = f;
+    this.closeRequested = true;
+    clearInterval(this.heartbeat);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    const err = stepFailure(f.message, { code: f.code, node: this.block.blockId, retryable: true, status: f.reason === 'LoadFailed' ? 500 : 503 });
+    this.failPending(err);
+    this.rejectReadyWaiters(err);
+    this.setState('Failed');
+    void this.worker.terminate();
+  }
+
+  private failPending(err: Error): void {
+    const reqs = [...this.pending.values()];
+    this.pending.clear();
+    for (const req of reqs) {
+      if (req.onAbort) req.signal?.removeEventListener('abort', req.onAbort);
+      req.reject(err);
+    }
+  }
+
+  private rejectReadyWaiters(err: Error): void {
+    for (const w of this.readyWaiters.splice(0)) w.reject(err);
+  }
+
+  private setState(s: InstanceState): void {
+    if (this.state_ === s) return;
+    this.state_ = s;
+    this.onStateChange?.(this);
+  }
+
+  private blockError(e: WireError): FlowdError {
+    return stepFailure(e.message, { code: e.code, node: this.block.blockId, retryable: e.retryable, ...(e.status !== undefined ? { status: e.status } : {}) });
+  }
+
+  private stoppedError(): FlowdError {
+    return stepFailure(`Instance ${this.name} of block "${this.block.blockId}" was stopped before it answered; retry the request.`, {
+      code: 'instance.stopped',
+      node: this.block.blockId,
+      retryable: true,
+      status: 503,
+    });
+  }
+
+  private notReadyError(): FlowdError {
+    if (this.failure_) {
+      return stepFailure(this.failure_.message, { code: this.failure_.code, node: this.block.blockId, retryable: true, status: 503 });
+    }
+    return stepFailure(`Instance ${this.name} of block "${this.block.blockId}" is ${this.state_}, not Ready; send the request to a ready instance.`, {
+      code: 'instance.not_ready',
+      node: this.block.blockId,
+      retryable: true,
+      status: 503,
+    });
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(typeof r === 'string' ? r : 'The request was aborted.');
+}

@@ -1,0 +1,69 @@
+/**
+ * The status a service reports (one entry of NL Flow's `details.services[]`, reference §2.2,
+ * plus the fields §7/§8 propose) and the pure rules that derive it, kept apart from the
+ * controller so they read as the specification they are.
+ */
+
+export type ServiceHealth = 'GREEN' | 'YELLOW' | 'RED';
+export type RolloutStatus = 'InProgress' | 'Complete' | 'Failed';
+
+export interface ReplicaDetailView {
+  name: string;
+  ready: boolean;
+  available: boolean;
+  restarts: number;
+  /** When the slot's current (or last) thread started, ISO 8601. */
+  started_at: string;
+  version: number;
+  /** Pending: loading; Running: serving; Terminating: draining; Failed: waiting to be restarted. */
+  phase: 'Pending' | 'Running' | 'Terminating' | 'Failed';
+  /** Why the last thread of this slot ended badly, if one did (LoadFailed, Crashed, OOMKilled, Hung). */
+  lastTerminationReason?: string;
+  /** What went wrong, while the slot waits to be restarted. */
+  message?: string;
+}
+
+export interface ServiceStatusView {
+  id: string;
+  blockId: string;
+  desired: number;
+  /** Ready instances of the current version. */
+  actual: number;
+  status: ServiceHealth;
+  rolloutStatus: RolloutStatus;
+  rolloutStatusReason?: string;
+  replicasDetail: ReplicaDetailView[];
+  inFlight: number;
+  queued: number;
+  observedVersion: number;
+}
+
+export interface RolloutView {
+  status: RolloutStatus;
+  reason?: string;
+}
+
+/** NL Flow component colour: scaled to zero on purpose is not an error. */
+export function serviceHealth(desired: number, actual: number): ServiceHealth {
+  if (desired === 0 || actual >= desired) return 'GREEN';
+  return actual > 0 ? 'YELLOW' : 'RED';
+}
+
+export interface RolloutFacts {
+  desired: number;
+  /** Ready instances of the current version. */
+  readyCurrent: number;
+  /** Instances of an older version still exist (serving or draining). */
+  oldRemaining: boolean;
+  /** Message of the load failure that keeps repeating, when one does. */
+  loadFailure: string | undefined;
+  deadlineExceeded: boolean;
+}
+
+/** Kubernetes Deployment `Progressing` condition, in NL Flow's words (reference §5.1, §6). */
+export function computeRollout(f: RolloutFacts): RolloutView {
+  if (f.readyCurrent >= f.desired && !f.oldRemaining) return { status: 'Complete', reason: 'NewReplicaSetAvailable' };
+  if (f.loadFailure !== undefined) return { status: 'Failed', reason: `BlockLoadFailed: ${f.loadFailure}` };
+  if (f.deadlineExceeded) return { status: 'Failed', reason: 'ProgressDeadlineExceeded' };
+  return { status: 'InProgress', reason: 'RollingOutReplicaSet' };
+}

@@ -1,0 +1,567 @@
+/**
+ * A service keeps `desired` instances of one block alive and spreads requests over them.
+ * It works like a small Kubernetes Deployment controller (reference §5.1): every event (an
+ * instance ready, failed or gone; a new desired count; a new spec) runs one reconcile pass
+ * that starts, restarts or drains instances, and the status is derived from what exists.
+ *
+ * - A slot is one replica position. Its name stays while its worker is replaced after a
+ *   crash, hang or load failure (with exponential backoff), and its `restarts` count grows.
+ * - Scaling touches only the slots added or removed; removed ones drain (in-flight work
+ *   finishes) before their thread ends.
+ * - An update with a new block spec is a rolling update: new-version slots start at once;
+ *   for each one that becomes ready an old instance drains, so ready capacity never drops
+ *   below `desired` (NL Flow §4.2: "the pods of the old version keep running — and
+ *   responding — until the new start running"). A spec with the same block only rescales.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BlockLimits } from '../../blocks/block.js';
+import { conflict, stepFailure, validationError } from '../../errors.js';
+import type { FlowdError } from '../../errors.js';
+import type { JsonObject, JsonValue } from '../../template/types.js';
+import { Instance } from './instance.js';
+import type { InstanceBlock, InstanceFailure } from './instance.js';
+import { computeRollout, serviceHealth } from './service-status.js';
+import type { RolloutView, ServiceStatusView } from './service-status.js';
+
+export type { ServiceStatusView, ReplicaDetailView } from './service-status.js';
+
+export interface ServiceSpec {
+  serviceId: string;
+  blockId: string;
+  blockType: string;
+  config: JsonObject;
+  prepared: JsonObject;
+  limits: BlockLimits;
+  version: number;
+}
+
+export interface ServiceOptions {
+  desired: number;
+  logger: Logger;
+  /** Delay before a failed instance is replaced: doubles per consecutive failure. Default 100 ms … 5 s. */
+  restartBackoff?: { initialMs: number; maxMs: number };
+  /** How long `dispatch` waits for a ready instance before answering 503. Default 10 000. */
+  waitReadyMs?: number;
+  /** Instance heartbeat period. Default 1000. */
+  heartbeatMs?: number;
+  /** Slack past the block timeout before a silent busy instance counts as hung. Default 1000. */
+  hangGraceMs?: number;
+  /** A block load that takes longer fails. Default 120 000. */
+  loadTimeoutMs?: number;
+  /** A rollout still in progress after this long is reported Failed (ProgressDeadlineExceeded). Default 600 000. */
+  progressDeadlineMs?: number;
+  /** Called on every status-relevant transition. */
+  onChange?: () => void;
+}
+
+export interface DispatchContext {
+  signal?: AbortSignal;
+  correlationId?: string;
+}
+
+interface Slot {
+  name: string;
+  gen: number;
+  version: number;
+  block: InstanceBlock;
+  instance: Instance | undefined;
+  restarts: number;
+  /** Consecutive load failures (reset when an instance of the slot becomes ready). */
+  loadFailures: number;
+  /** Consecutive crashes/hangs (reset after the instance stayed up for a while). */
+  crashes: number;
+  readyAt: number;
+  startedAt: Date;
+  lastFailure: InstanceFailure | undefined;
+  retryTimer: NodeJS.Timeout | undefined;
+  removed: boolean;
+}
+
+interface Waiter {
+  input: JsonValue;
+  ctx: DispatchContext;
+  resolve: (v: JsonValue) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** After this many consecutive load failures the rollout is Failed and retries slow to `maxMs`. */
+export const LOAD_FAILURES_BEFORE_FAILED = 3;
+/** An instance that stayed up this long resets its slot's crash backoff. */
+const STABLE_AFTER_MS = 30_000;
+
+export class Service {
+  readonly id: string;
+  private spec_: ServiceSpec;
+  private desired_: number;
+  private gen = 1;
+  private genSuffix = randomHex(8);
+  private slots: Slot[] = [];
+  private readyList: Instance[] = [];
+  private rr = 0;
+  private waiters: Waiter[] = [];
+  private rolloutWaiters: Array<() => void> = [];
+  private started = false;
+  private stopping = false;
+  private reconciling = false;
+  private dirty = false;
+  private progressSince: number | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private deadlineExceeded = false;
+  private lastRollout: RolloutView | undefined;
+  private readonly logger: Logger;
+  private readonly opts: Required<Omit<ServiceOptions, 'desired' | 'logger' | 'onChange'>> & Pick<ServiceOptions, 'onChange'>;
+
+  constructor(spec: ServiceSpec, opts: ServiceOptions) {
+    checkDesired(opts.desired, spec.blockId);
+    this.id = spec.serviceId;
+    this.spec_ = spec;
+    this.desired_ = opts.desired;
+    this.logger = opts.logger.child({ service: spec.serviceId, block: spec.blockId });
+    this.opts = {
+      restartBackoff: opts.restartBackoff ?? { initialMs: 100, maxMs: 5000 },
+      waitReadyMs: opts.waitReadyMs ?? 10_000,
+      heartbeatMs: opts.heartbeatMs ?? 1000,
+      hangGraceMs: opts.hangGraceMs ?? 1000,
+      loadTimeoutMs: opts.loadTimeoutMs ?? 120_000,
+      progressDeadlineMs: opts.progressDeadlineMs ?? 600_000,
+      onChange: opts.onChange,
+    };
+  }
+
+  get spec(): ServiceSpec {
+    return this.spec_;
+  }
+  get desired(): number {
+    return this.desired_;
+  }
+  get inFlight(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.instance?.inFlight ?? 0;
+    return n;
+  }
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  /** Spawn the desired instances. */
+  start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.reconcile();
+  }
+
+  /** Add or remove instances without touching the others; removed ones drain first. */
+  setDesired(n: number): void {
+    checkDesired(n, this.spec_.blockId);
+    if (this.stopping || n === this.desired_) return;
+    this.desired_ = n;
+    this.resetProgress();
+    this.reconcile();
+  }
+
+  /**
+   * Roll to a new spec and desired count. Resolves when the rollout completes or fails (see
+   * `status().rolloutStatus`), or when a later update or `stop()` supersedes it.
+   */
+  update(spec: ServiceSpec, desired: number): Promise<void> {
+    checkDesired(desired, spec.blockId);
+    if (this.stopping) return Promise.reject(conflict(`Service ${this.id} is stopped; publish the flow again to update it.`, { code: 'service.stopped', node: spec.blockId }));
+    const sameBlock = spec.blockId === this.spec_.blockId && spec.blockType === this.spec_.blockType && sameJson(spec.config, this.spec_.config) && sameJson(spec.prepared, this.spec_.prepared) && sameJson(spec.limits as unknown as JsonValue, this.spec_.limits as unknown as JsonValue);
+    this.spec_ = spec;
+    this.desired_ = desired;
+    for (const w of this.rolloutWaiters.splice(0)) w();
+    if (sameBlock) {
+      // Only the replica count (or nothing) changed: the running instances are already right.
+      for (const s of this.slots) if (s.gen === this.gen) s.version = spec.version;
+    } else {
+      this.gen++;
+      this.genSuffix = randomHex(8);
+      this.logger.info({ version: spec.version }, 'rolling update started');
+    }
+    this.resetProgress();
+    this.started = true;
+    const done = new Promise<void>((resolve) => this.rolloutWaiters.push(resolve));
+    this.reconcile();
+    return done;
+  }
+
+  /** Run one input on the least-loaded ready instance, waiting up to `waitReadyMs` for one. */
+  dispatch(input: JsonValue, ctx: DispatchContext = {}): Promise<JsonValue> {
+    if (this.stopping) return Promise.reject(this.unavailable(0, 'it is stopping'));
+    const inst = this.pick();
+    if (inst) return inst.run(input, ctx);
+    if (ctx.signal?.aborted) return Promise.reject(ctx.signal.reason as Error);
+    return new Promise<JsonValue>((resolve, reject) => {
+      const w: Waiter = { input, ctx, resolve, reject, timer: undefined, onAbort: undefined };
+      const waitMs = this.opts.waitReadyMs;
+      w.timer = setTimeout(() => this.dropWaiter(w, this.unavailable(waitMs)), waitMs);
+      const signal = ctx.signal;
+      if (signal) {
+        w.onAbort = () => this.dropWaiter(w, signal.reason as Error);
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.waiters.push(w);
+      if (this.waiters.length === 1) this.changed();
+    });
+  }
+
+  status(): ServiceStatusView {
+    const rollout = this.rollout();
+    const actual = this.readyCurrent();
+    return {
+      id: this.id,
+      blockId: this.spec_.blockId,
+      desired: this.desired_,
+      actual,
+      status: serviceHealth(this.desired_, actual),
+      rolloutStatus: rollout.status,
+      ...(rollout.reason !== undefined ? { rolloutStatusReason: rollout.reason } : {}),
+      replicasDetail: this.slots.map((s) => {
+        const inst = s.instance;
+        const ready = inst?.ready ?? false;
+        const failure = inst ? undefined : s.lastFailure;
+        return {
+          name: s.name,
+          ready,
+          available: ready,
+          restarts: s.restarts,
+          started_at: s.startedAt.toISOString(),
+          version: s.version,
+          phase: !inst ? 'Failed' : inst.state === 'Starting' ? 'Pending' : inst.state === 'Draining' || s.removed ? 'Terminating' : 'Running',
+          ...(s.lastFailure ? { lastTerminationReason: s.lastFailure.reason } : {}),
+          ...(failure ? { message: failure.message } : {}),
+        };
+      }),
+      inFlight: this.inFlight,
+      queued: this.queued,
+      observedVersion: this.spec_.version,
+    };
+  }
+
+  /** Stop accepting requests, let in-flight ones finish, end every thread. */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.clearProgressTimer();
+      for (const w of [...this.waiters]) this.dropWaiter(w, this.unavailable(0, 'it was stopped'));
+      for (const w of this.rolloutWaiters.splice(0)) w();
+      for (const s of this.slots) {
+        s.removed = true;
+        if (s.retryTimer) clearTimeout(s.retryTimer);
+        s.retryTimer = undefined;
+      }
+      this.logger.info('stopping');
+    }
+    await Promise.all(this.slots.map((s) => (s.instance ? s.instance.drain() : Promise.resolve())));
+    this.slots = [];
+    this.readyList = [];
+    this.changed();
+  }
+
+  // ---- reconcile ----
+
+  private reconcile(): void {
+    if (this.reconciling) {
+      this.dirty = true;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      do {
+        this.dirty = false;
+        if (this.started && !this.stopping) this.reconcileOnce();
+      } while (this.dirty);
+    } finally {
+      this.reconciling = false;
+    }
+    this.changed();
+  }
+
+  private reconcileOnce(): void {
+    const current = this.slots.filter((s) => s.gen === this.gen && !s.removed);
+    for (let i = current.length; i < this.desired_; i++) this.addSlot();
+    if (current.length > this.desired_) {
+      // Scale down: the slots that serve nothing go first, then the most recently started.
+      const order = (s: Slot): number => (!s.instance ? 0 : s.instance.state === 'Starting' ? 1 : 2);
+      const victims = [...current].sort((a, b) => order(a) - order(b) || b.startedAt.getTime() - a.startedAt.getTime());
+      for (const s of victims.slice(0, current.length - this.desired_)) this.removeSlot(s);
+    }
+    // Old versions: the unready go now; ready ones drain as new ones take over, oldest first.
+    const old = this.slots.filter((s) => s.gen !== this.gen && !s.removed);
+    const oldReady: Slot[] = [];
+    for (const s of old) {
+      if (s.instance?.ready) oldReady.push(s);
+      else this.removeSlot(s);
+    }
+    const keep = Math.max(0, this.desired_ - this.readyCurrent());
+    oldReady.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    for (const s of oldReady.slice(0, Math.max(0, oldReady.length - keep))) this.removeSlot(s);
+  }
+
+  private addSlot(): void {
+    const slot: Slot = {
+      name: `depl-${this.id}-${this.genSuffix}-${randomSuffix()}`,
+      gen: this.gen,
+      version: this.spec_.version,
+      block: { blockId: this.spec_.blockId, blockType: this.spec_.blockType, config: this.spec_.config, prepared: this.spec_.prepared, limits: this.spec_.limits },
+      instance: undefined,
+      restarts: 0,
+      loadFailures: 0,
+      crashes: 0,
+      readyAt: 0,
+      startedAt: new Date(),
+      lastFailure: undefined,
+      retryTimer: undefined,
+      removed: false,
+    };
+    this.slots.push(slot);
+    this.spawn(slot);
+  }
+
+  private spawn(slot: Slot): void {
+    slot.retryTimer = undefined;
+    try {
+      const inst = new Instance(slot.block, {
+        name: slot.name,
+        version: slot.version,
+        restarts: slot.restarts,
+        heartbeatMs: this.opts.heartbeatMs,
+        hangGraceMs: this.opts.hangGraceMs,
+        loadTimeoutMs: this.opts.loadTimeoutMs,
+        onStateChange: (i) => this.onInstanceState(slot, i),
+      });
+      slot.instance = inst;
+      slot.startedAt = inst.startedAt;
+    } catch (e) {
+      // The thread could not even be created (e.g. the worker entry is missing): a load failure.
+      slot.instance = undefined;
+      slot.startedAt = new Date();
+      slot.lastFailure = { reason: 'LoadFailed', code: (e as FlowdError).code ?? 'instance.spawn_failed', message: (e as Error).message };
+      this.scheduleRestart(slot, true);
+    }
+  }
+
+  private removeSlot(slot: Slot): void {
+    slot.removed = true;
+    if (slot.retryTimer) clearTimeout(slot.retryTimer);
+    slot.retryTimer = undefined;
+    if (slot.instance) void slot.instance.drain();
+    else this.dropSlot(slot);
+  }
+
+  private dropSlot(slot: Slot): void {
+    if (slot.retryTimer) clearTimeout(slot.retryTimer);
+    slot.retryTimer = undefined;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  private onInstanceState(slot: Slot, inst: Instance): void {
+    if (slot.instance !== inst) return;
+    switch (inst.state) {
+      case 'Ready':
+        slot.loadFailures = 0;
+        slot.readyAt = Date.now();
+        this.readyList.push(inst);
+        this.logger.info({ instance: inst.name, version: slot.version, restarts: slot.restarts }, 'instance ready');
+        this.flushWaiters();
+        break;
+      case 'Draining':
+        this.unlistReady(inst);
+        break;
+      case 'Failed': {
+        this.unlistReady(inst);
+        slot.instance = undefined;
+        slot.lastFailure = inst.failure;
+        const f = inst.failure;
+        const replace = !slot.removed && !this.stopping && slot.gen === this.gen;
+        this.logger.warn({ instance: inst.name, reason: f?.reason, code: f?.code, err: f?.message, replace }, 'instance failed');
+        if (!replace) this.dropSlot(slot);
+        else this.scheduleRestart(slot, f?.reason === 'LoadFailed');
+        break;
+      }
+      case 'Stopped':
+        this.unlistReady(inst);
+        slot.instance = undefined;
+        this.dropSlot(slot);
+        break;
+      case 'Starting':
+        break;
+    }
+    this.reconcile();
+  }
+
+  private scheduleRestart(slot: Slot, loadFailure: boolean): void {
+    const { initialMs, maxMs } = this.opts.restartBackoff;
+    let attempt: number;
+    if (loadFailure) {
+      attempt = ++slot.loadFailures;
+    } else {
+      if (slot.readyAt > 0 && Date.now() - slot.readyAt > STABLE_AFTER_MS) slot.crashes = 0;
+      attempt = ++slot.crashes;
+    }
+    // Past the failure threshold the block is not going to load by itself: retry slowly.
+    const delay = loadFailure && attempt >= LOAD_FAILURES_BEFORE_FAILED ? maxMs : Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+    slot.retryTimer = setTimeout(() => {
+      if (slot.removed || this.stopping) return;
+      slot.restarts++;
+      this.spawn(slot);
+      this.reconcile();
+    }, delay);
+  }
+
+  private unlistReady(inst: Instance): void {
+    const i = this.readyList.indexOf(inst);
+    if (i >= 0) this.readyList.splice(i, 1);
+  }
+
+  // ---- dispatch ----
+
+  /** Least in-flight ready instance; ties rotate so idle instances share sequential traffic. */
+  private pick(): Instance | undefined {
+    const list = this.readyList;
+    const n = list.length;
+    if (n <= 1) return list[0];
+    const start = this.rr++ % n;
+    let best: Instance | undefined;
+    let bestLoad = Infinity;
+    for (let k = 0; k < n; k++) {
+      const inst = list[(start + k) % n]!;
+      const load = inst.inFlight;
+      if (load < bestLoad) {
+        best = inst;
+        bestLoad = load;
+        if (load === 0) break;
+      }
+    }
+    return best;
+  }
+
+  private flushWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const ws = this.waiters.splice(0);
+    for (const w of ws) {
+      this.clearWaiter(w);
+      const inst = this.pick();
+      if (!inst) {
+        this.waiters.push(w);
+        continue;
+      }
+      inst.run(w.input, w.ctx).then(w.resolve, w.reject);
+    }
+    if (this.waiters.length === 0) this.changed();
+  }
+
+  private dropWaiter(w: Waiter, err: Error): void {
+    const i = this.waiters.indexOf(w);
+    if (i < 0) return;
+    this.waiters.splice(i, 1);
+    this.clearWaiter(w);
+    w.reject(err);
+    if (this.waiters.length === 0) this.changed();
+  }
+
+  private clearWaiter(w: Waiter): void {
+    if (w.timer) clearTimeout(w.timer);
+    if (w.onAbort) w.ctx.signal?.removeEventListener('abort', w.onAbort);
+    w.timer = undefined;
+    w.onAbort = undefined;
+  }
+
+  private unavailable(waitedMs: number, why?: string): FlowdError {
+    const rollout = this.rollout();
+    const detail = why ?? (rollout.status === 'Failed' && rollout.reason ? `rollout failed: ${rollout.reason}` : `${this.readyCurrent()} of ${this.desired_} instances ready`);
+    return stepFailure(
+      `Block "${this.spec_.blockId}" has no ready instance (service ${this.id}: ${detail})${waitedMs > 0 ? ` after waiting ${waitedMs} ms` : ''}. ` +
+        'Retry later; the workflow status (GET …/action/status) shows each instance and why it is not ready.',
+      { code: 'service.unavailable', node: this.spec_.blockId, retryable: true, status: 503, headers: { 'Retry-After': '1' } },
+    );
+  }
+
+  // ---- status ----
+
+  private readyCurrent(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.gen === this.gen && !s.removed && s.instance?.ready) n++;
+    return n;
+  }
+
+  private rollout(): RolloutView {
+    const current = this.slots.filter((s) => s.gen === this.gen && !s.removed);
+    const failing = current.find((s) => s.loadFailures >= LOAD_FAILURES_BEFORE_FAILED && !s.instance?.ready);
+    return computeRollout({
+      desired: this.desired_,
+      readyCurrent: this.readyCurrent(),
+      oldRemaining: this.slots.some((s) => s.gen !== this.gen),
+      loadFailure: failing?.lastFailure?.message,
+      deadlineExceeded: this.deadlineExceeded,
+    });
+  }
+
+  private resetProgress(): void {
+    this.clearProgressTimer();
+    this.progressSince = undefined;
+    this.deadlineExceeded = false;
+  }
+
+  private clearProgressTimer(): void {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+  }
+
+  /** Track the progress deadline, settle update() promises, and tell the listener. */
+  private changed(): void {
+    const r = this.rollout();
+    if (r.status === 'Complete') {
+      this.resetProgress();
+    } else if (this.progressSince === undefined && !this.stopping) {
+      this.progressSince = Date.now();
+      this.progressTimer = setTimeout(() => {
+        this.progressTimer = undefined;
+        this.deadlineExceeded = true;
+        this.changed();
+      }, this.opts.progressDeadlineMs);
+      this.progressTimer.unref();
+    }
+    if (r.status !== 'InProgress' && this.rolloutWaiters.length > 0) for (const w of this.rolloutWaiters.splice(0)) w();
+    const prev = this.lastRollout;
+    if (prev?.status !== r.status) this.logger.info({ rollout: r.status, reason: r.reason }, 'rollout status');
+    this.lastRollout = r;
+    this.opts.onChange?.();
+  }
+}
+
+function checkDesired(n: number, blockId: string): void {
+  if (!Number.isInteger(n) || n < 0) {
+    throw validationError(`Block "${blockId}": replicas must be a whole number ≥ 0, got ${n}.`, { code: 'service.invalid_replicas', node: blockId });
+  }
+}
+
+function randomHex(n: number): string {
+  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+}
+
+const ALNUM = 'bcdfghjklmnpqrstvwxz2456789';
+/** Kubernetes-style pod suffix (5 chars, no vowels). */
+function randomSuffix(): string {
+  const b = randomBytes(5);
+  let s = '';
+  for (const x of b) s += ALNUM[x % ALNUM.length];
+  return s;
+}
+
+/** Structural equality of two JSON values (key order ignored). */
+function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => sameJson(v, b[i]));
+  }
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson(a[k], b[k]));
+}

@@ -1,0 +1,219 @@
+/**
+ * Runs the durable tasks of one ASYNC workflow on this node: claims QUEUED rows in batches
+ * (leased to this node), runs each through the flow, and records results in batched
+ * transactions. A task completes exactly once: `completeTasks` only changes rows this node
+ * still owns while RUNNING, so a cancel, a lease lost to another node or a replay after a
+ * crash cannot record a second result. Work left RUNNING by a dead process is requeued at
+ * start (leases), and the claim loop also polls so nothing queued is forgotten.
+ */
+import type { Logger } from 'pino';
+import type { Store, TaskRecord } from '../store/store.js';
+import type { JsonValue } from '../template/types.js';
+import type { PublishedFlow } from './published-flow.js';
+
+const CLAIM_BATCH = 256;
+const FLUSH_BATCH = 512;
+const POLL_MS = 1000;
+
+export interface TaskRunnerDeps {
+  store: Store;
+  owner: string;
+  leaseMs: number;
+  logger: Logger;
+  flow: () => PublishedFlow | undefined;
+  /** A task reached a terminal state (for long-polls and all-in-one analyze). */
+  onDone: (taskId: string) => void;
+  onChange: () => void;
+}
+
+interface Done {
+  taskId: string;
+  owner: string;
+  status: 'COMPLETED' | 'ERROR';
+  output: string;
+  finishedAt: number;
+}
+
+export class TaskRunner {
+  readonly #workflowId: string;
+  readonly #deps: TaskRunnerDeps;
+  readonly #running = new Map<string, AbortController>();
+  #concurrency = 1;
+  #queued = 0;
+  #claiming = false;
+  #kickScheduled = false;
+  #pending: Done[] = [];
+  #flushScheduled = false;
+  #flushing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(workflowId: string, deps: TaskRunnerDeps) {
+    this.#workflowId = workflowId;
+    this.#deps = deps;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Tasks waiting to be claimed (exact after each poll, maintained in between). */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  setConcurrency(n: number): void {
+    this.#concurrency = Math.max(1, n);
+    this.kick();
+  }
+
+  async start(): Promise<void> {
+    const counts = await this.#deps.store.countTasks(this.#workflowId);
+    this.#queued = counts.QUEUED;
+    const tick = (): void => {
+      if (this.#stopped) return;
+      void this.#poll().finally(() => {
+        if (!this.#stopped) this.#timer = setTimeout(tick, POLL_MS);
+      });
+    };
+    this.#timer = setTimeout(tick, POLL_MS);
+    this.kick();
+  }
+
+  /** A task was submitted (or capacity freed): claim soon, once per tick however many arrive. */
+  submitted(): void {
+    this.#queued++;
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.#kickScheduled || this.#stopped) return;
+    this.#kickScheduled = true;
+    setImmediate(() => {
+      this.#kickScheduled = false;
+      void this.#claim();
+    });
+  }
+
+  /** Aborts a running task (its result is then not recorded: the row is already CANCELED). */
+  cancel(taskId: string): boolean {
+    const ac = this.#running.get(taskId);
+    if (!ac) return false;
+    ac.abort(new Error('task canceled'));
+    return true;
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      const now = Date.now();
+      await this.#deps.store.renewTaskLeases(this.#deps.owner, now, this.#deps.leaseMs);
+      const counts = await this.#deps.store.countTasks(this.#workflowId);
+      this.#queued = counts.QUEUED;
+      if (counts.QUEUED > 0) this.kick();
+    } catch (e) {
+      this.#deps.logger.warn({ err: e, workflowId: this.#workflowId }, 'task poll failed');
+    }
+  }
+
+  async #claim(): Promise<void> {
+    if (this.#claiming || this.#stopped) return;
+    const flow = this.#deps.flow();
+    if (!flow) return;
+    this.#claiming = true;
+    try {
+      for (;;) {
+        const free = this.#concurrency - this.#running.size;
+        if (free <= 0 || this.#stopped) break;
+        const tasks = await this.#deps.store.claimTasks(this.#workflowId, this.#deps.owner, Math.min(free, CLAIM_BATCH), Date.now(), this.#deps.leaseMs);
+        this.#queued = Math.max(0, this.#queued - tasks.length);
+        for (const t of tasks) this.#run(flow, t);
+        if (tasks.length > 0) this.#deps.onChange();
+        if (tasks.length < Math.min(free, CLAIM_BATCH)) {
+          if (tasks.length === 0) this.#queued = 0;
+          break;
+        }
+      }
+    } catch (e) {
+      this.#deps.logger.error({ err: e, workflowId: this.#workflowId }, 'claiming tasks failed');
+    } finally {
+      this.#claiming = false;
+    }
+  }
+
+  #run(flow: PublishedFlow, t: TaskRecord & { input: string }): void {
+    const ac = new AbortController();
+    this.#running.set(t.taskId, ac);
+    let input: JsonValue;
+    try {
+      input = JSON.parse(t.input) as JsonValue;
+    } catch {
+      input = null;
+    }
+    flow
+      .execute(input, { signal: ac.signal, ...(t.correlationId !== undefined ? { correlationId: t.correlationId } : {}) })
+      .then(
+        (r) => (r.ok ? { status: 'COMPLETED' as const, output: JSON.stringify(r.output) } : { status: 'ERROR' as const, output: JSON.stringify({ errors: r.errors }) }),
+        (e: unknown) => ({
+          status: 'ERROR' as const,
+          output: JSON.stringify({ errors: [{ message: e instanceof Error ? e.message : String(e), node: '$executor', code: 'task.failed', retryable: true }] }),
+        }),
+      )
+      .then((res) => {
+        this.#running.delete(t.taskId);
+        if (ac.signal.aborted) {
+          // Canceled: the row is CANCELED already; tell waiters, record nothing.
+          this.#deps.onDone(t.taskId);
+        } else {
+          this.#pending.push({ taskId: t.taskId, owner: this.#deps.owner, status: res.status, output: res.output, finishedAt: Date.now() });
+          this.#scheduleFlush();
+        }
+        this.kick();
+      })
+      .catch((e: unknown) => this.#deps.logger.error({ err: e }, 'task bookkeeping failed'));
+  }
+
+  #scheduleFlush(): void {
+    if (this.#pending.length >= FLUSH_BATCH) {
+      void this.#flush();
+      return;
+    }
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  /** One transaction per batch of results; serialized so batches commit in order. */
+  #flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      if (this.#pending.length === 0) return;
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        const done = await this.#deps.store.completeTasks(batch);
+        for (const id of done) this.#deps.onDone(id);
+        const doneSet = new Set(done);
+        // Not recorded (canceled meanwhile, lease lost): still wake whoever waits on them.
+        for (const d of batch) if (!doneSet.has(d.taskId)) this.#deps.onDone(d.taskId);
+        this.#deps.onChange();
+      } catch (e) {
+        // Left RUNNING: the lease expires and the task is run again (at-least-once execution,
+        // exactly-once completion).
+        this.#deps.logger.error({ err: e, workflowId: this.#workflowId, tasks: batch.length }, 'recording task results failed');
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Stops claiming; waits up to `graceMs` for running tasks, then records what finished. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    const deadline = Date.now() + graceMs;
+    while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const ac of this.#running.values()) ac.abort(new Error('runtime stopping'));
+    await this.#flush();
+  }
+}

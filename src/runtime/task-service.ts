@@ -1,0 +1,168 @@
+/**
+ * The task API of ASYNC workflows (NL Flow §2.4, with the explicit states, idempotency,
+ * long-poll and batch operations of reference §7): submit, status (one, many, by status),
+ * result, input, cancel/delete. Tasks are rows in the store; this node's TaskRunner runs them.
+ */
+import { conflict, notFound, validationError } from '../errors.js';
+import type { Store, TaskRecord, TaskStatus } from '../store/store.js';
+import type { JsonValue } from '../template/types.js';
+import { newId } from '../util/ids.js';
+import type { Autoscaler } from './autoscaler.js';
+import type { FlowError, FlowResult } from './flow-executor.js';
+import type { PublishedFlow } from './published-flow.js';
+import type { TaskRunner } from './task-runner.js';
+
+export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['COMPLETED', 'ERROR', 'CANCELED']);
+
+export interface TaskServiceDeps {
+  store: Store;
+  ttlMs: number;
+  entry: (workflowId: string) => { flow: PublishedFlow; runner?: TaskRunner; scaler?: Autoscaler } | undefined;
+}
+
+export class TaskService {
+  readonly #deps: TaskServiceDeps;
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(deps: TaskServiceDeps) {
+    this.#deps = deps;
+  }
+
+  #async(workflowId: string): { runner: TaskRunner; scaler?: Autoscaler } {
+    const e = this.#deps.entry(workflowId);
+    if (!e) throw notFound(`Workflow ${workflowId} is not published`, { code: 'runtime.not_published' });
+    if (!e.runner) {
+      throw validationError(`Workflow ${workflowId} is published in SYNC mode: use POST action/analyze, or republish it with flow.mode: ASYNC to use tasks.`, {
+        code: 'runtime.not_async',
+      });
+    }
+    return { runner: e.runner, ...(e.scaler ? { scaler: e.scaler } : {}) };
+  }
+
+  async submit(workflowId: string, input: JsonValue, opts: { idempotencyKey?: string; correlationId?: string }): Promise<{ task: TaskRecord; created: boolean }> {
+    const { runner, scaler } = this.#async(workflowId);
+    const now = Date.now();
+    const res = await this.#deps.store.createTask({
+      taskId: newId(),
+      workflowId,
+      input: JSON.stringify(input),
+      ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+      ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
+      createdAt: now,
+      expiresAt: now + this.#deps.ttlMs,
+    });
+    if (res.created) {
+      scaler?.wake();
+      runner.submitted();
+    }
+    return res;
+  }
+
+  async get(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord> {
+    const t = await this.#deps.store.getTask(workflowId, taskId, opts);
+    if (!t) throw notFound(`Task ${taskId} not found in workflow ${workflowId} (it may have expired or been deleted)`, { code: 'task.not_found' });
+    return t;
+  }
+
+  /** Long-poll: resolves when the task is terminal or `waitMs` passed. */
+  async wait(workflowId: string, taskId: string, waitMs: number, signal?: AbortSignal): Promise<TaskRecord> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const t = await this.get(workflowId, taskId);
+      const left = deadline - Date.now();
+      if (TERMINAL.has(t.status) || left <= 0 || signal?.aborted) return t;
+      await new Promise<void>((resolve) => {
+        const set = this.#waiters.get(taskId) ?? new Set<() => void>();
+        this.#waiters.set(taskId, set);
+        const done = (): void => {
+          clearTimeout(timer);
+          set.delete(done);
+          if (set.size === 0) this.#waiters.delete(taskId);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        // Re-check now and then: a task finished by another node does not call done() here.
+        const timer = setTimeout(done, Math.min(left, 1000));
+        set.add(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** Called by the runner when a task reached a terminal state. */
+  done(taskId: string): void {
+    const set = this.#waiters.get(taskId);
+    if (!set) return;
+    for (const fn of [...set]) fn();
+  }
+
+  async result(workflowId: string, taskId: string): Promise<{ task: TaskRecord; output: JsonValue }> {
+    const t = await this.get(workflowId, taskId, { output: true });
+    if (t.status === 'CANCELED') throw conflict(`Task ${taskId} was canceled: it has no result`, { code: 'task.canceled' });
+    if (!TERMINAL.has(t.status) || t.output === undefined) {
+      throw conflict(`Task ${taskId} is ${t.status}: its result is not ready (poll GET task/${taskId}?wait=30s)`, { code: 'task.not_finished', retryable: true });
+    }
+    return { task: t, output: JSON.parse(t.output) as JsonValue };
+  }
+
+  async input(workflowId: string, taskId: string): Promise<JsonValue> {
+    const t = await this.get(workflowId, taskId, { input: true });
+    return JSON.parse(t.input ?? 'null') as JsonValue;
+  }
+
+  statusMany(workflowId: string, taskIds: string[]): Promise<TaskRecord[]> {
+    return this.#deps.store.getTasks(workflowId, taskIds);
+  }
+
+  list(workflowId: string, opts: { statuses?: TaskStatus[]; limit: number; after?: string }): Promise<{ tasks: TaskRecord[]; next?: string }> {
+    return this.#deps.store.listTasks(workflowId, opts);
+  }
+
+  /** DELETE task/{id}: a queued or running task is canceled (running work is aborted), then its traces removed. */
+  async delete(workflowId: string, taskId: string): Promise<TaskRecord> {
+    const t = await this.get(workflowId, taskId);
+    if (!TERMINAL.has(t.status)) {
+      await this.#deps.store.cancelTask(workflowId, taskId, Date.now());
+      this.#deps.entry(workflowId)?.runner?.cancel(taskId);
+      this.done(taskId);
+    }
+    await this.#deps.store.deleteTask(workflowId, taskId);
+    return { ...t, status: TERMINAL.has(t.status) ? t.status : 'CANCELED' };
+  }
+
+  /** DELETE task?status=…: removes (and cancels, for QUEUED/RUNNING) every task in those states; no states = all. */
+  async deleteMany(workflowId: string, statuses: TaskStatus[] | undefined): Promise<number> {
+    const wantsLive = statuses === undefined || statuses.includes('RUNNING') || statuses.includes('QUEUED');
+    if (wantsLive) {
+      const live: TaskStatus[] = statuses === undefined ? ['QUEUED', 'RUNNING'] : statuses.filter((s) => s === 'QUEUED' || s === 'RUNNING');
+      let after: string | undefined;
+      do {
+        const page = await this.#deps.store.listTasks(workflowId, { statuses: live, limit: 500, ...(after !== undefined ? { after } : {}) });
+        for (const t of page.tasks) {
+          await this.#deps.store.cancelTask(workflowId, t.taskId, Date.now());
+          this.#deps.entry(workflowId)?.runner?.cancel(t.taskId);
+          this.done(t.taskId);
+        }
+        after = page.next;
+      } while (after !== undefined);
+    }
+    const expanded = statuses === undefined ? undefined : [...new Set<TaskStatus>([...statuses, ...(wantsLive ? (['CANCELED'] as TaskStatus[]) : [])])];
+    return this.#deps.store.deleteTasks(workflowId, expanded ? { statuses: expanded } : {});
+  }
+
+  /** NL Flow's all-in-one mode, server-side: submit, wait, read, delete. */
+  async runAllInOne(workflowId: string, input: JsonValue, opts: { correlationId?: string; signal?: AbortSignal; timeoutMs: number }): Promise<FlowResult> {
+    const { task } = await this.submit(workflowId, input, opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {});
+    const t = await this.wait(workflowId, task.taskId, opts.timeoutMs, opts.signal);
+    if (!TERMINAL.has(t.status)) {
+      await this.delete(workflowId, task.taskId);
+      return { ok: false, status: 504, errors: [{ message: `The task did not finish within ${opts.timeoutMs} ms`, node: '$executor', code: 'task.timeout', retryable: true }] };
+    }
+    const full = await this.get(workflowId, task.taskId, { output: true });
+    await this.#deps.store.deleteTask(workflowId, task.taskId);
+    const out = JSON.parse(full.output ?? 'null') as JsonValue;
+    if (full.status === 'COMPLETED') return { ok: true, output: out };
+    const errors = (out as { errors?: FlowError[] } | null)?.errors ?? [{ message: `task ended ${full.status}`, node: '$executor', code: 'task.failed', retryable: false }];
+    return { ok: false, status: 422, errors };
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The NL Flow runtime API under /api/v1/runtime/workflow/{workflowId} (reference §2, §7):
+ * status (with `?watch=true` as Server-Sent Events), SYNC analyze (ASYNC: all-in-one), and
+ * the task API. Every route takes `X-API-KEY` instead of basic auth; the key is checked
+ * before anything about the workflow is revealed. Errors use NL Flow's `{"errors": [...]}`
+ * shape (error-renderer.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { validationError } from '../../errors.js';
+import type { ApiKeyService } from '../../runtime/api-keys.js';
+import type { RuntimeEvents } from '../../runtime/runtime-events.js';
+import type { RuntimeManager } from '../../runtime/runtime-manager.js';
+import type { TaskRecord, TaskStatus } from '../../store/store.js';
+import type { JsonValue } from '../../template/types.js';
+import { parseTimeValue } from '../../template/time-value.js';
+import { requireApiKey } from '../auth/api-key-auth.js';
+import { queryOf, rawBody } from './request-params.js';
+
+export interface RuntimeRoutesOptions {
+  runtime: RuntimeManager;
+  apiKeys: ApiKeyService;
+  events: RuntimeEvents;
+  /** Longest a request may wait (analyze of an ASYNC flow, task long-poll). */
+  maxWaitMs: number;
+}
+
+const BASE = '/api/v1/runtime/workflow/:workflowId';
+const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'ERROR', 'CANCELED'];
+const SSE_HEARTBEAT_MS = 15_000;
+
+type WfReq = FastifyRequest<{ Params: { workflowId: string } }>;
+type TaskReq = FastifyRequest<{ Params: { workflowId: string; taskId: string } }>;
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+function taskView(t: TaskRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = { taskId: t.taskId, status: t.status, attempt: t.attempt, createdAt: iso(t.createdAt) };
+  if (t.startedAt !== undefined) out['startedAt'] = iso(t.startedAt);
+  if (t.finishedAt !== undefined) out['finishedAt'] = iso(t.finishedAt);
+  if (t.startedAt !== undefined && t.finishedAt !== undefined) out['durationMs'] = t.finishedAt - t.startedAt;
+  out['expiresAt'] = iso(t.expiresAt);
+  if (t.correlationId !== undefined) out['correlationId'] = t.correlationId;
+  return out;
+}
+
+/** The analyze / task body: a JSON object (NL Flow: "an UTF-8 encoded JSON object"). */
+function jsonInput(req: FastifyRequest): JsonValue {
+  const raw = rawBody(req);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw validationError(`The request body must be a JSON object: ${(e as Error).message}`, { code: 'flow.invalid_input', node: '$input' });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw validationError('The request body must be a JSON object (the workflow input)', { code: 'flow.invalid_input', node: '$input' });
+  }
+  return v as JsonValue;
+}
+
+function statusesParam(v: string | undefined): TaskStatus[] | undefined {
+  if (v === undefined || v === '') return undefined;
+  const out = v.split(',').map((s) => s.trim().toUpperCase());
+  const bad = out.filter((s) => !STATUSES.includes(s as TaskStatus));
+  if (bad.length > 0) throw validationError(`Unknown task status [${bad.join(', ')}]: use ${STATUSES.join(', ')}`, { code: 'task.bad_status' });
+  return out as TaskStatus[];
+}
+
+function waitParam(v: string | undefined, max: number): number {
+  if (v === undefined || v === '') return 0;
+  const ms = /^\d+$/.test(v) ? Number(v) * 1000 : parseTimeValue(v, 'wait');
+  return Math.min(Math.max(0, ms), max);
+}
+
+export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOptions): Promise<void> {
+  const { runtime, apiKeys } = opts;
+  const routeConfig = { config: { auth: 'none' as const } };
+
+  const auth = async (req: WfReq | TaskReq): Promise<string> => {
+    const id = req.params.workflowId;
+    await requireApiKey(req, id, apiKeys);
+    return id;
+  };
+
+  const correlation = (req: FastifyRequest, reply: FastifyReply): string | undefined => {
+    const h = req.headers['x-correlation-id'];
+    const c = Array.isArray(h) ? h[0] : h;
+    if (c !== undefined) {
+      void reply.header('x-correlation-id', c);
+      req.log.info({ reqId: req.id, correlationId: c, url: req.url }, 'runtime request');
+    }
+    return c;
+  };
+
+  app.get(`${BASE}/action/status`, routeConfig, async (req: WfReq, reply) => {
+    const id = await auth(req);
+    const q = queryOf(req);
+    const status = runtime.status(id);
+    // NL Flow: 404 with no body when the workflow was never published.
+    if (!status) return reply.code(404).send();
+    if (q['watch'] !== 'true' && q['watch'] !== '') return status;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let last = '';
+    const send = (): void => {
+      const s = runtime.status(id);
+      if (!s) {
+        res.write(`event: unpublished\ndata: {}\n\n`);
+        close();
+        return;
+      }
+      const text = JSON.stringify(s);
+      if (text === last) return;
+      last = text;
+      res.write(`event: status\ndata: ${text}\n\n`);
+    };
+    const unsubscribe = opts.events.subscribe(id, send);
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    const close = (): void => {
+      unsubscribe();
+      clearInterval(beat);
+      res.end();
+    };
+    req.raw.on('close', () => {
+      unsubscribe();
+      clearInterval(beat);
+    });
+    send();
+    return reply;
+  });
+
+  app.post(`${BASE}/action/analyze`, routeConfig, async (req: WfReq, reply) => {
+    const id = await auth(req);
+    const q = queryOf(req);
+    const correlationId = correlation(req, reply);
+    const input = jsonInput(req);
+    const ac = new AbortController();
+    req.raw.on('close', () => {
+      if (!reply.sent) ac.abort(new Error('client went away'));
+    });
+    const verbose = q['verboseErrorOutput'] === 'true';
+    const r = await runtime.analyze(id, input, {
+      ...(correlationId !== undefined ? { correlationId } : {}),
+      verbose,
+      signal: ac.signal,
+      timeoutMs: opts.maxWaitMs,
+    });
+    if (r.ok) return reply.code(200).send(r.output);
+    return reply.code(r.status).send({ errors: r.errors, ...(verbose && r.verbose ? r.verbose : {}) });
+  });
+
+  app.post(`${BASE}/task`, routeConfig, async (req: WfReq, reply) => {
+    const id = await auth(req);
+    const correlationId = correlation(req, reply);
+    const input = jsonInput(req);
+    const key = req.headers['idempotency-key'];
+    const idempotencyKey = Array.isArray(key) ? key[0] : key;
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+      throw validationError('Idempotency-Key must be 1 to 200 characters', { code: 'task.bad_idempotency_key' });
+    }
+    const { task, created } = await runtime.tasks.submit(id, input, {
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+    });
+    void reply.header('location', `/api/v1/runtime/workflow/${id}/task/${task.taskId}`);
+    return reply.code(created ? 202 : 200).send(taskView(task));
+  });
+
+  app.get(`${BASE}/task`, routeConfig, async (req: WfReq) => {
+    const id = await auth(req);
+    const q = queryOf(req);
+    const limit = q['limit'] === undefined ? 100 : Number(q['limit']);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw validationError('limit must be an integer from 1 to 1000', { code: 'task.bad_limit' });
+    const statuses = statusesParam(q['status']);
+    const page = await runtime.tasks.list(id, { limit, ...(statuses ? { statuses } : {}), ...(q['cursor'] ? { after: q['cursor'] } : {}) });
+    return { tasks: page.tasks.map(taskView), ...(page.next !== undefined ? { next: page.next } : {}) };
+  });
+
+  app.post(`${BASE}/task/status`, routeConfig, async (req: WfReq) => {
+    const id = await auth(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody(req));
+    } catch {
+      body = undefined;
+    }
+    const ids = (body as { taskIds?: unknown } | undefined)?.taskIds;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((x) => typeof x === 'string')) {
+      throw validationError('Send {"taskIds": ["…", …]} with 1 to 1000 task ids', { code: 'task.bad_ids' });
+    }
+    const found = await runtime.tasks.statusMany(id, ids);
+    const byId = new Map(found.map((t) => [t.taskId, t]));
+    return { tasks: ids.map((t) => (byId.has(t) ? taskView(byId.get(t) as TaskRecord) : { taskId: t, status: 'NOT_FOUND' })) };
+  });
+
+  app.delete(`${BASE}/task`, routeConfig, async (req: WfReq) => {
+    const id = await auth(req);
+    const statuses = statusesParam(queryOf(req)['status']);
+    const deleted = await runtime.tasks.deleteMany(id, statuses);
+    return { deleted };
+  });
+
+  app.get(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
+    const id = await auth(req);
+    const wait = waitParam(queryOf(req)['wait'], opts.maxWaitMs);
+    const t = wait > 0 ? await runtime.tasks.wait(id, req.params.taskId, wait) : await runtime.tasks.get(id, req.params.taskId);
+    return taskView(t);
+  });
+
+  app.get(`${BASE}/task/:taskId/result`, routeConfig, async (req: TaskReq, reply) => {
+    const id = await auth(req);
+    const { task, output } = await runtime.tasks.result(id, req.params.taskId);
+    void reply.header('x-task-status', task.status);
+    return reply.code(200).send(output);
+  });
+
+  app.get(`${BASE}/task/:taskId/input`, routeConfig, async (req: TaskReq) => {
+    const id = await auth(req);
+    return runtime.tasks.input(id, req.params.taskId);
+  });
+
+  app.delete(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
+    const id = await auth(req);
+    const t = await runtime.tasks.delete(id, req.params.taskId);
+    return { taskId: t.taskId, status: t.status, deleted: true };
+  });
+}

@@ -1,0 +1,66 @@
+/** The published flow of each workflow on SQLite: one row per workflow, versioned on replace. */
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { JsonObject } from '../../template/types.js';
+import type { PublicationRecord, PutPublicationInput } from '../store.js';
+
+interface PublicationRow {
+  workflow_id: string;
+  mode: PublicationRecord['mode'];
+  spec: string;
+  version: number;
+  desired_status: PublicationRecord['desiredStatus'];
+  published_at: number;
+  updated_at: number;
+}
+
+const toPublication = (r: PublicationRow): PublicationRecord => ({
+  workflowId: r.workflow_id,
+  mode: r.mode,
+  spec: JSON.parse(r.spec) as JsonObject,
+  version: r.version,
+  desiredStatus: r.desired_status,
+  publishedAt: r.published_at,
+  updatedAt: r.updated_at,
+});
+
+export class SqlitePublications {
+  readonly #db: Db;
+  readonly #stmts = new Map<string, Statement>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  #q(sql: string): Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  put(p: PutPublicationInput): PublicationRecord {
+    const row = this.#q(
+      `INSERT INTO publications (workflow_id, mode, spec, version, desired_status, published_at, updated_at)
+       VALUES (?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (workflow_id) DO UPDATE SET mode = excluded.mode, spec = excluded.spec, version = publications.version + 1,
+         desired_status = excluded.desired_status, updated_at = excluded.updated_at
+       RETURNING *`,
+    ).get(p.workflowId, p.mode, JSON.stringify(p.spec), p.desiredStatus, p.at, p.at) as PublicationRow;
+    return toPublication(row);
+  }
+
+  get(workflowId: string): PublicationRecord | undefined {
+    const row = this.#q('SELECT * FROM publications WHERE workflow_id = ?').get(workflowId) as PublicationRow | undefined;
+    return row ? toPublication(row) : undefined;
+  }
+
+  delete(workflowId: string): boolean {
+    return this.#q('DELETE FROM publications WHERE workflow_id = ?').run(workflowId).changes > 0;
+  }
+
+  list(): PublicationRecord[] {
+    return (this.#q('SELECT * FROM publications ORDER BY published_at, workflow_id').all() as PublicationRow[]).map(toPublication);
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * Durable ASYNC tasks on SQLite. Runners claim the oldest QUEUED tasks in batches under a lease
+ * and complete them in batches; a completion only lands while the task is still RUNNING and
+ * owned by the runner, so every task is completed at most once whatever crashes, cancels or
+ * lease expiries happen in between. (PostgreSQL does the same with `FOR UPDATE SKIP LOCKED`.)
+ *
+ * The per-request writes (create, cancel, delete) are group-committed: calls made in the same
+ * event-loop turn share one transaction, each in its own savepoint, and each promise settles
+ * after the commit. A commit (writing the WAL) costs ~10x the insert itself, so under load
+ * this is what keeps createTask cheap; a lone call still commits on the next turn.
+ *
+ * Per-status counts are kept in memory: this process is the only writer of the file (the data
+ * dir is locked), so adjusting them after every committed change keeps them exact, and queue
+ * depth, read on every status request, costs nothing instead of a scan of the workflow's tasks.
+ */
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { validationError } from '../../errors.js';
+import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
+import { TASK_STATUSES } from '../store.js';
+
+interface TaskRow {
+  seq: number;
+  task_id: string;
+  workflow_id: string;
+  status: TaskStatus;
+  attempt: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  expires_at: number;
+  owner: string | null;
+  lease_until: number | null;
+  correlation_id: string | null;
+  idempotency_key: string | null;
+  input?: string;
+  output?: string | null;
+}
+
+/** Everything but the payloads. */
+const META = `seq, task_id, workflow_id, status, attempt, created_at, started_at, finished_at, expires_at, owner, lease_until,
+  correlation_id, idempotency_key`;
+
+/** Rows deleted per transaction by the expiry sweep; the event loop gets a turn in between. */
+const EXPIRY_CHUNK = 2000;
+
+type Counts = Record<TaskStatus, number>;
+type Delta = Array<[workflowId: string, status: TaskStatus, n: number]>;
+/** A grouped write's result and its effect on the counts (applied once committed). */
+interface Effect<T> {
+  value: T;
+  delta?: Delta;
+}
+interface PendingWrite {
+  run: () => Effect<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+type Outcome = { ok: true; effect: Effect<unknown> } | { ok: false; error: unknown };
+
+const emptyCounts = (): Counts => ({ QUEUED: 0, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 });
+
+function toTask(r: TaskRow): TaskRecord {
+  const t: TaskRecord = { taskId: r.task_id, workflowId: r.workflow_id, status: r.status, attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at };
+  if (r.correlation_id !== null) t.correlationId = r.correlation_id;
+  if (r.idempotency_key !== null) t.idempotencyKey = r.idempotency_key;
+  if (r.started_at !== null) t.startedAt = r.started_at;
+  if (r.finished_at !== null) t.finishedAt = r.finished_at;
+  if (r.owner !== null) t.owner = r.owner;
+  if (r.lease_until !== null) t.leaseUntil = r.lease_until;
+  if (r.input !== undefined) t.input = r.input;
+  if (r.output !== undefined && r.output !== null) t.output = r.output;
+  return t;
+}
+
+const encodeCursor = (seq: number): string => seq.toString(36);
+
+function decodeCursor(after: string | undefined): number {
+  if (after === undefined || after === '') return 0;
+  if (!/^[0-9a-z]{1,11}$/.test(after)) {
+    throw validationError(`Invalid cursor [${after}]: pass the [next] value of the previous page unchanged.`, { code: 'task.bad_cursor' });
+  }
+  return parseInt(after, 36);
+}
+
+export class SqliteTasks {
+  readonly #db: Db;
+  readonly #stmts = new Map<string, Statement>();
+  readonly #counts = new Map<string, Counts>();
+  #queue: PendingWrite[] = [];
+  #scheduled = false;
+  /** Runs a write inside the group's transaction as a savepoint: a failing one undoes only itself. */
+  readonly #savepoint: (run: () => Effect<unknown>) => Effect<unknown>;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#savepoint = db.transaction((run: () => Effect<unknown>) => run());
+  }
+
+  #grouped<T>(run: () => Effect<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits the pending grouped writes now (also called when the store closes). */
+  flush(): void {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const outcomes: Outcome[] = [];
+    try {
+      if (!this.#db.open) throw new Error('The task store is closed.');
+      this.#db.transaction(() => {
+        for (const w of batch) {
+          try {
+            outcomes.push({ ok: true, effect: this.#savepoint(w.run) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (!o) return w.reject(new Error('lost grouped write'));
+      if (!o.ok) return w.reject(o.error);
+      if (o.effect.delta) this.#apply(o.effect.delta);
+      w.resolve(o.effect.value);
+    });
+  }
+
+  #q(sql: string): Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Applied only after the transaction committed, so a rollback never skews the counts. */
+  #apply(delta: Delta): void {
+    for (const [wf, status, n] of delta) {
+      const c = this.#counts.get(wf);
+      if (c) c[status] += n;
+    }
+  }
+
+  create(t: NewTask): Promise<{ task: TaskRecord; created: boolean }> {
+    return this.#grouped((): Effect<{ task: TaskRecord; created: boolean }> => {
+      if (t.idempotencyKey !== undefined) {
+        const existing = this.#q(`SELECT ${META} FROM tasks WHERE workflow_id = ? AND idempotency_key = ?`).get(t.workflowId, t.idempotencyKey) as
+          | TaskRow
+          | undefined;
+        if (existing) return { value: { task: toTask(existing), created: false } };
+      }
+      this.#q(
+        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
+         VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
+      ).run(t.taskId, t.workflowId, t.createdAt, t.expiresAt, t.correlationId ?? null, t.idempotencyKey ?? null, t.input);
+      const task: TaskRecord = { taskId: t.taskId, workflowId: t.workflowId, status: 'QUEUED', attempt: 0, createdAt: t.createdAt, expiresAt: t.expiresAt };
+      if (t.correlationId !== undefined) task.correlationId = t.correlationId;
+      if (t.idempotencyKey !== undefined) task.idempotencyKey = t.idempotencyKey;
+      return { value: { task, created: true }, delta: [[t.workflowId, 'QUEUED', 1]] };
+    });
+  }
+
+  claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Array<TaskRecord & { input: string }> {
+    if (limit <= 0) return [];
+    // The subquery walks (workflow_id, status, seq): O(log n + limit) however long the queue.
+    const rows = this.#q(
+      `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = ?, owner = ?, lease_until = ?
+       WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = ? AND status = 'QUEUED' ORDER BY seq LIMIT ?)
+       RETURNING ${META}, input`,
+    ).all(now, owner, now + leaseMs, workflowId, limit) as Array<TaskRow & { input: string }>;
+    rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
+    this.#apply([
+      [workflowId, 'QUEUED', -rows.length],
+      [workflowId, 'RUNNING', rows.length],
+    ]);
+    return rows.map((r) => ({ ...toTask(r), input: r.input }));
+  }
+
+  complete(results: TaskCompletion[]): string[] {
+    const delta: Delta = [];
+    const done = this.#db.transaction((): string[] => {
+      const upd = this.#q(
+        `UPDATE tasks SET status = ?, output = ?, finished_at = ?, lease_until = NULL
+         WHERE task_id = ? AND status = 'RUNNING' AND owner = ? RETURNING workflow_id`,
+      );
+      const ids: string[] = [];
+      for (const r of results) {
+        const row = upd.get(r.status, r.output, r.finishedAt, r.taskId, r.owner) as { workflow_id: string } | undefined;
+        if (!row) continue;
+        ids.push(r.taskId);
+        delta.push([row.workflow_id, 'RUNNING', -1], [row.workflow_id, r.status, 1]);
+      }
+      return ids;
+    })();
+    this.#apply(delta);
+    return done;
+  }
+
+  renewLeases(owner: string, now: number, leaseMs: number): void {
+    this.#q(`UPDATE tasks SET lease_until = ? WHERE status = 'RUNNING' AND owner = ?`).run(now + leaseMs, owner);
+  }
+
+  requeueOrphans(owner: string, now: number): number {
+    // One process owns an SQLite file, so a RUNNING task owned by anyone else was left behind
+    // by a process that died; one of ours whose lease lapsed belongs to a stalled runner.
+    const rows = this.#q(
+      `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
+       WHERE status = 'RUNNING' AND (owner IS NOT ? OR lease_until < ?) RETURNING workflow_id`,
+    ).all(owner, now) as Array<{ workflow_id: string }>;
+    this.#apply(rows.flatMap((r): Delta => [[r.workflow_id, 'RUNNING', -1], [r.workflow_id, 'QUEUED', 1]]));
+    return rows.length;
+  }
+
+  get(workflowId: string, taskId: string, opts: { input?: boolean; output?: boolean } = {}): TaskRecord | undefined {
+    const cols = META + (opts.input ? ', input' : '') + (opts.output ? ', output' : '');
+    const row = this.#q(`SELECT ${cols} FROM tasks WHERE task_id = ? AND workflow_id = ?`).get(taskId, workflowId) as TaskRow | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
+  getMany(workflowId: string, taskIds: string[]): TaskRecord[] {
+    if (taskIds.length === 0) return [];
+    // One cached statement for any number of ids: they travel as one JSON array.
+    const rows = this.#q(`SELECT ${META} FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND workflow_id = ?`).all(
+      JSON.stringify(taskIds),
+      workflowId,
+    ) as TaskRow[];
+    const byId = new Map(rows.map((r) => [r.task_id, r]));
+    const out: TaskRecord[] = [];
+    for (const id of new Set(taskIds)) {
+      const r = byId.get(id);
+      if (r) out.push(toTask(r));
+    }
+    return out;
+  }
+
+  list(workflowId: string, opts: { statuses?: TaskStatus[]; limit: number; after?: string }): TaskPage {
+    const after = decodeCursor(opts.after);
+    const limit = Math.max(1, Math.floor(opts.limit));
+    // One index range per status, merged here: each is O(log n + limit) whatever the mix of
+    // statuses, where a single query filtering on status could scan every finished task.
+    const stmt = this.#q(`SELECT ${META} FROM tasks WHERE workflow_id = ? AND status = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    const rows: TaskRow[] = [];
+    for (const s of new Set(opts.statuses ?? TASK_STATUSES)) rows.push(...(stmt.all(workflowId, s, after, limit + 1) as TaskRow[]));
+    rows.sort((a, b) => a.seq - b.seq);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { tasks: page.map(toTask), ...(rows.length > limit && last ? { next: encodeCursor(last.seq) } : {}) };
+  }
+
+  cancel(workflowId: string, taskId: string, at: number): Promise<TaskRecord | undefined> {
+    return this.#grouped((): Effect<TaskRecord | undefined> => {
+      const row = this.#q(`SELECT ${META} FROM tasks WHERE task_id = ? AND workflow_id = ?`).get(taskId, workflowId) as TaskRow | undefined;
+      if (!row) return { value: undefined };
+      if (row.status !== 'QUEUED' && row.status !== 'RUNNING') return { value: toTask(row) };
+      this.#q(`UPDATE tasks SET status = 'CANCELED', finished_at = ?, lease_until = NULL WHERE seq = ?`).run(at, row.seq);
+      return {
+        value: toTask({ ...row, status: 'CANCELED', finished_at: at, lease_until: null }),
+        delta: [
+          [workflowId, row.status, -1],
+          [workflowId, 'CANCELED', 1],
+        ],
+      };
+    });
+  }
+
+  delete(workflowId: string, taskId: string): Promise<boolean> {
+    return this.#grouped((): Effect<boolean> => {
+      const row = this.#q('DELETE FROM tasks WHERE task_id = ? AND workflow_id = ? RETURNING status').get(taskId, workflowId) as
+        | { status: TaskStatus }
+        | undefined;
+      return row ? { value: true, delta: [[workflowId, row.status, -1]] } : { value: false };
+    });
+  }
+
+  deleteMany(workflowId: string, opts: { statuses?: TaskStatus[] }): number {
+    const delta: Delta = [];
+    const n = this.#db.transaction((): number => {
+      const del = this.#q('DELETE FROM tasks WHERE workflow_id = ? AND status = ?');
+      let total = 0;
+      for (const s of new Set(opts.statuses ?? TASK_STATUSES)) {
+        const changes = del.run(workflowId, s).changes;
+        total += changes;
+        delta.push([workflowId, s, -changes]);
+      }
+      return total;
+    })();
+    this.#apply(delta);
+    return n;
+  }
+
+  count(workflowId: string): Record<TaskStatus, number> {
+    let c = this.#counts.get(workflowId);
+    if (!c) {
+      c = emptyCounts();
+      const rows = this.#q('SELECT status, COUNT(*) AS n FROM tasks WHERE workflow_id = ? GROUP BY status').all(workflowId) as Array<{
+        status: TaskStatus;
+        n: number;
+      }>;
+      for (const r of rows) c[r.status] = r.n;
+      this.#counts.set(workflowId, c);
+    }
+    return { ...c };
+  }
+
+  /** Chunked so that a large backlog of expired tasks never holds the event loop for long. */
+  async deleteExpired(now: number): Promise<number> {
+    const del = this.#q(
+      `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE expires_at <= ? ORDER BY expires_at LIMIT ${EXPIRY_CHUNK})
+       RETURNING workflow_id, status`,
+    );
+    let total = 0;
+    for (;;) {
+      if (!this.#db.open) return total;
+      const rows = del.all(now) as Array<{ workflow_id: string; status: TaskStatus }>;
+      this.#apply(rows.map((r): [string, TaskStatus, number] => [r.workflow_id, r.status, -1]));
+      total += rows.length;
+      if (rows.length < EXPIRY_CHUNK) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
