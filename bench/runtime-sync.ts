@@ -52,10 +52,12 @@ async function main(): Promise<void> {
     const flowd = await autocannon(runtimeUrl(node.url, id, 'action/analyze'), { connections: CONNECTIONS, seconds: SECONDS, method: 'POST', body, headers: { ...headers, 'x-api-key': key } });
     const base1 = await autocannon(`${directUrl}/analyze`, { connections: 1, seconds: 4, method: 'POST', body, headers });
     const flowd1 = await autocannon(runtimeUrl(node.url, id, 'action/analyze'), { connections: 1, seconds: 4, method: 'POST', body, headers: { ...headers, 'x-api-key': key } });
-    const perBlock = (flowd1.mean - base1.mean) / 3;
-    table('Unloaded latency (1 connection, 4s)', ['server', 'req/s', 'mean ms', 'p99 ms'], [
-      ['direct', base1.rps, base1.mean, base1.p99],
-      ['flowd', flowd1.rps, flowd1.mean, flowd1.p99],
+    // One connection: latency = 1 / throughput (autocannon's latency histogram has 1 ms steps).
+    const lat = (r: { rps: number }): number => 1000 / r.rps;
+    const perBlock = (lat(flowd1) - lat(base1)) / 3;
+    table('Unloaded latency (1 connection, 4s)', ['server', 'req/s', 'latency ms (1/rate)', 'p99 ms'], [
+      ['direct', base1.rps, lat(base1), base1.p99],
+      ['flowd', flowd1.rps, lat(flowd1), flowd1.p99],
     ]);
     table(`SYNC analyze, 3 js blocks (${REPLICAS} instance(s) each), ${CONNECTIONS} connections, ${SECONDS}s`, ['server', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'errors', 'ratio vs direct'], [
       ['direct: 3 functions in one Fastify route', base.rps, base.mean, base.p50, base.p99, base.errors + base.non2xx, 1],

@@ -35,6 +35,11 @@ export interface BlockLimits {
   timeoutMs: number;
   /** Heap limit of the instance, when set (worker `resourceLimits`). */
   memoryMb?: number;
+  /**
+   * Set by a service instance: it terminates (and replaces) a worker whose run exceeds
+   * `timeoutMs`, so a block need not arm its own per-run watchdog.
+   */
+  hostEnforcesTimeout?: boolean;
 }
 
 export interface BlockRunContext {

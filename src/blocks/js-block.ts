@@ -72,7 +72,7 @@ export const jsBlock: BlockType = {
     const source = sourceOf(config, scope);
     let sandbox: JsSandbox;
     try {
-      sandbox = JsSandbox.create(source, limits.timeoutMs);
+      sandbox = JsSandbox.create(source, limits.timeoutMs, limits.hostEnforcesTimeout !== true);
     } catch (e) {
       throw sourceError(e, scope);
     }

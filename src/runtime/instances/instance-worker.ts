@@ -35,8 +35,9 @@ function safeJson(v: unknown): string {
 }
 
 interface Pending {
+  id: number;
   controller: AbortController;
-  timer: NodeJS.Timeout | undefined;
+  startedAt: number;
 }
 
 function main(): void {
@@ -44,15 +45,39 @@ function main(): void {
   if (!port) throw new Error('instance-worker.ts must run as a worker thread (it is started by instance.ts)');
   const data = workerData as InstanceLoadData;
   const post = (m: FromWorker): void => port.postMessage(m);
+  /** Runs in progress, in start order (all share one timeout, so the first expires first). */
   const pending = new Map<number, Pending>();
+  const timeoutMs = data.limits.timeoutMs;
+  let deadlineTimer: NodeJS.Timeout | undefined;
   let runner: BlockRunner | undefined;
   let closing = false;
 
-  const settle = (id: number, p: Pending): boolean => {
-    if (pending.get(id) !== p) return false; // cancelled or timed out already
-    pending.delete(id);
-    if (p.timer) clearTimeout(p.timer);
+  const settle = (p: Pending): boolean => {
+    if (pending.get(p.id) !== p) return false; // cancelled or timed out already
+    pending.delete(p.id);
     return true;
+  };
+
+  // One timer for all runs, armed for the oldest run's deadline, instead of one per run: at
+  // tens of thousands of runs a second, per-run timers cost more than most blocks. It only
+  // fires for blocks that yield; a block that blocks the thread is the parent's watchdog's.
+  const expire = (): void => {
+    deadlineTimer = undefined;
+    const t = performance.now();
+    for (const p of pending.values()) {
+      if (p.startedAt + timeoutMs > t) break;
+      settle(p);
+      const message = `Block "${data.blockId}" did not finish within its timeout of ${timeoutMs} ms; raise the block timeout or make it faster.`;
+      p.controller.abort(new Error(message));
+      post({ type: 'error', id: p.id, error: { message, code: 'block.timeout', retryable: false, status: 504 } });
+    }
+    armDeadline();
+  };
+  const armDeadline = (): void => {
+    if (deadlineTimer !== undefined || !(timeoutMs > 0)) return;
+    const first = pending.values().next();
+    if (first.done === true) return;
+    deadlineTimer = setTimeout(expire, Math.max(0, first.value.startedAt + timeoutMs - performance.now()));
   };
 
   const run = (m: RunMessage): void => {
@@ -60,17 +85,9 @@ function main(): void {
       post({ type: 'error', id: m.id, error: { message: `Block "${data.blockId}" is not loaded in this instance.`, code: 'instance.not_ready', retryable: true } });
       return;
     }
-    const p: Pending = { controller: new AbortController(), timer: undefined };
+    const p: Pending = { id: m.id, controller: new AbortController(), startedAt: performance.now() };
     pending.set(m.id, p);
-    const timeoutMs = data.limits.timeoutMs;
-    if (timeoutMs > 0) {
-      p.timer = setTimeout(() => {
-        if (!settle(m.id, p)) return;
-        const message = `Block "${data.blockId}" did not finish within its timeout of ${timeoutMs} ms; raise the block's timeout or make it faster.`;
-        p.controller.abort(new Error(message));
-        post({ type: 'error', id: m.id, error: { message, code: 'block.timeout', retryable: true, status: 504 } });
-      }, timeoutMs);
-    }
+    armDeadline();
     let result: Promise<JsonValue>;
     try {
       const ctx = { blockId: data.blockId, signal: p.controller.signal, ...(m.correlationId !== undefined ? { correlationId: m.correlationId } : {}) };
@@ -80,18 +97,19 @@ function main(): void {
     }
     result.then(
       (output) => {
-        if (settle(m.id, p)) post({ type: 'result', id: m.id, output });
+        if (settle(p)) post({ type: 'result', id: m.id, output });
       },
       (e: unknown) => {
-        if (settle(m.id, p)) post({ type: 'error', id: m.id, error: toWireError(e, 'block.failed') });
+        if (settle(p)) post({ type: 'error', id: m.id, error: toWireError(e, 'block.failed') });
       },
     );
   };
 
   const close = async (): Promise<void> => {
     closing = true;
-    for (const [id, p] of pending) {
-      settle(id, p);
+    if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+    for (const p of [...pending.values()]) {
+      settle(p);
       p.controller.abort(new Error('instance closing'));
     }
     try {
@@ -111,7 +129,7 @@ function main(): void {
         break;
       case 'cancel': {
         const p = pending.get(m.id);
-        if (p && settle(m.id, p)) p.controller.abort(new Error('request cancelled by the caller'));
+        if (p && settle(p)) p.controller.abort(new Error('request cancelled by the caller'));
         break;
       }
       case 'close':
@@ -124,7 +142,8 @@ function main(): void {
     try {
       const type = getBlockType(data.blockType);
       if (!type) throw Object.assign(new Error(`Unknown block type "${data.blockType}" for block "${data.blockId}".`), { code: 'block.unknown_type' });
-      runner = await type.load(data.config, data.prepared, data.limits);
+      // This instance kills a run past its timeout (heartbeat watchdog), so blocks skip their own.
+      runner = await type.load(data.config, data.prepared, { ...data.limits, hostEnforcesTimeout: true });
       if (!closing) post({ type: 'ready' });
     } catch (e) {
       post({ type: 'load_error', error: toWireError(e, 'block.load_failed') });

@@ -6,6 +6,13 @@
  * block's timeout while busy, or missed heartbeats while idle) ends the thread and fails the
  * requests it held with a retryable error, so callers can go to another instance.
  *
+ * The silence watchdog is also how a block's timeout is enforced for synchronous code (the
+ * worker tells blocks `hostEnforcesTimeout`, so the js sandbox skips its per-run vm timer):
+ * a worker answers in order, so the run in progress started when the worker last spoke or
+ * when the oldest unanswered request was sent, whichever is later. When that is longer ago
+ * than the timeout plus a grace, the oldest request failed with `block.timeout` and the
+ * thread is replaced.
+ *
  *   Starting → Ready → (Draining) → Stopped
  *        ↘        ↘          ↘
  *                  Failed
@@ -65,9 +72,12 @@ interface PendingRequest {
   reject: (e: Error) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  sentAt: number;
 }
 
 const MISSED_HEARTBEATS = 3;
+/** Monotonic milliseconds: wall-clock jumps must not look like silence. */
+const now = (): number => performance.now();
 
 export class Instance {
   readonly name: string;
@@ -77,13 +87,17 @@ export class Instance {
   readonly block: InstanceBlock;
 
   private state_: InstanceState = 'Starting';
+  private loaded_ = false;
   private failure_: InstanceFailure | undefined;
   private readonly worker: Worker;
   private readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
   private pingSeq = 0;
   private lastHeardAt: number;
-  private lastTickAt: number;
+  private lastPingAt: number;
+  private readonly startedAtMono: number;
+  /** Consecutive ticks that found the worker silent too long (two are needed to act). */
+  private strikes = 0;
   private workerError: Error | undefined;
   private readonly heartbeat: NodeJS.Timeout;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -107,10 +121,11 @@ export class Instance {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
     this.onStateChange = opts.onStateChange;
     this.startedAt = new Date();
-    this.lastHeardAt = this.lastTickAt = Date.now();
+    this.startedAtMono = this.lastHeardAt = this.lastPingAt = now();
 
     const script = instanceWorkerScript();
     const workerData: InstanceLoadData = { type: 'load', ...block };
+    const timeoutMs = block.limits.timeoutMs;
     const memoryMb = block.limits.memoryMb;
     this.worker = new Worker(script.filename, {
       eval: script.eval,
@@ -127,7 +142,9 @@ export class Instance {
         resolve();
       });
     });
-    this.heartbeat = setInterval(() => this.tick(), this.heartbeatMs);
+    // Check often enough to catch a run past its timeout promptly; ping every heartbeatMs.
+    const tickMs = timeoutMs > 0 ? Math.min(this.heartbeatMs, Math.max(10, Math.ceil((timeoutMs + this.hangGraceMs) / 4))) : this.heartbeatMs;
+    this.heartbeat = setInterval(() => this.tick(), tickMs);
     this.heartbeat.unref();
   }
 
@@ -145,6 +162,10 @@ export class Instance {
   get ready(): boolean {
     return this.state_ === 'Ready';
   }
+  /** The block loaded at some point (a failure after that is not a load failure). */
+  get loaded(): boolean {
+    return this.loaded_;
+  }
 
   /** Resolves once the block loaded; rejects with the load (or crash) error otherwise. */
   waitReady(): Promise<void> {
@@ -160,7 +181,7 @@ export class Instance {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const id = this.nextId++;
     return new Promise<JsonValue>((resolve, reject) => {
-      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined };
+      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined, sentAt: now() };
       if (signal) {
         req.onAbort = () => {
           if (this.pending.get(id) !== req) return;
@@ -205,7 +226,7 @@ export class Instance {
   }
 
   private onMessage(m: FromWorker): void {
-    this.lastHeardAt = Date.now();
+    this.lastHeardAt = now();
     switch (m.type) {
       case 'result': {
         const req = this.take(m.id);
@@ -227,6 +248,7 @@ export class Instance {
         break;
       case 'ready':
         if (this.state_ !== 'Starting') break;
+        this.loaded_ = true;
         this.setState('Ready');
         for (const w of this.readyWaiters.splice(0)) w.resolve();
         break;
@@ -260,11 +282,9 @@ export class Instance {
   }
 
   private tick(): void {
-    const now = Date.now();
-    const lag = now - this.lastTickAt - this.heartbeatMs;
-    this.lastTickAt = now;
+    const t = now();
     if (this.state_ === 'Starting') {
-      if (now - this.startedAt.getTime() > this.loadTimeoutMs) {
+      if (t - this.startedAtMono > this.loadTimeoutMs) {
         this.fail({
           reason: 'LoadFailed',
           code: 'block.load_timeout',
@@ -274,27 +294,56 @@ export class Instance {
       return;
     }
     if (this.state_ !== 'Ready' && this.state_ !== 'Draining') return;
-    // When this thread itself was stalled, the worker's answers are still queued behind this
-    // timer: judge it on the next tick, not now.
-    if (lag > this.heartbeatMs) return;
-    const silentMs = now - this.lastHeardAt;
-    const idleLimit = MISSED_HEARTBEATS * this.heartbeatMs;
     const timeoutMs = this.block.limits.timeoutMs;
-    const busy = this.pending.size > 0;
-    if (busy && !(timeoutMs > 0)) {
-      // No block timeout: a long synchronous run is legitimate, so silence proves nothing.
-    } else if (silentMs > (busy ? Math.max(idleLimit, timeoutMs + this.hangGraceMs) : idleLimit)) {
-      this.fail({
-        reason: 'Hung',
-        code: 'instance.hung',
-        message:
-          `Instance ${this.name} of block "${this.block.blockId}" stopped responding (silent for ${silentMs} ms` +
-          (busy ? ` with ${this.pending.size} request(s) in flight; the block timeout is ${timeoutMs} ms` : '') +
-          '); it was stopped and is being replaced. The block is probably stuck in a loop or a blocking wait.',
-      });
+    const oldest = this.pending.size > 0 ? this.pending.values().next().value : undefined;
+    let silentMs: number;
+    let limitMs: number;
+    if (oldest) {
+      silentMs = t - Math.max(this.lastHeardAt, oldest.sentAt);
+      // Without a block timeout a long synchronous run is legitimate: silence proves nothing.
+      limitMs = timeoutMs > 0 ? timeoutMs + this.hangGraceMs : Infinity;
+    } else {
+      silentMs = t - this.lastHeardAt;
+      limitMs = MISSED_HEARTBEATS * this.heartbeatMs;
+    }
+    // Two strikes: if this thread itself was stalled, the worker's answers are still queued
+    // behind this timer; the next tick comes after they were read.
+    this.strikes = silentMs > limitMs ? this.strikes + 1 : 0;
+    if (this.strikes >= 2) {
+      this.hung(Math.round(silentMs), oldest);
       return;
     }
-    this.post({ type: 'ping', seq: ++this.pingSeq });
+    if (t - this.lastPingAt >= this.heartbeatMs) {
+      this.lastPingAt = t;
+      this.post({ type: 'ping', seq: ++this.pingSeq });
+    }
+  }
+
+  /** The worker is stuck: the request it was running timed out, the others can go elsewhere. */
+  private hung(silentMs: number, running: PendingRequest | undefined): void {
+    const blockId = this.block.blockId;
+    const timeoutMs = this.block.limits.timeoutMs;
+    if (running) {
+      for (const [id, req] of this.pending) {
+        if (req !== running) continue;
+        this.take(id);
+        req.reject(
+          stepFailure(
+            `Block "${blockId}" did not finish within its timeout of ${timeoutMs} ms, so its instance was restarted; ` +
+              'look for an endless loop or a blocking wait, or raise the block timeout.',
+            { code: 'block.timeout', node: blockId, status: 504, retryable: false },
+          ),
+        );
+        break;
+      }
+    }
+    this.fail({
+      reason: 'Hung',
+      code: 'instance.hung',
+      message: running
+        ? `Instance ${this.name} of block "${blockId}" ran a request past the block timeout of ${timeoutMs} ms (silent for ${silentMs} ms); it was stopped and is being replaced.`
+        : `Instance ${this.name} of block "${blockId}" stopped answering heartbeats (silent for ${silentMs} ms); it was stopped and is being replaced. The block is probably stuck in a loop or a blocking wait.`,
+    });
   }
 
   private onExit(code: number): void {
@@ -391,7 +440,7 @@ export class Instance {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
+export function abortReason(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
   return r instanceof Error ? r : new Error(typeof r === 'string' ? r : 'The request was aborted.');
 }

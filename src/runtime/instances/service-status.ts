@@ -3,6 +3,7 @@
  * plus the fields §7/§8 propose) and the pure rules that derive it, kept apart from the
  * controller so they read as the specification they are.
  */
+import type { InstanceFailure, InstanceState } from './instance.js';
 
 export type ServiceHealth = 'GREEN' | 'YELLOW' | 'RED';
 export type RolloutStatus = 'InProgress' | 'Complete' | 'Failed';
@@ -66,4 +67,32 @@ export function computeRollout(f: RolloutFacts): RolloutView {
   if (f.loadFailure !== undefined) return { status: 'Failed', reason: `BlockLoadFailed: ${f.loadFailure}` };
   if (f.deadlineExceeded) return { status: 'Failed', reason: 'ProgressDeadlineExceeded' };
   return { status: 'InProgress', reason: 'RollingOutReplicaSet' };
+}
+
+export interface ReplicaFacts {
+  name: string;
+  /** State of the slot's current thread; undefined while the slot waits to be restarted. */
+  state: InstanceState | undefined;
+  /** Being scaled away or replaced by a newer version. */
+  removed: boolean;
+  restarts: number;
+  startedAt: Date;
+  version: number;
+  lastFailure: InstanceFailure | undefined;
+}
+
+export function replicaDetail(r: ReplicaFacts): ReplicaDetailView {
+  const ready = r.state === 'Ready' && !r.removed;
+  const phase = r.state === undefined || r.state === 'Failed' ? 'Failed' : r.state === 'Starting' ? 'Pending' : r.state === 'Ready' && !r.removed ? 'Running' : 'Terminating';
+  return {
+    name: r.name,
+    ready,
+    available: ready,
+    restarts: r.restarts,
+    started_at: r.startedAt.toISOString(),
+    version: r.version,
+    phase,
+    ...(r.lastFailure ? { lastTerminationReason: r.lastFailure.reason } : {}),
+    ...(r.lastFailure && phase === 'Failed' ? { message: r.lastFailure.message } : {}),
+  };
 }

@@ -13,15 +13,16 @@
  *   below `desired` (NL Flow §4.2: "the pods of the old version keep running — and
  *   responding — until the new start running"). A spec with the same block only rescales.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BlockLimits } from '../../blocks/block.js';
 import { conflict, stepFailure, validationError } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
 import { Instance } from './instance.js';
+import { ReadyQueue } from './ready-queue.js';
+import { replicaName, versionSuffix } from './replica-names.js';
 import type { InstanceBlock, InstanceFailure } from './instance.js';
-import { computeRollout, serviceHealth } from './service-status.js';
+import { computeRollout, replicaDetail, serviceHealth } from './service-status.js';
 import type { RolloutView, ServiceStatusView } from './service-status.js';
 
 export type { ServiceStatusView, ReplicaDetailView } from './service-status.js';
@@ -78,15 +79,6 @@ interface Slot {
   removed: boolean;
 }
 
-interface Waiter {
-  input: JsonValue;
-  ctx: DispatchContext;
-  resolve: (v: JsonValue) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 /** After this many consecutive load failures the rollout is Failed and retries slow to `maxMs`. */
 export const LOAD_FAILURES_BEFORE_FAILED = 3;
 /** An instance that stayed up this long resets its slot's crash backoff. */
@@ -97,11 +89,11 @@ export class Service {
   private spec_: ServiceSpec;
   private desired_: number;
   private gen = 1;
-  private genSuffix = randomHex(8);
+  private genSuffix = versionSuffix();
   private slots: Slot[] = [];
   private readyList: Instance[] = [];
   private rr = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiting = new ReadyQueue(() => this.changed());
   private rolloutWaiters: Array<() => void> = [];
   private started = false;
   private stopping = false;
@@ -143,7 +135,7 @@ export class Service {
     return n;
   }
   get queued(): number {
-    return this.waiters.length;
+    return this.waiting.size;
   }
 
   /** Spawn the desired instances. */
@@ -178,7 +170,7 @@ export class Service {
       for (const s of this.slots) if (s.gen === this.gen) s.version = spec.version;
     } else {
       this.gen++;
-      this.genSuffix = randomHex(8);
+      this.genSuffix = versionSuffix();
       this.logger.info({ version: spec.version }, 'rolling update started');
     }
     this.resetProgress();
@@ -193,19 +185,8 @@ export class Service {
     if (this.stopping) return Promise.reject(this.unavailable(0, 'it is stopping'));
     const inst = this.pick();
     if (inst) return inst.run(input, ctx);
-    if (ctx.signal?.aborted) return Promise.reject(ctx.signal.reason as Error);
-    return new Promise<JsonValue>((resolve, reject) => {
-      const w: Waiter = { input, ctx, resolve, reject, timer: undefined, onAbort: undefined };
-      const waitMs = this.opts.waitReadyMs;
-      w.timer = setTimeout(() => this.dropWaiter(w, this.unavailable(waitMs)), waitMs);
-      const signal = ctx.signal;
-      if (signal) {
-        w.onAbort = () => this.dropWaiter(w, signal.reason as Error);
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.waiters.push(w);
-      if (this.waiters.length === 1) this.changed();
-    });
+    const waitMs = this.opts.waitReadyMs;
+    return this.waiting.wait(input, ctx, waitMs, () => this.unavailable(waitMs));
   }
 
   status(): ServiceStatusView {
@@ -219,22 +200,7 @@ export class Service {
       status: serviceHealth(this.desired_, actual),
       rolloutStatus: rollout.status,
       ...(rollout.reason !== undefined ? { rolloutStatusReason: rollout.reason } : {}),
-      replicasDetail: this.slots.map((s) => {
-        const inst = s.instance;
-        const ready = inst?.ready ?? false;
-        const failure = inst ? undefined : s.lastFailure;
-        return {
-          name: s.name,
-          ready,
-          available: ready,
-          restarts: s.restarts,
-          started_at: s.startedAt.toISOString(),
-          version: s.version,
-          phase: !inst ? 'Failed' : inst.state === 'Starting' ? 'Pending' : inst.state === 'Draining' || s.removed ? 'Terminating' : 'Running',
-          ...(s.lastFailure ? { lastTerminationReason: s.lastFailure.reason } : {}),
-          ...(failure ? { message: failure.message } : {}),
-        };
-      }),
+      replicasDetail: this.slots.map((s) => replicaDetail({ ...s, state: s.instance?.state })),
       inFlight: this.inFlight,
       queued: this.queued,
       observedVersion: this.spec_.version,
@@ -246,7 +212,7 @@ export class Service {
     if (!this.stopping) {
       this.stopping = true;
       this.clearProgressTimer();
-      for (const w of [...this.waiters]) this.dropWaiter(w, this.unavailable(0, 'it was stopped'));
+      this.waiting.rejectAll(this.unavailable(0, 'it was stopped'));
       for (const w of this.rolloutWaiters.splice(0)) w();
       for (const s of this.slots) {
         s.removed = true;
@@ -255,7 +221,8 @@ export class Service {
       }
       this.logger.info('stopping');
     }
-    await Promise.all(this.slots.map((s) => (s.instance ? s.instance.drain() : Promise.resolve())));
+    // A copy: draining a starting instance ends it at once, which drops its slot from the list.
+    await Promise.all([...this.slots].map((s) => (s.instance ? s.instance.drain() : Promise.resolve())));
     this.slots = [];
     this.readyList = [];
     this.changed();
@@ -303,7 +270,7 @@ export class Service {
 
   private addSlot(): void {
     const slot: Slot = {
-      name: `depl-${this.id}-${this.genSuffix}-${randomSuffix()}`,
+      name: replicaName(this.id, this.genSuffix),
       gen: this.gen,
       version: this.spec_.version,
       block: { blockId: this.spec_.blockId, blockType: this.spec_.blockType, config: this.spec_.config, prepared: this.spec_.prepared, limits: this.spec_.limits },
@@ -367,7 +334,7 @@ export class Service {
         slot.readyAt = Date.now();
         this.readyList.push(inst);
         this.logger.info({ instance: inst.name, version: slot.version, restarts: slot.restarts }, 'instance ready');
-        this.flushWaiters();
+        this.waiting.flush(() => this.pick());
         break;
       case 'Draining':
         this.unlistReady(inst);
@@ -380,7 +347,7 @@ export class Service {
         const replace = !slot.removed && !this.stopping && slot.gen === this.gen;
         this.logger.warn({ instance: inst.name, reason: f?.reason, code: f?.code, err: f?.message, replace }, 'instance failed');
         if (!replace) this.dropSlot(slot);
-        else this.scheduleRestart(slot, f?.reason === 'LoadFailed');
+        else this.scheduleRestart(slot, !inst.loaded);
         break;
       }
       case 'Stopped':
@@ -440,37 +407,6 @@ export class Service {
     return best;
   }
 
-  private flushWaiters(): void {
-    if (this.waiters.length === 0) return;
-    const ws = this.waiters.splice(0);
-    for (const w of ws) {
-      this.clearWaiter(w);
-      const inst = this.pick();
-      if (!inst) {
-        this.waiters.push(w);
-        continue;
-      }
-      inst.run(w.input, w.ctx).then(w.resolve, w.reject);
-    }
-    if (this.waiters.length === 0) this.changed();
-  }
-
-  private dropWaiter(w: Waiter, err: Error): void {
-    const i = this.waiters.indexOf(w);
-    if (i < 0) return;
-    this.waiters.splice(i, 1);
-    this.clearWaiter(w);
-    w.reject(err);
-    if (this.waiters.length === 0) this.changed();
-  }
-
-  private clearWaiter(w: Waiter): void {
-    if (w.timer) clearTimeout(w.timer);
-    if (w.onAbort) w.ctx.signal?.removeEventListener('abort', w.onAbort);
-    w.timer = undefined;
-    w.onAbort = undefined;
-  }
-
   private unavailable(waitedMs: number, why?: string): FlowdError {
     const rollout = this.rollout();
     const detail = why ?? (rollout.status === 'Failed' && rollout.reason ? `rollout failed: ${rollout.reason}` : `${this.readyCurrent()} of ${this.desired_} instances ready`);
@@ -517,7 +453,7 @@ export class Service {
     const r = this.rollout();
     if (r.status === 'Complete') {
       this.resetProgress();
-    } else if (this.progressSince === undefined && !this.stopping) {
+    } else if (this.progressSince === undefined && this.started && !this.stopping) {
       this.progressSince = Date.now();
       this.progressTimer = setTimeout(() => {
         this.progressTimer = undefined;
@@ -528,7 +464,7 @@ export class Service {
     }
     if (r.status !== 'InProgress' && this.rolloutWaiters.length > 0) for (const w of this.rolloutWaiters.splice(0)) w();
     const prev = this.lastRollout;
-    if (prev?.status !== r.status) this.logger.info({ rollout: r.status, reason: r.reason }, 'rollout status');
+    if (prev?.status !== r.status && !this.stopping) this.logger.info({ rollout: r.status, reason: r.reason }, 'rollout status');
     this.lastRollout = r;
     this.opts.onChange?.();
   }
@@ -538,19 +474,6 @@ function checkDesired(n: number, blockId: string): void {
   if (!Number.isInteger(n) || n < 0) {
     throw validationError(`Block "${blockId}": replicas must be a whole number ≥ 0, got ${n}.`, { code: 'service.invalid_replicas', node: blockId });
   }
-}
-
-function randomHex(n: number): string {
-  return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
-}
-
-const ALNUM = 'bcdfghjklmnpqrstvwxz2456789';
-/** Kubernetes-style pod suffix (5 chars, no vowels). */
-function randomSuffix(): string {
-  const b = randomBytes(5);
-  let s = '';
-  for (const x of b) s += ALNUM[x % ALNUM.length];
-  return s;
 }
 
 /** Structural equality of two JSON values (key order ignored). */
