@@ -100,12 +100,19 @@ export async function waitStatus(url: string, id: string, key: string, pred: (s:
 }
 
 /** Every task of a workflow (paged), for counting and timing. */
-export async function allTasks(url: string, id: string, key: string): Promise<Array<{ status: string; createdAt: string; startedAt?: string }>> {
-  const out: Array<{ status: string; createdAt: string; startedAt?: string }> = [];
+export interface TaskLike {
+  status: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export async function allTasks(url: string, id: string, key: string): Promise<TaskLike[]> {
+  const out: TaskLike[] = [];
   let cursor: string | undefined;
   do {
     const r = await fetch(runtimeUrl(url, id, `task?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`), { headers: { 'x-api-key': key } });
-    const j = (await r.json()) as { tasks: Array<{ status: string; createdAt: string; startedAt?: string }>; next?: string };
+    const j = (await r.json()) as { tasks: TaskLike[]; next?: string };
     out.push(...j.tasks);
     cursor = j.next;
   } while (cursor !== undefined);

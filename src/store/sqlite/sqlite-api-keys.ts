@@ -5,6 +5,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ApiKeyRecord } from '../store.js';
+import { statementCache } from './statement-cache.js';
 
 interface ApiKeyRow {
   id: string;
@@ -32,20 +33,13 @@ function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
 
 export class SqliteApiKeys {
   readonly #db: Db;
-  readonly #stmts = new Map<string, Statement>();
+  readonly #q: (sql: string) => Statement;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#q = statementCache(this.#db);
   }
 
-  #q(sql: string): Statement {
-    let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#stmts.set(sql, s);
-    }
-    return s;
-  }
 
   create(k: ApiKeyRecord & { hash: string }): void {
     this.#q(

@@ -2,6 +2,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { JsonObject } from '../../template/types.js';
 import type { PublicationRecord, PutPublicationInput } from '../store.js';
+import { statementCache } from './statement-cache.js';
 
 interface PublicationRow {
   workflow_id: string;
@@ -25,20 +26,13 @@ const toPublication = (r: PublicationRow): PublicationRecord => ({
 
 export class SqlitePublications {
   readonly #db: Db;
-  readonly #stmts = new Map<string, Statement>();
+  readonly #q: (sql: string) => Statement;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#q = statementCache(this.#db);
   }
 
-  #q(sql: string): Statement {
-    let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#stmts.set(sql, s);
-    }
-    return s;
-  }
 
   put(p: PutPublicationInput): PublicationRecord {
     const row = this.#q(

@@ -37,6 +37,7 @@ import { SqliteTasks } from './sqlite-tasks.js';
 
 import type { MlRow, ResourceRow, RunRow, StateRow, StepRow, UserRow } from './sqlite-rows.js';
 import { toMl, toResource, toRun, toStep, toUser } from './sqlite-rows.js';
+import { statementCache } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -50,7 +51,7 @@ const STATE_CACHE_MAX = 100_000;
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Db;
-  readonly #stmts = new Map<string, Statement>();
+  readonly #q: (sql: string) => Statement;
   /**
    * Step-less states by workflow id: `_status` is the hot read. This process is the only
    * writer of the file (the data dir is locked), so dropping an entry on every write that
@@ -63,6 +64,7 @@ export class SqliteStore implements Store {
 
   constructor(opts: SqliteStoreOptions) {
     this.#db = new Database(opts.path);
+    this.#q = statementCache(this.#db);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     this.#db.pragma('foreign_keys = ON');
@@ -73,15 +75,6 @@ export class SqliteStore implements Store {
     this.#apiKeys = new SqliteApiKeys(this.#db);
   }
 
-  /** Cached prepared statement (preparing is the expensive part of a query). */
-  #q(sql: string): Statement {
-    let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#stmts.set(sql, s);
-    }
-    return s;
-  }
 
   #migrate(): void {
     this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
@@ -573,7 +566,6 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#tasks.flush(); // grouped task writes still pending
-    this.#stmts.clear();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -17,6 +17,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { validationError } from '../../errors.js';
 import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
+import { statementCache } from './statement-cache.js';
 
 interface TaskRow {
   seq: number;
@@ -84,7 +85,7 @@ function decodeCursor(after: string | undefined): number {
 
 export class SqliteTasks {
   readonly #db: Db;
-  readonly #stmts = new Map<string, Statement>();
+  readonly #q: (sql: string) => Statement;
   readonly #counts = new Map<string, Counts>();
   #queue: PendingWrite[] = [];
   #scheduled = false;
@@ -93,6 +94,7 @@ export class SqliteTasks {
 
   constructor(db: Db) {
     this.#db = db;
+    this.#q = statementCache(this.#db);
     this.#savepoint = db.transaction((run: () => Effect<unknown>) => run());
   }
 
@@ -137,14 +139,6 @@ export class SqliteTasks {
     });
   }
 
-  #q(sql: string): Statement {
-    let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#stmts.set(sql, s);
-    }
-    return s;
-  }
 
   /** Applied only after the transaction committed, so a rollback never skews the counts. */
   #apply(delta: Delta): void {
