@@ -13,6 +13,8 @@ import type { FlowResult } from './flow-executor.js';
 import { Service } from './instances/service.js';
 import type { ServiceSpec } from './instances/service.js';
 import type { Health, RuntimeStatusBody, ServiceStatusBody } from './runtime-status.js';
+import { InProcessStream } from './stream.js';
+import type { Stream } from './stream.js';
 import { rollUp, serviceHealth } from './runtime-status.js';
 
 const hash8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
@@ -51,6 +53,7 @@ export class PublishedFlow {
   #version: number;
   #executor: FlowExecutor;
   readonly #services = new Map<string, Service>();
+  readonly #stream: Stream = new InProcessStream(this.#services);
   readonly #deps: PublishedFlowDeps;
   /** The last version fully rolled out (the previous one while a republish is in progress). */
   #observedVersion: number;
@@ -175,11 +178,7 @@ export class PublishedFlow {
 
   execute(input: JsonValue, opts: { signal?: AbortSignal; correlationId?: string; verbose?: boolean }): Promise<FlowResult> {
     return this.#executor.execute(input, {
-      dispatch: (blockId, blockInput, ctx) => {
-        const svc = this.#services.get(blockId);
-        if (!svc) return Promise.reject(new Error(`block ${blockId} has no service`));
-        return svc.dispatch(blockInput, ctx);
-      },
+      dispatch: (blockId, blockInput, ctx) => this.#stream.send(blockId, blockInput, ctx),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
       ...(opts.verbose !== undefined ? { verbose: opts.verbose } : {}),

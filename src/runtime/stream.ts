@@ -1,0 +1,33 @@
+/**
+ * The stream: how an input reaches an instance of a block's service and its output comes back
+ * (NL Flow's "stream" service, `details.stream` in the status). On one node it is an in-process
+ * channel to the local Service; a cluster implements the same interface over a message bus
+ * (request/reply to whichever node holds a ready instance).
+ */
+import { internalError } from '../errors.js';
+import type { JsonValue } from '../template/types.js';
+import type { Service } from './instances/service.js';
+
+export interface StreamContext {
+  signal: AbortSignal;
+  correlationId?: string;
+}
+
+export interface Stream {
+  /** Sends `input` to one instance of the block's service; resolves with its output. */
+  send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue>;
+}
+
+export class InProcessStream implements Stream {
+  readonly #services: ReadonlyMap<string, Service>;
+
+  constructor(services: ReadonlyMap<string, Service>) {
+    this.#services = services;
+  }
+
+  send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
+    const svc = this.#services.get(blockId);
+    if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
+    return svc.dispatch(input, ctx);
+  }
+}
