@@ -24,7 +24,6 @@ await build({
   sourcemap: 'linked',
   minifySyntax: true,
   minifyWhitespace: true,
-  keepNames: true,
   external: ['better-sqlite3', 'wink-nlp', 'wink-eng-lite-web-model', 'compromise', 'franc-min', 'sentiment'],
   // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
   banner: { js: "import { createRequire as __flowdRequire } from 'node:module'; const require = __flowdRequire(import.meta.url);" },

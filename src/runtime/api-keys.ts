@@ -119,13 +119,15 @@ export class ApiKeyService {
   /** The key's record when `key` is valid and bound to `workflowId`; 401 / 403 otherwise. */
   async verify(key: string | undefined, workflowId: string): Promise<ApiKeyRecord> {
     if (key === undefined || key.trim() === '') throw missing();
-    const hash = hashApiKey(key.trim());
     const now = this.#now();
-    let record = this.#cached(hash, now);
+    // The hot path looks the key up as sent (this process's memory only), without hashing.
+    let record = this.#cachedRaw(key, now);
     if (!record) {
-      record = await this.#store.getApiKeyByHash(hash);
+      const hash = hashApiKey(key.trim());
+      record = this.#cached(hash, now) ?? (await this.#store.getApiKeyByHash(hash));
       if (!record) throw invalid();
       this.#remember(hash, record, now);
+      this.#rememberRaw(key, hash);
     }
     if (!record.workflowIds.includes(workflowId)) {
       throw authError(
@@ -158,6 +160,22 @@ export class ApiKeyService {
     this.#timer = undefined;
     await this.flush();
     this.#closed = true;
+  }
+
+  /** Raw key → its hash, for keys verified recently; entries die with the hash's cache entry. */
+  readonly #rawToHash = new Map<string, string>();
+
+  #cachedRaw(key: string, now: number): ApiKeyRecord | undefined {
+    const hash = this.#rawToHash.get(key);
+    if (hash === undefined) return undefined;
+    const rec = this.#cached(hash, now);
+    if (!rec) this.#rawToHash.delete(key);
+    return rec;
+  }
+
+  #rememberRaw(key: string, hash: string): void {
+    if (this.#rawToHash.size >= CACHE_MAX) this.#rawToHash.clear();
+    this.#rawToHash.set(key, hash);
   }
 
   #cached(hash: string, now: number): ApiKeyRecord | undefined {

@@ -106,7 +106,7 @@ export class PublishedFlow {
 
   /** SYNC requests can be served: every service has a ready instance (of any version). */
   canServe(): boolean {
-    for (const s of this.#services.values()) if (!s.status().replicasDetail.some((r) => r.ready)) return false;
+    for (const s of this.#services.values()) if (!s.canServe) return false;
     return true;
   }
 

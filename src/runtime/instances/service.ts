@@ -180,6 +180,11 @@ export class Service {
     return done;
   }
 
+  /** Some instance (of any version, e.g. during a rollout) can take a request now. */
+  get canServe(): boolean {
+    return this.readyList.length > 0;
+  }
+
   /** Run one input on the least-loaded ready instance, waiting up to `waitReadyMs` for one. */
   dispatch(input: JsonValue, ctx: DispatchContext = {}): Promise<JsonValue> {
     if (this.stopping) return Promise.reject(this.unavailable(0, 'it is stopping'));
