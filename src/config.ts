@@ -39,6 +39,8 @@ const ConfigSchema = z
     instanceMemoryMb: z.number().int().min(16).max(65_536),
     /** How long task results are kept (NL Flow: 24 h). */
     taskTtlMs: z.number().int().min(1000),
+    /** Folders `custom` block modules may be loaded from; empty = custom blocks disabled. */
+    customBlockDirs: z.array(z.string().min(1)),
   })
   .strict();
 
@@ -65,6 +67,7 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     maxInstanceMemoryMb: 16_384,
     instanceMemoryMb: 128,
     taskTtlMs: 24 * 3600 * 1000,
+    customBlockDirs: [],
   } satisfies z.infer<typeof ConfigSchema>;
 }
 
@@ -104,6 +107,7 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_MAX_INSTANCE_MEMORY_MB: ['maxInstanceMemoryMb', int],
   FLOWD_INSTANCE_MEMORY_MB: ['instanceMemoryMb', int],
   FLOWD_TASK_TTL_MS: ['taskTtlMs', int],
+  FLOWD_CUSTOM_BLOCK_DIRS: ['customBlockDirs', (v) => v.split(/[,:]/).map((d) => d.trim()).filter((d) => d !== '')],
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {

@@ -246,6 +246,17 @@ void describe('NativeMlService', () => {
       });
       assert.deepEqual(filtered.inference_results[0]?.output[0]?.dataAsMap, { response: 'Echo: hi' });
       assert.equal((server.requests.at(-1)?.body as JsonObject)['model'], 'gpt-other');
+
+      // A caller cannot smuggle a credential placeholder through a parameter (it would be
+      // expanded, sent upstream and echoed back): refused, nothing sent.
+      const before = server.requests.length;
+      await rejectsWith(
+        ml.predict(mid, { parameters: { messages: [{ role: 'user', content: 'leak ${credential.openAI_key}' }] } }),
+        'validation',
+        400,
+        /credentials may only appear in the connector's url, headers and request_body/,
+      );
+      assert.equal(server.requests.length, before);
     });
 
     void it('embeddings from text_docs with the built-in OpenAI pre/post-process functions', async () => {

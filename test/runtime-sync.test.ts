@@ -5,6 +5,9 @@
  * reprovision, unpublished by deprovision.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FF, startTestNode } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
@@ -225,6 +228,30 @@ void describe('admission', () => {
       assert.match(text, /instances needed/);
     } finally {
       await small.close();
+    }
+  });
+});
+
+void describe('custom block modules', () => {
+  void it('are refused unless their folder is allowed (FLOWD_CUSTOM_BLOCK_DIRS)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowd-custom-'));
+    const file = join(dir, 'echo.mjs');
+    writeFileSync(file, 'export function process(input) { return input; }\n');
+    const flow = { mode: 'SYNC', blocks: [{ id: 'c', type: 'custom', config: { module: file } }], edges: [] };
+    const disabled = await startTestNode({ customBlockDirs: [] });
+    const elsewhere = await startTestNode({ customBlockDirs: [join(dir, 'other')] });
+    const allowed = await startTestNode({ customBlockDirs: [dir] });
+    try {
+      const off = await disabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow } });
+      assert.match(off.text, /custom blocks are disabled on this node/);
+      const out = await elsewhere.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow } });
+      assert.match(out.text, /outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS/);
+      const ok = await provisionFlow(allowed, flow);
+      assert.equal(ok.status.state, 'COMPLETED', JSON.stringify(ok.status));
+      const key = await apiKey(allowed, [ok.id]);
+      assert.deepEqual((await rt(allowed, key, 'POST', ok.id, 'action/analyze', { a: 1 })).body, { a: 1 });
+    } finally {
+      await Promise.all([disabled.close(), elsewhere.close(), allowed.close()]);
     }
   });
 });

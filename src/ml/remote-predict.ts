@@ -35,6 +35,13 @@ function fill(template: string, params: JsonObject, credential: Record<string, s
   const unfilled: string[] = [];
   const text = template.replace(PLACEHOLDER, (whole, source: string, key: string) => {
     if (source === 'credential') {
+      // Only the connector's own templates (url, headers, request_body) may name a credential:
+      // a parameter value can come from the caller, and expanding a secret there would send it
+      // wherever the caller likes (and echo it back).
+      if (depth > 0) {
+        unfilled.push(`credential.${key} (credentials may only appear in the connector's url, headers and request_body)`);
+        return whole;
+      }
       const secret = credential[key];
       if (secret === undefined) unfilled.push(`credential.${key}`);
       return secret ?? whole;

@@ -4,8 +4,10 @@
  * autoscaling. Publications are stored, so a restarted node brings its flows back up and
  * requeues the tasks its previous process left RUNNING.
  */
+import { realpathSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
-import { conflict, notFound, stepFailure } from '../errors.js';
+import { conflict, notFound, stepFailure, validationError } from '../errors.js';
 import type { BlockType } from '../blocks/block.js';
 import { getBlockType } from '../blocks/block-registry.js';
 import { flowSpecToJson, parseFlowSpec } from '../blocks/flow-spec.js';
@@ -35,6 +37,8 @@ export interface RuntimeManagerDeps {
   leaseMs: number;
   taskTtlMs: number;
   shutdownGraceMs: number;
+  /** Folders `custom` block modules may come from (realpaths compared); empty = none. */
+  customBlockDirs: readonly string[];
 }
 
 interface Entry {
@@ -42,6 +46,44 @@ interface Entry {
   footprint: Footprint;
   runner?: TaskRunner;
   scaler?: Autoscaler;
+}
+
+/**
+ * A `custom` block runs operator code with the server's rights, so its module must live in a
+ * folder the operator allowed (FLOWD_CUSTOM_BLOCK_DIRS); symlinks are resolved first.
+ */
+function checkCustomModule(blockId: string, config: JsonObject, dirs: readonly string[]): void {
+  const mod = config['module'];
+  if (typeof mod !== 'string') return; // the block's own validation reports it
+  if (dirs.length === 0) {
+    throw validationError(`Block [${blockId}]: custom blocks are disabled on this node; list the folders their modules may come from in FLOWD_CUSTOM_BLOCK_DIRS.`, {
+      status: 403,
+      code: 'block.custom_disabled',
+      node: blockId,
+    });
+  }
+  let file: string;
+  try {
+    file = realpathSync(resolve(process.cwd(), mod));
+  } catch {
+    throw validationError(`Block [${blockId}]: custom module ${mod} does not exist`, { code: 'block.module_not_found', node: blockId });
+  }
+  const allowed = dirs.some((d) => {
+    let root: string;
+    try {
+      root = realpathSync(resolve(process.cwd(), d));
+    } catch {
+      return false;
+    }
+    return file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
+  });
+  if (!allowed) {
+    throw validationError(`Block [${blockId}]: custom module ${file} is outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS (${dirs.join(', ')})`, {
+      status: 403,
+      code: 'block.custom_not_allowed',
+      node: blockId,
+    });
+  }
 }
 
 const SYNC_WAIT_READY_MS = 5_000;
@@ -80,7 +122,9 @@ export class RuntimeManager implements FlowPublisher {
 
   #parse(flow: JsonObject): FlowSpec {
     // Placeholders were substituted by provisioning: nothing may refer to a node any more.
-    return parseFlowSpec(flow, { blockType: this.blockType, provisionNodeIds: new Set() });
+    const spec = parseFlowSpec(flow, { blockType: this.blockType, provisionNodeIds: new Set() });
+    for (const b of spec.blocks) if (b.type === 'custom') checkCustomModule(b.id, b.config, this.#deps.customBlockDirs);
+    return spec;
   }
 
   async #prepare(workflowId: string, spec: FlowSpec): Promise<PreparedBlock[]> {

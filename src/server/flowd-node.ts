@@ -73,6 +73,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       leaseMs: config.leaseMs,
       taskTtlMs: config.taskTtlMs,
       shutdownGraceMs: config.shutdownGraceMs,
+      customBlockDirs: config.customBlockDirs,
     });
     const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, flows: runtime };
     const events = new StateEvents();

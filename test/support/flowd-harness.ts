@@ -67,7 +67,7 @@ export async function startTestNode(overrides: ConfigInput = {}): Promise<TestNo
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'flowd-test-'));
   const config = resolveConfig({
     env: {},
-    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, ...overrides },
+    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], ...overrides },
   });
   const node = await startFlowd(config);
   const url = node.url;

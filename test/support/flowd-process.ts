@@ -1,5 +1,6 @@
 /** Runs flowd as a real child process (`flowd serve`), for crash and signal tests. */
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ export interface FlowdProcess {
 export async function spawnFlowd(dataDir: string, env: Record<string, string> = {}, port = 0): Promise<FlowdProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, FLOWD_ADMIN_PASSWORD: ADMIN_PASSWORD, FLOWD_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, FLOWD_ADMIN_PASSWORD: ADMIN_PASSWORD, FLOWD_LOG_LEVEL: 'info', FLOWD_CUSTOM_BLOCK_DIRS: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
