@@ -1,9 +1,20 @@
 /** The `flowd` command line. Errors print a message and what to do, never a stack trace. */
-import { Command } from 'commander';
-import { serve } from './serve-command.js';
+import { Command, CommanderError } from 'commander';
+import type { GlobalFlags } from './cli-context.js';
+import { addGlobalOptions, errorContextOf } from './cli-context.js';
+import { reportError } from './cli-errors.js';
+import { registerKeyCommands } from './key-commands.js';
+import type { ServeFlags } from './serve-command.js';
+import { registerTaskCommands } from './task-commands.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 
 const program = new Command();
 program.name('flowd').description('flowd: a workflow runtime speaking the OpenSearch Flow Framework and NL Flow APIs').version('0.1.0');
+// Set before the commands are added so they inherit it: commander throws instead of exiting,
+// and the catch below decides the exit code (usage errors: 2).
+program.exitOverride();
+program.showHelpAfterError('(add --help for usage)');
+addGlobalOptions(program);
 
 program
   .command('serve')
@@ -16,9 +27,24 @@ program
   .option('--insecure', 'disable authentication (FLOWD_SECURITY=disabled): local experiments only')
   .option('--demo', 'create a demo workflow on first start')
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (FLOWD_LOG_LEVEL)')
-  .action(serve);
+  // Loaded on demand: the client commands should not pay for loading the whole server.
+  .action(async (flags: ServeFlags) => (await import('./serve-command.js')).serve(flags));
+
+// `flowd list | head -1`: the reader went away, which is no error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+registerWorkflowCommands(program);
+registerTaskCommands(program);
+registerKeyCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`flowd: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  if (e instanceof CommanderError) {
+    // commander already printed the message (or the help / version).
+    const ok = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+    process.exit(ok && e.exitCode === 0 ? 0 : 2);
+  }
+  process.exit(reportError(e, errorContextOf(program.opts<GlobalFlags>())));
 });

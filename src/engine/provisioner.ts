@@ -9,13 +9,14 @@ import { FlowdError, conflict, notFound, validationError } from '../errors.js';
 import type { JsonObject, Template, Workflow, WorkflowNode } from '../template/types.js';
 import { compileWorkflow } from '../template/graph.js';
 import type { CompiledWorkflow } from '../template/graph.js';
-import type { RunRecord, StateRecord, Store } from '../store/store.js';
+import type { RunKind, RunRecord, StateRecord, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
 import { newId } from '../util/ids.js';
 import type { NodeAction, OnFailure, Plan } from './plan.js';
 import { planFromJson, planToJson } from './plan.js';
 import { RunExecutor } from './run-executor.js';
+import type { RunDeps } from './run-executor.js';
 import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-node.js';
 import type { StateEvents } from './state-events.js';
 
@@ -29,12 +30,19 @@ export interface ProvisionerConfig {
   shutdownGraceMs: number;
 }
 
+/** How a run ended: `rolled_back` failed and left the workflow NOT_STARTED (on_failure=rollback). */
+export type RunOutcome = 'completed' | 'failed' | 'rolled_back';
+
 export interface ProvisionerDeps {
   store: Store;
   registry: StepRegistry;
   services: StepServices;
   events: StateEvents;
   logger: Logger;
+  /** Metrics: passed to every run (see RunDeps). */
+  onStepFinished?: RunDeps['onStepFinished'];
+  /** Metrics: a run of this node reached a terminal state. */
+  onRunFinished?: (kind: RunKind, outcome: RunOutcome) => void;
 }
 
 export interface ProvisionOptions {
@@ -234,6 +242,15 @@ export class Provisioner {
     exec.start();
     await exec.finished;
     this.#runs.delete(runId);
+    // Metrics only: a failed read (store closing) must not become an unhandled rejection.
+    if (this.#deps.onRunFinished) await this.#reportRun(run).catch(() => undefined);
+  }
+
+  /** The run's end as recorded (a shutdown leaves it PROVISIONING; a newer run means it went stale). */
+  async #reportRun(run: RunRecord): Promise<void> {
+    const s = await this.#deps.store.getState(run.workflowId, { steps: false });
+    if (!s || s.runId !== run.runId || s.state === 'PROVISIONING') return;
+    this.#deps.onRunFinished?.(run.kind, s.state === 'COMPLETED' ? 'completed' : s.state === 'FAILED' ? 'failed' : 'rolled_back');
   }
 
   /** Claim runs left behind by dead processes and resume them. */

@@ -22,6 +22,9 @@ import { openNodeSecrets } from './secret-fields.js';
 import type { StateEvents } from './state-events.js';
 import { StepTimeoutError, stepErrorText } from './step-error-text.js';
 
+/** How one step attempt ended: `retried` failed and will be tried again. */
+export type StepOutcome = 'completed' | 'failed' | 'retried' | 'canceled';
+
 export interface RunDeps {
   store: Store;
   registry: StepRegistry;
@@ -30,6 +33,8 @@ export interface RunDeps {
   logger: Logger;
   concurrency: number;
   deprovisionTimeoutMs: number;
+  /** Metrics: one step attempt ended (replayed nodes do no work and are not reported). */
+  onStepFinished?: (type: string, seconds: number, outcome: StepOutcome) => void;
 }
 
 export interface RunSpec {
@@ -248,6 +253,7 @@ export class RunExecutor {
       const started = await this.#deps.store.recordStepStarted(run.runId, run.workflowId, id, c.node.type, attempt, Date.now());
       if (!started) throw new StaleRun();
       this.#deps.events.notify(run.workflowId);
+      const t0 = performance.now();
       try {
         const inputs = resolveInputs({
           workflowId: run.workflowId,
@@ -301,9 +307,11 @@ export class RunExecutor {
         });
         if (!ok) throw new StaleRun();
         this.#deps.events.notify(run.workflowId);
+        this.#deps.onStepFinished?.(c.node.type, (performance.now() - t0) / 1000, 'completed');
         return outputs;
       } catch (e) {
         if (ac.signal.aborted && (ac.signal.reason instanceof ShutdownSignal || ac.signal.reason instanceof CanceledSignal)) {
+          this.#deps.onStepFinished?.(c.node.type, (performance.now() - t0) / 1000, 'canceled');
           if (ac.signal.reason instanceof CanceledSignal) {
             await this.#deps.store.recordStepFailed(run.runId, run.workflowId, id, ac.signal.reason.message, Date.now(), 'CANCELED');
           }
@@ -311,7 +319,9 @@ export class RunExecutor {
         }
         if (e instanceof StaleRun) throw e;
         const retryable = !(isFlowdError(e) && (e.kind === 'validation' || (e.kind === 'step_failure' && !e.retryable && e.status < 500)));
-        if (attempt >= c.retry.maxAttempts || !retryable) throw e;
+        const last = attempt >= c.retry.maxAttempts || !retryable;
+        this.#deps.onStepFinished?.(c.node.type, (performance.now() - t0) / 1000, last ? 'failed' : 'retried');
+        if (last) throw e;
         const backoff = Math.min(c.retry.maxBackoffMs, c.retry.initialBackoffMs * 2 ** (attempt - 1));
         this.#deps.logger.info({ workflowId: run.workflowId, node: id, attempt, err: coerceError(e).message }, 'step failed, retrying');
         try {

@@ -25,6 +25,7 @@ import type { PreparedBlock } from './published-flow.js';
 import type { RuntimeEvents } from './runtime-events.js';
 import type { RuntimeStatusBody } from './runtime-status.js';
 import { TaskRunner } from './task-runner.js';
+import type { TaskObserver } from './task-runner.js';
 import { TaskService } from './task-service.js';
 
 export interface RuntimeManagerDeps {
@@ -39,6 +40,8 @@ export interface RuntimeManagerDeps {
   shutdownGraceMs: number;
   /** Folders `custom` block modules may come from (realpaths compared); empty = none. */
   customBlockDirs: readonly string[];
+  /** Metrics: task wait and run times of every ASYNC flow. */
+  taskObserver?: TaskObserver;
 }
 
 interface Entry {
@@ -207,6 +210,7 @@ export class RuntimeManager implements FlowPublisher {
         flow: () => this.#flows.get(workflowId)?.flow,
         onDone: (taskId) => this.tasks.done(taskId),
         onChange,
+        observer: this.#deps.taskObserver,
       });
       entry.runner = runner;
       entry.scaler = new Autoscaler(flow, runner, onChange);
@@ -239,6 +243,11 @@ export class RuntimeManager implements FlowPublisher {
 
   isPublished(workflowId: string): boolean {
     return this.#flows.has(workflowId);
+  }
+
+  /** The workflows whose flows run on this node (metrics). */
+  publishedIds(): string[] {
+    return [...this.#flows.keys()];
   }
 
   status(workflowId: string): RuntimeStatusBody | undefined {

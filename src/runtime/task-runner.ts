@@ -15,6 +15,13 @@ const CLAIM_BATCH = 256;
 const FLUSH_BATCH = 512;
 const POLL_MS = 1000;
 
+/** Metrics hooks: how long a task waited to be claimed, and how long its flow ran. */
+export interface TaskObserver {
+  taskStarted(waitSeconds: number): void;
+  /** Not called for a canceled task (its result is not recorded). */
+  taskFinished(runSeconds: number, status: 'COMPLETED' | 'ERROR'): void;
+}
+
 export interface TaskRunnerDeps {
   store: Store;
   owner: string;
@@ -24,6 +31,7 @@ export interface TaskRunnerDeps {
   /** A task reached a terminal state (for long-polls and all-in-one analyze). */
   onDone: (taskId: string) => void;
   onChange: () => void;
+  observer?: TaskObserver;
 }
 
 interface Done {
@@ -143,6 +151,9 @@ export class TaskRunner {
   #run(flow: PublishedFlow, t: TaskRecord & { input: string }): void {
     const ac = new AbortController();
     this.#running.set(t.taskId, ac);
+    const t0 = performance.now();
+    // startedAt is the claim time the store recorded; a requeued task counts from its creation.
+    this.#deps.observer?.taskStarted(Math.max(0, ((t.startedAt ?? Date.now()) - t.createdAt) / 1000));
     let input: JsonValue;
     try {
       input = JSON.parse(t.input) as JsonValue;
@@ -164,6 +175,7 @@ export class TaskRunner {
           // Canceled: the row is CANCELED already; tell waiters, record nothing.
           this.#deps.onDone(t.taskId);
         } else {
+          this.#deps.observer?.taskFinished((performance.now() - t0) / 1000, res.status);
           this.#pending.push({ taskId: t.taskId, owner: this.#deps.owner, status: res.status, output: res.output, finishedAt: Date.now() });
           this.#scheduleFlush();
         }

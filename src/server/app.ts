@@ -15,11 +15,17 @@ import { securityRoutes } from './routes/security-routes.js';
 import { mlRoutes } from './routes/ml-routes.js';
 import { apiKeyRoutes } from './routes/api-key-routes.js';
 import { runtimeRoutes } from './routes/runtime-routes.js';
+import { dashboardRoutes, defaultWebRoot, serveIndex, wantsHtml } from './routes/dashboard-routes.js';
 import type { RuntimeManager } from '../runtime/runtime-manager.js';
 import type { RuntimeEvents } from '../runtime/runtime-events.js';
 import type { ApiKeyService } from '../runtime/api-keys.js';
 import type { MlService } from '../ml/ml-service.js';
 import type { Store } from '../store/store.js';
+import type { FlowdMetrics } from './metrics/flowd-metrics.js';
+import { METRICS_CONTENT_TYPE } from './metrics/flowd-metrics.js';
+import { installHttpMetrics, observeAtFinish } from './metrics/http-metrics.js';
+import type { RouteSeries } from './metrics/http-metrics.js';
+import { REQUEST_ID_HEADER, genRequestId } from './request-ids.js';
 
 export interface AppOptions extends WorkflowRoutesOptions {
   logger: Logger;
@@ -32,6 +38,10 @@ export interface AppOptions extends WorkflowRoutesOptions {
   runtimeEvents: RuntimeEvents;
   version: string;
   nodeId: string;
+  /** The built dashboard (index.html, assets/); default dist/web of this package. */
+  webRoot?: string;
+  /** Serves `/metrics` and times every route; without it neither exists. */
+  metrics?: FlowdMetrics;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -41,12 +51,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     loggerInstance: logger,
     bodyLimit: opts.bodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => Math.random().toString(36).slice(2, 12),
+    // The caller's X-Request-Id is kept only when it is a plausible id (request-ids.ts).
+    requestIdHeader: false,
+    genReqId: genRequestId,
     // No per-request child logger (a measurable cost on hot reads): the few request-scoped log
-    // lines (error-renderer.ts) name the request id themselves.
+    // lines (error-renderer.ts, runtime-routes.ts) add the ids themselves (request-ids.ts).
     childLoggerFactory: (parent) => parent,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  // Before any route: each route gets its duration hook when it is registered.
+  let unmatched: RouteSeries | undefined;
+  if (opts.metrics) unmatched = installHttpMetrics(app, opts.metrics.http);
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, req.id);
+    if (unmatched && req.is404) observeAtFinish(unmatched, req, reply);
+    done();
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -56,18 +75,35 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
   registerAuth(app, opts.authenticator);
 
-  app.get('/', { config: { auth: 'none' } }, async () => ({
+  const webRoot = opts.webRoot ?? defaultWebRoot();
+  const rootInfo = {
     name: opts.nodeId,
     cluster_name: 'flowd',
     version: { distribution: 'flowd', number: opts.version, minimum_wire_compatibility_version: '2.19.0' },
     tagline: 'flowd: provision workflows, serve them, and know where they stand',
-  }));
+  };
+  // Browsers get the dashboard; OpenSearch clients probing / keep getting the JSON root.
+  app.get('/', { config: { auth: 'none' } }, async (req, reply) => (wantsHtml(req) ? serveIndex(reply, webRoot) : rootInfo));
   app.get('/_flowd/health', { config: { auth: 'none' } }, async () => ({ status: 'green', store: opts.store.kind }));
+  const metrics = opts.metrics;
+  if (metrics) {
+    // Unauthenticated, like node exporters: scrapers rarely hold credentials. It reveals
+    // workflow ids and counts, nothing else; keep the port private if that matters.
+    app.get('/metrics', { config: { auth: 'none' } }, async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.render()));
+  }
 
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
   await app.register(apiKeyRoutes, { apiKeys: opts.apiKeys, store: opts.store });
   await app.register(runtimeRoutes, { runtime: opts.runtime, apiKeys: opts.apiKeys, events: opts.runtimeEvents, maxWaitMs: 120_000 });
+  await app.register(dashboardRoutes, {
+    webRoot,
+    runtime: opts.runtime,
+    ...(opts.events ? { events: opts.events } : {}),
+    runtimeEvents: opts.runtimeEvents,
+    store: opts.store,
+    filterByBackendRoles: opts.filterByBackendRoles,
+  });
   return app;
 }

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isFlowdError } from '../errors.js';
 import { SearchRequestError } from '../search/errors.js';
+import { requestLogFields } from './request-ids.js';
 
 export interface RenderedError {
   status: number;
@@ -55,8 +56,8 @@ export function renderError(err: unknown, url: string): RenderedError & { intern
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const r = renderError(err, req.url);
-  if (r.internal) req.log.error({ err, reqId: req.id, url: req.url }, 'internal error');
-  else req.log.debug({ reqId: req.id, status: r.status, err: (err as Error).message }, 'request failed');
+  if (r.internal) req.log.error({ err, ...requestLogFields(req), url: req.url }, 'internal error');
+  else req.log.debug({ ...requestLogFields(req), status: r.status, err: (err as Error).message }, 'request failed');
   if (r.headers) void reply.headers(r.headers);
   return reply.code(r.status).send(r.body);
 }

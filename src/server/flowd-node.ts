@@ -26,6 +26,7 @@ import { ApiKeyService } from '../runtime/api-keys.js';
 import { RuntimeManager } from '../runtime/runtime-manager.js';
 import { RuntimeEvents } from '../runtime/runtime-events.js';
 import { buildApp } from './app.js';
+import { FlowdMetrics } from './metrics/flowd-metrics.js';
 import { createDemoWorkflow } from './demo-workflow.js';
 
 export const FLOWD_VERSION = '0.1.0';
@@ -62,6 +63,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         })
       : undefined;
     const ml = new NativeMlService({ store, secrets, fetch: globalThis.fetch, logger });
+    const metrics = new FlowdMetrics({ version: FLOWD_VERSION, nodeId });
     const runtimeEvents = new RuntimeEvents();
     const runtime = new RuntimeManager({
       store,
@@ -74,12 +76,13 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       taskTtlMs: config.taskTtlMs,
       shutdownGraceMs: config.shutdownGraceMs,
       customBlockDirs: config.customBlockDirs,
+      taskObserver: metrics.taskObserver,
     });
     const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, flows: runtime };
     const events = new StateEvents();
     const plugins = new Set(['opensearch-ml', ...(opensearch ? ['opensearch'] : [])]);
     const provisioner = new Provisioner(
-      { store, registry, services, events, logger },
+      { store, registry, services, events, logger, onStepFinished: metrics.onStepFinished, onRunFinished: metrics.onRunFinished },
       {
         nodeId,
         maxWorkflowSteps: config.maxWorkflowSteps,
@@ -90,6 +93,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         shutdownGraceMs: config.shutdownGraceMs,
       },
     );
+    metrics.attach({ store, runtime, provisioner });
     const deprovisioner = new Deprovisioner({ store, registry, services, events, nodeId, stepTimeoutMs: config.requestTimeoutMs });
     const workflows = new WorkflowService({ store, registry, secrets, provisioner, maxWorkflows: config.maxWorkflows });
     let authenticator: Authenticator | undefined;
@@ -111,6 +115,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       apiKeys,
       runtime,
       runtimeEvents,
+      events,
       registry,
       workflows,
       provisioner,
@@ -120,6 +125,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       templateLimits: { maxNodes: Math.max(1000, 2 * config.maxWorkflowSteps) },
       version: FLOWD_VERSION,
       nodeId,
+      metrics,
     });
     await bootstrapping;
     // Published flows come back before provisioning runs resume (a resumed run may republish).

@@ -233,6 +233,8 @@ export interface Store {
   /** `steps: false` skips step records and user_outputs (the hot `_status` path). */
   getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined>;
   listStates(): Promise<StateRecord[]>;
+  /** How many workflow states are in each provisioning state (metrics; one cheap query). */
+  countStates(): Promise<Record<ProvisionState, number>>;
   beginRun(input: BeginRunInput): Promise<BeginRunResult>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   recordStepStarted(runId: string, workflowId: string, nodeId: string, type: string, attempt: number, at: number): Promise<boolean>;

@@ -15,6 +15,7 @@ import type { JsonValue } from '../../template/types.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
 import { queryOf, rawBody } from './request-params.js';
+import { REQUEST_ID_HEADER, requestLogFields } from '../request-ids.js';
 
 export interface RuntimeRoutesOptions {
   runtime: RuntimeManager;
@@ -87,7 +88,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     const c = Array.isArray(h) ? h[0] : h;
     if (c !== undefined) {
       void reply.header('x-correlation-id', c);
-      req.log.info({ reqId: req.id, correlationId: c, url: req.url }, 'runtime request');
+      req.log.info({ ...requestLogFields(req), url: req.url }, 'runtime request');
     }
     return c;
   };
@@ -101,7 +102,8 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     if (q['watch'] !== 'true' && q['watch'] !== '') return status;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // A hijacked reply writes its own head: the request id is echoed here, as on every reply.
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', [REQUEST_ID_HEADER]: req.id });
     let last = '';
     const send = (): void => {
       const s = runtime.status(id);

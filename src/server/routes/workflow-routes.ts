@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authError, notFound, validationError } from '../../errors.js';
 import type { Deprovisioner } from '../../engine/deprovisioner.js';
 import type { Provisioner } from '../../engine/provisioner.js';
+import type { StateEvents } from '../../engine/state-events.js';
 import type { OnFailure } from '../../engine/plan.js';
 import type { WorkflowService } from '../../engine/workflow-service.js';
 import type { Store, StateRecord } from '../../store/store.js';
@@ -31,10 +32,17 @@ export interface WorkflowRoutesOptions {
   deprovisioner: Deprovisioner;
   filterByBackendRoles: boolean;
   templateLimits: Partial<TemplateLimits>;
+  /**
+   * State-change notifications for `_status?watch=true`. Without them (a composition root that
+   * does not pass them) the stream re-reads the state every STATUS_POLL_MS instead.
+   */
+  events?: StateEvents;
 }
 
 const BASE = '/_plugins/_flow_framework/workflow';
 const CREATE_PARAMS = ['validation', 'provision', 'reprovision', 'update_fields', 'use_case', 'wait_for_completion_timeout', 'on_failure'];
+const SSE_HEARTBEAT_MS = 15_000;
+const STATUS_POLL_MS = 250;
 const STATUS_CODES: Record<string, number> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, GATEWAY_TIMEOUT: 504, BAD_GATEWAY: 502, NOT_IMPLEMENTED: 501 };
 
 function onFailureParam(q: Query): OnFailure {
@@ -163,6 +171,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const rec = await store.getWorkflow(id);
     if (rec) checkAccess(req, id, rec.template.user);
     await workflows.delete(id, boolParam(q, 'clear_status'));
+    opts.events?.notify(id); // status watchers learn that it is gone
     return {
       _index: '.plugins-flow-framework-templates',
       _id: id,
@@ -216,13 +225,92 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return reply.code(res.status).send({ error: res.error });
   });
 
-  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_status`, async (req) => {
+  /** Ends every open status stream so closing the server does not wait for watchers to leave. */
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
+  /**
+   * `_status?watch=true`: Server-Sent Events, `event: status` with the `_status?all=true` body,
+   * first the current one, then one per change (re-read on each StateEvents notification, the
+   * reads serialized so events never go out of order); `event: deleted` and the end when the
+   * state is gone. A comment every 15 s keeps proxies from closing an idle stream.
+   */
+  const streamStatus = (req: FastifyRequest, reply: FastifyReply, id: string, first: string, includeUser: boolean): FastifyReply => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(`event: status\ndata: ${first}\n\n`);
+    let last = first;
+    let closed = false;
+    let reading = false;
+    let again = false;
+    const refresh = (): void => {
+      if (closed) return;
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = true;
+      void store
+        .getState(id, { steps: true })
+        .then((s) => {
+          if (closed) return;
+          if (!s) {
+            res.write(`event: deleted\ndata: ${JSON.stringify({ workflow_id: id })}\n\n`);
+            end();
+            return;
+          }
+          const text = JSON.stringify(renderStatus(s, true, includeUser));
+          if (text === last) return;
+          last = text;
+          res.write(`event: status\ndata: ${text}\n\n`);
+        })
+        .catch((e: unknown) => req.log.warn({ err: e, workflowId: id }, 'status stream: could not read the state'))
+        .finally(() => {
+          reading = false;
+          if (again) {
+            again = false;
+            refresh();
+          }
+        });
+    };
+    let unsubscribe: () => void;
+    if (opts.events) unsubscribe = opts.events.subscribe(id, refresh);
+    else {
+      const poll = setInterval(refresh, STATUS_POLL_MS);
+      unsubscribe = () => clearInterval(poll);
+    }
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      clearInterval(beat);
+      openStreams.delete(end);
+    };
+    const end = (): void => {
+      cleanup();
+      res.end();
+    };
+    openStreams.add(end);
+    req.raw.on('close', cleanup);
+    refresh(); // the state may have changed between the first read and subscribing
+    return reply;
+  };
+
+  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_status`, async (req, reply) => {
     requireAction(req, 'workflow:read');
     const q = queryOf(req);
-    rejectUnknownParams(req, q, ['all']);
-    const all = boolParam(q, 'all');
-    const s = await loadState(req, req.params.workflow_id, all);
-    return renderStatus(s, all, all && isAdmin(req.flowdUser));
+    rejectUnknownParams(req, q, ['all', 'watch']);
+    const id = req.params.workflow_id;
+    const watch = boolParam(q, 'watch');
+    const all = watch || boolParam(q, 'all');
+    const includeUser = all && isAdmin(req.flowdUser);
+    const s = await loadState(req, id, all);
+    if (watch) return streamStatus(req, reply, id, JSON.stringify(renderStatus(s, true, includeUser)), includeUser);
+    return renderStatus(s, all, includeUser);
   });
 
   app.get(`${BASE}/_steps`, async (req) => {

@@ -15,6 +15,7 @@ import type {
   MlResourceRecord,
   NewTask,
   NewWorkflow,
+  ProvisionState,
   PublicationRecord,
   PutPublicationInput,
   ReplaceResult,
@@ -248,6 +249,13 @@ export class SqliteStore implements Store {
   async listStates(): Promise<StateRecord[]> {
     const rows = this.#q('SELECT * FROM workflow_state ORDER BY workflow_id').all() as StateRow[];
     return rows.map((r) => this.#stateFromRow(r, false));
+  }
+
+  async countStates(): Promise<Record<ProvisionState, number>> {
+    const out: Record<ProvisionState, number> = { NOT_STARTED: 0, PROVISIONING: 0, COMPLETED: 0, FAILED: 0 };
+    const rows = this.#q('SELECT state, COUNT(*) AS n FROM workflow_state GROUP BY state').all() as Array<{ state: ProvisionState; n: number }>;
+    for (const r of rows) out[r.state] = r.n;
+    return out;
   }
 
   async beginRun(input: BeginRunInput): Promise<BeginRunResult> {

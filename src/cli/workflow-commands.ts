@@ -1,0 +1,199 @@
+/**
+ * Workflow commands over the Flow Framework API: apply (create, optionally provision),
+ * provision, deprovision, status, list, get, delete, steps. `--watch` follows the run live.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import type { OnFailure, WorkflowStatus } from '../client/client-types.js';
+import type { CliContext } from './cli-context.js';
+import { collect, collectList, contextOf, formatTime, parseParams, printJson, printLines, table } from './cli-context.js';
+import { FlowdClientError } from '../client/flowd-client-error.js';
+import { CliFailure, UsageError } from './cli-errors.js';
+import { followRun } from './follow-run.js';
+import { expectedSteps, WatchView } from './watch-view.js';
+
+interface RunFlags {
+  param?: string[];
+  watch?: boolean;
+  rollback?: boolean;
+}
+
+const onFailureOf = (f: RunFlags): OnFailure | undefined => (f.rollback ? 'rollback' : undefined);
+
+function readTemplate(file: string): { text: string; format: 'json' | 'yaml' | undefined } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${file}${code ? ` (${code})` : ''}`, 'give the path of a template file (.json, .yaml or .yml)');
+  }
+  const ext = extname(file).toLowerCase();
+  return { text, format: ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined };
+}
+
+function note(ctx: CliContext, line: string): void {
+  if (!ctx.json) process.stderr.write(`${line}\n`);
+}
+
+async function apply(file: string, flags: RunFlags & { provision?: boolean }, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const params = parseParams(flags.param);
+  if (!flags.provision && (Object.keys(params).length > 0 || flags.watch || flags.rollback)) {
+    throw new UsageError('--param, --watch and --rollback apply to a provisioning run', 'add --provision');
+  }
+  const { text, format } = readTemplate(file);
+  const onFailure = onFailureOf(flags);
+  const res = await ctx.client.createWorkflow(text, {
+    ...(format ? { format } : {}),
+    ...(flags.provision ? { provision: true, params } : {}),
+    ...(onFailure ? { onFailure } : {}),
+  });
+  if (ctx.json) printJson(ctx, res);
+  else ctx.out.write(`${res.workflow_id}\n`);
+  if (flags.watch) {
+    await followRun(ctx, res.workflow_id, { startedRun: true });
+    return;
+  }
+  if (flags.provision) note(ctx, `provisioning started; follow it with: flowd status ${res.workflow_id} --watch`);
+  else note(ctx, `created; provision it with: flowd provision ${res.workflow_id}`);
+}
+
+async function provision(id: string, flags: RunFlags, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const onFailure = onFailureOf(flags);
+  const res = await ctx.client.provision(id, { params: parseParams(flags.param), ...(onFailure ? { onFailure } : {}) });
+  if (flags.watch) {
+    await followRun(ctx, id, { startedRun: true });
+    return;
+  }
+  if (ctx.json) printJson(ctx, res);
+  else ctx.out.write(`provisioning ${res.workflow_id}; follow it with: flowd status ${res.workflow_id} --watch\n`);
+}
+
+async function deprovision(id: string, flags: { allowDelete?: string[] }, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const res = await ctx.client.deprovision(id, { allowDelete: flags.allowDelete ?? [] });
+  if (ctx.json) printJson(ctx, res);
+  else ctx.out.write(`deprovisioned ${res.workflow_id}\n`);
+}
+
+function printStatus(ctx: CliContext, s: WorkflowStatus, all: boolean, view: WatchView): void {
+  if (all) {
+    printLines(ctx, view.frame(s));
+    printLines(ctx, [`  started ${formatTime(s.provision_start_time)}  ended ${formatTime(s.provision_end_time)}`]);
+  } else printLines(ctx, [`workflow ${s.workflow_id}: ${s.state}`]);
+  if (s.error !== undefined) printLines(ctx, [`error: ${s.error}`]);
+  printLines(ctx, view.resources(s));
+}
+
+async function status(id: string, flags: { all?: boolean; watch?: boolean }, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  if (flags.watch) {
+    await followRun(ctx, id, { startedRun: false });
+    return;
+  }
+  const s = await ctx.client.status(id, { all: flags.all === true });
+  if (ctx.json) {
+    printJson(ctx, s);
+    return;
+  }
+  const expected = flags.all ? expectedSteps(await ctx.client.getWorkflow(id).catch(() => undefined)) : [];
+  const view = new WatchView({ workflowId: id, expected, tty: false, color: ctx.color, out: ctx.out });
+  printStatus(ctx, s, flags.all === true, view);
+}
+
+async function list(_flags: unknown, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const rows = await ctx.client.listWorkflows();
+  if (ctx.json) {
+    printJson(ctx, rows);
+    return;
+  }
+  if (rows.length === 0) {
+    ctx.out.write('no workflows yet; create one with: flowd apply <template.yaml>\n');
+    return;
+  }
+  printLines(ctx, table(['id', 'name', 'state', 'last change'], rows.map((r) => [r.id, r.name, r.state, formatTime(r.lastChange)])));
+}
+
+async function get(id: string, _flags: unknown, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const t = await ctx.client.getWorkflow(id);
+  if (ctx.json) printJson(ctx, t);
+  else ctx.out.write(toYaml(t));
+}
+
+async function remove(id: string, flags: { clearStatus?: boolean }, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const res = await ctx.client.deleteWorkflow(id, { clearStatus: flags.clearStatus === true });
+  if (ctx.json) printJson(ctx, res);
+  else ctx.out.write(`deleted ${id}${flags.clearStatus ? ' and its status' : ''}\n`);
+}
+
+async function steps(names: string[], _flags: unknown, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const listing = await ctx.client.steps(names).catch((e: unknown) => {
+    if (e instanceof FlowdClientError && e.status === 400) throw new CliFailure(`${e.message} (unknown step type among ${names.join(', ')})`, 'flowd steps lists them all');
+    throw e;
+  });
+  if (ctx.json) {
+    printJson(ctx, listing);
+    return;
+  }
+  const rows = Object.entries(listing)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, s]) => [name, s.inputs.join(', ') || '-', (s.optional_inputs ?? []).join(', ') || '-', s.outputs.join(', ') || '-']);
+  printLines(ctx, table(['step', 'inputs', 'optional inputs', 'outputs'], rows));
+}
+
+export function registerWorkflowCommands(program: Command): void {
+  program
+    .command('apply')
+    .description('create a workflow from a template file (JSON or YAML); prints its id')
+    .argument('<template>', 'template file (.json, .yaml, .yml)')
+    .option('--provision', 'provision it at once')
+    .option('--param <name=value>', 'provision parameter (repeatable)', collect)
+    .option('--watch', 'follow the provisioning run live; exit non-zero if it fails')
+    .option('--rollback', 'on failure, delete what the run created (on_failure=rollback)')
+    .action(apply);
+
+  program
+    .command('provision')
+    .description('provision a workflow')
+    .argument('<id>', 'workflow id')
+    .option('--param <name=value>', 'provision parameter (repeatable)', collect)
+    .option('--watch', 'follow the run live; exit non-zero if it fails')
+    .option('--rollback', 'on failure, delete what the run created (on_failure=rollback)')
+    .action(provision);
+
+  program
+    .command('deprovision')
+    .description('remove the resources a workflow created')
+    .argument('<id>', 'workflow id')
+    .option('--allow-delete <ids>', 'resource ids or types that may be deleted (comma-separated, repeatable)', collectList)
+    .action(deprovision);
+
+  program
+    .command('status')
+    .description("a workflow's provisioning state")
+    .argument('<id>', 'workflow id')
+    .option('--all', 'steps, progress, times and outputs too')
+    .option('--watch', 'follow it live until the run ends')
+    .action(status);
+
+  program.command('list').description('all workflows: id, name, state').action(list);
+
+  program.command('get').description('a workflow template (YAML; JSON with --json)').argument('<id>', 'workflow id').action(get);
+
+  program
+    .command('delete')
+    .description('delete a workflow template (never its resources: deprovision first)')
+    .argument('<id>', 'workflow id')
+    .option('--clear-status', 'delete its status too')
+    .action(remove);
+
+  program.command('steps').description('the step types: inputs and outputs').argument('[names...]', 'only these step types').action(steps);
+}

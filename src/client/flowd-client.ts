@@ -1,0 +1,406 @@
+/**
+ * A typed HTTP client for flowd: the Flow Framework management API (basic auth), API keys
+ * (admin), and the NL Flow runtime API (X-API-KEY). The CLI talks to flowd only through it.
+ * Every failure is a FlowdClientError carrying the server's message.
+ *
+ *   const flowd = new FlowdClient({ url: 'http://127.0.0.1:9200', password: process.env.FLOWD_PASSWORD });
+ *   const { workflow_id } = await flowd.createWorkflow(yamlText, { provision: true });
+ *   await flowd.watchStatus(workflow_id, (e) => console.log(e), signal);
+ */
+import type {
+  ApiKeyInfo,
+  CreatedApiKey,
+  CreateWorkflowResult,
+  DeleteWorkflowResult,
+  JsonObject,
+  JsonValue,
+  OnFailure,
+  RuntimeStatus,
+  SearchResponse,
+  StateDocument,
+  StatusStreamEvent,
+  StepsListing,
+  TaskDeleted,
+  TaskInfo,
+  TaskList,
+  TaskResult,
+  TaskStatus,
+  WorkflowStatus,
+  WorkflowSummary,
+  WorkflowTemplate,
+} from './client-types.js';
+import { FlowdClientError, serverMessage } from './flowd-client-error.js';
+import { SseParser } from './sse-parser.js';
+
+export interface FlowdClientOptions {
+  /** Base URL of the flowd node, e.g. http://127.0.0.1:9200. */
+  url: string;
+  /** Basic-auth user for management calls (default admin). */
+  user?: string;
+  /** Basic-auth password; without one, management calls send no Authorization header. */
+  password?: string;
+  /** API key for runtime calls (X-API-KEY). */
+  apiKey?: string;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface CreateWorkflowOptions {
+  /** Start provisioning at once. */
+  provision?: boolean;
+  /** Provision params (`${{ name }}` in the template); only with `provision`. */
+  params?: Record<string, string>;
+  onFailure?: OnFailure;
+  /** Wait up to this long (e.g. "30s") and answer with the state. */
+  waitForCompletionTimeout?: string;
+  /** Build the template from a built-in use case; the body holds its parameters. */
+  useCase?: string;
+  /** "all" (default) or "none". */
+  validation?: 'all' | 'none';
+  /** How a string template is encoded; default: JSON when it starts with `{`, YAML otherwise. */
+  format?: 'json' | 'yaml';
+}
+
+export interface ProvisionOptions {
+  params?: Record<string, string>;
+  onFailure?: OnFailure;
+  waitForCompletionTimeout?: string;
+}
+
+export interface ListTasksOptions {
+  status?: TaskStatus[];
+  limit?: number;
+  cursor?: string;
+}
+
+type Api = 'management' | 'runtime';
+
+interface CallOptions {
+  api?: Api;
+  query?: Record<string, string | undefined>;
+  /** A JSON value, or raw text with `contentType`. */
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+interface Answer {
+  status: number;
+  body: JsonValue | undefined;
+  headers: Headers;
+}
+
+const FF = '/_plugins/_flow_framework/workflow';
+const RT = '/api/v1/runtime/workflow';
+const KEYS = '/_flowd/api_keys';
+/** The search result window (OpenSearch's index.max_result_window). */
+const LIST_SIZE = 10_000;
+
+const enc = encodeURIComponent;
+
+export class FlowdClient {
+  readonly url: string;
+  readonly #user: string;
+  readonly #password: string | undefined;
+  readonly #apiKey: string | undefined;
+  readonly #fetch: typeof globalThis.fetch;
+
+  constructor(opts: FlowdClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(opts.url);
+    } catch {
+      throw new TypeError(`Invalid flowd URL [${opts.url}]: give an http(s) URL such as http://127.0.0.1:9200`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`Invalid flowd URL [${opts.url}]: only http:// and https:// are supported`);
+    }
+    this.url = opts.url.replace(/\/+$/, '');
+    this.#user = opts.user ?? 'admin';
+    this.#password = opts.password;
+    this.#apiKey = opts.apiKey;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  // ---- workflows (Flow Framework API) ----
+
+  /** POST /workflow. A string template is sent as-is (JSON or YAML). */
+  async createWorkflow(template: string | WorkflowTemplate | JsonObject, opts: CreateWorkflowOptions = {}): Promise<CreateWorkflowResult> {
+    const query: Record<string, string | undefined> = {
+      ...(opts.provision ? opts.params : {}),
+      provision: opts.provision ? 'true' : undefined,
+      use_case: opts.useCase,
+      validation: opts.validation,
+      on_failure: opts.onFailure,
+      wait_for_completion_timeout: opts.waitForCompletionTimeout,
+    };
+    const body = typeof template === 'string' ? { text: template, contentType: contentTypeOf(template, opts.format) } : { json: template };
+    return (await this.#call('POST', FF, { query, ...body })).body as unknown as CreateWorkflowResult;
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowTemplate> {
+    return (await this.#call('GET', `${FF}/${enc(id)}`)).body as unknown as WorkflowTemplate;
+  }
+
+  async deleteWorkflow(id: string, opts: { clearStatus?: boolean } = {}): Promise<DeleteWorkflowResult> {
+    const query = { clear_status: opts.clearStatus ? 'true' : undefined };
+    return (await this.#call('DELETE', `${FF}/${enc(id)}`, { query })).body as unknown as DeleteWorkflowResult;
+  }
+
+  /** POST /workflow/{id}/_provision; params go in the body. */
+  async provision(id: string, opts: ProvisionOptions = {}): Promise<CreateWorkflowResult> {
+    const query = { on_failure: opts.onFailure, wait_for_completion_timeout: opts.waitForCompletionTimeout };
+    const params = opts.params ?? {};
+    const body = Object.keys(params).length > 0 ? { json: params } : {};
+    return (await this.#call('POST', `${FF}/${enc(id)}/_provision`, { query, ...body })).body as unknown as CreateWorkflowResult;
+  }
+
+  /** POST /workflow/{id}/_deprovision; `allowDelete` names the resources (ids or types) that need consent. */
+  async deprovision(id: string, opts: { allowDelete?: string[] } = {}): Promise<{ workflow_id: string }> {
+    const allow = opts.allowDelete?.filter((s) => s !== '') ?? [];
+    const query = { allow_delete: allow.length > 0 ? allow.join(',') : undefined };
+    return (await this.#call('POST', `${FF}/${enc(id)}/_deprovision`, { query })).body as unknown as { workflow_id: string };
+  }
+
+  /** GET /workflow/{id}/_status; `all` adds progress, times, outputs and the steps. */
+  async status(id: string, opts: { all?: boolean } = {}): Promise<WorkflowStatus> {
+    const query = { all: opts.all ? 'true' : undefined };
+    return (await this.#call('GET', `${FF}/${enc(id)}/_status`, { query })).body as unknown as WorkflowStatus;
+  }
+
+  /** GET /workflow/_steps, all step types or the named ones. */
+  async steps(names: string[] = []): Promise<StepsListing> {
+    const query = { workflow_step: names.length > 0 ? names.join(',') : undefined };
+    return (await this.#call('GET', `${FF}/_steps`, { query })).body as unknown as StepsListing;
+  }
+
+  /** POST /workflow/_search with an OpenSearch query DSL body. */
+  async searchWorkflows(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<WorkflowTemplate>> {
+    return (await this.#call('POST', `${FF}/_search`, { json: body })).body as unknown as SearchResponse<WorkflowTemplate>;
+  }
+
+  /** POST /workflow/state/_search. */
+  async searchStates(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<StateDocument>> {
+    return (await this.#call('POST', `${FF}/state/_search`, { json: body })).body as unknown as SearchResponse<StateDocument>;
+  }
+
+  /** Every workflow with its state: both searches (match_all) joined by id, newest change first. */
+  async listWorkflows(): Promise<WorkflowSummary[]> {
+    const q: JsonObject = { query: { match_all: {} }, size: LIST_SIZE };
+    const [templates, states] = await Promise.all([this.searchWorkflows(q), this.searchStates(q)]);
+    const byId = new Map(states.hits.hits.map((h) => [h._id, h._source]));
+    const rows = templates.hits.hits.map((h): WorkflowSummary => {
+      const s = byId.get(h._id);
+      const t = h._source;
+      const lastChange = Math.max(s?.provision_end_time ?? 0, s?.provision_start_time ?? 0, t.last_updated_time ?? 0, t.created_time ?? 0);
+      return {
+        id: h._id,
+        name: t.name,
+        state: s?.state ?? 'UNKNOWN',
+        ...(s ? { progress: s.provisioning_progress } : {}),
+        ...(lastChange > 0 ? { lastChange } : {}),
+      };
+    });
+    return rows.sort((a, b) => (b.lastChange ?? 0) - (a.lastChange ?? 0));
+  }
+
+  /**
+   * Follows `_status?watch=true` (Server-Sent Events): `onEvent` gets the current status first,
+   * then one per change. Resolves when the server ends the stream or `signal` aborts (abort it
+   * from `onEvent` to stop, e.g. on COMPLETED); rejects with a FlowdClientError otherwise.
+   */
+  async watchStatus(id: string, onEvent: (event: StatusStreamEvent) => void, signal?: AbortSignal): Promise<void> {
+    const url = this.#url(`${FF}/${enc(id)}/_status`, { watch: 'true' });
+    const res = await this.#send('GET', url, { ...this.#auth('management'), accept: 'text/event-stream' }, undefined, 'management', signal);
+    if (!res) return; // aborted before an answer
+    if (!res.ok) throw await this.#httpError(res, 'GET', url, 'management');
+    if (!res.body) throw new FlowdClientError({ status: res.status, kind: 'bad_response', message: 'the status stream has no body', api: 'management', method: 'GET', url });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SseParser();
+    let finished = false;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) {
+          finished = true;
+          return;
+        }
+        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+          if (signal?.aborted) return;
+          if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as WorkflowStatus });
+          else if (m.event === 'deleted') onEvent({ type: 'deleted', workflowId: id });
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) return;
+      if (e instanceof FlowdClientError) throw e;
+      throw new FlowdClientError({
+        status: 0,
+        kind: 'connection',
+        message: `the status stream from ${this.url} broke off: ${describeCause(e)}`,
+        api: 'management',
+        method: 'GET',
+        url,
+        cause: e,
+      });
+    } finally {
+      if (!finished) await reader.cancel().catch(() => undefined);
+    }
+  }
+
+  // ---- API keys (admin) ----
+
+  async createApiKey(opts: { name: string; workflowIds: string[] }): Promise<CreatedApiKey> {
+    return (await this.#call('POST', KEYS, { json: { name: opts.name, workflow_ids: opts.workflowIds } })).body as unknown as CreatedApiKey;
+  }
+
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    return ((await this.#call('GET', KEYS)).body as unknown as { api_keys: ApiKeyInfo[] }).api_keys;
+  }
+
+  async revokeApiKey(keyId: string): Promise<{ id: string; deleted: boolean }> {
+    return (await this.#call('DELETE', `${KEYS}/${enc(keyId)}`)).body as unknown as { id: string; deleted: boolean };
+  }
+
+  /** A new key value; with `gracePeriod` (e.g. "1h") the old one keeps working meanwhile. */
+  async rotateApiKey(keyId: string, opts: { gracePeriod?: string } = {}): Promise<CreatedApiKey> {
+    const json = opts.gracePeriod !== undefined ? { grace_period: opts.gracePeriod } : {};
+    return (await this.#call('POST', `${KEYS}/${enc(keyId)}/_rotate`, { json })).body as unknown as CreatedApiKey;
+  }
+
+  // ---- runtime (NL Flow API, X-API-KEY) ----
+
+  /** NL Flow status of a published flow; undefined when it was never published (404). */
+  async runtimeStatus(id: string): Promise<RuntimeStatus | undefined> {
+    try {
+      return (await this.#call('GET', `${RT}/${enc(id)}/action/status`, { api: 'runtime' })).body as unknown as RuntimeStatus;
+    } catch (e) {
+      if (e instanceof FlowdClientError && e.status === 404 && e.body === undefined) return undefined;
+      throw e;
+    }
+  }
+
+  /** POST action/analyze: the flow's output (SYNC; an ASYNC flow submits, waits and returns). */
+  async analyze(id: string, input: JsonObject, opts: { verbose?: boolean; correlationId?: string } = {}): Promise<JsonValue> {
+    const query = { verboseErrorOutput: opts.verbose ? 'true' : undefined };
+    const headers: Record<string, string> = opts.correlationId !== undefined ? { 'x-correlation-id': opts.correlationId } : {};
+    return (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers })).body ?? null;
+  }
+
+  async submitTask(id: string, input: JsonObject, opts: { idempotencyKey?: string } = {}): Promise<TaskInfo> {
+    const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
+    return (await this.#call('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers })).body as unknown as TaskInfo;
+  }
+
+  /** GET task/{taskId}; with `wait` (e.g. "30s") a long poll that answers once the task ends. */
+  async taskStatus(id: string, taskId: string, opts: { wait?: string } = {}): Promise<TaskInfo> {
+    return (await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime', query: { wait: opts.wait } })).body as unknown as TaskInfo;
+  }
+
+  async taskResult(id: string, taskId: string): Promise<TaskResult> {
+    const a = await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/result`, { api: 'runtime' });
+    return { status: (a.headers.get('x-task-status') ?? 'COMPLETED') as TaskStatus, output: a.body ?? null };
+  }
+
+  async taskInput(id: string, taskId: string): Promise<JsonValue> {
+    return (await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/input`, { api: 'runtime' })).body ?? null;
+  }
+
+  async listTasks(id: string, opts: ListTasksOptions = {}): Promise<TaskList> {
+    const query = {
+      status: opts.status && opts.status.length > 0 ? opts.status.join(',') : undefined,
+      limit: opts.limit !== undefined ? String(opts.limit) : undefined,
+      cursor: opts.cursor,
+    };
+    return (await this.#call('GET', `${RT}/${enc(id)}/task`, { api: 'runtime', query })).body as unknown as TaskList;
+  }
+
+  /** DELETE task/{taskId}: cancels a queued or running task, then deletes it. */
+  async deleteTask(id: string, taskId: string): Promise<TaskDeleted> {
+    return (await this.#call('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' })).body as unknown as TaskDeleted;
+  }
+
+  // ---- plumbing ----
+
+  #url(path: string, query: Record<string, string | undefined> = {}): string {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, v);
+    const s = qs.toString();
+    return `${this.url}${path}${s === '' ? '' : `?${s}`}`;
+  }
+
+  #auth(api: Api): Record<string, string> {
+    if (api === 'runtime') {
+      if (this.#apiKey === undefined || this.#apiKey === '') {
+        throw new FlowdClientError({ status: 0, kind: 'missing_credentials', message: 'the runtime API needs an API key (X-API-KEY)', api, method: '', url: this.url });
+      }
+      return { 'x-api-key': this.#apiKey };
+    }
+    if (this.#password === undefined) return {};
+    return { authorization: 'Basic ' + Buffer.from(`${this.#user}:${this.#password}`).toString('base64') };
+  }
+
+  async #call(method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
+    const api = opts.api ?? 'management';
+    const url = this.#url(path, opts.query);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#auth(api), ...(opts.headers ?? {}) };
+    let body: string | undefined;
+    if (opts.text !== undefined) {
+      body = opts.text;
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    } else if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await this.#send(method, url, headers, body, api, opts.signal);
+    if (!res) throw new FlowdClientError({ status: 0, kind: 'connection', message: 'the request was aborted', api, method, url });
+    if (!res.ok) throw await this.#httpError(res, method, url, api);
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : parseJson(text, url), headers: res.headers };
+  }
+
+  /** fetch, with "no answer" turned into a connection error (undefined when `signal` aborted it). */
+  async #send(method: string, url: string, headers: Record<string, string>, body: string | undefined, api: Api, signal?: AbortSignal): Promise<Response | undefined> {
+    try {
+      return await this.#fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
+    } catch (e) {
+      if (signal?.aborted) return undefined;
+      throw new FlowdClientError({ status: 0, kind: 'connection', message: `cannot reach flowd at ${this.url}: ${describeCause(e)}`, api, method, url, cause: e });
+    }
+  }
+
+  async #httpError(res: Response, method: string, url: string, api: Api): Promise<FlowdClientError> {
+    const text = await res.text().catch(() => '');
+    let body: JsonValue | undefined;
+    try {
+      body = text === '' ? undefined : (JSON.parse(text) as JsonValue);
+    } catch {
+      body = undefined;
+    }
+    return new FlowdClientError({ status: res.status, kind: 'http', message: serverMessage(body, text, res.status), body, api, method, url });
+  }
+}
+
+function contentTypeOf(text: string, format: 'json' | 'yaml' | undefined): string {
+  const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  return f === 'json' ? 'application/json' : 'application/yaml';
+}
+
+function parseJson(text: string, url: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new FlowdClientError({ status: 0, kind: 'bad_response', message: `the answer from ${url} is not JSON: ${text.slice(0, 200)}`, api: 'management', method: '', url });
+  }
+}
+
+/** fetch's "fetch failed" hides the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
+function describeCause(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  if (cause && typeof cause.message === 'string') return cause.message;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,317 @@
+/**
+ * The web dashboard: its page (web/, bundled by Vite into dist/web), the page's assets, and the
+ * few data routes the management API lacks. The page and its assets carry no data and are
+ * served without auth, so a browser can load them and then meet the basic-auth prompt on its
+ * first data call; every data route below takes basic auth like the rest of the management API.
+ *
+ * - `GET /_flowd/workflows` (`?watch=true`: Server-Sent Events): every workflow the caller may
+ *   see with its state, step progress and last change in one call;
+ * - `GET /_flowd/workflows/{id}/runtime` (`?watch=true`): the published flow's runtime status,
+ *   as the runtime API's `action/status` gives it, but with basic auth instead of X-API-KEY;
+ * - `POST /_flowd/workflows/{id}/analyze`: runs the flow on a document (runtime API semantics).
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authError, isFlowdError, notFound, validationError } from '../../errors.js';
+import type { StateEvents } from '../../engine/state-events.js';
+import type { RuntimeEvents } from '../../runtime/runtime-events.js';
+import type { RuntimeManager } from '../../runtime/runtime-manager.js';
+import type { StateRecord, Store } from '../../store/store.js';
+import type { JsonValue } from '../../template/types.js';
+import { PROVISION_WORKFLOW } from '../../template/types.js';
+import { requireAction } from '../auth/request-auth.js';
+import { mayAccess } from '../auth/roles.js';
+import { boolParam, queryOf, rawBody } from './request-params.js';
+
+export interface DashboardRoutesOptions {
+  /** The built page: index.html and assets/ (dist/web, see defaultWebRoot). */
+  webRoot: string;
+  runtime: RuntimeManager;
+  /** Provisioning state changes; without them the list stream re-reads every LIST_POLL_MS. */
+  events?: StateEvents;
+  runtimeEvents: RuntimeEvents;
+  store: Store;
+  /** As the workflow routes: callers only see workflows sharing a backend role. */
+  filterByBackendRoles?: boolean;
+  /** Longest analyze may run (default 60 s). */
+  analyzeTimeoutMs?: number;
+}
+
+/** One row of the dashboard's workflow list. */
+export interface WorkflowSummary {
+  workflow_id: string;
+  name: string;
+  description: string;
+  state: StateRecord['state'];
+  provisioning_progress: StateRecord['progress'];
+  /** Steps of the current (or last) run that completed, of `steps_total` nodes to provision. */
+  steps_completed: number;
+  steps_total: number;
+  error?: string;
+  /** Epoch ms of the last change to the template or its state. */
+  last_change: number;
+  /** The published flow's colour (GREEN / YELLOW / ORANGE / RED), when there is one. */
+  runtime_status?: string;
+}
+
+const SSE_HEARTBEAT_MS = 15_000;
+/** Creating or deleting a template notifies nobody; the list stream re-reads this often. */
+const LIST_RESCAN_MS = 5_000;
+const LIST_POLL_MS = 1_000;
+/** Bursts of step changes across workflows become one list event. */
+const LIST_COALESCE_MS = 200;
+const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+};
+/** The page loads only its own scripts and styles and talks only to this server. */
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** dist/web of the package this module runs from (src/ under tsx, dist/ when built or bundled). */
+export function defaultWebRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist', 'web');
+    const up = dirname(dir);
+    if (up === dir) return join(process.cwd(), 'dist', 'web');
+    dir = up;
+  }
+}
+
+/** Browsers ask for HTML; OpenSearch clients probing `/` (JSON, `*` / `*`) keep the JSON root. */
+export function wantsHtml(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+/** The dashboard page (no auth: it holds no data); 503 saying how to build it when missing. */
+export async function serveIndex(reply: FastifyReply, webRoot: string = defaultWebRoot()): Promise<FastifyReply> {
+  let html: Buffer;
+  try {
+    html = await readFile(join(webRoot, 'index.html'));
+  } catch {
+    return reply
+      .code(503)
+      .type('text/plain; charset=utf-8')
+      .send('The flowd dashboard is not built: run `npm run build` (it bundles web/ into dist/web) and reload.\n');
+  }
+  return reply
+    .code(200)
+    .headers({ 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
+    .type('text/html; charset=utf-8')
+    .send(html);
+}
+
+type IdReq = FastifyRequest<{ Params: { workflowId: string } }>;
+
+export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoutesOptions): Promise<void> {
+  const { runtime, store } = opts;
+  const analyzeTimeoutMs = opts.analyzeTimeoutMs ?? 60_000;
+  const noAuth = { config: { auth: 'none' as const } };
+
+  // The app ignores trailing slashes: this is also /_dashboard.
+  app.get('/_dashboard/', noAuth, async (_req, reply) => serveIndex(reply, opts.webRoot));
+
+  app.get<{ Params: { file: string } }>('/_dashboard/assets/:file', noAuth, async (req, reply) => {
+    const file = req.params.file;
+    // One plain file name: nothing that could climb out of assets/.
+    if (!ASSET_NAME.test(file) || file.includes('..')) throw notFound(`No dashboard asset [${file}]`, { code: 'dashboard.asset_not_found' });
+    let body: Buffer;
+    try {
+      body = await readFile(join(opts.webRoot, 'assets', file));
+    } catch {
+      throw notFound(`No dashboard asset [${file}]: rebuild the dashboard (npm run build) and reload the page`, { code: 'dashboard.asset_not_found' });
+    }
+    // Vite puts a content hash in every asset name, so a name never changes meaning.
+    return reply
+      .headers({ 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' })
+      .type(CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+      .send(body);
+  });
+
+  /** Ends every open event stream so closing the server does not wait for watchers to leave. */
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
+  /**
+   * Starts a Server-Sent Events response. `refresh` computes the next event (or undefined for
+   * none); calls are serialized and only changed payloads are sent. Returns the trigger.
+   */
+  const openStream = (req: FastifyRequest, reply: FastifyReply, refresh: () => Promise<{ event: string; data: string } | undefined>): { trigger: () => void; onEnd: (fn: () => void) => void } => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let closed = false;
+    let running = false;
+    let again = false;
+    let last = '';
+    const cleanups: Array<() => void> = [];
+    const trigger = (): void => {
+      if (closed) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      refresh()
+        .then((ev) => {
+          if (closed || !ev) return;
+          const text = `event: ${ev.event}\ndata: ${ev.data}\n\n`;
+          if (text === last) return;
+          last = text;
+          res.write(text);
+        })
+        .catch((e: unknown) => req.log.warn({ err: e, url: req.url }, 'dashboard stream: could not read the next event'))
+        .finally(() => {
+          running = false;
+          if (again) {
+            again = false;
+            trigger();
+          }
+        });
+    };
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(beat);
+      for (const fn of cleanups) fn();
+      openStreams.delete(end);
+    };
+    const end = (): void => {
+      cleanup();
+      res.end();
+    };
+    openStreams.add(end);
+    req.raw.on('close', cleanup);
+    return { trigger, onEnd: (fn) => cleanups.push(fn) };
+  };
+
+  const visible = (req: FastifyRequest, owner: Parameters<typeof mayAccess>[1]): boolean => mayAccess(req.flowdUser, owner, opts.filterByBackendRoles ?? false);
+
+  /** The workflow, checked for the caller: 404 when missing, 403 when not theirs. */
+  const checkWorkflow = async (req: FastifyRequest, id: string): Promise<void> => {
+    const rec = await store.getWorkflow(id);
+    if (!rec) throw notFound(`Workflow ${id} not found: check the id in the workflow list`, { code: 'workflow.not_found' });
+    if (!visible(req, rec.template.user)) {
+      throw authError(`User does not have permissions to access workflow: ${id}`, { status: 403, code: 'auth.workflow_forbidden' });
+    }
+  };
+
+  const listWorkflows = async (req: FastifyRequest): Promise<WorkflowSummary[]> => {
+    const [workflows, states] = await Promise.all([store.listWorkflows(), store.listStates()]);
+    const byId = new Map(states.map((s) => [s.workflowId, s]));
+    const rows: WorkflowSummary[] = [];
+    for (const w of workflows) {
+      if (!visible(req, w.template.user)) continue;
+      let s = byId.get(w.id);
+      // Step counts only matter while a run is under way; other states read as 0 or all.
+      if (s?.state === 'PROVISIONING') s = (await store.getState(w.id, { steps: true })) ?? s;
+      const total = (w.template.workflows[PROVISION_WORKFLOW]?.nodes.length ?? 0) + (w.template.flow !== undefined ? 1 : 0);
+      const completed = s?.state === 'COMPLETED' ? total : (s?.steps.filter((st) => st.state === 'COMPLETED').length ?? 0);
+      const t = w.template;
+      const row: WorkflowSummary = {
+        workflow_id: w.id,
+        name: t.name,
+        description: t.description,
+        state: s?.state ?? 'NOT_STARTED',
+        provisioning_progress: s?.progress ?? 'NOT_STARTED',
+        steps_completed: completed,
+        steps_total: total,
+        last_change: Math.max(t.last_updated_time ?? 0, t.created_time ?? 0, t.last_provisioned_time ?? 0, s?.updatedAt ?? 0),
+      };
+      if (s?.error !== undefined) row.error = s.error;
+      const rt = runtime.status(w.id);
+      if (rt) row.runtime_status = rt.actualStatus;
+      rows.push(row);
+    }
+    return rows.sort((a, b) => b.last_change - a.last_change || a.workflow_id.localeCompare(b.workflow_id));
+  };
+
+  app.get('/_flowd/workflows', async (req, reply) => {
+    requireAction(req, 'workflow:read');
+    if (!boolParam(queryOf(req), 'watch')) return { workflows: await listWorkflows(req) };
+    const stream = openStream(req, reply, async () => ({ event: 'workflows', data: JSON.stringify({ workflows: await listWorkflows(req) }) }));
+    let pending: NodeJS.Timeout | undefined;
+    const soon = (): void => {
+      pending ??= setTimeout(() => {
+        pending = undefined;
+        stream.trigger();
+      }, LIST_COALESCE_MS);
+    };
+    const unsubscribe = opts.events?.subscribeAll(soon);
+    const rescan = setInterval(stream.trigger, opts.events ? LIST_RESCAN_MS : LIST_POLL_MS);
+    stream.onEnd(() => {
+      unsubscribe?.();
+      clearInterval(rescan);
+      if (pending) clearTimeout(pending);
+    });
+    stream.trigger();
+    return reply;
+  });
+
+  app.get('/_flowd/workflows/:workflowId/runtime', async (req: IdReq, reply) => {
+    requireAction(req, 'workflow:read');
+    const id = req.params.workflowId;
+    await checkWorkflow(req, id);
+    if (!boolParam(queryOf(req), 'watch')) {
+      const status = runtime.status(id);
+      if (!status) throw notFound(`Workflow ${id} has no published flow: provision it (its template needs a [flow]) to publish one`, { code: 'runtime.not_published' });
+      return status;
+    }
+    // Unlike the runtime API's stream, this one stays open while the flow is not published,
+    // so the page sees it appear when provisioning reaches publish_flow.
+    const stream = openStream(req, reply, async () => {
+      const status = runtime.status(id);
+      return status ? { event: 'status', data: JSON.stringify(status) } : { event: 'unpublished', data: JSON.stringify({ workflow_id: id }) };
+    });
+    stream.onEnd(opts.runtimeEvents.subscribe(id, stream.trigger));
+    stream.trigger();
+    return reply;
+  });
+
+  // Analyze runs the flow, as _predict runs a model: the same permission.
+  app.post('/_flowd/workflows/:workflowId/analyze', async (req: IdReq, reply) => {
+    requireAction(req, 'ml:write');
+    const id = req.params.workflowId;
+    await checkWorkflow(req, id);
+    const ac = new AbortController();
+    req.raw.on('close', () => {
+      if (!reply.sent) ac.abort(new Error('client went away'));
+    });
+    try {
+      const r = await runtime.analyze(id, jsonObjectBody(req), { signal: ac.signal, timeoutMs: analyzeTimeoutMs });
+      if (r.ok) return reply.code(200).send(r.output);
+      return reply.code(r.status).send({ errors: r.errors });
+    } catch (e) {
+      // The runtime API's error shape, so the page shows one kind of error body for analyze.
+      if (!isFlowdError(e)) throw e;
+      if (e.headers) void reply.headers(e.headers);
+      return reply.code(e.status).send({ errors: [{ message: e.message, ...(e.node ? { node: e.node } : {}), code: e.code, retryable: e.retryable }] });
+    }
+  });
+}
+
+/** The analyze body: a JSON object (the workflow input). */
+function jsonObjectBody(req: FastifyRequest): JsonValue {
+  let v: unknown;
+  try {
+    v = JSON.parse(rawBody(req));
+  } catch (e) {
+    throw validationError(`The request body must be a JSON object: ${(e as Error).message}`, { code: 'flow.invalid_input', node: '$input' });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw validationError('The request body must be a JSON object (the workflow input), e.g. {"text": "hello"}', { code: 'flow.invalid_input', node: '$input' });
+  }
+  return v as JsonValue;
+}
