@@ -15,6 +15,9 @@ import { securityRoutes } from './routes/security-routes.js';
 import { mlRoutes } from './routes/ml-routes.js';
 import { apiKeyRoutes } from './routes/api-key-routes.js';
 import { runtimeRoutes } from './routes/runtime-routes.js';
+import fastifySwagger from '@fastify/swagger';
+import { installRouteDocs } from './docs/route-docs.js';
+import { API_DOCS_PAGE } from './docs/api-docs-page.js';
 import { dashboardRoutes, defaultWebRoot, serveIndex, wantsHtml } from './routes/dashboard-routes.js';
 import type { RuntimeManager } from '../runtime/runtime-manager.js';
 import type { RuntimeEvents } from '../runtime/runtime-events.js';
@@ -74,6 +77,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({ error: `no handler found for uri [${req.url.split('?')[0] ?? ''}] and method [${req.method}]` }),
   );
   registerAuth(app, opts.authenticator);
+  // Before any route: both hooks see every route as it is registered.
+  installRouteDocs(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'flowd', version: opts.version, description: 'Flow Framework-compatible management API and NL Flow-compatible runtime API.' },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'Management, ML, security, API-key and dashboard routes.' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY', description: 'Runtime API.' },
+        },
+      },
+    },
+  });
+  app.get('/_flowd/openapi.json', { config: { auth: 'none' } }, async () => app.swagger());
+  app.get('/_flowd/docs', { config: { auth: 'none' } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(API_DOCS_PAGE));
 
   const webRoot = opts.webRoot ?? defaultWebRoot();
   const rootInfo = {
