@@ -221,8 +221,8 @@ void describe('examples/http-resources (http_request steps, rollback, deprovisio
   let server: HelperServer;
   let node: TestNode;
   before(async () => {
-    // The template writes the API's address out (port 8082), as its README runs it.
-    server = await startHelperServer('http-resources/rest-server.mjs', { PORT: '8082' });
+    // Any free port: the template takes the API's address as the provision param `api`.
+    server = await startHelperServer('http-resources/rest-server.mjs', { PORT: '0' });
     node = await startTestNode();
   });
   after(async () => {
@@ -235,7 +235,7 @@ void describe('examples/http-resources (http_request steps, rollback, deprovisio
     assert.equal(created.status, 201, created.text);
     const id: string = created.body.workflow_id;
     const provision = (file: string): Promise<any> =>
-      node.request('POST', `${FF}/${id}/_provision?on_failure=rollback&wait_for_completion_timeout=20s`, { body: readExampleJson('http-resources', file) });
+      node.request('POST', `${FF}/${id}/_provision?on_failure=rollback&wait_for_completion_timeout=20s`, { body: { ...readExampleJson('http-resources', file), api: server.url } });
 
     const bad = await provision('params-bad.json');
     assert.equal(bad.body.state, 'NOT_STARTED', bad.text);

@@ -220,6 +220,31 @@ void describe('atomic state machine', () => {
     assert.equal(api.creations.filter((c) => c.name === 'race_one').length, 1);
   });
 
+  void it('deleters get inputs resolved as the creating run resolved them (params, outputs)', async () => {
+    const u = api.url;
+    // delete_url built from a provision param: deprovision must call the real URL…
+    const viaParam = (id: string): Record<string, unknown> =>
+      thingNode('${{ api }}', id, { url: `${u}/things/${id}`, delete_url: '${{ api }}/things/${resource_id}' });
+    const id = await create(template([viaParam('sub_dp')]), `?provision=true&api=${encodeURIComponent(u)}`);
+    assert.equal((await node.waitForState(id)).state, 'COMPLETED');
+    const made = api.creations.find((c) => c.name === 'sub_dp')?.id ?? '';
+    assert.ok(api.created.has(made));
+    const d = await node.request('POST', `${FF}/${id}/_deprovision`);
+    assert.equal(d.status, 200, d.text);
+    assert.ok(!api.created.has(made), 'deleted through the substituted URL');
+    // …and so must a rollback.
+    api.failAlways.set('sub_fail', 500);
+    const rb = await create(
+      template([viaParam('sub_rb'), thingNode(u, 'sub_fail', {}, { sub_rb: 'http_resource_id' })]),
+      `?provision=true&on_failure=rollback&api=${encodeURIComponent(u)}`,
+    );
+    const s = await node.waitForState(rb, (x) => x.state !== 'PROVISIONING');
+    assert.equal(s.state, 'NOT_STARTED', JSON.stringify(s));
+    const rbId = api.creations.find((c) => c.name === 'sub_rb')?.id ?? '';
+    assert.ok(rbId !== '' && !api.created.has(rbId), 'rolled back through the substituted URL');
+    api.failAlways.delete('sub_fail');
+  });
+
   void it('deprovision during provisioning gets 409', async () => {
     const u = api.url;
     api.delayMs.set('busy_one', 400);

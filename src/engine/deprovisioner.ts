@@ -12,6 +12,7 @@ import { PROVISION_WORKFLOW } from '../template/types.js';
 import type { JsonObject, Workflow, WorkflowNode } from '../template/types.js';
 import { provisionWorkflowOf } from './flow-node.js';
 import { removeResources } from './resource-remover.js';
+import { resolveForDelete } from './input-resolver.js';
 import { openNodeSecrets } from './secret-fields.js';
 import type { StateEvents } from './state-events.js';
 
@@ -70,13 +71,24 @@ export class Deprovisioner {
           // an invalid stored graph: fall back to reverse creation order
         }
       }
+      // Deleters see the inputs as the creating run resolved them (its params and outputs).
+      const withSteps = await store.getState(workflowId, { steps: true });
+      const outputs = new Map<string, JsonObject>((withSteps?.steps ?? []).filter((s) => s.outputs !== undefined).map((s) => [s.nodeId, s.outputs as JsonObject]));
+      const lastRun = locked.runId !== undefined ? await store.getRun(locked.runId) : undefined;
+      let params: Record<string, string> = {};
+      try {
+        if (lastRun) params = this.deps.services.secrets.openJson<Record<string, string>>(lastRun.params);
+      } catch {
+        params = {};
+      }
       const out = await removeResources(this.deps, {
         workflowId,
         resources: locked.resources,
         nodeIndex,
         nodeInputs: (id): JsonObject | undefined => {
           const n = byId.get(id);
-          return n ? openNodeSecrets(n.user_inputs, this.deps.services.secrets) : undefined;
+          if (!n || !wf) return undefined;
+          return resolveForDelete(openNodeSecrets(n.user_inputs, this.deps.services.secrets), wf, outputs, params);
         },
         allowDelete,
         timeoutMs: this.deps.stepTimeoutMs,

@@ -63,3 +63,20 @@ export function resolveInputs(r: ResolveInput): JsonObject {
   }
   return inputs;
 }
+
+/**
+ * A node's `user_inputs` as its deleter needs them: `${{ node.output }}` and `${{ param }}`
+ * substituted from the run that created the resource, so a `delete_url` built from a param or
+ * another node's output names the real resource (unresolved placeholders stay verbatim).
+ */
+export function resolveForDelete(
+  userInputs: JsonObject,
+  workflow: Workflow,
+  outputs: ReadonlyMap<string, JsonObject>,
+  params: Readonly<Record<string, string>>,
+): JsonObject {
+  return substitute(userInputs, {
+    params: { ...workflow.user_params, ...params },
+    output: (nodeId: string, key: string): JsonValue | undefined => outputs.get(nodeId)?.[key],
+  }) as JsonObject;
+}

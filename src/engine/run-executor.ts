@@ -15,7 +15,7 @@ import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
 import type { StepResult } from '../steps/step.js';
 import { sleep } from '../util/sleep.js';
-import { resolveInputs } from './input-resolver.js';
+import { resolveForDelete, resolveInputs } from './input-resolver.js';
 import type { Plan } from './plan.js';
 import { removeResources } from './resource-remover.js';
 import { openNodeSecrets } from './secret-fields.js';
@@ -234,7 +234,9 @@ export class RunExecutor {
 
   #nodeInputs(nodeId: string): JsonObject | undefined {
     const c = this.#spec.compiled.byId.get(nodeId);
-    return c ? openNodeSecrets(c.node.user_inputs, this.#deps.services.secrets) : undefined;
+    if (!c) return undefined;
+    const opened = openNodeSecrets(c.node.user_inputs, this.#deps.services.secrets);
+    return resolveForDelete(opened, this.#spec.plan.workflow, this.#outputs, this.#spec.params);
   }
 
   async #runNode(c: CompiledNode, ac: AbortController): Promise<JsonObject> {
