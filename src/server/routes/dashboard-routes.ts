@@ -25,6 +25,8 @@ import { PROVISION_WORKFLOW } from '../../template/types.js';
 import { requireAction } from '../auth/request-auth.js';
 import { mayAccess } from '../auth/roles.js';
 import { boolParam, queryOf, rawBody } from './request-params.js';
+import { EventStreams } from './event-stream.js';
+import type { OpenStream, StreamEvent } from './event-stream.js';
 
 export interface DashboardRoutesOptions {
   /** The built page: index.html and assets/ (dist/web, see defaultWebRoot). */
@@ -57,7 +59,6 @@ export interface WorkflowSummary {
   runtime_status?: string;
 }
 
-const SSE_HEARTBEAT_MS = 15_000;
 /** Creating or deleting a template notifies nobody; the list stream re-reads this often. */
 const LIST_RESCAN_MS = 5_000;
 const LIST_POLL_MS = 1_000;
@@ -137,65 +138,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       .send(body);
   });
 
-  /** Ends every open event stream so closing the server does not wait for watchers to leave. */
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...openStreams]) end();
-  });
-
-  /**
-   * Starts a Server-Sent Events response. `refresh` computes the next event (or undefined for
-   * none); calls are serialized and only changed payloads are sent. Returns the trigger.
-   */
-  const openStream = (req: FastifyRequest, reply: FastifyReply, refresh: () => Promise<{ event: string; data: string } | undefined>): { trigger: () => void; onEnd: (fn: () => void) => void } => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    let closed = false;
-    let running = false;
-    let again = false;
-    let last = '';
-    const cleanups: Array<() => void> = [];
-    const trigger = (): void => {
-      if (closed) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      running = true;
-      refresh()
-        .then((ev) => {
-          if (closed || !ev) return;
-          const text = `event: ${ev.event}\ndata: ${ev.data}\n\n`;
-          if (text === last) return;
-          last = text;
-          res.write(text);
-        })
-        .catch((e: unknown) => req.log.warn({ err: e, url: req.url }, 'dashboard stream: could not read the next event'))
-        .finally(() => {
-          running = false;
-          if (again) {
-            again = false;
-            trigger();
-          }
-        });
-    };
-    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    const cleanup = (): void => {
-      if (closed) return;
-      closed = true;
-      clearInterval(beat);
-      for (const fn of cleanups) fn();
-      openStreams.delete(end);
-    };
-    const end = (): void => {
-      cleanup();
-      res.end();
-    };
-    openStreams.add(end);
-    req.raw.on('close', cleanup);
-    return { trigger, onEnd: (fn) => cleanups.push(fn) };
-  };
+  const streams = new EventStreams(app);
+  const openStream = (req: FastifyRequest, reply: FastifyReply, refresh: () => Promise<StreamEvent | undefined>): OpenStream => streams.open(req, reply, refresh);
 
   const visible = (req: FastifyRequest, owner: Parameters<typeof mayAccess>[1]): boolean => mayAccess(req.flowdUser, owner, opts.filterByBackendRoles ?? false);
 

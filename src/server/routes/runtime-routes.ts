@@ -15,7 +15,8 @@ import type { JsonValue } from '../../template/types.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
 import { queryOf, rawBody } from './request-params.js';
-import { REQUEST_ID_HEADER, requestLogFields } from '../request-ids.js';
+import { requestLogFields } from '../request-ids.js';
+import { EventStreams } from './event-stream.js';
 
 export interface RuntimeRoutesOptions {
   runtime: RuntimeManager;
@@ -27,7 +28,6 @@ export interface RuntimeRoutesOptions {
 
 const BASE = '/api/v1/runtime/workflow/:workflowId';
 const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'ERROR', 'CANCELED'];
-const SSE_HEARTBEAT_MS = 15_000;
 
 type WfReq = FastifyRequest<{ Params: { workflowId: string } }>;
 type TaskReq = FastifyRequest<{ Params: { workflowId: string; taskId: string } }>;
@@ -76,6 +76,7 @@ function waitParam(v: string | undefined, max: number): number {
 export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOptions): Promise<void> {
   const { runtime, apiKeys } = opts;
   const routeConfig = { config: { auth: 'none' as const } };
+  const streams = new EventStreams(app);
 
   const auth = async (req: WfReq | TaskReq): Promise<string> => {
     const id = req.params.workflowId;
@@ -100,35 +101,12 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     // NL Flow: 404 with no body when the workflow was never published.
     if (!status) return reply.code(404).send();
     if (q['watch'] !== 'true' && q['watch'] !== '') return status;
-    reply.hijack();
-    const res = reply.raw;
-    // A hijacked reply writes its own head: the request id is echoed here, as on every reply.
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', [REQUEST_ID_HEADER]: req.id });
-    let last = '';
-    const send = (): void => {
+    const stream = streams.open(req, reply, () => {
       const s = runtime.status(id);
-      if (!s) {
-        res.write(`event: unpublished\ndata: {}\n\n`);
-        close();
-        return;
-      }
-      const text = JSON.stringify(s);
-      if (text === last) return;
-      last = text;
-      res.write(`event: status\ndata: ${text}\n\n`);
-    };
-    const unsubscribe = opts.events.subscribe(id, send);
-    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    const close = (): void => {
-      unsubscribe();
-      clearInterval(beat);
-      res.end();
-    };
-    req.raw.on('close', () => {
-      unsubscribe();
-      clearInterval(beat);
+      return s ? { event: 'status', data: JSON.stringify(s) } : { event: 'unpublished', data: '{}', last: true };
     });
-    send();
+    stream.onEnd(opts.events.subscribe(id, stream.trigger));
+    stream.trigger();
     return reply;
   });
 

@@ -23,6 +23,7 @@ import { isAdmin, mayAccess, toOsUser } from '../auth/roles.js';
 import { renderStatus, stateDocument } from '../views/status-view.js';
 import type { Query } from './request-params.js';
 import { boolParam, contentType, queryOf, rawBody, rejectUnknownParams, timeoutParam } from './request-params.js';
+import { EventStreams } from './event-stream.js';
 
 export interface WorkflowRoutesOptions {
   store: Store;
@@ -41,7 +42,6 @@ export interface WorkflowRoutesOptions {
 
 const BASE = '/_plugins/_flow_framework/workflow';
 const CREATE_PARAMS = ['validation', 'provision', 'reprovision', 'update_fields', 'use_case', 'wait_for_completion_timeout', 'on_failure'];
-const SSE_HEARTBEAT_MS = 15_000;
 const STATUS_POLL_MS = 250;
 const STATUS_CODES: Record<string, number> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, GATEWAY_TIMEOUT: 504, BAD_GATEWAY: 502, NOT_IMPLEMENTED: 501 };
 
@@ -225,78 +225,25 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return reply.code(res.status).send({ error: res.error });
   });
 
-  /** Ends every open status stream so closing the server does not wait for watchers to leave. */
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...openStreams]) end();
-  });
+  const streams = new EventStreams(app);
 
   /**
    * `_status?watch=true`: Server-Sent Events, `event: status` with the `_status?all=true` body,
-   * first the current one, then one per change (re-read on each StateEvents notification, the
-   * reads serialized so events never go out of order); `event: deleted` and the end when the
-   * state is gone. A comment every 15 s keeps proxies from closing an idle stream.
+   * first the current one, then one per change (re-read on each StateEvents notification);
+   * `event: deleted` and the end when the state is gone.
    */
-  const streamStatus = (req: FastifyRequest, reply: FastifyReply, id: string, first: string, includeUser: boolean): FastifyReply => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(`event: status\ndata: ${first}\n\n`);
-    let last = first;
-    let closed = false;
-    let reading = false;
-    let again = false;
-    const refresh = (): void => {
-      if (closed) return;
-      if (reading) {
-        again = true;
-        return;
-      }
-      reading = true;
-      void store
-        .getState(id, { steps: true })
-        .then((s) => {
-          if (closed) return;
-          if (!s) {
-            res.write(`event: deleted\ndata: ${JSON.stringify({ workflow_id: id })}\n\n`);
-            end();
-            return;
-          }
-          const text = JSON.stringify(renderStatus(s, true, includeUser));
-          if (text === last) return;
-          last = text;
-          res.write(`event: status\ndata: ${text}\n\n`);
-        })
-        .catch((e: unknown) => req.log.warn({ err: e, workflowId: id }, 'status stream: could not read the state'))
-        .finally(() => {
-          reading = false;
-          if (again) {
-            again = false;
-            refresh();
-          }
-        });
-    };
-    let unsubscribe: () => void;
-    if (opts.events) unsubscribe = opts.events.subscribe(id, refresh);
+  const streamStatus = (req: FastifyRequest, reply: FastifyReply, id: string, includeUser: boolean): FastifyReply => {
+    const stream = streams.open(req, reply, async () => {
+      const s = await store.getState(id, { steps: true });
+      if (!s) return { event: 'deleted', data: JSON.stringify({ workflow_id: id }), last: true };
+      return { event: 'status', data: JSON.stringify(renderStatus(s, true, includeUser)) };
+    });
+    if (opts.events) stream.onEnd(opts.events.subscribe(id, stream.trigger));
     else {
-      const poll = setInterval(refresh, STATUS_POLL_MS);
-      unsubscribe = () => clearInterval(poll);
+      const poll = setInterval(stream.trigger, STATUS_POLL_MS);
+      stream.onEnd(() => clearInterval(poll));
     }
-    const beat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    const cleanup = (): void => {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      clearInterval(beat);
-      openStreams.delete(end);
-    };
-    const end = (): void => {
-      cleanup();
-      res.end();
-    };
-    openStreams.add(end);
-    req.raw.on('close', cleanup);
-    refresh(); // the state may have changed between the first read and subscribing
+    stream.trigger();
     return reply;
   };
 
@@ -309,7 +256,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const all = watch || boolParam(q, 'all');
     const includeUser = all && isAdmin(req.flowdUser);
     const s = await loadState(req, id, all);
-    if (watch) return streamStatus(req, reply, id, JSON.stringify(renderStatus(s, true, includeUser)), includeUser);
+    if (watch) return streamStatus(req, reply, id, includeUser);
     return renderStatus(s, all, includeUser);
   });
 
