@@ -41,6 +41,13 @@ const ConfigSchema = z
     taskTtlMs: z.number().int().min(1000),
     /** Folders `custom` block modules may be loaded from; empty = custom blocks disabled. */
     customBlockDirs: z.array(z.string().min(1)),
+    /** Cluster: NATS URL of the message bus between nodes (PostgreSQL store only). */
+    busUrl: z.string().optional(),
+    /** Cluster: how often a node reports itself; it counts as dead after nodeTtlMs without a report. */
+    heartbeatMs: z.number().int().min(50),
+    nodeTtlMs: z.number().int().min(200),
+    /** Cluster: the URL other nodes and `flowd doctor` show for this node (default: the listen address). */
+    advertiseUrl: z.string().url().optional(),
   })
   .strict();
 
@@ -68,6 +75,8 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     instanceMemoryMb: 128,
     taskTtlMs: 24 * 3600 * 1000,
     customBlockDirs: [],
+    heartbeatMs: 1000,
+    nodeTtlMs: 5000,
   } satisfies z.infer<typeof ConfigSchema>;
 }
 
@@ -107,6 +116,10 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_MAX_INSTANCE_MEMORY_MB: ['maxInstanceMemoryMb', int],
   FLOWD_INSTANCE_MEMORY_MB: ['instanceMemoryMb', int],
   FLOWD_TASK_TTL_MS: ['taskTtlMs', int],
+  FLOWD_BUS_URL: ['busUrl', String],
+  FLOWD_HEARTBEAT_MS: ['heartbeatMs', int],
+  FLOWD_NODE_TTL_MS: ['nodeTtlMs', int],
+  FLOWD_ADVERTISE_URL: ['advertiseUrl', String],
   FLOWD_CUSTOM_BLOCK_DIRS: ['customBlockDirs', (v) => v.split(/[,:]/).map((d) => d.trim()).filter((d) => d !== '')],
 };
 

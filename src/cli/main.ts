@@ -4,6 +4,7 @@ import type { GlobalFlags } from './cli-context.js';
 import { addGlobalOptions, errorContextOf } from './cli-context.js';
 import { reportError } from './cli-errors.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerStoreCommands } from './store-commands.js';
 import type { ServeFlags } from './serve-command.js';
 import { registerTaskCommands } from './task-commands.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
@@ -18,7 +19,7 @@ addGlobalOptions(program);
 
 program
   .command('serve')
-  .description('start a flowd node (embedded SQLite store in --data-dir)')
+  .description('start a flowd node (embedded SQLite store in --data-dir, or PostgreSQL with --store for a cluster)')
   .option('-p, --port <port>', 'port to listen on (FLOWD_PORT; default 9200)')
   .option('--host <host>', 'address to bind (FLOWD_HOST; default 127.0.0.1)')
   .option('-d, --data-dir <dir>', 'data directory (FLOWD_DATA_DIR; default ./.flowd-data)')
@@ -39,6 +40,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 registerWorkflowCommands(program);
 registerTaskCommands(program);
 registerKeyCommands(program);
+registerStoreCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {

@@ -12,7 +12,21 @@ export class StateEvents {
     this.#ee.setMaxListeners(0);
   }
 
+  #forward: ((workflowId: string) => void) | undefined;
+
   notify(workflowId: string): void {
+    this.#ee.emit(workflowId);
+    this.#ee.emit('*', workflowId);
+    this.#forward?.(workflowId);
+  }
+
+  /** Cluster: where this node's changes go (the bus), so watchers on other nodes hear them. */
+  setForwarder(fn: (workflowId: string) => void): void {
+    this.#forward = fn;
+  }
+
+  /** A change made on another node: tell local watchers, do not forward it again. */
+  deliverRemote(workflowId: string): void {
     this.#ee.emit(workflowId);
     this.#ee.emit('*', workflowId);
   }

@@ -13,8 +13,9 @@ import type { FlowResult } from './flow-executor.js';
 import { Service } from './instances/service.js';
 import type { ServiceSpec } from './instances/service.js';
 import type { Health, RuntimeStatusBody, ServiceStatusBody } from './runtime-status.js';
-import { InProcessStream } from './stream.js';
-import type { Stream } from './stream.js';
+import { ClusterStream, InProcessStream } from './stream.js';
+import type { RemoteServices, Stream } from './stream.js';
+import type { ServiceReport } from './runtime-cluster.js';
 import { rollUp, serviceHealth } from './runtime-status.js';
 
 const hash8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
@@ -38,6 +39,10 @@ export interface PublishedFlowDeps {
   onChange: () => void;
   /** How long a dispatch waits for a ready instance (cold start of a scaled-to-zero service). */
   waitReadyMs: number;
+  /** Cluster: how many of a block's replicas run on this node (default: all of them). */
+  localReplicas?: (blockId: string, replicas: number) => number;
+  /** Cluster: instances on other nodes, for blocks with none here. */
+  remote?: RemoteServices;
 }
 
 /** Extra numbers the ASYNC machinery reports into the status. */
@@ -53,7 +58,7 @@ export class PublishedFlow {
   #version: number;
   #executor: FlowExecutor;
   readonly #services = new Map<string, Service>();
-  readonly #stream: Stream = new InProcessStream(this.#services);
+  readonly #stream: Stream;
   readonly #deps: PublishedFlowDeps;
   /** The last version fully rolled out (the previous one while a republish is in progress). */
   #observedVersion: number;
@@ -66,10 +71,11 @@ export class PublishedFlow {
     this.#version = version;
     this.#observedVersion = version;
     this.#deps = deps;
+    this.#stream = deps.remote ? new ClusterStream(this.#services, deps.remote) : new InProcessStream(this.#services);
     this.#executor = new FlowExecutor(spec, deps.blockType);
     for (const b of blocks) {
       const svc = new Service(this.#serviceSpec(b), {
-        desired: b.block.replicas,
+        desired: this.#local(b),
         logger: deps.logger,
         waitReadyMs: deps.waitReadyMs,
         onChange: deps.onChange,
@@ -80,6 +86,10 @@ export class PublishedFlow {
 
   get spec(): FlowSpec {
     return this.#spec;
+  }
+
+  #local(b: PreparedBlock): number {
+    return this.#deps.localReplicas ? this.#deps.localReplicas(b.block.id, b.block.replicas) : b.block.replicas;
   }
 
   get version(): number {
@@ -106,7 +116,7 @@ export class PublishedFlow {
 
   /** SYNC requests can be served: every service has a ready instance (of any version). */
   canServe(): boolean {
-    for (const s of this.#services.values()) if (!s.canServe) return false;
+    for (const s of this.#services.values()) if (!s.canServe && !(this.#deps.remote?.canServe(s.id) ?? false)) return false;
     return true;
   }
 
@@ -152,7 +162,7 @@ export class PublishedFlow {
       const svc = this.#services.get(b.block.id);
       const spec2 = this.#serviceSpec(b);
       if (!svc) {
-        const created = new Service(spec2, { desired: b.block.replicas, logger: this.#deps.logger, waitReadyMs: this.#deps.waitReadyMs, onChange: this.#deps.onChange });
+        const created = new Service(spec2, { desired: this.#local(b), logger: this.#deps.logger, waitReadyMs: this.#deps.waitReadyMs, onChange: this.#deps.onChange });
         this.#services.set(b.block.id, created);
         created.start();
         continue;
@@ -163,8 +173,8 @@ export class PublishedFlow {
         JSON.stringify(old.config) === JSON.stringify(spec2.config) &&
         JSON.stringify(old.prepared) === JSON.stringify(spec2.prepared) &&
         JSON.stringify(old.limits) === JSON.stringify(spec2.limits);
-      if (same) svc.setDesired(b.block.replicas);
-      else rollouts.push(svc.update(spec2, b.block.replicas));
+      if (same) svc.setDesired(this.#local(b));
+      else rollouts.push(svc.update(spec2, this.#local(b)));
     }
     await Promise.all(rollouts);
     this.#spec = spec;
@@ -236,6 +246,23 @@ export class PublishedFlow {
       ...(asyncInput ? { tasks: { queued: asyncInput.queued, running: asyncInput.running } } : {}),
       details: { stream: { id: 'stream', desired: 1, actual: 1, status: 'GREEN' }, services },
     };
+  }
+
+  /** What this node runs of each service, for the other nodes (cluster). */
+  reports(): Record<string, ServiceReport> {
+    const out: Record<string, ServiceReport> = {};
+    for (const [blockId, svc] of this.#services) {
+      const v = svc.status();
+      out[svc.id] = {
+        workflowId: this.workflowId,
+        blockId,
+        desired: v.desired,
+        replicas: v.replicasDetail.map((r) => ({ name: r.name, ready: r.ready, available: r.available, restarts: r.restarts, started_at: r.started_at, version: r.version })),
+        rolloutStatus: v.rolloutStatus,
+        ...(v.rolloutStatusReason !== undefined ? { rolloutStatusReason: v.rolloutStatusReason } : {}),
+      };
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

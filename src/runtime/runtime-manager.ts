@@ -18,6 +18,7 @@ import type { Store } from '../store/store.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
 import { admit, footprintOf } from './admission.js';
 import type { Capacity, Footprint } from './admission.js';
+import type { ServiceReport } from './runtime-cluster.js';
 import { Autoscaler } from './autoscaler.js';
 import type { FlowResult } from './flow-executor.js';
 import { PublishedFlow } from './published-flow.js';
@@ -27,6 +28,12 @@ import type { RuntimeStatusBody } from './runtime-status.js';
 import { TaskRunner } from './task-runner.js';
 import type { TaskObserver } from './task-runner.js';
 import { TaskService } from './task-service.js';
+import type { RuntimeCluster } from './runtime-cluster.js';
+import { mergeClusterStatus } from './cluster-status.js';
+import { place } from './placement.js';
+import type { Placement } from './placement.js';
+import { serviceIdOf } from './published-flow.js';
+import type { PublicationRecord } from '../store/store.js';
 
 export interface RuntimeManagerDeps {
   store: Store;
@@ -42,6 +49,10 @@ export interface RuntimeManagerDeps {
   customBlockDirs: readonly string[];
   /** Metrics: task wait and run times of every ASYNC flow. */
   taskObserver?: TaskObserver;
+  /** Several nodes on one store: instances placed over them, blocks reached over the bus. */
+  cluster?: RuntimeCluster;
+  /** Cluster: how often to reconcile with the stored publications and requeue expired tasks. */
+  reconcileMs?: number;
 }
 
 interface Entry {
@@ -49,6 +60,10 @@ interface Entry {
   footprint: Footprint;
   runner?: TaskRunner;
   scaler?: Autoscaler;
+  /** Cluster: this node's share of each block's replicas (block id → instances). */
+  shares?: Map<string, number>;
+  /** Cluster: stop answering bus requests, by service id. */
+  serving?: Map<string, () => void>;
 }
 
 /**
@@ -100,6 +115,12 @@ export class RuntimeManager implements FlowPublisher {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly tasks: TaskService;
   #sweep: NodeJS.Timeout | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
+  #reconciling: Promise<void> | undefined;
+  #reconcileAgain = false;
+  #offCluster: (() => void) | undefined;
+  readonly #announceQueued = new Set<string>();
+  readonly #transitions = new Map<string, { health: string; at: string }>();
   #closed = false;
 
   constructor(deps: RuntimeManagerDeps) {
@@ -155,8 +176,9 @@ export class RuntimeManager implements FlowPublisher {
       if (this.#closed) throw conflict('flowd is shutting down', { status: 503, retryable: true });
       const spec = this.#parse(flow);
       const footprint = footprintOf(spec, this.#deps.capacity);
-      admit(workflowId, footprint, this.#othersFootprint(workflowId), this.#deps.capacity);
+      admit(workflowId, footprint, this.#othersFootprint(workflowId), this.#clusterCapacity());
       const blocks = await this.#prepare(workflowId, spec);
+      if (this.#deps.cluster) return this.#publishInCluster(workflowId, spec, blocks, footprint, signal);
       const existing = this.#flows.get(workflowId);
       if (existing && existing.flow.mode === spec.mode) {
         const version = existing.flow.version + 1;
@@ -186,19 +208,162 @@ export class RuntimeManager implements FlowPublisher {
     });
   }
 
+  /** Admission in a cluster counts every live node's capacity. */
+  #clusterCapacity(): Capacity {
+    const c = this.#deps.cluster;
+    if (!c) return this.#deps.capacity;
+    const nodes = c.liveNodes();
+    return { ...this.#deps.capacity, maxInstances: nodes.reduce((n, x) => n + x.maxInstances, 0), maxInstanceMemoryMb: this.#deps.capacity.maxInstanceMemoryMb * Math.max(1, nodes.length) };
+  }
+
+  /**
+   * Cluster: store the publication first (every node reconciles from it), start this node's
+   * share, then wait until the services are rolled out on all nodes.
+   */
+  async #publishInCluster(workflowId: string, spec: FlowSpec, blocks: PreparedBlock[], footprint: Footprint, signal: AbortSignal): Promise<{ serviceIds: string[]; mode: string; version: number }> {
+    const cluster = this.#deps.cluster as RuntimeCluster;
+    const existing = this.#flows.get(workflowId);
+    if (existing && existing.flow.mode !== spec.mode) await this.#stopEntry(workflowId, existing);
+    const rec = await this.#deps.store.putPublication({ workflowId, mode: spec.mode, spec: flowSpecToJson(spec), desiredStatus: 'PUBLISHED', at: Date.now() });
+    cluster.announcePublication(workflowId);
+    const placement = await this.#placement();
+    await this.#apply(rec, spec, blocks, footprint, placement);
+    for (;;) {
+      const st = this.status(workflowId);
+      const failed = st?.details.services.find((s) => s.rolloutStatus === 'Failed');
+      if (failed) {
+        throw stepFailure(`Publishing the flow of workflow ${workflowId} failed: block [${failed.blockId ?? failed.id}] failed to start: ${failed.rolloutStatusReason ?? 'unknown reason'}`, { code: 'runtime.publish_failed' });
+      }
+      if (st && st.details.services.every((s) => s.rolloutStatus === 'Complete') && (spec.mode === 'ASYNC' || st.usable)) break;
+      if (signal.aborted) throw stepFailure(`Publishing the flow of workflow ${workflowId} was cut off before every node was ready`, { code: 'runtime.publish_failed', cause: signal.reason });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const entry = this.#flows.get(workflowId);
+    return { serviceIds: entry?.flow.serviceIds() ?? [], mode: spec.mode, version: rec.version };
+  }
+
+  async #placement(): Promise<Placement> {
+    const cluster = this.#deps.cluster as RuntimeCluster;
+    const pubs = await this.#deps.store.listPublications();
+    const services = pubs.flatMap((p) => {
+      const blocks = Array.isArray(p.spec['blocks']) ? p.spec['blocks'] : [];
+      return blocks.flatMap((b) => {
+        if (typeof b !== 'object' || b === null || Array.isArray(b)) return [];
+        const id = b['id'];
+        const replicas = b['replicas'];
+        return typeof id === 'string' ? [{ key: serviceIdOf(p.workflowId, id), replicas: typeof replicas === 'number' ? replicas : 1 }] : [];
+      });
+    });
+    return place(services, cluster.liveNodes());
+  }
+
+  /** Cluster: bring this node in line with one stored publication and the placement. */
+  async #apply(pub: PublicationRecord, spec: FlowSpec, blocks: PreparedBlock[], footprint: Footprint, placement: Placement): Promise<void> {
+    const cluster = this.#deps.cluster as RuntimeCluster;
+    const mine = placement.shares.get(cluster.nodeId) ?? new Map<string, number>();
+    const shares = new Map(spec.blocks.map((b) => [b.id, mine.get(serviceIdOf(pub.workflowId, b.id)) ?? 0]));
+    let entry = this.#flows.get(pub.workflowId);
+    if (!entry) {
+      entry = this.#start(pub.workflowId, spec, pub.version, blocks, footprint, shares);
+    } else if (entry.flow.version < pub.version) {
+      entry.shares = shares;
+      entry.footprint = footprint;
+      await entry.flow.republish(spec, pub.version, blocks);
+      entry.scaler?.reset();
+    } else {
+      entry.shares = shares;
+      // An autoscaled ASYNC flow sizes its services from the work this node claims.
+      const autoscaled = spec.mode === 'ASYNC' && spec.autoscaling.preset !== 'disabled';
+      if (!autoscaled) for (const [blockId, n] of shares) entry.flow.service(blockId)?.setDesired(n);
+    }
+    this.#syncServing(entry);
+  }
+
+  /** Answer bus requests for the services that have instances here, and only those. */
+  #syncServing(entry: Entry): void {
+    const cluster = this.#deps.cluster;
+    if (!cluster) return;
+    const serving = (entry.serving ??= new Map<string, () => void>());
+    for (const svc of entry.flow.services()) {
+      const want = svc.desired > 0;
+      const off = serving.get(svc.id);
+      if (want && !off) {
+        serving.set(svc.id, cluster.serve(svc.id, (input, ctx) => svc.dispatch(input, { ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}) })));
+      } else if (!want && off) {
+        off();
+        serving.delete(svc.id);
+      }
+    }
+  }
+
+  /** Cluster: reconcile every stored publication with what runs here (coalesced). */
+  reconcile(): Promise<void> {
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return this.#reconciling;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#reconcileAgain = false;
+        await this.#reconcileOnce();
+      } while (this.#reconcileAgain && !this.#closed);
+    };
+    this.#reconciling = run().finally(() => {
+      this.#reconciling = undefined;
+    });
+    return this.#reconciling;
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    if (!this.#deps.cluster || this.#closed) return;
+    const pubs = await this.#deps.store.listPublications();
+    const placement = await this.#placement();
+    const published = new Set(pubs.map((p) => p.workflowId));
+    for (const pub of pubs) {
+      await this.#serial(pub.workflowId, async () => {
+        if (this.#closed) return;
+        const current = await this.#deps.store.getPublication(pub.workflowId);
+        if (!current) return;
+        const entry = this.#flows.get(pub.workflowId);
+        if (entry && entry.flow.version >= current.version) {
+          await this.#apply(current, entry.flow.spec, [], entry.footprint, placement);
+          return;
+        }
+        const spec = this.#parse(current.spec);
+        const blocks = await this.#prepare(current.workflowId, spec);
+        await this.#apply(current, spec, blocks, footprintOf(spec, this.#deps.capacity), placement);
+      }).catch((e: unknown) => this.#deps.logger.error({ err: e, workflowId: pub.workflowId }, 'could not reconcile a published flow'));
+    }
+    for (const [id, e] of [...this.#flows]) {
+      if (!published.has(id)) await this.#serial(id, () => this.#stopEntry(id, e));
+    }
+  }
+
   async #save(workflowId: string, spec: FlowSpec): Promise<void> {
     await this.#deps.store.putPublication({ workflowId, mode: spec.mode, spec: flowSpecToJson(spec), desiredStatus: 'PUBLISHED', at: Date.now() });
   }
 
-  #start(workflowId: string, spec: FlowSpec, version: number, blocks: PreparedBlock[], footprint: Footprint): Entry {
+  #start(workflowId: string, spec: FlowSpec, version: number, blocks: PreparedBlock[], footprint: Footprint, shares?: Map<string, number>): Entry {
     const onChange = (): void => this.#changed(workflowId);
+    const cluster = this.#deps.cluster;
+    // Declared before the flow so its callbacks read the entry's current shares.
+    const entry: Entry = { flow: undefined as unknown as PublishedFlow, footprint, ...(shares ? { shares } : {}) };
     const flow = new PublishedFlow(workflowId, spec, version, blocks, {
       logger: this.#deps.logger.child({ workflowId }),
       blockType: this.blockType,
       onChange,
       waitReadyMs: spec.mode === 'ASYNC' ? ASYNC_WAIT_READY_MS : SYNC_WAIT_READY_MS,
+      ...(cluster
+        ? {
+            localReplicas: (blockId: string) => entry.shares?.get(blockId) ?? 0,
+            remote: {
+              canServe: (serviceId: string) => cluster.remoteReports(serviceId).some(({ report }) => report.replicas.some((r) => r.ready)),
+              send: (serviceId: string, input: JsonValue, ctx: { correlationId?: string; timeoutMs: number }) => cluster.send(serviceId, input, ctx),
+            },
+          }
+        : {}),
     });
-    const entry: Entry = { flow, footprint };
+    entry.flow = flow;
     this.#flows.set(workflowId, entry);
     flow.start();
     if (spec.mode === 'ASYNC') {
@@ -225,6 +390,7 @@ export class RuntimeManager implements FlowPublisher {
       const entry = this.#flows.get(workflowId);
       if (entry) await this.#stopEntry(workflowId, entry);
       const existed = await this.#deps.store.deletePublication(workflowId);
+      this.#deps.cluster?.announcePublication(workflowId);
       this.#changed(workflowId);
       return existed || entry !== undefined;
     });
@@ -232,6 +398,8 @@ export class RuntimeManager implements FlowPublisher {
 
   async #stopEntry(workflowId: string, e: Entry): Promise<void> {
     this.#flows.delete(workflowId);
+    for (const off of e.serving?.values() ?? []) off();
+    e.serving?.clear();
     e.scaler?.stop();
     await e.runner?.stop(this.#deps.shutdownGraceMs);
     await e.flow.stop();
@@ -239,6 +407,25 @@ export class RuntimeManager implements FlowPublisher {
 
   #changed(workflowId: string): void {
     this.#deps.events.notify(workflowId);
+    const cluster = this.#deps.cluster;
+    if (!cluster || this.#announceQueued.has(workflowId)) return;
+    // Coalesced: a burst of instance changes becomes one announcement.
+    this.#announceQueued.add(workflowId);
+    setImmediate(() => {
+      this.#announceQueued.delete(workflowId);
+      const e = this.#flows.get(workflowId);
+      if (e) {
+        this.#syncServing(e);
+        cluster.announceStatus(workflowId, e.flow.reports());
+      }
+    });
+  }
+
+  /** Cluster: what this node runs, by service id (heartbeats and GET /_flowd/nodes). */
+  localReports(): Record<string, ServiceReport> {
+    const out: Record<string, ServiceReport> = {};
+    for (const e of this.#flows.values()) Object.assign(out, e.flow.reports());
+    return out;
   }
 
   isPublished(workflowId: string): boolean {
@@ -253,7 +440,13 @@ export class RuntimeManager implements FlowPublisher {
   status(workflowId: string): RuntimeStatusBody | undefined {
     const e = this.#flows.get(workflowId);
     if (!e) return undefined;
-    return e.flow.status(e.runner && e.scaler ? { queued: e.runner.queued, running: e.runner.running, targets: e.scaler.targets } : undefined);
+    const local = e.flow.status(e.runner && e.scaler ? { queued: e.runner.queued, running: e.runner.running, targets: e.scaler.targets } : undefined);
+    const cluster = this.#deps.cluster;
+    if (!cluster) return local;
+    const merged = mergeClusterStatus(local, cluster.nodeId, (id) => cluster.remoteReports(id));
+    const last = this.#transitions.get(workflowId);
+    if (!last || last.health !== merged.actualStatus) this.#transitions.set(workflowId, { health: merged.actualStatus, at: new Date().toISOString() });
+    return { ...merged, lastTransitionTime: this.#transitions.get(workflowId)?.at ?? merged.lastTransitionTime };
   }
 
   /** SYNC: run the flow now. ASYNC ("all-in-one"): submit a task, wait for it, delete it. */
@@ -279,6 +472,7 @@ export class RuntimeManager implements FlowPublisher {
   async restore(): Promise<number> {
     const requeued = await this.#deps.store.requeueOrphanedTasks(this.#deps.nodeId, Date.now());
     if (requeued > 0) this.#deps.logger.info({ requeued }, 'requeued tasks left running by a previous process');
+    if (this.#deps.cluster) return this.#startClusterLoops();
     const pubs = await this.#deps.store.listPublications();
     for (const p of pubs) {
       try {
@@ -296,8 +490,46 @@ export class RuntimeManager implements FlowPublisher {
     return pubs.length;
   }
 
+  /**
+   * Cluster: reconcile now, on every announcement and membership change, and on a timer (a
+   * missed announcement costs one period); requeue tasks whose node stopped renewing them.
+   */
+  async #startClusterLoops(): Promise<number> {
+    const cluster = this.#deps.cluster as RuntimeCluster;
+    await this.reconcile();
+    this.#offCluster = cluster.onChange((ev) => {
+      if (ev.kind === 'status') {
+        if (ev.workflowId !== undefined) this.#deps.events.notify(ev.workflowId);
+        return;
+      }
+      void this.reconcile().catch((e: unknown) => this.#deps.logger.error({ err: e }, 'reconcile failed'));
+      if (ev.kind === 'membership') for (const id of this.#flows.keys()) this.#deps.events.notify(id);
+    });
+    const period = this.#deps.reconcileMs ?? 1000;
+    const tick = async (): Promise<void> => {
+      const n = await this.#deps.store.requeueOrphanedTasks(this.#deps.nodeId, Date.now());
+      if (n > 0) {
+        this.#deps.logger.warn({ requeued: n }, 'requeued tasks whose node stopped renewing their lease');
+        for (const e of this.#flows.values()) e.runner?.kick();
+      }
+      await this.reconcile();
+    };
+    this.#reconcileTimer = setInterval(() => {
+      tick().catch((e: unknown) => this.#deps.logger.warn({ err: e }, 'cluster reconcile failed; retrying next period'));
+    }, period);
+    this.#reconcileTimer.unref();
+    this.#sweep = setInterval(() => {
+      void this.#deps.store.deleteExpiredTasks(Date.now()).catch((e: unknown) => this.#deps.logger.warn({ err: e }, 'task expiry sweep failed'));
+    }, EXPIRY_SWEEP_MS);
+    this.#sweep.unref();
+    return this.#flows.size;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#offCluster?.();
+    if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
+    await this.#reconciling?.catch(() => undefined);
     if (this.#sweep) clearInterval(this.#sweep);
     await Promise.all([...this.#flows.entries()].map(([id, e]) => this.#stopEntry(id, e)));
   }

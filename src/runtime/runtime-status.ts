@@ -16,6 +16,8 @@ export interface ReplicaDetailBody {
   restarts: number;
   started_at: string;
   version?: number;
+  /** flowd (cluster): the node this instance runs on. */
+  node?: string;
 }
 
 export interface ServiceStatusBody {

@@ -31,3 +31,31 @@ export class InProcessStream implements Stream {
     return svc.dispatch(input, ctx);
   }
 }
+
+/** The other nodes' instances of a service, reached over the bus (cluster mode). */
+export interface RemoteServices {
+  canServe(serviceId: string): boolean;
+  send(serviceId: string, input: JsonValue, ctx: StreamContext & { timeoutMs: number }): Promise<JsonValue>;
+}
+
+/**
+ * Cluster mode: a block runs on this node when it has (or is starting) an instance here, and
+ * otherwise on a node that has a ready one, through the bus.
+ */
+export class ClusterStream implements Stream {
+  readonly #services: ReadonlyMap<string, Service>;
+  readonly #remote: RemoteServices;
+
+  constructor(services: ReadonlyMap<string, Service>, remote: RemoteServices) {
+    this.#services = services;
+    this.#remote = remote;
+  }
+
+  send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
+    const svc = this.#services.get(blockId);
+    if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
+    if (svc.canServe || svc.desired > 0 || !this.#remote.canServe(svc.id)) return svc.dispatch(input, ctx);
+    // The remote node applies the block's own time limit; the margin covers the hop.
+    return this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 });
+  }
+}

@@ -29,6 +29,8 @@ import { METRICS_CONTENT_TYPE } from './metrics/flowd-metrics.js';
 import { installHttpMetrics, observeAtFinish } from './metrics/http-metrics.js';
 import type { RouteSeries } from './metrics/http-metrics.js';
 import { REQUEST_ID_HEADER, genRequestId } from './request-ids.js';
+import { nodeRoutes } from './routes/node-routes.js';
+import type { NodesSource } from './routes/node-routes.js';
 
 export interface AppOptions extends WorkflowRoutesOptions {
   logger: Logger;
@@ -45,6 +47,8 @@ export interface AppOptions extends WorkflowRoutesOptions {
   webRoot?: string;
   /** Serves `/metrics` and times every route; without it neither exists. */
   metrics?: FlowdMetrics;
+  /** The cluster's nodes (GET /_flowd/nodes). */
+  nodes: NodesSource;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -114,6 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
+  await app.register(nodeRoutes, { source: opts.nodes, self: opts.nodeId });
   await app.register(apiKeyRoutes, { apiKeys: opts.apiKeys, store: opts.store });
   await app.register(runtimeRoutes, { runtime: opts.runtime, apiKeys: opts.apiKeys, events: opts.runtimeEvents, maxWaitMs: 120_000 });
   await app.register(dashboardRoutes, {

@@ -2,14 +2,16 @@
  * The composition root: builds one flowd node from a resolved configuration (store, secrets,
  * step registry, engine, HTTP server), starts it, and stops it gracefully.
  */
-import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
+import type { JsonObject } from '../template/types.js';
 import type { ResolvedConfig } from '../config.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
-import type { Store } from '../store/store.js';
+import { openStore } from '../store/open-store.js';
+import type { NodeRecord, Store } from '../store/store.js';
+import { MessageBus } from '../cluster/message-bus.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
 import { SecretBox } from '../util/secret-box.js';
 import { newId } from '../util/ids.js';
 import { builtinRegistry } from '../steps/builtin-steps.js';
@@ -42,17 +44,41 @@ export interface FlowdNode {
   readonly provisioner: Provisioner;
   readonly events: StateEvents;
   readonly logger: Logger;
+  readonly nodeId: string;
+  /** Present when this node is part of a cluster (PostgreSQL store + bus). */
+  readonly cluster: ClusterNode | undefined;
   close(): Promise<void>;
 }
+
+const DEFAULT_BUS_URL = 'nats://127.0.0.1:4222';
 
 export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger } = {}): Promise<FlowdNode> {
   const t0 = performance.now();
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
   const release = lockDataDir(config.dataDir);
-  const store = new SqliteStore({ path: join(config.dataDir, 'flowd.db') });
+  const clustered = config.storeUrl !== undefined && config.storeUrl !== '';
+  if (clustered && !config.masterKey) {
+    release();
+    throw new Error(
+      'FLOWD_MASTER_KEY is required with a PostgreSQL store: every node must decrypt the connector credentials the others stored. Generate one with `openssl rand -base64 32` and give the same value to every node.',
+    );
+  }
+  let store: Store;
+  try {
+    store = await openStore({ storeUrl: config.storeUrl, dataDir: config.dataDir, logger });
+  } catch (e) {
+    release();
+    throw e;
+  }
   const apiKeys = new ApiKeyService({ store, logger, required: config.securityEnabled });
+  let bus: MessageBus | undefined;
+  let cluster: ClusterNode | undefined;
   try {
     const nodeId = config.nodeId ?? `node-${newId().slice(0, 8)}`;
+    // Leases name the process, not the node: a node restarted under the same id must not renew
+    // (and so keep forever) the leases of runs and tasks its previous process left behind.
+    const leaseOwner = clustered ? `${nodeId}~${newId().slice(0, 6)}` : nodeId;
+    let advertised = config.advertiseUrl ?? `http://${config.host}:${config.port}`;
     const secrets = SecretBox.fromDataDir(config.dataDir, config.masterKey);
     const registry = builtinRegistry();
     const opensearch = config.opensearchUrl
@@ -65,26 +91,46 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     const ml = new NativeMlService({ store, secrets, fetch: globalThis.fetch, logger });
     const metrics = new FlowdMetrics({ version: FLOWD_VERSION, nodeId });
     const runtimeEvents = new RuntimeEvents();
+    // Late-bound: the cluster reads the runtime's reports, the runtime places over the cluster.
+    let reports: () => ReturnType<RuntimeManager['localReports']> = () => ({});
+    if (clustered) {
+      bus = await MessageBus.connect(config.busUrl ?? DEFAULT_BUS_URL, nodeId, logger);
+      cluster = new ClusterNode({
+        store,
+        bus,
+        logger,
+        nodeId,
+        url: () => advertised,
+        heartbeatMs: config.heartbeatMs,
+        nodeTtlMs: config.nodeTtlMs,
+        maxInstances: config.maxInstances,
+        version: FLOWD_VERSION,
+        reports: () => reports(),
+      });
+    }
     const runtime = new RuntimeManager({
       store,
       ml,
       logger,
       events: runtimeEvents,
       capacity: { maxInstances: config.maxInstances, maxInstanceMemoryMb: config.maxInstanceMemoryMb, instanceMemoryMb: config.instanceMemoryMb },
-      nodeId,
+      nodeId: leaseOwner,
       leaseMs: config.leaseMs,
       taskTtlMs: config.taskTtlMs,
       shutdownGraceMs: config.shutdownGraceMs,
       customBlockDirs: config.customBlockDirs,
       taskObserver: metrics.taskObserver,
+      ...(cluster ? { cluster, reconcileMs: config.heartbeatMs } : {}),
     });
+    reports = () => runtime.localReports();
     const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, flows: runtime };
     const events = new StateEvents();
+    cluster?.bridgeStateEvents(events);
     const plugins = new Set(['opensearch-ml', ...(opensearch ? ['opensearch'] : [])]);
     const provisioner = new Provisioner(
       { store, registry, services, events, logger, onStepFinished: metrics.onStepFinished, onRunFinished: metrics.onRunFinished },
       {
-        nodeId,
+        nodeId: leaseOwner,
         maxWorkflowSteps: config.maxWorkflowSteps,
         concurrency: config.provisionConcurrency,
         leaseMs: config.leaseMs,
@@ -94,7 +140,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       },
     );
     metrics.attach({ store, runtime, provisioner });
-    const deprovisioner = new Deprovisioner({ store, registry, services, events, nodeId, stepTimeoutMs: config.requestTimeoutMs });
+    const deprovisioner = new Deprovisioner({ store, registry, services, events, nodeId: leaseOwner, stepTimeoutMs: config.requestTimeoutMs });
     const workflows = new WorkflowService({ store, registry, secrets, provisioner, maxWorkflows: config.maxWorkflows });
     let authenticator: Authenticator | undefined;
     // Hashing the first admin password (scrypt, on the thread pool) overlaps building the app.
@@ -126,11 +172,20 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       version: FLOWD_VERSION,
       nodeId,
       metrics,
+      nodes: {
+        nodeTtlMs: config.nodeTtlMs,
+        nodes: (): NodeRecord[] =>
+          cluster
+            ? cluster.nodes()
+            : [{ nodeId, url: advertised, startedAt: Date.now() - Math.round(process.uptime() * 1000), heartbeatAt: Date.now(), info: { capacity: { maxInstances: config.maxInstances }, version: FLOWD_VERSION, services: runtime.localReports() as unknown as JsonObject } }],
+      },
     });
     await bootstrapping;
     // Published flows come back before provisioning runs resume (a resumed run may republish).
+    await cluster?.start();
     const restored = await runtime.restore();
     const address = await app.listen({ host: config.host, port: config.port });
+    if (!config.advertiseUrl) advertised = address;
     const resumed = await provisioner.recover();
     provisioner.startBackgroundLoop();
     if (config.demo && (await store.countWorkflows()) === 0) await createDemoWorkflow(workflows, logger);
@@ -147,19 +202,26 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       provisioner,
       events,
       logger,
+      nodeId,
+      cluster,
       async close() {
         if (closed) return;
         closed = true;
+        // Leave the cluster first: the other nodes re-place this node's instances at once.
+        await cluster?.stop();
         await app.close();
         await provisioner.stop();
         await runtime.close();
         await ml.close();
         await apiKeys.close();
+        await bus?.close();
         await store.close();
         release();
       },
     };
   } catch (e) {
+    await cluster?.stop();
+    await bus?.close();
     await apiKeys.close();
     await store.close();
     release();

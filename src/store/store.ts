@@ -214,6 +214,24 @@ export interface ApiKeyRecord {
   previousKeyValidUntil?: number;
 }
 
+/** One flowd process of a cluster, as it last reported itself (heartbeat). */
+export interface NodeRecord {
+  nodeId: string;
+  /** Where the node's HTTP API listens. */
+  url: string;
+  startedAt: number;
+  heartbeatAt: number;
+  /** What the node reports (capacity, instances by service); opaque to the store. */
+  info: JsonObject;
+}
+
+export interface SchemaVersion {
+  /** The highest migration applied to the database. */
+  current: number;
+  /** The highest migration this flowd knows. */
+  latest: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -249,7 +267,11 @@ export interface Store {
   resetState(workflowId: string, error?: string): Promise<void>;
   /** Deprovision left something: COMPLETED/DONE with what remains. */
   markDeprovisionPartial(workflowId: string, at: number): Promise<void>;
-  /** Runs whose lease expired (owner died) or that belong to `owner` from a previous life. */
+  /**
+   * Takes over runs whose owner stopped renewing them: their lease expired. (SQLite, used by
+   * one process only, also takes every run another owner id left behind.) Claimed atomically:
+   * two nodes never resume the same run.
+   */
   claimOrphanedRuns(owner: string, now: number, leaseMs: number): Promise<RunRecord[]>;
   renewLeases(owner: string, now: number, leaseMs: number): Promise<void>;
   /** Compare-and-set on a per-workflow operation lock (deprovision vs provision). */
@@ -285,7 +307,7 @@ export interface Store {
   /** One transaction; only tasks still RUNNING and owned by `owner` change. Returns the ids that did. */
   completeTasks(results: TaskCompletion[]): Promise<string[]>;
   renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void>;
-  /** RUNNING tasks whose lease expired, or owned by another (dead) process → QUEUED. Returns how many. */
+  /** RUNNING tasks whose lease expired (SQLite: or owned by another, dead, process) → QUEUED. Returns how many. */
   requeueOrphanedTasks(owner: string, now: number): Promise<number>;
   getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined>;
   /** The known ones among `taskIds`, in the order asked; without input and output. */
@@ -315,6 +337,16 @@ export interface Store {
   deleteApiKey(id: string): Promise<boolean>;
   /** Batched last-used updates (a timestamp never moves backwards). */
   touchApiKeys(used: Array<{ id: string; at: number }>): Promise<void>;
+
+  // --- cluster membership and health (doctor) ---
+  /** Insert or refresh this node's row. */
+  heartbeatNode(node: NodeRecord): Promise<void>;
+  /** Every registered node, alive or not (callers compare heartbeatAt with their TTL). */
+  listNodes(): Promise<NodeRecord[]>;
+  removeNode(nodeId: string): Promise<void>;
+  /** Work whose lease expired and nobody took over yet (active runs, RUNNING tasks). */
+  countStuckWork(now: number): Promise<{ runs: number; tasks: number }>;
+  schemaVersion(): Promise<SchemaVersion>;
 
   // --- small settings / metadata ---
   getMeta(key: string): Promise<string | undefined>;

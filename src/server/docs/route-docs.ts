@@ -57,6 +57,7 @@ const DOCS: Record<string, RouteDoc> = {
   [`DELETE ${USERS}/:name`]: { tag: 'security', summary: 'Delete a user (admin)' },
   ['GET /']: { tag: 'node', summary: 'Node info (JSON), or the dashboard for browsers' },
   ['GET /_flowd/health']: { tag: 'node', summary: 'Liveness' },
+  ['GET /_flowd/nodes']: { tag: 'node', summary: 'Cluster nodes', description: 'Every node (one on the embedded store): heartbeat, alive, capacity, and which service instances run on it.' },
   ['GET /metrics']: { tag: 'node', summary: 'Prometheus metrics' },
   ['GET /_flowd/workflows']: { tag: 'dashboard', summary: 'Workflow list for the dashboard', description: 'watch=true streams changes.' },
   ['GET /_flowd/workflows/:workflowId/runtime']: { tag: 'dashboard', summary: 'Runtime status with basic auth (dashboard)' },

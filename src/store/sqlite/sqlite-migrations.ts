@@ -151,4 +151,18 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_prev_hash ON api_keys (prev_hash) WHERE prev_hash IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'cluster',
+    // A single SQLite node still registers itself, so `flowd doctor` and /_flowd/nodes read the same.
+    sql: `
+      CREATE TABLE nodes (
+        node_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        info TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -14,6 +14,8 @@ import type {
   FinishRunInput,
   MlResourceRecord,
   NewTask,
+  NodeRecord,
+  SchemaVersion,
   NewWorkflow,
   ProvisionState,
   PublicationRecord,
@@ -95,8 +97,39 @@ export class SqliteStore implements Store {
     }
   }
 
-  schemaVersion(): number {
-    return (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  async schemaVersion(): Promise<SchemaVersion> {
+    const current = (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    return { current, latest: SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0 };
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  async heartbeatNode(n: NodeRecord): Promise<void> {
+    this.#q(
+      `INSERT INTO nodes (node_id, url, started_at, heartbeat_at, info) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (node_id) DO UPDATE SET url = excluded.url, heartbeat_at = excluded.heartbeat_at, info = excluded.info`,
+    ).run(n.nodeId, n.url, n.startedAt, n.heartbeatAt, JSON.stringify(n.info));
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const rows = this.#q('SELECT node_id, url, started_at, heartbeat_at, info FROM nodes ORDER BY node_id').all() as Array<{
+      node_id: string;
+      url: string;
+      started_at: number;
+      heartbeat_at: number;
+      info: string;
+    }>;
+    return rows.map((r) => ({ nodeId: r.node_id, url: r.url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, info: JSON.parse(r.info) as JsonObject }));
+  }
+
+  async removeNode(nodeId: string): Promise<void> {
+    this.#q('DELETE FROM nodes WHERE node_id = ?').run(nodeId);
+  }
+
+  async countStuckWork(now: number): Promise<{ runs: number; tasks: number }> {
+    const runs = (this.#q('SELECT COUNT(*) AS n FROM runs WHERE active = 1 AND lease_until < ?').get(now) as { n: number }).n;
+    const tasks = (this.#q(`SELECT COUNT(*) AS n FROM tasks WHERE status = 'RUNNING' AND lease_until < ?`).get(now) as { n: number }).n;
+    return { runs, tasks };
   }
 
   // ---------------------------------------------------------------- workflows

@@ -1,0 +1,176 @@
+/**
+ * Numbered, append-only migrations for the PostgreSQL store: the same tables and the same
+ * version numbers as SQLite (sqlite-migrations.ts), so `schemaVersion()` means the same on both.
+ * Never edit or reorder an entry: add a new one. Timestamps are epoch ms in BIGINT; JSON
+ * documents are TEXT (flowd only ever stores and returns them whole).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    // `user` is a reserved word in PostgreSQL (unquoted it reads CURRENT_USER), hence `os_user`.
+    sql: `
+      CREATE TABLE workflows (
+        id TEXT PRIMARY KEY,
+        template TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX workflows_by_creation ON workflows (created_at, id);
+      CREATE TABLE workflow_state (
+        workflow_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        progress TEXT NOT NULL,
+        start_time BIGINT,
+        end_time BIGINT,
+        error TEXT,
+        os_user TEXT,
+        run_id TEXT,
+        version INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE resources (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        step_name TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT NOT NULL
+      );
+      CREATE INDEX resources_by_workflow ON resources (workflow_id, seq);
+      CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        params TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until BIGINT NOT NULL,
+        start_time BIGINT NOT NULL,
+        active BOOLEAN NOT NULL
+      );
+      CREATE INDEX runs_by_workflow ON runs (workflow_id);
+      CREATE INDEX runs_active ON runs (lease_until) WHERE active;
+      CREATE INDEX runs_active_by_owner ON runs (owner) WHERE active;
+      CREATE TABLE steps (
+        run_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        start_time BIGINT,
+        end_time BIGINT,
+        error TEXT,
+        outputs TEXT,
+        ord INTEGER NOT NULL,
+        PRIMARY KEY (run_id, node_id)
+      );
+      CREATE INDEX steps_by_workflow ON steps (workflow_id);
+      CREATE TABLE workflow_locks (
+        workflow_id TEXT NOT NULL,
+        op TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        until BIGINT NOT NULL,
+        PRIMARY KEY (workflow_id, op)
+      );
+      CREATE TABLE ml_resources (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        idempotency_key TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+      CREATE UNIQUE INDEX ml_resources_idempotency ON ml_resources (kind, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        backend_roles TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        attributes TEXT NOT NULL
+      );
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'runtime',
+    // Tasks: `seq` (an identity, never reused) gives FIFO order and cursors. Claims walk
+    // (workflow_id, status, seq); lease sweeps read the small partial index of RUNNING rows.
+    // The payloads are TEXT: TOASTed out of line when large, so status reads stay cheap.
+    sql: `
+      CREATE TABLE publications (
+        workflow_id TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        desired_status TEXT NOT NULL,
+        published_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE tasks (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        task_id TEXT NOT NULL UNIQUE,
+        workflow_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        expires_at BIGINT NOT NULL,
+        owner TEXT,
+        lease_until BIGINT,
+        correlation_id TEXT,
+        idempotency_key TEXT,
+        input TEXT NOT NULL,
+        output TEXT
+      );
+      CREATE INDEX tasks_by_status ON tasks (workflow_id, status, seq);
+      CREATE UNIQUE INDEX tasks_idempotency ON tasks (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX tasks_by_expiry ON tasks (expires_at);
+      CREATE INDEX tasks_running ON tasks (owner, lease_until) WHERE status = 'RUNNING';
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        prev_hash TEXT,
+        prev_valid_until BIGINT,
+        workflow_ids TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        created_by TEXT,
+        rotated_at BIGINT,
+        last_used_at BIGINT
+      );
+      CREATE INDEX api_keys_prev_hash ON api_keys (prev_hash) WHERE prev_hash IS NOT NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'cluster',
+    sql: `
+      CREATE TABLE nodes (
+        node_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        info TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version ?? 0;

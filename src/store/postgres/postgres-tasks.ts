@@ -1,0 +1,315 @@
+/**
+ * Durable ASYNC tasks on PostgreSQL, shared by every node of a cluster. Runners claim the
+ * oldest QUEUED tasks with `FOR UPDATE SKIP LOCKED` (concurrent claimers split the queue
+ * instead of waiting on each other) under a lease, and complete them in batches; a completion
+ * only lands while the task is still RUNNING and owned by the runner, so every task is
+ * completed at most once whatever crashes, cancels or lease expiries happen in between.
+ *
+ * createTask calls made in the same event-loop turn become one multi-row INSERT (one round
+ * trip, one commit): under load that is what keeps task submission cheap, as SQLite's group
+ * commit does. Counts are read from the table (no in-memory cache: other nodes write too).
+ */
+import { conflict, validationError } from '../../errors.js';
+import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
+import { TASK_STATUSES } from '../store.js';
+import type { PgDb } from './postgres-connection.js';
+
+interface TaskRow {
+  seq: number;
+  task_id: string;
+  workflow_id: string;
+  status: TaskStatus;
+  attempt: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  expires_at: number;
+  owner: string | null;
+  lease_until: number | null;
+  correlation_id: string | null;
+  idempotency_key: string | null;
+  input?: string;
+  output?: string | null;
+}
+
+/** Everything but the payloads. */
+const META = `seq, task_id, workflow_id, status, attempt, created_at, started_at, finished_at, expires_at, owner, lease_until,
+  correlation_id, idempotency_key`;
+
+/** Rows per INSERT of grouped creates, and per DELETE of the expiry sweep. */
+const CREATE_CHUNK = 1000;
+const EXPIRY_CHUNK = 2000;
+
+interface PendingCreate {
+  task: NewTask;
+  resolve: (v: { task: TaskRecord; created: boolean }) => void;
+  reject: (e: unknown) => void;
+  /** Set once it was re-sent because its idempotent twin vanished between INSERT and SELECT. */
+  retried?: boolean;
+}
+
+function toTask(r: TaskRow): TaskRecord {
+  const t: TaskRecord = { taskId: r.task_id, workflowId: r.workflow_id, status: r.status, attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at };
+  if (r.correlation_id !== null) t.correlationId = r.correlation_id;
+  if (r.idempotency_key !== null) t.idempotencyKey = r.idempotency_key;
+  if (r.started_at !== null) t.startedAt = r.started_at;
+  if (r.finished_at !== null) t.finishedAt = r.finished_at;
+  if (r.owner !== null) t.owner = r.owner;
+  if (r.lease_until !== null) t.leaseUntil = r.lease_until;
+  if (r.input !== undefined) t.input = r.input;
+  if (r.output !== undefined && r.output !== null) t.output = r.output;
+  return t;
+}
+
+function newTaskRecord(t: NewTask): TaskRecord {
+  const task: TaskRecord = { taskId: t.taskId, workflowId: t.workflowId, status: 'QUEUED', attempt: 0, createdAt: t.createdAt, expiresAt: t.expiresAt };
+  if (t.correlationId !== undefined) task.correlationId = t.correlationId;
+  if (t.idempotencyKey !== undefined) task.idempotencyKey = t.idempotencyKey;
+  return task;
+}
+
+const encodeCursor = (seq: number): string => seq.toString(36);
+
+function decodeCursor(after: string | undefined): number {
+  if (after === undefined || after === '') return 0;
+  if (!/^[0-9a-z]{1,11}$/.test(after)) {
+    throw validationError(`Invalid cursor [${after}]: pass the [next] value of the previous page unchanged.`, { code: 'task.bad_cursor' });
+  }
+  return parseInt(after, 36);
+}
+
+const statusList = (statuses: TaskStatus[] | undefined): TaskStatus[] => [...new Set(statuses ?? TASK_STATUSES)];
+
+export class PgTasks {
+  readonly #db: PgDb;
+  #pending: PendingCreate[] = [];
+  #scheduled = false;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  create(task: NewTask): Promise<{ task: TaskRecord; created: boolean }> {
+    return new Promise((resolve, reject) => this.#enqueue({ task, resolve, reject }));
+  }
+
+  #enqueue(p: PendingCreate): void {
+    this.#pending.push(p);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#send());
+    }
+  }
+
+  #send(): void {
+    this.#scheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    for (let i = 0; i < batch.length; i += CREATE_CHUNK) {
+      const run = this.#insert(batch.slice(i, i + CREATE_CHUNK));
+      this.#inFlight.add(run);
+      void run.finally(() => this.#inFlight.delete(run));
+    }
+  }
+
+  /** Sends the pending creates now and waits for every create in flight (the store is closing). */
+  async flush(): Promise<void> {
+    while (this.#pending.length > 0 || this.#inFlight.size > 0) {
+      if (this.#pending.length > 0) this.#send();
+      await Promise.allSettled([...this.#inFlight]);
+    }
+  }
+
+  /** Never rejects: each create settles on its own. */
+  async #insert(batch: PendingCreate[]): Promise<void> {
+    // A task id twice in one statement could not tell which of them went in: later ones wait for the next turn.
+    const seen = new Set<string>();
+    const now: PendingCreate[] = [];
+    for (const p of batch) {
+      if (seen.has(p.task.taskId)) this.#enqueue(p);
+      else {
+        seen.add(p.task.taskId);
+        now.push(p);
+      }
+    }
+    try {
+      const ts = now.map((p) => p.task);
+      // ON CONFLICT DO NOTHING also skips a row whose idempotency key an earlier row of the same
+      // statement took, so "the same key in one group finds the first" holds as on SQLite.
+      const r = await this.#db.query<{ task_id: string }>(
+        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
+         SELECT n.task_id, n.workflow_id, 'QUEUED', 0, n.created_at, n.expires_at, n.correlation_id, n.idempotency_key, n.input
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+           AS n(task_id, workflow_id, created_at, expires_at, correlation_id, idempotency_key, input, ord)
+         ORDER BY n.ord
+         ON CONFLICT DO NOTHING
+         RETURNING task_id`,
+        [
+          ts.map((t) => t.taskId),
+          ts.map((t) => t.workflowId),
+          ts.map((t) => t.createdAt),
+          ts.map((t) => t.expiresAt),
+          ts.map((t) => t.correlationId ?? null),
+          ts.map((t) => t.idempotencyKey ?? null),
+          ts.map((t) => t.input),
+        ],
+      );
+      const inserted = new Set(r.rows.map((row) => row.task_id));
+      const skipped: PendingCreate[] = [];
+      for (const p of now) {
+        if (inserted.has(p.task.taskId)) p.resolve({ task: newTaskRecord(p.task), created: true });
+        else skipped.push(p);
+      }
+      if (skipped.length > 0) await this.#resolveSkipped(skipped);
+    } catch (e) {
+      for (const p of now) p.reject(e);
+    }
+  }
+
+  /** Rows the INSERT skipped: the idempotent twin they map to, or a duplicate task id. */
+  async #resolveSkipped(skipped: PendingCreate[]): Promise<void> {
+    const keyed = skipped.filter((p) => p.task.idempotencyKey !== undefined);
+    const existing = new Map<string, TaskRow>();
+    if (keyed.length > 0) {
+      const r = await this.#db.query<TaskRow>(
+        `SELECT ${META} FROM tasks
+         WHERE (workflow_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [keyed.map((p) => p.task.workflowId), keyed.map((p) => p.task.idempotencyKey)],
+      );
+      for (const row of r.rows) existing.set(`${row.workflow_id}\u0000${row.idempotency_key ?? ''}`, row);
+    }
+    for (const p of skipped) {
+      const row = p.task.idempotencyKey !== undefined ? existing.get(`${p.task.workflowId}\u0000${p.task.idempotencyKey}`) : undefined;
+      if (row) p.resolve({ task: toTask(row), created: false });
+      else if (p.task.idempotencyKey !== undefined && !p.retried) this.#enqueue({ ...p, retried: true }); // its twin was just deleted
+      else p.reject(conflict(`A task with id [${p.task.taskId}] already exists.`, { code: 'task.duplicate_id' }));
+    }
+  }
+
+  async claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
+    if (limit <= 0) return [];
+    // The subquery walks (workflow_id, status, seq); SKIP LOCKED passes over rows another node is claiming.
+    const r = await this.#db.query<TaskRow & { input: string }>(
+      `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = $3, owner = $4, lease_until = $5
+       WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = $1 AND status = 'QUEUED' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING ${META}, input`,
+      [workflowId, Math.floor(limit), now, owner, now + leaseMs],
+    );
+    const rows = r.rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
+    return rows.map((row) => ({ ...toTask(row), input: row.input }));
+  }
+
+  async complete(results: TaskCompletion[]): Promise<string[]> {
+    // The first completion of a (task, owner) pair wins, as when applied one by one.
+    const key = (taskId: string, owner: string): string => `${taskId}\u0000${owner}`;
+    const unique = new Map<string, TaskCompletion>();
+    for (const c of results) if (!unique.has(key(c.taskId, c.owner))) unique.set(key(c.taskId, c.owner), c);
+    if (unique.size === 0) return [];
+    // Sorted by task id: concurrent batches lock rows in one order.
+    const rows = [...unique.values()].sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+    const r = await this.#db.query<{ task_id: string; owner: string }>(
+      `UPDATE tasks AS t SET status = c.status, output = c.output, finished_at = c.finished_at, lease_until = NULL
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS c(task_id, owner, status, output, finished_at)
+       WHERE t.task_id = c.task_id AND t.status = 'RUNNING' AND t.owner = c.owner
+       RETURNING t.task_id, t.owner`,
+      [rows.map((c) => c.taskId), rows.map((c) => c.owner), rows.map((c) => c.status), rows.map((c) => c.output), rows.map((c) => c.finishedAt)],
+    );
+    const done = new Set(r.rows.map((row) => key(row.task_id, row.owner)));
+    return [...unique.entries()].filter(([k]) => done.has(k)).map(([, c]) => c.taskId);
+  }
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
+    await this.#db.query(`UPDATE tasks SET lease_until = $1 WHERE status = 'RUNNING' AND owner = $2`, [now + leaseMs, owner]);
+  }
+
+  /** Only expired leases: on PostgreSQL another owner is a live node still renewing its own. */
+  async requeueOrphans(now: number): Promise<number> {
+    const r = await this.#db.query(
+      `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
+       WHERE status = 'RUNNING' AND lease_until < $1`,
+      [now],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async get(workflowId: string, taskId: string, opts: { input?: boolean; output?: boolean } = {}): Promise<TaskRecord | undefined> {
+    const cols = META + (opts.input ? ', input' : '') + (opts.output ? ', output' : '');
+    const r = await this.#db.query<TaskRow>(`SELECT ${cols} FROM tasks WHERE task_id = $1 AND workflow_id = $2`, [taskId, workflowId]);
+    const row = r.rows[0];
+    return row ? toTask(row) : undefined;
+  }
+
+  async getMany(workflowId: string, taskIds: string[]): Promise<TaskRecord[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.#db.query<TaskRow>(`SELECT ${META} FROM tasks WHERE task_id = ANY($1::text[]) AND workflow_id = $2`, [taskIds, workflowId]);
+    const byId = new Map(r.rows.map((row) => [row.task_id, row]));
+    const out: TaskRecord[] = [];
+    for (const id of new Set(taskIds)) {
+      const row = byId.get(id);
+      if (row) out.push(toTask(row));
+    }
+    return out;
+  }
+
+  async list(workflowId: string, opts: { statuses?: TaskStatus[]; limit: number; after?: string }): Promise<TaskPage> {
+    const after = decodeCursor(opts.after);
+    const limit = Math.max(1, Math.floor(opts.limit));
+    // One index range per status, merged: each is O(log n + limit) whatever the mix of statuses,
+    // where one range filtering on status could scan every finished task.
+    const r = await this.#db.query<TaskRow>(
+      `SELECT t.* FROM unnest($2::text[]) AS s(status)
+       CROSS JOIN LATERAL (SELECT ${META} FROM tasks WHERE workflow_id = $1 AND status = s.status AND seq > $3 ORDER BY seq LIMIT $4) AS t
+       ORDER BY t.seq LIMIT $4`,
+      [workflowId, statusList(opts.statuses), after, limit + 1],
+    );
+    const page = r.rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { tasks: page.map(toTask), ...(r.rows.length > limit && last ? { next: encodeCursor(last.seq) } : {}) };
+  }
+
+  async cancel(workflowId: string, taskId: string, at: number): Promise<TaskRecord | undefined> {
+    const r = await this.#db.query<TaskRow>(
+      `UPDATE tasks SET status = 'CANCELED', finished_at = $3, lease_until = NULL
+       WHERE task_id = $1 AND workflow_id = $2 AND status IN ('QUEUED', 'RUNNING')
+       RETURNING ${META}`,
+      [taskId, workflowId, at],
+    );
+    const row = r.rows[0];
+    if (row) return toTask(row);
+    return this.get(workflowId, taskId); // finished (returned unchanged) or unknown
+  }
+
+  async delete(workflowId: string, taskId: string): Promise<boolean> {
+    const r = await this.#db.query('DELETE FROM tasks WHERE task_id = $1 AND workflow_id = $2', [taskId, workflowId]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async deleteMany(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number> {
+    const r = await this.#db.query('DELETE FROM tasks WHERE workflow_id = $1 AND status = ANY($2::text[])', [workflowId, statusList(opts.statuses)]);
+    return r.rowCount ?? 0;
+  }
+
+  async count(workflowId: string): Promise<Record<TaskStatus, number>> {
+    const c: Record<TaskStatus, number> = { QUEUED: 0, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 };
+    const r = await this.#db.query<{ status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE workflow_id = $1 GROUP BY status', [
+      workflowId,
+    ]);
+    for (const row of r.rows) c[row.status] = row.n;
+    return c;
+  }
+
+  /** In chunks: short transactions, and sweeping nodes skip each other's rows. */
+  async deleteExpired(now: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const r = await this.#db.query(
+        `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE expires_at <= $1 ORDER BY expires_at LIMIT ${EXPIRY_CHUNK} FOR UPDATE SKIP LOCKED)`,
+        [now],
+      );
+      const n = r.rowCount ?? 0;
+      total += n;
+      if (n < EXPIRY_CHUNK) return total;
+    }
+  }
+}
