@@ -76,7 +76,7 @@ async function doctor(flags: StoreFlags): Promise<void> {
         ok: single || alive.length > 0,
         detail: single
           ? 'embedded store: one node, no heartbeats'
-          : `${alive.length} alive${alive.length ? `: ${list(alive)}` : ''}${dead.length ? `; ${dead.length} gone: ${list(dead)}` : ''}`,
+          : `${alive.length} alive${alive.length ? `: ${list(alive)}` : ': start one with `flowd serve --store <this URL>`'}${dead.length ? `; ${dead.length} gone: ${list(dead)}` : ''}`,
       });
       const stuck = await store.countStuckWork(now);
       const some = stuck.runs + stuck.tasks > 0;
