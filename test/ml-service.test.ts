@@ -1,5 +1,6 @@
 /**
- * The native ML service over a real SQLite store and a real SecretBox: connectors with
+ * The native ML service over a real store (SQLite in memory; a fresh PostgreSQL schema with
+ * FLOWD_TEST_STORE=postgres) and a real SecretBox: connectors with
  * sealed credentials, idempotent creation, local models (register → deploy → predict with
  * real output), remote models through a connector against a real HTTP server speaking
  * OpenAI's shapes, model/connector lifecycle rules, agents, and SigV4 signing.
@@ -13,9 +14,12 @@ import { FlowdError } from '../src/errors.js';
 import { NativeMlService } from '../src/ml/ml-service.js';
 import { signSigV4 } from '../src/ml/sigv4.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
 import type { JsonObject } from '../src/template/types.js';
 import { SecretBox } from '../src/util/secret-box.js';
 import { FakeModelServer } from './support/fake-model-server.js';
+import { TEST_ON_POSTGRES } from './support/flowd-harness.js';
+import { openTestStore } from './support/store-matrix.js';
 
 const API_KEY = 'sk-test-5f2a9c1d7e';
 
@@ -66,13 +70,22 @@ function openAiConnector(url: string, extra: JsonObject = {}): JsonObject {
 }
 
 void describe('NativeMlService', () => {
-  let store: SqliteStore;
+  let store: Store;
+  let cleanup: () => Promise<void>;
   let secrets: SecretBox;
   let ml: NativeMlService;
   let server: FakeModelServer;
 
   before(async () => {
-    store = new SqliteStore({ path: ':memory:' });
+    if (TEST_ON_POSTGRES) {
+      const pg = await openTestStore('postgres');
+      store = pg.store;
+      cleanup = () => pg.cleanup();
+    } else {
+      const sqlite = new SqliteStore({ path: ':memory:' });
+      store = sqlite;
+      cleanup = () => sqlite.close();
+    }
     secrets = new SecretBox(randomBytes(32));
     ml = new NativeMlService({ store, secrets, fetch: globalThis.fetch, logger });
     server = await FakeModelServer.start({ apiKey: API_KEY });
@@ -81,7 +94,7 @@ void describe('NativeMlService', () => {
   after(async () => {
     await ml.close();
     await server.close();
-    await store.close();
+    await cleanup();
     assert.ok(logLines.some((l) => l.includes('remote model call')), 'remote calls are logged');
     assert.ok(!logLines.join('').includes(API_KEY), 'the API key never reaches the log');
   });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FF, startTestNode, template } from './support/flowd-harness.js';
+import { FF, pgSchemaText, startTestNode, template } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
 
 const USERS = '/_plugins/_security/api/internalusers';
@@ -132,6 +132,14 @@ void describe('secrets', () => {
     const conn = await node.request('GET', `/_plugins/_ml/connectors/${connectorId}`);
     assert.equal(conn.status, 200, conn.text);
     assert.ok(!conn.text.includes(secret));
+    if (node.pgSchema !== undefined) {
+      // PostgreSQL (FLOWD_TEST_STORE=postgres): the rows are at rest in the node's schema, and the
+      // master key comes from the configuration (FLOWD_MASTER_KEY), so there is no master.key file.
+      const stored = await pgSchemaText(node.pgSchema);
+      assert.ok(stored.includes(connectorId), 'the dump holds the connector');
+      assert.ok(!stored.includes(secret), 'no table holds the plaintext secret');
+      return;
+    }
     for (const f of ['flowd.db', 'flowd.db-wal']) {
       const p = join(node.dataDir, f);
       if (existsSync(p)) assert.ok(!readFileSync(p).includes(secret), `${f} holds no plaintext secret`);

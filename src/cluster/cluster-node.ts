@@ -26,6 +26,8 @@ export interface ClusterNodeOptions {
   nodeTtlMs: number;
   maxInstances: number;
   version: string;
+  /** Names this cluster on the bus: the same for every node of one store (e.g. a hash of its URL). */
+  clusterKey: string;
   /** This node's services, read at every heartbeat. */
   reports: () => Record<string, ServiceReport>;
 }
@@ -33,12 +35,13 @@ export interface ClusterNodeOptions {
 /** Rows of nodes dead this long are removed from the table. */
 const FORGET_DEAD_MS = 3_600_000;
 
-const SUBJECT = {
-  service: (serviceId: string) => `flowd.svc.${serviceId}`,
-  publication: 'flowd.ev.publication',
-  status: 'flowd.ev.status',
-  state: 'flowd.ev.state',
-};
+/** Subjects are scoped by cluster, so clusters sharing one NATS server never hear each other. */
+const subjects = (cluster: string) => ({
+  service: (serviceId: string) => `flowd.${cluster}.svc.${serviceId}`,
+  publication: `flowd.${cluster}.ev.publication`,
+  status: `flowd.${cluster}.ev.status`,
+  state: `flowd.${cluster}.ev.state`,
+});
 
 interface NodeView {
   record: NodeRecord;
@@ -60,9 +63,11 @@ export class ClusterNode implements RuntimeCluster {
   #timer: NodeJS.Timeout | undefined;
   #subs: Array<() => void> = [];
   #stopped = false;
+  readonly #subject: ReturnType<typeof subjects>;
 
   constructor(o: ClusterNodeOptions) {
     this.#o = o;
+    this.#subject = subjects(o.clusterKey);
     this.nodeId = o.nodeId;
     this.#ee.setMaxListeners(0);
   }
@@ -70,11 +75,11 @@ export class ClusterNode implements RuntimeCluster {
   /** First heartbeat and the node list, then the loop. */
   async start(): Promise<void> {
     this.#subs.push(
-      this.#o.bus.subscribe(SUBJECT.publication, (b) => {
+      this.#o.bus.subscribe(this.#subject.publication, (b) => {
         const m = b as { from?: string; workflowId?: string };
         if (m.from !== this.nodeId && typeof m.workflowId === 'string' && m.workflowId !== '') this.#emit({ kind: 'publication', workflowId: m.workflowId });
       }),
-      this.#o.bus.subscribe(SUBJECT.status, (b) => this.#onStatus(b)),
+      this.#o.bus.subscribe(this.#subject.status, (b) => this.#onStatus(b)),
     );
     await this.#beat();
     const loop = (): void => {
@@ -171,7 +176,7 @@ export class ClusterNode implements RuntimeCluster {
   }
 
   async send(serviceId: string, input: JsonValue, ctx: RemoteRequestContext): Promise<JsonValue> {
-    const reply = (await this.#o.bus.request(SUBJECT.service(serviceId), { input, ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}) }, ctx.timeoutMs)) as {
+    const reply = (await this.#o.bus.request(this.#subject.service(serviceId), { input, ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}) }, ctx.timeoutMs)) as {
       output?: JsonValue;
       error?: { message: string; code: string; status: number; retryable: boolean };
     };
@@ -183,7 +188,7 @@ export class ClusterNode implements RuntimeCluster {
   }
 
   serve(serviceId: string, handler: (input: JsonValue, ctx: { correlationId?: string }) => Promise<JsonValue>): () => void {
-    return this.#o.bus.serve(SUBJECT.service(serviceId), serviceId, async (body) => {
+    return this.#o.bus.serve(this.#subject.service(serviceId), serviceId, async (body) => {
       const b = body as { input?: JsonValue; correlationId?: string };
       try {
         const output = await handler(b.input ?? null, b.correlationId !== undefined ? { correlationId: b.correlationId } : {});
@@ -204,11 +209,11 @@ export class ClusterNode implements RuntimeCluster {
   }
 
   announcePublication(workflowId: string): void {
-    this.#o.bus.publish(SUBJECT.publication, { from: this.nodeId, workflowId });
+    this.#o.bus.publish(this.#subject.publication, { from: this.nodeId, workflowId });
   }
 
   announceStatus(workflowId: string, services: Record<string, ServiceReport>): void {
-    this.#o.bus.publish(SUBJECT.status, { from: this.nodeId, at: Date.now(), workflowId, services });
+    this.#o.bus.publish(this.#subject.status, { from: this.nodeId, at: Date.now(), workflowId, services });
   }
 
   onChange(fn: (e: ChangeEvent) => void): () => void {
@@ -218,9 +223,9 @@ export class ClusterNode implements RuntimeCluster {
 
   /** Provisioning state changes, both ways: this node's go out, the others' come in. */
   bridgeStateEvents(events: { setForwarder(fn: (workflowId: string) => void): void; deliverRemote(workflowId: string): void }): void {
-    events.setForwarder((workflowId) => this.#o.bus.publish(SUBJECT.state, { from: this.nodeId, workflowId }));
+    events.setForwarder((workflowId) => this.#o.bus.publish(this.#subject.state, { from: this.nodeId, workflowId }));
     this.#subs.push(
-      this.#o.bus.subscribe(SUBJECT.state, (b) => {
+      this.#o.bus.subscribe(this.#subject.state, (b) => {
         const m = b as { from?: string; workflowId?: string };
         if (m.from !== this.nodeId && typeof m.workflowId === 'string') events.deliverRemote(m.workflowId);
       }),

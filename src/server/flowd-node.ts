@@ -2,6 +2,7 @@
  * The composition root: builds one flowd node from a resolved configuration (store, secrets,
  * step registry, engine, HTTP server), starts it, and stops it gracefully.
  */
+import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -51,6 +52,18 @@ export interface FlowdNode {
 }
 
 const DEFAULT_BUS_URL = 'nats://127.0.0.1:4222';
+
+/** Nodes of one store form one cluster: its bus subjects are named after the store (host, database, schema). */
+function clusterKeyOf(storeUrl: string): string {
+  let ident = storeUrl;
+  try {
+    const u = new URL(storeUrl);
+    ident = `${u.hostname}:${u.port}${u.pathname}?schema=${u.searchParams.get('schema') ?? 'public'}`;
+  } catch {
+    // unparseable URLs were refused when the store opened
+  }
+  return createHash('sha256').update(ident).digest('hex').slice(0, 12);
+}
 
 export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger } = {}): Promise<FlowdNode> {
   const t0 = performance.now();
@@ -105,6 +118,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         nodeTtlMs: config.nodeTtlMs,
         maxInstances: config.maxInstances,
         version: FLOWD_VERSION,
+        clusterKey: clusterKeyOf(config.storeUrl ?? ''),
         reports: () => reports(),
       });
     }

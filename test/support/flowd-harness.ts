@@ -1,16 +1,65 @@
 /**
  * Starts a real flowd node (real HTTP on 127.0.0.1, real SQLite in a temp dir) for a test and
  * gives it a small fetch-based client. Nothing is mocked: tests talk HTTP to the server.
+ *
+ * With FLOWD_TEST_STORE=postgres each node gets a fresh PostgreSQL schema instead (on
+ * FLOWD_TEST_PG_URL, dropped when the node closes), a master key, and joins a one-node cluster
+ * over NATS (FLOWD_TEST_NATS_URL): the same suites then run against the PostgreSQL store.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { ConfigInput } from '../../src/config.js';
 import { resolveConfig } from '../../src/config.js';
 import type { FlowdNode } from '../../src/server/flowd-node.js';
 import { startFlowd } from '../../src/server/flowd-node.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-pw-1';
+
+/** True when the suites run against PostgreSQL (FLOWD_TEST_STORE=postgres): skip what only SQLite has. */
+export const TEST_ON_POSTGRES = process.env['FLOWD_TEST_STORE'] === 'postgres';
+const PG_URL = process.env['FLOWD_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const NATS_URL = process.env['FLOWD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Every row of every table in a node's PostgreSQL schema, as text (to look for plaintext at rest). */
+export function pgSchemaText(schema: string): Promise<string> {
+  return withPg(async (c) => {
+    const tables = await c.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema]);
+    const out: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const rows = await c.query<{ t: string }>(`SELECT t::text AS t FROM "${schema}"."${table_name}" t`);
+      out.push(...rows.rows.map((r) => r.t));
+    }
+    return out.join('\n');
+  });
+}
+
+/** A fresh schema on the test PostgreSQL server for one node: its config and how to drop it. */
+function postgresForNode(): { schema: string; config: ConfigInput; drop(): Promise<void> } {
+  const schema = `flowd_h_${randomBytes(6).toString('hex')}`;
+  return {
+    schema,
+    config: {
+      storeUrl: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`,
+      masterKey: randomBytes(32).toString('base64'),
+      busUrl: NATS_URL,
+    },
+    drop: () => withPg(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))),
+  };
+}
 export const FF = '/_plugins/_flow_framework/workflow';
 
 export interface HttpResult {
@@ -34,6 +83,8 @@ export interface TestNode {
   url: string;
   node: FlowdNode;
   dataDir: string;
+  /** The node's own PostgreSQL schema (FLOWD_TEST_STORE=postgres), undefined on SQLite. */
+  pgSchema: string | undefined;
   request(method: string, path: string, opts?: RequestOptions): Promise<HttpResult>;
   /** Polls `_status` until the state leaves PROVISIONING (or a predicate holds). */
   waitForState(id: string, pred?: (s: any) => boolean, timeoutMs?: number): Promise<any>;
@@ -65,17 +116,25 @@ export async function httpRequest(baseUrl: string, method: string, path: string,
 
 export async function startTestNode(overrides: ConfigInput = {}): Promise<TestNode> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'flowd-test-'));
+  const pgSchema = TEST_ON_POSTGRES && overrides.storeUrl === undefined ? postgresForNode() : undefined;
   const config = resolveConfig({
     env: {},
-    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], ...overrides },
+    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], ...pgSchema?.config, ...overrides },
   });
-  const node = await startFlowd(config);
+  let node: FlowdNode;
+  try {
+    node = await startFlowd(config);
+  } catch (e) {
+    await pgSchema?.drop().catch(() => undefined);
+    throw e;
+  }
   const url = node.url;
   const request = (method: string, path: string, opts?: RequestOptions): Promise<HttpResult> => httpRequest(url, method, path, opts);
   return {
     url,
     node,
     dataDir,
+    pgSchema: pgSchema?.schema,
     request,
     async waitForState(id, pred = (s) => s.state !== 'PROVISIONING', timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
@@ -89,6 +148,7 @@ export async function startTestNode(overrides: ConfigInput = {}): Promise<TestNo
     async close() {
       await node.close();
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await pgSchema?.drop();
     },
   };
 }
