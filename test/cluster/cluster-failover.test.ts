@@ -7,9 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FF } from '../support/flowd-harness.js';
-import { RT } from '../support/runtime-client.js';
 import { ResourceServer, thingNode } from '../support/resource-server.js';
-import { TestCluster, clusterUnavailable, skipReason, until } from '../support/cluster-harness.js';
+import { TestCluster, clusterUnavailable, runtime, skipReason, until } from '../support/cluster-harness.js';
 import type { ClusterNodeProcess } from '../support/cluster-harness.js';
 
 const skip = skipReason(await clusterUnavailable());
@@ -33,15 +32,6 @@ async function publish(c: TestCluster, via: ClusterNodeProcess, flow: unknown): 
   return { id: r.body.workflow_id as string, key: k.body.key as string };
 }
 
-async function runtime(node: ClusterNodeProcess, key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${node.url}${RT}/${path}`, {
-    method,
-    headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 describe('a cluster of three nodes survives losing one', { skip, timeout: 240_000 }, () => {
   const c = new TestCluster();

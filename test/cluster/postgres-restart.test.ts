@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { FF } from '../support/flowd-harness.js';
-import { RT } from '../support/runtime-client.js';
-import { TestCluster, clusterUnavailable, skipReason, until } from '../support/cluster-harness.js';
+import { TestCluster, clusterUnavailable, runtime, skipReason, until } from '../support/cluster-harness.js';
 import type { ClusterNodeProcess } from '../support/cluster-harness.js';
 
 /** Restarting the machine's PostgreSQL needs pg_ctlcluster and the right to use it. */
@@ -27,15 +26,6 @@ function restartCommand(): string[] | undefined {
 const cmd = restartCommand();
 const skip = skipReason(await clusterUnavailable()) || (cmd === undefined ? skipReason('pg_ctlcluster is not available to restart PostgreSQL') : false);
 
-async function runtime(node: ClusterNodeProcess, key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${node.url}${RT}/${path}`, {
-    method,
-    headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 describe('PostgreSQL restarts under load', { skip, timeout: 180_000 }, () => {
   const c = new TestCluster();

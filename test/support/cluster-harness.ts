@@ -12,6 +12,7 @@ import { connect } from 'nats';
 import type { HttpResult } from './flowd-harness.js';
 import { httpRequest } from './flowd-harness.js';
 import { spawnFlowd } from './flowd-process.js';
+import { RT } from './runtime-client.js';
 import type { FlowdProcess } from './flowd-process.js';
 
 export const PG_URL = process.env['FLOWD_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -128,4 +129,15 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A runtime API call (`/api/v1/runtime/workflow/<path>`) with an API key; the body parsed as JSON. */
+export async function runtime(node: ClusterNodeProcess, key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${node.url}${RT}/${path}`, {
+    method,
+    headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
