@@ -5,30 +5,8 @@
  */
 import type { ApiKeyRecord } from '../store.js';
 import type { PgDb } from './postgres-connection.js';
-
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  prev_valid_until: number | null;
-  workflow_ids: string;
-  created_at: number;
-  created_by: string | null;
-  rotated_at: number | null;
-  last_used_at: number | null;
-}
-
-/** Never the hashes: they stay in the store. */
-const COLS = 'id, name, prefix, prev_valid_until, workflow_ids, created_at, created_by, rotated_at, last_used_at';
-
-function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
-  const k: ApiKeyRecord = { id: r.id, name: r.name, prefix: r.prefix, workflowIds: JSON.parse(r.workflow_ids) as string[], createdAt: r.created_at };
-  if (r.last_used_at !== null) k.lastUsedAt = r.last_used_at;
-  if (r.created_by !== null) k.createdBy = r.created_by;
-  if (r.rotated_at !== null) k.rotatedAt = r.rotated_at;
-  if (r.prev_valid_until !== null && r.prev_valid_until > now) k.previousKeyValidUntil = r.prev_valid_until;
-  return k;
-}
+import type { ApiKeyRow } from '../rows/api-key-rows.js';
+import { API_KEY_COLS, toApiKey } from '../rows/api-key-rows.js';
 
 export class PgApiKeys {
   readonly #db: PgDb;
@@ -47,12 +25,12 @@ export class PgApiKeys {
 
   async list(): Promise<ApiKeyRecord[]> {
     const now = Date.now();
-    const r = await this.#db.query<ApiKeyRow>(`SELECT ${COLS} FROM api_keys ORDER BY created_at, id`);
+    const r = await this.#db.query<ApiKeyRow>(`SELECT ${API_KEY_COLS} FROM api_keys ORDER BY created_at, id`);
     return r.rows.map((row) => toApiKey(row, now));
   }
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
-    const row = (await this.#db.query<ApiKeyRow>(`SELECT ${COLS} FROM api_keys WHERE id = $1`, [id])).rows[0];
+    const row = (await this.#db.query<ApiKeyRow>(`SELECT ${API_KEY_COLS} FROM api_keys WHERE id = $1`, [id])).rows[0];
     return row ? toApiKey(row, Date.now()) : undefined;
   }
 
@@ -60,10 +38,10 @@ export class PgApiKeys {
   async getByHash(hash: string): Promise<ApiKeyRecord | undefined> {
     const now = Date.now();
     const r = await this.#db.query<ApiKeyRow>(
-      `SELECT ${COLS} FROM (
-         SELECT ${COLS}, 0 AS pick FROM api_keys WHERE hash = $1
+      `SELECT ${API_KEY_COLS} FROM (
+         SELECT ${API_KEY_COLS}, 0 AS pick FROM api_keys WHERE hash = $1
          UNION ALL
-         SELECT ${COLS}, 1 AS pick FROM api_keys WHERE prev_hash = $1 AND prev_valid_until > $2
+         SELECT ${API_KEY_COLS}, 1 AS pick FROM api_keys WHERE prev_hash = $1 AND prev_valid_until > $2
        ) AS k ORDER BY pick LIMIT 1`,
       [hash, now],
     );
@@ -79,7 +57,7 @@ export class PgApiKeys {
     // expressions read the row as it was, so `hash` here is the old value.
     const r = await this.#db.query<ApiKeyRow>(
       `UPDATE api_keys SET prev_hash = CASE WHEN $1::boolean THEN hash END, prev_valid_until = CASE WHEN $1::boolean THEN $2::bigint END,
-         hash = $3, prefix = $4, rotated_at = $5 WHERE id = $6 RETURNING ${COLS}`,
+         hash = $3, prefix = $4, rotated_at = $5 WHERE id = $6 RETURNING ${API_KEY_COLS}`,
       [keep, graceUntil ?? null, newHash, newPrefix, now, id],
     );
     const row = r.rows[0];

@@ -1,29 +1,8 @@
 /** The published flow of each workflow on PostgreSQL: one row per workflow, versioned on replace. */
-import type { JsonObject } from '../../template/types.js';
 import type { PublicationRecord, PutPublicationInput } from '../store.js';
 import type { PgDb } from './postgres-connection.js';
-
-interface PublicationRow {
-  workflow_id: string;
-  mode: PublicationRecord['mode'];
-  spec: string;
-  version: number;
-  desired_status: PublicationRecord['desiredStatus'];
-  published_at: number;
-  updated_at: number;
-}
-
-const COLS = 'workflow_id, mode, spec, version, desired_status, published_at, updated_at';
-
-const toPublication = (r: PublicationRow): PublicationRecord => ({
-  workflowId: r.workflow_id,
-  mode: r.mode,
-  spec: JSON.parse(r.spec) as JsonObject,
-  version: r.version,
-  desiredStatus: r.desired_status,
-  publishedAt: r.published_at,
-  updatedAt: r.updated_at,
-});
+import type { PublicationRow } from '../rows/publication-rows.js';
+import { PUBLICATION_COLS, toPublication } from '../rows/publication-rows.js';
 
 export class PgPublications {
   readonly #db: PgDb;
@@ -38,7 +17,7 @@ export class PgPublications {
        VALUES ($1, $2, $3, 1, $4, $5, $5)
        ON CONFLICT (workflow_id) DO UPDATE SET mode = EXCLUDED.mode, spec = EXCLUDED.spec, version = publications.version + 1,
          desired_status = EXCLUDED.desired_status, updated_at = EXCLUDED.updated_at
-       RETURNING ${COLS}`,
+       RETURNING ${PUBLICATION_COLS}`,
       [p.workflowId, p.mode, JSON.stringify(p.spec), p.desiredStatus, p.at],
     );
     const row = r.rows[0];
@@ -47,7 +26,7 @@ export class PgPublications {
   }
 
   async get(workflowId: string): Promise<PublicationRecord | undefined> {
-    const row = (await this.#db.query<PublicationRow>(`SELECT ${COLS} FROM publications WHERE workflow_id = $1`, [workflowId])).rows[0];
+    const row = (await this.#db.query<PublicationRow>(`SELECT ${PUBLICATION_COLS} FROM publications WHERE workflow_id = $1`, [workflowId])).rows[0];
     return row ? toPublication(row) : undefined;
   }
 
@@ -56,7 +35,7 @@ export class PgPublications {
   }
 
   async list(): Promise<PublicationRecord[]> {
-    const r = await this.#db.query<PublicationRow>(`SELECT ${COLS} FROM publications ORDER BY published_at, workflow_id`);
+    const r = await this.#db.query<PublicationRow>(`SELECT ${PUBLICATION_COLS} FROM publications ORDER BY published_at, workflow_id`);
     return r.rows.map(toPublication);
   }
 }

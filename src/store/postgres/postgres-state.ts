@@ -16,8 +16,10 @@ import type {
   StepCompletion,
 } from '../store.js';
 import type { PgDb, Queryable } from './postgres-connection.js';
-import type { RunRow, StateRow } from './postgres-rows.js';
-import { RUN_COLS, stateSelect, toRun, toState } from './postgres-rows.js';
+import type { StateRow } from './postgres-rows.js';
+import { stateSelect, toState } from './postgres-rows.js';
+import type { RunRow } from '../rows/run-rows.js';
+import { RUN_COLS, newRunValues, toRun } from '../rows/run-rows.js';
 
 interface LockedState {
   state: ProvisionState;
@@ -101,24 +103,13 @@ export class PgProvisioning {
         return state ? { ok: false, reason: 'state', state } : { ok: false, reason: 'not_found' };
       }
       await q.query(
-        `WITH res AS (DELETE FROM resources WHERE workflow_id = $1 AND NOT $9::boolean),
-           old AS (UPDATE runs SET active = false WHERE workflow_id = $1 AND active),
-           run AS (INSERT INTO runs (run_id, workflow_id, kind, plan, params, owner, lease_until, start_time, active)
-                   VALUES ($2, $1, $3, $4, $5, $6, $7, $8, true))
+        `WITH res AS (DELETE FROM resources WHERE workflow_id = $2 AND NOT $9::boolean),
+           old AS (UPDATE runs SET active = false WHERE workflow_id = $2 AND active),
+           run AS (INSERT INTO runs (${RUN_COLS}, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true))
          UPDATE workflow_state SET state = 'PROVISIONING', progress = 'IN_PROGRESS', start_time = $8, end_time = NULL,
-           error = NULL, run_id = $2, version = version + 1, updated_at = $8
-         WHERE workflow_id = $1`,
-        [
-          input.workflowId,
-          input.runId,
-          input.kind,
-          JSON.stringify(input.plan),
-          input.params,
-          input.owner,
-          input.startTime + input.leaseMs,
-          input.startTime,
-          input.keepResources,
-        ],
+           error = NULL, run_id = $1, version = version + 1, updated_at = $8
+         WHERE workflow_id = $2`,
+        [...newRunValues(input), input.keepResources],
       );
       return { ok: true };
     });

@@ -41,8 +41,14 @@ import { PgApiKeys } from './postgres-api-keys.js';
 import { PgPublications } from './postgres-publications.js';
 import { PgTasks } from './postgres-tasks.js';
 import { PgProvisioning, deleteStateRows } from './postgres-state.js';
-import type { MlRow, NodeRow, UserRow, WorkflowRow } from './postgres-rows.js';
-import { ML_COLS, USER_COLS, toMl, toNode, toUser, toWorkflow } from './postgres-rows.js';
+import type { MlRow } from '../rows/ml-resource-rows.js';
+import { ML_COLS, toMl } from '../rows/ml-resource-rows.js';
+import type { NodeRow } from '../rows/node-rows.js';
+import { toNode } from '../rows/node-rows.js';
+import type { UserRow } from '../rows/user-rows.js';
+import { USER_COLS, toUser } from '../rows/user-rows.js';
+import type { WorkflowRow } from '../rows/workflow-rows.js';
+import { toWorkflow } from '../rows/workflow-rows.js';
 
 export interface PostgresStoreOptions {
   /** Apply pending migrations on open (default). false: refuse a schema that is behind (`flowd migrate` first). */

@@ -9,32 +9,13 @@
  * trip, one commit): under load that is what keeps task submission cheap, as SQLite's group
  * commit does. Counts are read from the table (no in-memory cache: other nodes write too).
  */
-import { conflict, validationError } from '../../errors.js';
+import { conflict } from '../../errors.js';
 import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
 import type { PgDb } from './postgres-connection.js';
-
-interface TaskRow {
-  seq: number;
-  task_id: string;
-  workflow_id: string;
-  status: TaskStatus;
-  attempt: number;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  expires_at: number;
-  owner: string | null;
-  lease_until: number | null;
-  correlation_id: string | null;
-  idempotency_key: string | null;
-  input?: string;
-  output?: string | null;
-}
-
-/** Everything but the payloads. */
-const META = `seq, task_id, workflow_id, status, attempt, created_at, started_at, finished_at, expires_at, owner, lease_until,
-  correlation_id, idempotency_key`;
+import type { TaskRow } from '../rows/task-rows.js';
+import { TASK_META_COLS as META, newTaskRecord, toTask } from '../rows/task-rows.js';
+import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows per INSERT of grouped creates, and per DELETE of the expiry sweep. */
 const CREATE_CHUNK = 1000;
@@ -46,36 +27,6 @@ interface PendingCreate {
   reject: (e: unknown) => void;
   /** Set once it was re-sent because its idempotent twin vanished between INSERT and SELECT. */
   retried?: boolean;
-}
-
-function toTask(r: TaskRow): TaskRecord {
-  const t: TaskRecord = { taskId: r.task_id, workflowId: r.workflow_id, status: r.status, attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at };
-  if (r.correlation_id !== null) t.correlationId = r.correlation_id;
-  if (r.idempotency_key !== null) t.idempotencyKey = r.idempotency_key;
-  if (r.started_at !== null) t.startedAt = r.started_at;
-  if (r.finished_at !== null) t.finishedAt = r.finished_at;
-  if (r.owner !== null) t.owner = r.owner;
-  if (r.lease_until !== null) t.leaseUntil = r.lease_until;
-  if (r.input !== undefined) t.input = r.input;
-  if (r.output !== undefined && r.output !== null) t.output = r.output;
-  return t;
-}
-
-function newTaskRecord(t: NewTask): TaskRecord {
-  const task: TaskRecord = { taskId: t.taskId, workflowId: t.workflowId, status: 'QUEUED', attempt: 0, createdAt: t.createdAt, expiresAt: t.expiresAt };
-  if (t.correlationId !== undefined) task.correlationId = t.correlationId;
-  if (t.idempotencyKey !== undefined) task.idempotencyKey = t.idempotencyKey;
-  return task;
-}
-
-const encodeCursor = (seq: number): string => seq.toString(36);
-
-function decodeCursor(after: string | undefined): number {
-  if (after === undefined || after === '') return 0;
-  if (!/^[0-9a-z]{1,11}$/.test(after)) {
-    throw validationError(`Invalid cursor [${after}]: pass the [next] value of the previous page unchanged.`, { code: 'task.bad_cursor' });
-  }
-  return parseInt(after, 36);
 }
 
 const statusList = (statuses: TaskStatus[] | undefined): TaskStatus[] => [...new Set(statuses ?? TASK_STATUSES)];

@@ -6,30 +6,8 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ApiKeyRecord } from '../store.js';
 import { statementCache } from './statement-cache.js';
-
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  prev_valid_until: number | null;
-  workflow_ids: string;
-  created_at: number;
-  created_by: string | null;
-  rotated_at: number | null;
-  last_used_at: number | null;
-}
-
-/** Never the hashes: they stay in the store. */
-const COLS = 'id, name, prefix, prev_valid_until, workflow_ids, created_at, created_by, rotated_at, last_used_at';
-
-function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
-  const k: ApiKeyRecord = { id: r.id, name: r.name, prefix: r.prefix, workflowIds: JSON.parse(r.workflow_ids) as string[], createdAt: r.created_at };
-  if (r.last_used_at !== null) k.lastUsedAt = r.last_used_at;
-  if (r.created_by !== null) k.createdBy = r.created_by;
-  if (r.rotated_at !== null) k.rotatedAt = r.rotated_at;
-  if (r.prev_valid_until !== null && r.prev_valid_until > now) k.previousKeyValidUntil = r.prev_valid_until;
-  return k;
-}
+import type { ApiKeyRow } from '../rows/api-key-rows.js';
+import { API_KEY_COLS, toApiKey } from '../rows/api-key-rows.js';
 
 export class SqliteApiKeys {
   readonly #db: Db;
@@ -50,18 +28,18 @@ export class SqliteApiKeys {
 
   list(): ApiKeyRecord[] {
     const now = Date.now();
-    return (this.#q(`SELECT ${COLS} FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map((r) => toApiKey(r, now));
+    return (this.#q(`SELECT ${API_KEY_COLS} FROM api_keys ORDER BY created_at, id`).all() as ApiKeyRow[]).map((r) => toApiKey(r, now));
   }
 
   get(id: string): ApiKeyRecord | undefined {
-    const row = this.#q(`SELECT ${COLS} FROM api_keys WHERE id = ?`).get(id) as ApiKeyRow | undefined;
+    const row = this.#q(`SELECT ${API_KEY_COLS} FROM api_keys WHERE id = ?`).get(id) as ApiKeyRow | undefined;
     return row ? toApiKey(row, Date.now()) : undefined;
   }
 
   getByHash(hash: string): ApiKeyRecord | undefined {
     const now = Date.now();
-    const row = (this.#q(`SELECT ${COLS} FROM api_keys WHERE hash = ?`).get(hash) ??
-      this.#q(`SELECT ${COLS} FROM api_keys WHERE prev_hash = ? AND prev_valid_until > ?`).get(hash, now)) as ApiKeyRow | undefined;
+    const row = (this.#q(`SELECT ${API_KEY_COLS} FROM api_keys WHERE hash = ?`).get(hash) ??
+      this.#q(`SELECT ${API_KEY_COLS} FROM api_keys WHERE prev_hash = ? AND prev_valid_until > ?`).get(hash, now)) as ApiKeyRow | undefined;
     return row ? toApiKey(row, now) : undefined;
   }
 
@@ -72,7 +50,7 @@ export class SqliteApiKeys {
     // previous value is dropped (two live values at most, never a chain of them).
     const row = this.#q(
       `UPDATE api_keys SET prev_hash = CASE WHEN ? THEN hash END, prev_valid_until = CASE WHEN ? THEN ? END,
-         hash = ?, prefix = ?, rotated_at = ? WHERE id = ? RETURNING ${COLS}`,
+         hash = ?, prefix = ?, rotated_at = ? WHERE id = ? RETURNING ${API_KEY_COLS}`,
     ).get(keep ? 1 : 0, keep ? 1 : 0, graceUntil ?? null, newHash, newPrefix, now, id) as ApiKeyRow | undefined;
     return row ? toApiKey(row, now) : undefined;
   }

@@ -1,28 +1,9 @@
 /** The published flow of each workflow on SQLite: one row per workflow, versioned on replace. */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { JsonObject } from '../../template/types.js';
 import type { PublicationRecord, PutPublicationInput } from '../store.js';
 import { statementCache } from './statement-cache.js';
-
-interface PublicationRow {
-  workflow_id: string;
-  mode: PublicationRecord['mode'];
-  spec: string;
-  version: number;
-  desired_status: PublicationRecord['desiredStatus'];
-  published_at: number;
-  updated_at: number;
-}
-
-const toPublication = (r: PublicationRow): PublicationRecord => ({
-  workflowId: r.workflow_id,
-  mode: r.mode,
-  spec: JSON.parse(r.spec) as JsonObject,
-  version: r.version,
-  desiredStatus: r.desired_status,
-  publishedAt: r.published_at,
-  updatedAt: r.updated_at,
-});
+import type { PublicationRow } from '../rows/publication-rows.js';
+import { toPublication } from '../rows/publication-rows.js';
 
 export class SqlitePublications {
   readonly #db: Db;

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { JsonObject, OsUser, Template } from '../../template/types.js';
+import type { JsonObject, Template } from '../../template/types.js';
 import type {
   ApiKeyRecord,
   BeginRunInput,
@@ -25,6 +25,7 @@ import type {
   RunRecord,
   StateRecord,
   StepCompletion,
+  StepRecord,
   Store,
   StoredUser,
   TaskCompletion,
@@ -38,8 +39,20 @@ import { SqliteApiKeys } from './sqlite-api-keys.js';
 import { SqlitePublications } from './sqlite-publications.js';
 import { SqliteTasks } from './sqlite-tasks.js';
 
-import type { MlRow, ResourceRow, RunRow, StateRow, StepRow, UserRow } from './sqlite-rows.js';
-import { toMl, toResource, toRun, toStep, toUser } from './sqlite-rows.js';
+import type { ResourceRow, StateRow } from './sqlite-rows.js';
+import { toResource } from './sqlite-rows.js';
+import type { MlRow } from '../rows/ml-resource-rows.js';
+import { toMl } from '../rows/ml-resource-rows.js';
+import type { NodeRow } from '../rows/node-rows.js';
+import { toNode } from '../rows/node-rows.js';
+import type { RunRow } from '../rows/run-rows.js';
+import { RUN_COLS, newRunValues, toRun } from '../rows/run-rows.js';
+import type { StepRow } from '../rows/state-rows.js';
+import { toStateRecord, toStep } from '../rows/state-rows.js';
+import type { UserRow } from '../rows/user-rows.js';
+import { toUser } from '../rows/user-rows.js';
+import type { WorkflowRow } from '../rows/workflow-rows.js';
+import { toWorkflow } from '../rows/workflow-rows.js';
 import { statementCache } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
@@ -112,14 +125,8 @@ export class SqliteStore implements Store {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    const rows = this.#q('SELECT node_id, url, started_at, heartbeat_at, info FROM nodes ORDER BY node_id').all() as Array<{
-      node_id: string;
-      url: string;
-      started_at: number;
-      heartbeat_at: number;
-      info: string;
-    }>;
-    return rows.map((r) => ({ nodeId: r.node_id, url: r.url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, info: JSON.parse(r.info) as JsonObject }));
+    const rows = this.#q('SELECT node_id, url, started_at, heartbeat_at, info FROM nodes ORDER BY node_id').all() as NodeRow[];
+    return rows.map(toNode);
   }
 
   async removeNode(nodeId: string): Promise<void> {
@@ -157,10 +164,8 @@ export class SqliteStore implements Store {
   }
 
   async getWorkflow(id: string): Promise<WorkflowRecord | undefined> {
-    const row = this.#q('SELECT id, template, version FROM workflows WHERE id = ?').get(id) as
-      | { id: string; template: string; version: number }
-      | undefined;
-    return row ? { id: row.id, template: JSON.parse(row.template) as Template, version: row.version } : undefined;
+    const row = this.#q('SELECT id, template, version FROM workflows WHERE id = ?').get(id) as WorkflowRow | undefined;
+    return row ? toWorkflow(row) : undefined;
   }
 
   async replaceWorkflow(id: string, template: Template): Promise<ReplaceResult> {
@@ -218,12 +223,8 @@ export class SqliteStore implements Store {
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {
-    const rows = this.#q('SELECT id, template, version FROM workflows ORDER BY created_at, id').all() as Array<{
-      id: string;
-      template: string;
-      version: number;
-    }>;
-    return rows.map((r) => ({ id: r.id, template: JSON.parse(r.template) as Template, version: r.version }));
+    const rows = this.#q('SELECT id, template, version FROM workflows ORDER BY created_at, id').all() as WorkflowRow[];
+    return rows.map(toWorkflow);
   }
 
   // ---------------------------------------------------------------- state
@@ -234,32 +235,15 @@ export class SqliteStore implements Store {
         row.workflow_id,
       ) as ResourceRow[]
     ).map(toResource);
-    const rec: StateRecord = {
-      workflowId: row.workflow_id,
-      state: row.state,
-      progress: row.progress,
-      userOutputs: {},
-      resources,
-      steps: [],
-      version: row.version,
-      updatedAt: row.updated_at,
-    };
-    if (row.start_time !== null) rec.provisionStartTime = row.start_time;
-    if (row.end_time !== null) rec.provisionEndTime = row.end_time;
-    if (row.error !== null) rec.error = row.error;
-    if (row.user !== null) rec.user = JSON.parse(row.user) as OsUser;
-    if (row.run_id !== null) {
-      rec.runId = row.run_id;
-      if (withSteps) {
-        rec.steps = (
-          this.#q(
-            'SELECT node_id, type, state, attempt, start_time, end_time, error, outputs FROM steps WHERE run_id = ? ORDER BY ord',
-          ).all(row.run_id) as StepRow[]
-        ).map(toStep);
-        for (const s of rec.steps) if (s.state === 'COMPLETED' && s.outputs) rec.userOutputs[s.nodeId] = s.outputs;
-      }
-    }
-    return rec;
+    const steps = (runId: string): StepRecord[] =>
+      withSteps
+        ? (
+            this.#q('SELECT node_id, type, state, attempt, start_time, end_time, error, outputs FROM steps WHERE run_id = ? ORDER BY ord').all(
+              runId,
+            ) as StepRow[]
+          ).map(toStep)
+        : [];
+    return toStateRecord(row, row.user, resources, steps);
   }
 
   async getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined> {
@@ -303,19 +287,7 @@ export class SqliteStore implements Store {
       this.#changed(input.workflowId);
       if (!input.keepResources) this.#q('DELETE FROM resources WHERE workflow_id = ?').run(input.workflowId);
       this.#q('UPDATE runs SET active = 0 WHERE workflow_id = ?').run(input.workflowId);
-      this.#q(
-        `INSERT INTO runs (run_id, workflow_id, kind, plan, params, owner, lease_until, start_time, active)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-      ).run(
-        input.runId,
-        input.workflowId,
-        input.kind,
-        JSON.stringify(input.plan),
-        input.params,
-        input.owner,
-        input.startTime + input.leaseMs,
-        input.startTime,
-      );
+      this.#q(`INSERT INTO runs (${RUN_COLS}, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`).run(...newRunValues(input));
       this.#q(
         `UPDATE workflow_state SET state = 'PROVISIONING', progress = 'IN_PROGRESS', start_time = ?, end_time = NULL,
            error = NULL, run_id = ?, version = version + 1, updated_at = ? WHERE workflow_id = ?`,

@@ -14,32 +14,12 @@
  * depth, read on every status request, costs nothing instead of a scan of the workflow's tasks.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { validationError } from '../../errors.js';
 import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
 import { statementCache } from './statement-cache.js';
-
-interface TaskRow {
-  seq: number;
-  task_id: string;
-  workflow_id: string;
-  status: TaskStatus;
-  attempt: number;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  expires_at: number;
-  owner: string | null;
-  lease_until: number | null;
-  correlation_id: string | null;
-  idempotency_key: string | null;
-  input?: string;
-  output?: string | null;
-}
-
-/** Everything but the payloads. */
-const META = `seq, task_id, workflow_id, status, attempt, created_at, started_at, finished_at, expires_at, owner, lease_until,
-  correlation_id, idempotency_key`;
+import type { TaskRow } from '../rows/task-rows.js';
+import { TASK_META_COLS as META, newTaskRecord, toTask } from '../rows/task-rows.js';
+import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows deleted per transaction by the expiry sweep; the event loop gets a turn in between. */
 const EXPIRY_CHUNK = 2000;
@@ -59,29 +39,6 @@ interface PendingWrite {
 type Outcome = { ok: true; effect: Effect<unknown> } | { ok: false; error: unknown };
 
 const emptyCounts = (): Counts => ({ QUEUED: 0, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 });
-
-function toTask(r: TaskRow): TaskRecord {
-  const t: TaskRecord = { taskId: r.task_id, workflowId: r.workflow_id, status: r.status, attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at };
-  if (r.correlation_id !== null) t.correlationId = r.correlation_id;
-  if (r.idempotency_key !== null) t.idempotencyKey = r.idempotency_key;
-  if (r.started_at !== null) t.startedAt = r.started_at;
-  if (r.finished_at !== null) t.finishedAt = r.finished_at;
-  if (r.owner !== null) t.owner = r.owner;
-  if (r.lease_until !== null) t.leaseUntil = r.lease_until;
-  if (r.input !== undefined) t.input = r.input;
-  if (r.output !== undefined && r.output !== null) t.output = r.output;
-  return t;
-}
-
-const encodeCursor = (seq: number): string => seq.toString(36);
-
-function decodeCursor(after: string | undefined): number {
-  if (after === undefined || after === '') return 0;
-  if (!/^[0-9a-z]{1,11}$/.test(after)) {
-    throw validationError(`Invalid cursor [${after}]: pass the [next] value of the previous page unchanged.`, { code: 'task.bad_cursor' });
-  }
-  return parseInt(after, 36);
-}
 
 export class SqliteTasks {
   readonly #db: Db;
@@ -160,10 +117,7 @@ export class SqliteTasks {
         `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
          VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
       ).run(t.taskId, t.workflowId, t.createdAt, t.expiresAt, t.correlationId ?? null, t.idempotencyKey ?? null, t.input);
-      const task: TaskRecord = { taskId: t.taskId, workflowId: t.workflowId, status: 'QUEUED', attempt: 0, createdAt: t.createdAt, expiresAt: t.expiresAt };
-      if (t.correlationId !== undefined) task.correlationId = t.correlationId;
-      if (t.idempotencyKey !== undefined) task.idempotencyKey = t.idempotencyKey;
-      return { value: { task, created: true }, delta: [[t.workflowId, 'QUEUED', 1]] };
+      return { value: { task: newTaskRecord(t), created: true }, delta: [[t.workflowId, 'QUEUED', 1]] };
     });
   }
 
