@@ -14,6 +14,7 @@ import type { PublishedFlow } from './published-flow.js';
 const CLAIM_BATCH = 256;
 const FLUSH_BATCH = 512;
 const POLL_MS = 1000;
+const FLUSH_RETRY_MS = 250;
 
 /** Metrics hooks: how long a task waited to be claimed, and how long its flow ran. */
 export interface TaskObserver {
@@ -211,9 +212,16 @@ export class TaskRunner {
         for (const d of batch) if (!doneSet.has(d.taskId)) this.#deps.onDone(d.taskId);
         this.#deps.onChange();
       } catch (e) {
-        // Left RUNNING: the lease expires and the task is run again (at-least-once execution,
-        // exactly-once completion).
-        this.#deps.logger.error({ err: e, workflowId: this.#workflowId, tasks: batch.length }, 'recording task results failed');
+        // Not recorded (the store failed, e.g. a lost connection): keep the results and try
+        // again shortly. The tasks stay RUNNING under this node's lease meanwhile, so nobody
+        // else runs them; if this process dies first, the lease expires and they run again
+        // (at-least-once execution, exactly-once completion).
+        this.#pending = batch.concat(this.#pending);
+        this.#deps.logger.warn({ err: e, workflowId: this.#workflowId, tasks: batch.length }, 'recording task results failed; retrying');
+        if (!this.#stopped) {
+          const retry = setTimeout(() => void this.#flush(), FLUSH_RETRY_MS);
+          retry.unref();
+        }
       }
     });
     return this.#flushing;

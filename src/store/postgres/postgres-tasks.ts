@@ -157,12 +157,15 @@ export class PgTasks {
     const unique = new Map<string, TaskCompletion>();
     for (const c of results) if (!unique.has(key(c.taskId, c.owner))) unique.set(key(c.taskId, c.owner), c);
     if (unique.size === 0) return [];
-    // Sorted by task id: concurrent batches lock rows in one order.
-    const rows = [...unique.values()].sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+    const rows = [...unique.values()];
+    // Rows are locked first, in seq order (the same order every other multi-row writer of
+    // tasks uses, or they skip locked rows), so two statements can never wait on each other.
     const r = await this.#db.query<{ task_id: string; owner: string }>(
-      `UPDATE tasks AS t SET status = c.status, output = c.output, finished_at = c.finished_at, lease_until = NULL
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS c(task_id, owner, status, output, finished_at)
-       WHERE t.task_id = c.task_id AND t.status = 'RUNNING' AND t.owner = c.owner
+      `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS c(task_id, owner, status, output, finished_at)),
+            locked AS (SELECT t.seq FROM tasks t JOIN c ON t.task_id = c.task_id AND t.owner = c.owner WHERE t.status = 'RUNNING' ORDER BY t.seq FOR UPDATE OF t)
+       UPDATE tasks AS t SET status = c.status, output = c.output, finished_at = c.finished_at, lease_until = NULL
+       FROM c
+       WHERE t.seq IN (SELECT seq FROM locked) AND t.task_id = c.task_id AND t.status = 'RUNNING' AND t.owner = c.owner
        RETURNING t.task_id, t.owner`,
       [rows.map((c) => c.taskId), rows.map((c) => c.owner), rows.map((c) => c.status), rows.map((c) => c.output), rows.map((c) => c.finishedAt)],
     );
@@ -171,14 +174,21 @@ export class PgTasks {
   }
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
-    await this.#db.query(`UPDATE tasks SET lease_until = $1 WHERE status = 'RUNNING' AND owner = $2`, [now + leaseMs, owner]);
+    // Rows being completed right now are skipped (they need no lease any more): no deadlock
+    // with a concurrent completion of the same rows.
+    await this.#db.query(
+      `UPDATE tasks SET lease_until = $1
+       WHERE seq IN (SELECT seq FROM tasks WHERE status = 'RUNNING' AND owner = $2 ORDER BY seq FOR UPDATE SKIP LOCKED)`,
+      [now + leaseMs, owner],
+    );
   }
 
   /** Only expired leases: on PostgreSQL another owner is a live node still renewing its own. */
   async requeueOrphans(now: number): Promise<number> {
     const r = await this.#db.query(
       `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
-       WHERE status = 'RUNNING' AND lease_until < $1`,
+       WHERE seq IN (SELECT seq FROM tasks WHERE status = 'RUNNING' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED)
+         AND status = 'RUNNING' AND lease_until < $1`,
       [now],
     );
     return r.rowCount ?? 0;
