@@ -226,7 +226,7 @@ export class RuntimeManager implements FlowPublisher {
     if (existing && existing.flow.mode !== spec.mode) await this.#stopEntry(workflowId, existing);
     const rec = await this.#deps.store.putPublication({ workflowId, mode: spec.mode, spec: flowSpecToJson(spec), desiredStatus: 'PUBLISHED', at: Date.now() });
     cluster.announcePublication(workflowId);
-    const placement = await this.#placement();
+    const placement = this.#placement(await this.#deps.store.listPublications());
     await this.#apply(rec, spec, blocks, footprint, placement);
     for (;;) {
       const st = this.status(workflowId);
@@ -242,9 +242,8 @@ export class RuntimeManager implements FlowPublisher {
     return { serviceIds: entry?.flow.serviceIds() ?? [], mode: spec.mode, version: rec.version };
   }
 
-  async #placement(): Promise<Placement> {
+  #placement(pubs: readonly PublicationRecord[]): Placement {
     const cluster = this.#deps.cluster as RuntimeCluster;
-    const pubs = await this.#deps.store.listPublications();
     const services = pubs.flatMap((p) => {
       const blocks = Array.isArray(p.spec['blocks']) ? p.spec['blocks'] : [];
       return blocks.flatMap((b) => {
@@ -317,7 +316,7 @@ export class RuntimeManager implements FlowPublisher {
   async #reconcileOnce(): Promise<void> {
     if (!this.#deps.cluster || this.#closed) return;
     const pubs = await this.#deps.store.listPublications();
-    const placement = await this.#placement();
+    const placement = this.#placement(pubs);
     const published = new Set(pubs.map((p) => p.workflowId));
     for (const pub of pubs) {
       await this.#serial(pub.workflowId, async () => {
