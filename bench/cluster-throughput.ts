@@ -9,9 +9,15 @@
  *   the best one is the reference for the ratios).
  * - graphile-worker: batch `add_jobs`, a `run()` pool with a no-op task.
  * - flowd ASYNC: a 1-block no-op js flow published through node 1; N tasks submitted over HTTP
- *   (one autocannon process per node, round-robin over the nodes, the same total connections),
- *   claimed by whichever node has capacity; then every task is read back over the API
- *   (N tasks, all COMPLETED) and from the table (attempts, which node ran it).
+ *   and claimed by whichever node has capacity; then every task is read back over the API
+ *   (N tasks, all COMPLETED) and from the table (attempts, which node ran it). Two ways to
+ *   submit: `batch` (POST task/batch, 1,000 tasks a request, as pg-boss and graphile-worker
+ *   insert; a few requests in flight, round-robin over the nodes) and `single` (one request per
+ *   task: one autocannon per node, the same total connections).
+ * - flowd ASYNC, waiting work: the same, but the block waits BENCH_WAIT_MS (20 ms) per task, as
+ *   a call to a remote model does, with BENCH_WAIT_CONSUMERS (16) tasks in flight per instance
+ *   and one instance per node: the work is neither CPU- nor database-bound, so adding a node
+ *   adds capacity. This is the 1 → 2 nodes scaling case.
  * - flowd provisioning: W workflows of S `noop` steps created with ?provision=true through the
  *   nodes round-robin; steps/s = W × S / seconds until every workflow is COMPLETED.
  *
@@ -19,11 +25,14 @@
  * bundle). `node --import tsx bench/cluster-throughput.ts`; env: BENCH_JOBS (20000),
  * BENCH_NODES (1,2,3), BENCH_STEPS_WORKFLOWS (60), BENCH_STEPS_PER_WORKFLOW (20),
  * BENCH_STEPS_SHAPE (chain | fan), BENCH_CONNECTIONS (64, split over the nodes),
- * BENCH_REPLICAS_PER_NODE (1), BENCH_CONSUMERS (64), BENCH_PGBOSS (4x500,8x250,4x1000: workers
- * × batchSize), BENCH_GRAPHILE_CONCURRENCY (8), BENCH_ONLY (baselines | tasks | steps, comma-
+ * BENCH_SUBMIT (batch,single), BENCH_BATCH (1000), BENCH_BATCH_INFLIGHT (4, all nodes together),
+ * BENCH_REPLICAS_PER_NODE (1), BENCH_CONSUMERS (64), BENCH_WAIT_MS (20), BENCH_WAIT_JOBS (10000),
+ * BENCH_WAIT_CONSUMERS (16), BENCH_PGBOSS (4x500,8x250,4x1000: workers × batchSize),
+ * BENCH_GRAPHILE_CONCURRENCY (8), BENCH_ONLY (baselines | tasks | waits | steps, comma-
  * separated), BENCH_PG_URL, BENCH_BUS_URL.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { autocannon, table } from './support.js';
@@ -62,7 +71,13 @@ const PGBOSS_CONFIGS = (env['BENCH_PGBOSS'] ?? '4x500,8x250,4x1000').split(',').
   return { workers: w ?? 4, batchSize: b ?? 500 };
 });
 const GRAPHILE_CONCURRENCY = Number(env['BENCH_GRAPHILE_CONCURRENCY'] ?? 8);
-const ONLY = new Set((env['BENCH_ONLY'] ?? 'baselines,tasks,steps').split(','));
+const SUBMITS = (env['BENCH_SUBMIT'] ?? 'batch,single').split(',').filter((m): m is Submit => m === 'batch' || m === 'single');
+const BATCH = Number(env['BENCH_BATCH'] ?? 1000);
+const BATCH_INFLIGHT = Number(env['BENCH_BATCH_INFLIGHT'] ?? 4);
+const WAIT_MS = Number(env['BENCH_WAIT_MS'] ?? 20);
+const WAIT_JOBS = Number(env['BENCH_WAIT_JOBS'] ?? 10_000);
+const WAIT_CONSUMERS = Number(env['BENCH_WAIT_CONSUMERS'] ?? 16);
+const ONLY = new Set((env['BENCH_ONLY'] ?? 'baselines,tasks,waits,steps').split(','));
 /** Every engine's completion is observed by polling its own tables this often. */
 const POLL_MS = 20;
 /** A flowd part fails (saying where its work stands) when nothing finishes for this long. */
@@ -73,7 +88,22 @@ const NODE_ENV: Record<string, string> = {};
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+type Submit = 'batch' | 'single';
+
+/** What one flowd tasks part runs: how tasks are submitted and what the block does. */
+interface Workload {
+  label: string;
+  /** Rows of a group are compared with the group's 1-node row. */
+  group: string;
+  submit: Submit;
+  jobs: number;
+  replicasPerNode: number;
+  consumers: number;
+  block: { type: string; config: Record<string, unknown> };
+}
+
 interface Row {
+  group?: string;
   engine: string;
   nodes: number | '-';
   work: string;
@@ -117,17 +147,42 @@ function problems(n: ClusterNodeProc): string {
 
 const idle = (s: StatusLike): boolean => (s.tasks?.queued ?? 1) === 0 && (s.tasks?.running ?? 1) === 0;
 
-async function flowdTasks(k: number, rows: Row[], notes: string[]): Promise<void> {
+/** Submits `total` tasks in batches (POST task/batch), BATCH_INFLIGHT requests in flight round-robin over the nodes. */
+async function submitBatches(urls: string[], key: string, total: number): Promise<{ failed: number; requests: number }> {
+  let next = 0;
+  let failed = 0;
+  let requests = 0;
+  const worker = async (url: string): Promise<void> => {
+    while (next < total) {
+      const start = next;
+      const n = Math.min(BATCH, total - start);
+      next += n;
+      const tasks = Array.from({ length: n }, (_, j) => ({ input: { text: 'no-op', i: start + j } }));
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ tasks }) });
+      requests++;
+      const j = (await r.json()) as { created?: number };
+      if (r.status !== 202 || j.created !== n) {
+        failed += n - (j.created ?? 0);
+        console.error(`batch of ${n} answered ${r.status}: ${JSON.stringify(j).slice(0, 300)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, BATCH_INFLIGHT) }, (_, i) => worker(urls[i % urls.length] as string)));
+  return { failed, requests };
+}
+
+async function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promise<void> {
   const schema = newSchema(`flowd_tasks_${k}n`);
   let nodes: ClusterNodeProc[] = [];
   const db = await pgClient();
+  const JOBS = w.jobs;
   try {
     nodes = await startCluster(schema, k, NODE_ENV);
     const first = nodes[0] as ClusterNodeProc;
     const flow = {
       mode: 'ASYNC',
       autoscaling: { preset: 'disabled' },
-      blocks: [{ id: 'noop', type: 'js', replicas: REPLICAS_PER_NODE * k, consumers: CONSUMERS, config: { source: 'function process(input) { return input; }' } }],
+      blocks: [{ id: 'work', ...w.block, replicas: w.replicasPerNode * k, consumers: w.consumers }],
       edges: [],
     };
     const { id, key } = await publishFlow(first.url, flow);
@@ -149,8 +204,16 @@ async function flowdTasks(k: number, rows: Row[], notes: string[]): Promise<void
 
     const wall0 = Date.now();
     let submitted = false;
-    const submits: Promise<LoadResult[]> = Promise.all(
-      nodes.map((n, i) => autocannon(runtimeUrl(n.url, id, 'task'), { connections: Math.min(conns, per[i] ?? 1), amount: per[i] ?? 0, method: 'POST', body, headers })),
+    const submits: Promise<{ failed: number; how: string }> = (
+      w.submit === 'batch'
+        ? submitBatches(
+            nodes.map((n) => runtimeUrl(n.url, id, 'task/batch')),
+            key,
+            JOBS,
+          ).then((b) => ({ failed: b.failed, how: `${b.requests} batch request(s) of ≤ ${BATCH}, ${BATCH_INFLIGHT} in flight` }))
+        : Promise.all(
+            nodes.map((n, i) => autocannon(runtimeUrl(n.url, id, 'task'), { connections: Math.min(conns, per[i] ?? 1), amount: per[i] ?? 0, method: 'POST', body, headers })),
+          ).then((loads: LoadResult[]) => ({ failed: loads.reduce((a, l) => a + l.errors + l.non2xx, 0), how: `${k} autocannon(s) × ${conns} connection(s)` }))
     ).finally(() => {
       submitted = true;
     });
@@ -177,7 +240,7 @@ async function flowdTasks(k: number, rows: Row[], notes: string[]): Promise<void
       }
       await sleep(POLL_MS);
     }
-    const loads = await submits;
+    const sub = await submits;
     const { firstCreated } = await terminal();
     const ms = doneAt - firstCreated;
     const lastCreated = Number((await db.query<{ last: string }>(`SELECT max(created_at) AS last FROM "${schema}".tasks WHERE workflow_id = $1`, [id])).rows[0]?.last ?? 0);
@@ -190,10 +253,11 @@ async function flowdTasks(k: number, rows: Row[], notes: string[]): Promise<void
     const byStatus = await db.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY status`, [id]);
     const reruns = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 AND attempt > 1`, [id])).rows[0]?.n ?? 0);
     const owners = await db.query<{ owner: string | null; n: string }>(`SELECT owner, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY owner ORDER BY owner`, [id]);
-    const failedSubmits = loads.reduce((a, l) => a + l.errors + l.non2xx, 0);
+    const failedSubmits = sub.failed;
     const ok = tasks.length === JOBS && completed === JOBS && ids.size === JOBS && reruns === 0 && failedSubmits === 0;
     rows.push({
-      engine: `flowd ASYNC tasks (${REPLICAS_PER_NODE * k} × ${CONSUMERS} consumers)`,
+      group: w.group,
+      engine: `${w.label} (${w.replicasPerNode * k} × ${w.consumers} consumers)`,
       nodes: k,
       work: `${JOBS.toLocaleString('en-US')} tasks`,
       ms,
@@ -205,7 +269,7 @@ async function flowdTasks(k: number, rows: Row[], notes: string[]): Promise<void
     });
     const shares = owners.rows.map((o) => `${(o.owner ?? 'none').slice(0, 12)}: ${Number(o.n).toLocaleString('en-US')}`).join(', ');
     notes.push(
-      `flowd tasks, ${k} node(s): ${k} autocannon(s) × ${conns} connection(s); submits spanned ${((lastCreated - firstCreated) / 1000).toFixed(2)} s ` +
+      `${w.label}, ${k} node(s): ${sub.how}; submits spanned ${((lastCreated - firstCreated) / 1000).toFixed(2)} s ` +
         `(${Math.round(JOBS / Math.max(0.001, (lastCreated - firstCreated) / 1000))} tasks/s accepted), last result ${((doneAt - lastCreated) / 1000).toFixed(2)} s after the last submit; ` +
         `wall incl. starting autocannon ${((doneAt - wall0) / 1000).toFixed(2)} s; table: ${byStatus.rows.map((r) => `${r.status} ${r.n}`).join(', ')}; run by node: ${shares}`,
     );
@@ -319,14 +383,14 @@ async function main(): Promise<void> {
   if (ONLY.has('tasks') || ONLY.has('steps')) checkBuild();
   // A part that fails is reported as such and the others still run.
   const failures: string[] = [];
-  const part = async (engine: string, nodes: Row['nodes'], kind: Row['kind'], fn: () => Promise<void>): Promise<void> => {
+  const part = async (engine: string, nodes: Row['nodes'], kind: Row['kind'], fn: () => Promise<void>, group?: string): Promise<void> => {
     try {
       await fn();
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       console.error(`${engine}${nodes === '-' ? '' : `, ${nodes} node(s)`} failed: ${msg}`);
       failures.push(`${engine}${nodes === '-' ? '' : `, ${nodes} node(s)`}: ${msg.split('\n')[0] ?? ''}`);
-      rows.push({ engine, nodes, work: '-', ms: NaN, count: 0, kind, check: 'FAILED (see below)' });
+      rows.push({ ...(group !== undefined ? { group } : {}), engine, nodes, work: '-', ms: NaN, count: 0, kind, check: 'FAILED (see below)' });
     }
   };
   try {
@@ -334,8 +398,32 @@ async function main(): Promise<void> {
       for (const c of PGBOSS_CONFIGS) await part(`pg-boss 10 (${c.workers} workers × batchSize ${c.batchSize})`, '-', 'jobs', () => pgBoss(c, rows));
       await part('graphile-worker 0.16', '-', 'jobs', () => graphile(rows));
     }
-    if (ONLY.has('tasks')) for (const k of NODES) await part('flowd ASYNC tasks', k, 'jobs', () => flowdTasks(k, rows, notes));
-    if (ONLY.has('steps')) for (const k of NODES) await part('flowd provisioning', k, 'steps', () => flowdSteps(k, rows, notes));
+    const noop = { type: 'js', config: { source: 'function process(input) { return input; }' } };
+    const workloads: Workload[] = [];
+    if (ONLY.has('tasks')) {
+      for (const submit of SUBMITS) {
+        const label = submit === 'batch' ? `flowd ASYNC no-op, batches of ${BATCH.toLocaleString('en-US')}` : 'flowd ASYNC no-op, 1 request per task';
+        workloads.push({ label, group: `noop-${submit}`, submit, jobs: JOBS, replicasPerNode: REPLICAS_PER_NODE, consumers: CONSUMERS, block: noop });
+      }
+    }
+    if (ONLY.has('waits')) {
+      const dir = mkdtempSync(join(tmpdir(), 'flowd-bench-wait-'));
+      const module = join(dir, 'remote-call.mjs');
+      // Stands for a block that waits on something remote (a model, an API) for `ms`.
+      NODE_ENV['FLOWD_CUSTOM_BLOCK_DIRS'] = dir; // custom modules load only from folders the operator lists
+      writeFileSync(module, 'export function createBlock(o) { const ms = Number(o.ms); return { run: (input) => new Promise((r) => setTimeout(() => r(input), ms)) }; }\n');
+      workloads.push({
+        label: `flowd ASYNC, each task waits ${WAIT_MS} ms (batches)`,
+        group: 'wait',
+        submit: 'batch',
+        jobs: WAIT_JOBS,
+        replicasPerNode: 1,
+        consumers: WAIT_CONSUMERS,
+        block: { type: 'custom', config: { module, options: { ms: WAIT_MS } } },
+      });
+    }
+    for (const w of workloads) for (const k of NODES) await part(w.label, k, 'jobs', () => flowdTasks(k, w, rows, notes), w.group);
+    if (ONLY.has('steps')) for (const k of NODES) await part('flowd provisioning', k, 'steps', () => flowdSteps(k, rows, notes), 'steps');
   } finally {
     await cleanupAll();
   }
@@ -346,8 +434,8 @@ async function main(): Promise<void> {
   const bossRows = rows.filter((r) => r.engine.startsWith('pg-boss'));
   const bossRates = bossRows.map(rate).filter(num);
   const boss = bossRates.length > 0 ? Math.max(...bossRates) : undefined;
-  const oneNode = (kind: Row['kind']): number | undefined => {
-    const r = rows.find((x) => x.kind === kind && x.nodes === 1 && x.engine.startsWith('flowd'));
+  const oneNode = (group: string | undefined): number | undefined => {
+    const r = rows.find((x) => x.group === group && x.nodes === 1 && x.engine.startsWith('flowd'));
     return r && num(rate(r)) ? rate(r) : undefined;
   };
   const ratio = (x: number, base: number | undefined): string => (num(x) && num(base) ? (x / base).toFixed(2) : '-');
@@ -360,15 +448,15 @@ async function main(): Promise<void> {
       r.work,
       num(r.ms) ? r.ms / 1000 : '-',
       num(rate(r)) ? Math.round(rate(r)) : '-',
-      r.kind === 'jobs' ? ratio(rate(r), boss) : '-',
-      r.engine.startsWith('flowd') ? ratio(rate(r), oneNode(r.kind)) : '-',
+      r.kind === 'jobs' && r.group !== 'wait' ? ratio(rate(r), boss) : '-',
+      r.engine.startsWith('flowd') ? ratio(rate(r), oneNode(r.group)) : '-',
       r.check,
     ]),
   );
   console.log('');
   console.log(
     `Every engine on its own fresh schema of the same database; timed from the first insert/submit until a poll of its own tables (every ${POLL_MS} ms) sees every job done. ` +
-      `pg-boss and graphile-worker insert in batches of 1,000 and run in this process; flowd takes one HTTP request per task (autocannon, ${CONNECTIONS} connections in all, split over the nodes).`,
+      `pg-boss and graphile-worker insert in batches of 1,000 and run in this process; flowd's tasks arrive over HTTP, in batches of ${BATCH.toLocaleString('en-US')} (POST task/batch) or one request per task (autocannon, ${CONNECTIONS} connections in all, split over the nodes).`,
   );
   console.log(
     `All flowd nodes, PostgreSQL, NATS, the baselines and the load generator share this machine's ${machine().split(',')[0] ?? ''}: scaling from 1 to 2 or 3 nodes is CPU-bound here, not a measure of nodes on their own machines.`,
@@ -381,10 +469,12 @@ async function main(): Promise<void> {
     );
   }
   for (const n of notes) console.log(`- ${n}`);
-  const flowdJobs = rows.filter((r) => r.kind === 'jobs' && r.engine.startsWith('flowd')).map(rate).filter(num);
-  if (num(boss) && flowdJobs.length > 0) console.log(`Goal: ≥ 2× pg-boss with the same durability (best flowd row: ${ratio(Math.max(...flowdJobs), boss)}×).`);
-  const tasks2 = rows.find((r) => r.kind === 'jobs' && r.nodes === 2);
-  if (tasks2) console.log(`Goal: ≥ 1.6× from 1 to 2 nodes where the work is not database-bound (tasks here: ${ratio(rate(tasks2), oneNode('jobs'))}×, on shared cores).`);
+  const flowdJobs = rows.filter((r) => r.kind === 'jobs' && r.group !== 'wait' && r.engine.startsWith('flowd')).map(rate).filter(num);
+  if (num(boss) && flowdJobs.length > 0) console.log(`Goal: ≥ 2× pg-boss with the same durability (best flowd no-op row: ${ratio(Math.max(...flowdJobs), boss)}×).`);
+  for (const group of [...new Set(rows.map((r) => r.group))]) {
+    const two = rows.find((r) => r.group === group && r.nodes === 2);
+    if (two && group !== undefined) console.log(`Goal: ≥ 1.6× from 1 to 2 nodes where the work is not database-bound — ${group}: ${ratio(rate(two), oneNode(group))}×.`);
+  }
   if (failures.length > 0) {
     console.log('\nFailed parts:');
     for (const f of failures) console.log(`- ${f}`);

@@ -8,9 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestNode } from './support/flowd-harness.js';
+import { httpRequest, startTestNode } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
-import { apiKey, provisionFlow, rt, waitRuntime } from './support/runtime-client.js';
+import { RT, apiKey, provisionFlow, rt, waitRuntime } from './support/runtime-client.js';
 
 const UPPER = 'function process(input) { return { text: input.text.toUpperCase() }; }';
 
@@ -111,6 +111,127 @@ void describe('tasks', () => {
     const r = await rt(node, k, 'POST', p.id, 'task', { text: 'x' });
     assert.equal(r.status, 400);
     assert.match(r.body.errors[0].message, /action\/analyze/);
+  });
+});
+
+void describe('task batches', () => {
+  const DOUBLE = 'function process(input) { return { n: input.n, double: input.n * 2 }; }';
+  let id: string;
+  let key: string;
+  before(async () => {
+    const p = await provisionFlow(node, {
+      mode: 'ASYNC',
+      autoscaling: { preset: 'disabled' },
+      blocks: [{ id: 'double', type: 'js', consumers: 8, config: { source: DOUBLE } }],
+      edges: [],
+    });
+    assert.equal(p.status.state, 'COMPLETED', JSON.stringify(p.status));
+    id = p.id;
+    key = await apiKey(node, [id]);
+  });
+
+  const taskCount = async (): Promise<number> => {
+    const r = await rt(node, key, 'GET', id, 'task?limit=1000');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.next, undefined);
+    return r.body.tasks.length;
+  };
+
+  void it('submits 50 tasks in one request; each completes with its own result, in order', async () => {
+    const before = await taskCount();
+    const items = Array.from({ length: 50 }, (_, i) => ({ input: { n: i } }));
+    const sub = await rt(node, key, 'POST', id, 'task/batch', { tasks: items }, { 'x-correlation-id': 'batch-corr' });
+    assert.equal(sub.status, 202, sub.text);
+    assert.equal(sub.body.created, 50);
+    assert.equal(sub.body.tasks.length, 50);
+    assert.equal(new Set(sub.body.tasks.map((t: any) => t.taskId)).size, 50);
+    assert.ok(sub.body.tasks.every((t: any) => ['QUEUED', 'RUNNING', 'COMPLETED'].includes(t.status) && t.correlationId === 'batch-corr'));
+    assert.equal(await taskCount(), before + 50);
+    await Promise.all(
+      sub.body.tasks.map(async (t: any, i: number) => {
+        const st = await rt(node, key, 'GET', id, `task/${t.taskId}?wait=20s`);
+        assert.equal(st.body.status, 'COMPLETED', st.text);
+        assert.deepEqual((await rt(node, key, 'GET', id, `task/${t.taskId}/input`)).body, { n: i });
+        assert.deepEqual((await rt(node, key, 'GET', id, `task/${t.taskId}/result`)).body, { n: i, double: i * 2 });
+      }),
+    );
+  });
+
+  void it('replays a batch with the same Idempotency-Key: 200, the same tasks, none created', async () => {
+    const items = [{ input: { n: 100 } }, { input: { n: 101 }, idempotencyKey: 'own-101' }, { input: { n: 102 } }];
+    const first = await rt(node, key, 'POST', id, 'task/batch', { tasks: items }, { 'idempotency-key': 'replay-1' });
+    assert.equal(first.status, 202, first.text);
+    assert.equal(first.body.created, 3);
+    const ids = first.body.tasks.map((t: any) => t.taskId);
+    const count = await taskCount();
+    const again = await rt(node, key, 'POST', id, 'task/batch', { tasks: items }, { 'idempotency-key': 'replay-1' });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.body.created, 0);
+    assert.deepEqual(again.body.tasks.map((t: any) => t.taskId), ids);
+    assert.equal(await taskCount(), count);
+    // An item without its own key got `${header}#${index}`; one with its own key kept it.
+    const single = await rt(node, key, 'POST', id, 'task', { n: 102 }, { 'idempotency-key': 'replay-1#2' });
+    assert.equal(single.status, 200, single.text);
+    assert.equal(single.body.taskId, ids[2]);
+    assert.equal((await rt(node, key, 'POST', id, 'task', { n: 101 }, { 'idempotency-key': 'own-101' })).body.taskId, ids[1]);
+    // A longer batch under the same key: the first three are found again, the fourth is new.
+    const more = await rt(node, key, 'POST', id, 'task/batch', { tasks: [...items, { input: { n: 103 } }] }, { 'idempotency-key': 'replay-1' });
+    assert.equal(more.status, 202, more.text);
+    assert.equal(more.body.created, 1);
+    assert.deepEqual(more.body.tasks.slice(0, 3).map((t: any) => t.taskId), ids);
+    assert.ok(!ids.includes(more.body.tasks[3].taskId));
+    assert.equal(await taskCount(), count + 1);
+  });
+
+  void it('rejects bad batches with 400, saying what to fix, and creates nothing', async () => {
+    const count = await taskCount();
+    const ok = (n: number): { input: { n: number } } => ({ input: { n } });
+    const cases: Array<{ body?: unknown; raw?: string; headers?: Record<string, string>; code: string; message: RegExp }> = [
+      { body: { tasks: { input: { n: 1 } } }, code: 'task.bad_batch', message: /tasks must be an array: send \{"tasks": \[\{"input"/ },
+      { body: [ok(1)], code: 'task.bad_batch', message: /tasks must be an array/ },
+      { body: {}, code: 'task.bad_batch', message: /tasks must be an array/ },
+      { raw: '{"tasks": [', code: 'task.bad_batch', message: /must be a JSON object/ },
+      { body: { tasks: [] }, code: 'task.bad_batch', message: /tasks has 0 items: send 1 to 1000 per batch/ },
+      { body: { tasks: Array.from({ length: 1001 }, (_, i) => ok(i)) }, code: 'task.bad_batch', message: /tasks has 1001 items: send 1 to 1000 per batch/ },
+      { body: { tasks: [ok(1), ok(2), ok(3), { input: 'text' }] }, code: 'flow.invalid_input', message: /^tasks\[3\]\.input must be a JSON object/ },
+      { body: { tasks: [ok(1), { input: [1, 2] }] }, code: 'flow.invalid_input', message: /^tasks\[1\]\.input must be a JSON object/ },
+      { body: { tasks: [ok(1), { n: 2 }] }, code: 'flow.invalid_input', message: /^tasks\[1\]\.input must be a JSON object/ },
+      { body: { tasks: [ok(1), 'x'] }, code: 'task.bad_batch', message: /^tasks\[1\] must be an object/ },
+      { body: { tasks: [ok(1), { ...ok(2), idempotencyKey: '' }] }, code: 'task.bad_idempotency_key', message: /^tasks\[1\]\.idempotencyKey must be a string of 1 to 200 characters/ },
+      { body: { tasks: [ok(1)] }, headers: { 'idempotency-key': 'x'.repeat(201) }, code: 'task.bad_idempotency_key', message: /Idempotency-Key must be 1 to 200 characters/ },
+      {
+        body: { tasks: [{ ...ok(1), idempotencyKey: 'a' }, { ...ok(2), idempotencyKey: 'b' }, { ...ok(3), idempotencyKey: 'a' }, { ...ok(4), idempotencyKey: 'b' }, ok(5)] },
+        code: 'task.bad_batch',
+        message: /Duplicate idempotency keys in the batch: \[a, b\]/,
+      },
+      // The header's key for item 1 (`h#1`) is also item 0's own key.
+      { body: { tasks: [{ ...ok(1), idempotencyKey: 'h#1' }, ok(2)] }, headers: { 'idempotency-key': 'h' }, code: 'task.bad_batch', message: /Duplicate idempotency keys in the batch: \[h#1\]/ },
+    ];
+    for (const c of cases) {
+      const r = await httpRequest(node.url, 'POST', `${RT}/${id}/task/batch`, {
+        auth: null,
+        headers: { 'x-api-key': key, ...c.headers },
+        ...(c.raw !== undefined ? { raw: c.raw } : { body: c.body }),
+      });
+      assert.equal(r.status, 400, `${JSON.stringify(c.body ?? c.raw).slice(0, 80)}: ${r.text}`);
+      assert.equal(r.body.errors[0].code, c.code, r.text);
+      assert.match(r.body.errors[0].message, c.message);
+    }
+    assert.equal(await taskCount(), count);
+    // Without the key: 401, before the body is looked at.
+    assert.equal((await rt(node, null, 'POST', id, 'task/batch', { tasks: [ok(1)] })).status, 401);
+    assert.equal(await taskCount(), count);
+  });
+
+  void it('on a SYNC workflow answers as POST task does', async () => {
+    const p = await provisionFlow(node, { mode: 'SYNC', blocks: [{ id: 'u', type: 'js', config: { source: UPPER } }], edges: [] });
+    const k = await apiKey(node, [p.id]);
+    const single = await rt(node, k, 'POST', p.id, 'task', { text: 'x' });
+    const batch = await rt(node, k, 'POST', p.id, 'task/batch', { tasks: [{ input: { text: 'x' } }] });
+    assert.equal(batch.status, 400, batch.text);
+    assert.equal(batch.status, single.status);
+    assert.deepEqual(batch.body, single.body);
+    assert.match(batch.body.errors[0].message, /action\/analyze/);
   });
 });
 

@@ -349,6 +349,7 @@ function taskStoreSuite(kind: StoreKind): void {
       await store.cancelTask(w, ids[3]!, T0);
       await store.cancelTask(w, ids[8]!, T0);
       assert.deepEqual(await store.countTasks(w), { QUEUED: 3, RUNNING: 2, COMPLETED: 2, ERROR: 1, CANCELED: 2 });
+      assert.equal(await store.countQueuedTasks(w), 3);
       assert.deepEqual(await store.countTasks(w), await countByListing(w));
 
       assert.equal(await store.deleteTask(w, ids[9]!), true);
@@ -372,6 +373,7 @@ function taskStoreSuite(kind: StoreKind): void {
         const fresh = await create(w, 2, { at: T0 + 5000, prefix: `${w}_new` });
         await create(w2, 1, { at: T0, prefix: `${w2}_x` });
         assert.equal((await store.countTasks(w)).QUEUED, 2502);
+        assert.equal(await store.countQueuedTasks(w), 2502);
         await store.claimTasks(w, 'node-a', 3, T0, 30_000);
         assert.equal(await store.deleteExpiredTasks(T0 + 1000 + 2499), 2500, 'in several chunks');
         assert.deepEqual((await store.listTasks(w, { limit: 10 })).tasks.map((t) => t.taskId), fresh);

@@ -179,6 +179,19 @@ export interface TaskInfo {
   correlationId?: string;
 }
 
+/** One item of `POST task/batch`. */
+export interface TaskBatchItem {
+  input: JsonObject;
+  /** 1 to 200 characters; unique within the batch. */
+  idempotencyKey?: string;
+}
+
+/** `POST task/batch`: the tasks in the order sent, and how many were created (0 = all already existed). */
+export interface TaskBatchResult {
+  tasks: TaskInfo[];
+  created: number;
+}
+
 export interface TaskList {
   tasks: TaskInfo[];
   /** Cursor of the next page, when there is one. */

@@ -20,6 +20,8 @@ import type {
   StateDocument,
   StatusStreamEvent,
   StepsListing,
+  TaskBatchItem,
+  TaskBatchResult,
   TaskDeleted,
   TaskInfo,
   TaskList,
@@ -293,6 +295,17 @@ export class FlowdClient {
   async submitTask(id: string, input: JsonObject, opts: { idempotencyKey?: string } = {}): Promise<TaskInfo> {
     const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
     return (await this.#call('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers })).body as unknown as TaskInfo;
+  }
+
+  /**
+   * POST task/batch: submits 1 to 1000 tasks in one request; answers them in order and how many
+   * were created. With `idempotencyKey`, an item without its own key gets `${key}#${index}`,
+   * so retrying the same batch returns the same tasks and creates none.
+   */
+  async submitTasks(id: string, items: TaskBatchItem[], opts: { idempotencyKey?: string } = {}): Promise<TaskBatchResult> {
+    const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
+    const json = { tasks: items.map((t) => ({ input: t.input, ...(t.idempotencyKey !== undefined ? { idempotencyKey: t.idempotencyKey } : {}) })) };
+    return (await this.#call('POST', `${RT}/${enc(id)}/task/batch`, { api: 'runtime', json, headers })).body as unknown as TaskBatchResult;
   }
 
   /** GET task/{taskId}; with `wait` (e.g. "30s") a long poll that answers once the task ends. */

@@ -18,11 +18,19 @@ export class Autoscaler {
   #lastBusy = Date.now();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(flow: PublishedFlow, runner: TaskRunner, onChange: () => void) {
+  readonly #base: (blockId: string, replicas: number) => number;
+
+  /**
+   * `base`: the instances this node runs of a block when nothing is scaled (in a cluster, its
+   * placement share; alone, the block's replicas). Tasks in flight follow from it, so each node
+   * claims what its own instances can take.
+   */
+  constructor(flow: PublishedFlow, runner: TaskRunner, onChange: () => void, base: (blockId: string, replicas: number) => number = (_id, n) => n) {
     this.#flow = flow;
     this.#runner = runner;
     this.#onChange = onChange;
-    for (const b of flow.spec.blocks) this.#targets.set(b.id, b.replicas);
+    this.#base = base;
+    for (const b of flow.spec.blocks) this.#targets.set(b.id, base(b.id, b.replicas));
     this.#applyConcurrency();
   }
 
@@ -103,9 +111,10 @@ export class Autoscaler {
     this.#runner.setConcurrency(Number.isFinite(c) ? c : 1);
   }
 
-  /** The spec changed (republish): re-read replicas. */
+  /** The spec or this node's placement share changed: re-read replicas. */
   reset(): void {
-    for (const b of this.#flow.spec.blocks) if (!this.#targets.has(b.id)) this.#targets.set(b.id, b.replicas);
+    const fixed = !this.#enabled();
+    for (const b of this.#flow.spec.blocks) if (fixed || !this.#targets.has(b.id)) this.#targets.set(b.id, this.#base(b.id, b.replicas));
     for (const id of [...this.#targets.keys()]) if (!this.#flow.spec.blocks.some((b) => b.id === id)) this.#targets.delete(id);
     this.#applyConcurrency();
   }

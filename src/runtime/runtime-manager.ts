@@ -274,6 +274,7 @@ export class RuntimeManager implements FlowPublisher {
       // An autoscaled ASYNC flow sizes its services from the work this node claims.
       const autoscaled = spec.mode === 'ASYNC' && spec.autoscaling.preset !== 'disabled';
       if (!autoscaled) for (const [blockId, n] of shares) entry.flow.service(blockId)?.setDesired(n);
+      entry.scaler?.reset();
     }
     this.#syncServing(entry);
   }
@@ -377,7 +378,7 @@ export class RuntimeManager implements FlowPublisher {
         observer: this.#deps.taskObserver,
       });
       entry.runner = runner;
-      entry.scaler = new Autoscaler(flow, runner, onChange);
+      entry.scaler = cluster ? new Autoscaler(flow, runner, onChange, (blockId) => entry.shares?.get(blockId) ?? 0) : new Autoscaler(flow, runner, onChange);
       entry.scaler.start();
       void runner.start().catch((e: unknown) => this.#deps.logger.error({ err: e, workflowId }, 'task runner failed to start'));
     }

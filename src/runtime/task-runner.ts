@@ -15,6 +15,8 @@ const CLAIM_BATCH = 256;
 const FLUSH_BATCH = 512;
 const POLL_MS = 1000;
 const FLUSH_RETRY_MS = 250;
+/** Finished results not yet recorded past which claiming pauses (the store is behind or down). */
+const MAX_UNRECORDED = 2048;
 
 /** Metrics hooks: how long a task waited to be claimed, and how long its flow ran. */
 export interface TaskObserver {
@@ -77,8 +79,7 @@ export class TaskRunner {
   }
 
   async start(): Promise<void> {
-    const counts = await this.#deps.store.countTasks(this.#workflowId);
-    this.#queued = counts.QUEUED;
+    this.#queued = await this.#deps.store.countQueuedTasks(this.#workflowId);
     const tick = (): void => {
       if (this.#stopped) return;
       void this.#poll().finally(() => {
@@ -89,9 +90,9 @@ export class TaskRunner {
     this.kick();
   }
 
-  /** A task was submitted (or capacity freed): claim soon, once per tick however many arrive. */
-  submitted(): void {
-    this.#queued++;
+  /** `n` tasks were submitted (or capacity freed): claim soon, once per tick however many arrive. */
+  submitted(n = 1): void {
+    this.#queued += n;
     this.kick();
   }
 
@@ -116,9 +117,8 @@ export class TaskRunner {
     try {
       const now = Date.now();
       await this.#deps.store.renewTaskLeases(this.#deps.owner, now, this.#deps.leaseMs);
-      const counts = await this.#deps.store.countTasks(this.#workflowId);
-      this.#queued = counts.QUEUED;
-      if (counts.QUEUED > 0) this.kick();
+      this.#queued = await this.#deps.store.countQueuedTasks(this.#workflowId);
+      if (this.#queued > 0) this.kick();
     } catch (e) {
       this.#deps.logger.warn({ err: e, workflowId: this.#workflowId }, 'task poll failed');
     }
@@ -132,7 +132,7 @@ export class TaskRunner {
     try {
       for (;;) {
         const free = this.#concurrency - this.#running.size;
-        if (free <= 0 || this.#stopped) break;
+        if (free <= 0 || this.#stopped || this.#pending.length >= MAX_UNRECORDED) break;
         const tasks = await this.#deps.store.claimTasks(this.#workflowId, this.#deps.owner, Math.min(free, CLAIM_BATCH), Date.now(), this.#deps.leaseMs);
         this.#queued = Math.max(0, this.#queued - tasks.length);
         for (const t of tasks) this.#run(flow, t);
@@ -202,8 +202,10 @@ export class TaskRunner {
   #flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
       if (this.#pending.length === 0) return;
-      const batch = this.#pending;
-      this.#pending = [];
+      // At most FLUSH_BATCH a transaction (short row locks); the rest goes in the next one.
+      const batch = this.#pending.slice(0, FLUSH_BATCH);
+      this.#pending = this.#pending.slice(FLUSH_BATCH);
+      if (this.#pending.length > 0) this.#scheduleFlush();
       try {
         const done = await this.#deps.store.completeTasks(batch);
         for (const id of done) this.#deps.onDone(id);
@@ -211,6 +213,7 @@ export class TaskRunner {
         // Not recorded (canceled meanwhile, lease lost): still wake whoever waits on them.
         for (const d of batch) if (!doneSet.has(d.taskId)) this.#deps.onDone(d.taskId);
         this.#deps.onChange();
+        this.kick(); // claiming may have paused on unrecorded results
       } catch (e) {
         // Not recorded (the store failed, e.g. a lost connection): keep the results and try
         // again shortly. The tasks stay RUNNING under this node's lease meanwhile, so nobody

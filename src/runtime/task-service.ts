@@ -40,22 +40,52 @@ export class TaskService {
   }
 
   async submit(workflowId: string, input: JsonValue, opts: { idempotencyKey?: string; correlationId?: string }): Promise<{ task: TaskRecord; created: boolean }> {
+    const item = { input, ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}) };
+    const [res] = await this.submitMany(workflowId, [item], opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {});
+    if (!res) throw new Error('submitMany returned no task');
+    return res;
+  }
+
+  /**
+   * Submits many tasks at once (in order): every create is issued in the same event-loop turn,
+   * so the store groups them into one multi-row insert; the autoscaler is woken and the runner
+   * told once. An item with an idempotency key already used returns that task (created=false).
+   * If a create fails, the ones that went in are still announced to the runner, then the first
+   * error is thrown.
+   */
+  async submitMany(
+    workflowId: string,
+    items: ReadonlyArray<{ input: JsonValue; idempotencyKey?: string }>,
+    opts: { correlationId?: string },
+  ): Promise<Array<{ task: TaskRecord; created: boolean }>> {
     const { runner, scaler } = this.#async(workflowId);
     const now = Date.now();
-    const res = await this.#deps.store.createTask({
-      taskId: newId(),
-      workflowId,
-      input: JSON.stringify(input),
-      ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
-      ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
-      createdAt: now,
-      expiresAt: now + this.#deps.ttlMs,
-    });
-    if (res.created) {
-      scaler?.wake();
-      runner.submitted();
+    const settled = await Promise.allSettled(
+      items.map((item) =>
+        this.#deps.store.createTask({
+          taskId: newId(),
+          workflowId,
+          input: JSON.stringify(item.input),
+          ...(item.idempotencyKey !== undefined ? { idempotencyKey: item.idempotencyKey } : {}),
+          ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
+          createdAt: now,
+          expiresAt: now + this.#deps.ttlMs,
+        }),
+      ),
+    );
+    const results: Array<{ task: TaskRecord; created: boolean }> = [];
+    let failure: { reason: unknown } | undefined;
+    for (const s of settled) {
+      if (s.status === 'fulfilled') results.push(s.value);
+      else failure ??= { reason: s.reason };
     }
-    return res;
+    const created = results.filter((r) => r.created).length;
+    if (created > 0) {
+      scaler?.wake();
+      runner.submitted(created);
+    }
+    if (failure) throw failure.reason;
+    return results;
   }
 
   async get(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord> {

@@ -320,6 +320,8 @@ export interface Store {
   /** All of the workflow's tasks, or those in `statuses`. Returns how many. */
   deleteTasks(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number>;
   countTasks(workflowId: string): Promise<Record<TaskStatus, number>>;
+  /** QUEUED tasks only: cheap (reads the queued rows' index entries), for the claim loop's poll. */
+  countQueuedTasks(workflowId: string): Promise<number>;
   /** Tasks (any status) past their expiresAt. Returns how many. */
   deleteExpiredTasks(now: number): Promise<number>;
 

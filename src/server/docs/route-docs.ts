@@ -37,6 +37,12 @@ const DOCS: Record<string, RouteDoc> = {
   [`GET ${RT}/task`]: { tag: 'tasks', summary: 'List tasks', description: 'Query: status=QUEUED,RUNNING,…, limit, cursor.' },
   [`DELETE ${RT}/task`]: { tag: 'tasks', summary: 'Delete tasks (all, or by status=…); running ones are canceled' },
   [`POST ${RT}/task/status`]: { tag: 'tasks', summary: 'Status of many tasks', description: 'Body: {"taskIds": [...]}.' },
+  [`POST ${RT}/task/batch`]: {
+    tag: 'tasks',
+    summary: 'Submit many tasks (202 when any was created, 200 when all already existed)',
+    description:
+      'Body: {"tasks": [{"input": {...}, "idempotencyKey": "optional"}, ...]} with 1 to 1000 items. Optional Idempotency-Key header: an item without its own key gets "<header>#<index>", so a retried batch returns the same tasks. Answers {"tasks": [...], "created": n}, in order.',
+  },
   [`GET ${RT}/task/:taskId`]: { tag: 'tasks', summary: 'Task status', description: 'Query: wait=30s long-polls until the task ends.' },
   [`GET ${RT}/task/:taskId/result`]: { tag: 'tasks', summary: 'Task result (the output, or the errors body)' },
   [`GET ${RT}/task/:taskId/input`]: { tag: 'tasks', summary: 'Task input as submitted' },

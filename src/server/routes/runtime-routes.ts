@@ -59,6 +59,63 @@ function jsonInput(req: FastifyRequest): JsonValue {
   return v as JsonValue;
 }
 
+/** A task's Idempotency-Key: 1 to 200 characters. */
+function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  const h = req.headers['idempotency-key'];
+  const key = Array.isArray(h) ? h[0] : h;
+  if (key !== undefined && (key.length === 0 || key.length > 200)) {
+    throw validationError('Idempotency-Key must be 1 to 200 characters', { code: 'task.bad_idempotency_key' });
+  }
+  return key;
+}
+
+const MAX_BATCH = 1000;
+const BATCH_SHAPE = 'send {"tasks": [{"input": {…}, "idempotencyKey": "optional"}, …]}';
+
+/**
+ * The task/batch body: 1 to 1000 items, each with a JSON-object input and an optional key.
+ * With an Idempotency-Key header, an item without its own key gets `${header}#${index}`, so a
+ * retried batch finds the same tasks. Keys must be unique within the batch.
+ */
+function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{ input: JsonValue; idempotencyKey?: string }> {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody(req));
+  } catch (e) {
+    throw validationError(`The request body must be a JSON object: ${(e as Error).message}; ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
+  }
+  const tasks = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { tasks?: unknown }).tasks : undefined;
+  if (!Array.isArray(tasks)) throw validationError(`tasks must be an array: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
+  if (tasks.length === 0 || tasks.length > MAX_BATCH) {
+    throw validationError(`tasks has ${tasks.length} items: send 1 to ${MAX_BATCH} per batch`, { code: 'task.bad_batch' });
+  }
+  const items = tasks.map((t: unknown, i) => {
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+      throw validationError(`tasks[${i}] must be an object: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
+    }
+    const { input, idempotencyKey } = t as { input?: unknown; idempotencyKey?: unknown };
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw validationError(`tasks[${i}].input must be a JSON object (the workflow input)`, { code: 'flow.invalid_input', node: '$input' });
+    }
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+      throw validationError(`tasks[${i}].idempotencyKey must be a string of 1 to 200 characters`, { code: 'task.bad_idempotency_key' });
+    }
+    const key = idempotencyKey ?? (headerKey !== undefined ? `${headerKey}#${i}` : undefined);
+    return { input: input as JsonValue, ...(key !== undefined ? { idempotencyKey: key } : {}) };
+  });
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  for (const { idempotencyKey: k } of items) {
+    if (k === undefined) continue;
+    if (seen.has(k)) dups.add(k);
+    seen.add(k);
+  }
+  if (dups.size > 0) {
+    throw validationError(`Duplicate idempotency keys in the batch: [${[...dups].join(', ')}]; give each task its own key`, { code: 'task.bad_batch' });
+  }
+  return items;
+}
+
 function statusesParam(v: string | undefined): TaskStatus[] | undefined {
   if (v === undefined || v === '') return undefined;
   const out = v.split(',').map((s) => s.trim().toUpperCase());
@@ -134,17 +191,22 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     const id = await auth(req);
     const correlationId = correlation(req, reply);
     const input = jsonInput(req);
-    const key = req.headers['idempotency-key'];
-    const idempotencyKey = Array.isArray(key) ? key[0] : key;
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-      throw validationError('Idempotency-Key must be 1 to 200 characters', { code: 'task.bad_idempotency_key' });
-    }
+    const idempotencyKey = idempotencyKeyOf(req);
     const { task, created } = await runtime.tasks.submit(id, input, {
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
     });
     void reply.header('location', `/api/v1/runtime/workflow/${id}/task/${task.taskId}`);
     return reply.code(created ? 202 : 200).send(taskView(task));
+  });
+
+  app.post(`${BASE}/task/batch`, routeConfig, async (req: WfReq, reply) => {
+    const id = await auth(req);
+    const correlationId = correlation(req, reply);
+    const items = batchItems(req, idempotencyKeyOf(req));
+    const results = await runtime.tasks.submitMany(id, items, correlationId !== undefined ? { correlationId } : {});
+    const created = results.filter((r) => r.created).length;
+    return reply.code(created > 0 ? 202 : 200).send({ tasks: results.map((r) => taskView(r.task)), created });
   });
 
   app.get(`${BASE}/task`, routeConfig, async (req: WfReq) => {

@@ -90,6 +90,12 @@ export function createPool(target: PgTarget, opts: { poolSize?: number; logger?:
 
 export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(sql: string, values?: readonly unknown[]): Promise<QueryResult<R>>;
+  /**
+   * Unnamed: planned for these values every time. For statements whose best plan depends on
+   * the size of an array parameter, where a cached generic plan (which assumes ten elements)
+   * goes quadratic.
+   */
+  queryPlannedEachTime<R extends QueryResultRow = QueryResultRow>(sql: string, values: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 const statementNames = new Map<string, string>();
@@ -115,6 +121,9 @@ export class ClientQueries implements Queryable {
   query<R extends QueryResultRow = QueryResultRow>(sql: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
     return this.client.query<R>(statement(sql, values));
   }
+  queryPlannedEachTime<R extends QueryResultRow = QueryResultRow>(sql: string, values: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.client.query<R>({ text: sql, values: [...values] });
+  }
 }
 
 export class PgDb implements Queryable {
@@ -127,6 +136,9 @@ export class PgDb implements Queryable {
   /** One statement on any pooled connection (autocommit). */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
     return this.pool.query<R>(statement(sql, values));
+  }
+  queryPlannedEachTime<R extends QueryResultRow = QueryResultRow>(sql: string, values: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.pool.query<R>({ text: sql, values: [...values] });
   }
 
   /** `fn` on one pooled client with that client to itself; a connection that broke leaves the pool. */

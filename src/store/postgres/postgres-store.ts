@@ -338,6 +338,7 @@ export class PostgresStore implements Store {
   deleteTask(workflowId: string, taskId: string): Promise<boolean> { return this.#tasks.delete(workflowId, taskId); }
   deleteTasks(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number> { return this.#tasks.deleteMany(workflowId, opts); }
   countTasks(workflowId: string): Promise<Record<TaskStatus, number>> { return this.#tasks.count(workflowId); }
+  countQueuedTasks(workflowId: string): Promise<number> { return this.#tasks.countQueued(workflowId); }
   deleteExpiredTasks(now: number): Promise<number> { return this.#tasks.deleteExpired(now); }
 
   createApiKey(k: ApiKeyRecord & { hash: string }): Promise<void> { return this.#apiKeys.create(k); }

@@ -555,6 +555,7 @@ export class SqliteStore implements Store {
   async deleteTask(workflowId: string, taskId: string): Promise<boolean> { return this.#tasks.delete(workflowId, taskId); }
   async deleteTasks(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number> { return this.#tasks.deleteMany(workflowId, opts); }
   async countTasks(workflowId: string): Promise<Record<TaskStatus, number>> { return this.#tasks.count(workflowId); }
+  async countQueuedTasks(workflowId: string): Promise<number> { return this.#tasks.count(workflowId).QUEUED; }
   async deleteExpiredTasks(now: number): Promise<number> { return this.#tasks.deleteExpired(now); }
 
   async createApiKey(k: ApiKeyRecord & { hash: string }): Promise<void> { this.#apiKeys.create(k); }
