@@ -27,7 +27,7 @@
  * BENCH_STEPS_SHAPE (chain | fan), BENCH_CONNECTIONS (64, split over the nodes),
  * BENCH_SUBMIT (batch,single), BENCH_BATCH (1000), BENCH_BATCH_INFLIGHT (4, all nodes together),
  * BENCH_REPLICAS_PER_NODE (1), BENCH_CONSUMERS (64), BENCH_WAIT_MS (20), BENCH_WAIT_JOBS (10000),
- * BENCH_WAIT_CONSUMERS (16), BENCH_PGBOSS (4x500,8x250,4x1000: workers × batchSize),
+ * BENCH_WAIT_CONSUMERS (16), BENCH_PGBOSS (4x500,8x250,16x250,4x1000: workers × batchSize),
  * BENCH_GRAPHILE_CONCURRENCY (8), BENCH_ONLY (baselines | tasks | waits | steps, comma-
  * separated), BENCH_PG_URL, BENCH_BUS_URL.
  */
@@ -66,7 +66,7 @@ const CREATE_CONCURRENCY = Number(env['BENCH_CREATE_CONCURRENCY'] ?? 16);
 const CONNECTIONS = Number(env['BENCH_CONNECTIONS'] ?? 64);
 const REPLICAS_PER_NODE = Number(env['BENCH_REPLICAS_PER_NODE'] ?? 1);
 const CONSUMERS = Number(env['BENCH_CONSUMERS'] ?? 64);
-const PGBOSS_CONFIGS = (env['BENCH_PGBOSS'] ?? '4x500,8x250,4x1000').split(',').map((s) => {
+const PGBOSS_CONFIGS = (env['BENCH_PGBOSS'] ?? '4x500,8x250,16x250,4x1000').split(',').map((s) => {
   const [w, b] = s.split('x').map(Number);
   return { workers: w ?? 4, batchSize: b ?? 500 };
 });

@@ -374,7 +374,9 @@ export class RuntimeManager implements FlowPublisher {
         logger: this.#deps.logger,
         flow: () => this.#flows.get(workflowId)?.flow,
         onDone: (taskId) => this.tasks.done(taskId),
-        onChange,
+        // Task counts are this node's own: local watchers only (the cluster hears of instance
+        // changes, not of every claim and result batch).
+        onChange: () => this.#deps.events.notify(workflowId),
         observer: this.#deps.taskObserver,
       });
       entry.runner = runner;
