@@ -30,19 +30,18 @@ after(async () => {
   await node.close();
 });
 
+/** Publishes a 1-block ASYNC flow (autoscaling off) and makes an API key for it. */
+async function asyncFlow(block: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const p = await provisionFlow(node, { mode: 'ASYNC', autoscaling: { preset: 'disabled' }, blocks: [block], edges: [] });
+  assert.equal(p.status.state, 'COMPLETED', JSON.stringify(p.status));
+  return { id: p.id, key: await apiKey(node, [p.id]) };
+}
+
 void describe('tasks', () => {
   let id: string;
   let key: string;
   before(async () => {
-    const p = await provisionFlow(node, {
-      mode: 'ASYNC',
-      autoscaling: { preset: 'disabled' },
-      blocks: [{ id: 'sleepy', type: 'custom', replicas: 1, consumers: 4, config: { module: sleepyModule() } }],
-      edges: [],
-    });
-    assert.equal(p.status.state, 'COMPLETED', JSON.stringify(p.status));
-    id = p.id;
-    key = await apiKey(node, [id]);
+    ({ id, key } = await asyncFlow({ id: 'sleepy', type: 'custom', replicas: 1, consumers: 4, config: { module: sleepyModule() } }));
   });
 
   void it('submits (202 + Location), long-polls to COMPLETED, returns result and input', async () => {
@@ -119,15 +118,7 @@ void describe('task batches', () => {
   let id: string;
   let key: string;
   before(async () => {
-    const p = await provisionFlow(node, {
-      mode: 'ASYNC',
-      autoscaling: { preset: 'disabled' },
-      blocks: [{ id: 'double', type: 'js', consumers: 8, config: { source: DOUBLE } }],
-      edges: [],
-    });
-    assert.equal(p.status.state, 'COMPLETED', JSON.stringify(p.status));
-    id = p.id;
-    key = await apiKey(node, [id]);
+    ({ id, key } = await asyncFlow({ id: 'double', type: 'js', consumers: 8, config: { source: DOUBLE } }));
   });
 
   const taskCount = async (): Promise<number> => {
