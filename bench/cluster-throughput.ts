@@ -35,6 +35,7 @@ import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { autocannon, table } from './support.js';
 import type { LoadResult } from './support.js';
 import { allTasks, publishFlow, runtimeUrl, waitStatus } from './runtime-support.js';
@@ -171,13 +172,30 @@ async function submitBatches(urls: string[], key: string, total: number): Promis
   return { failed, requests };
 }
 
-async function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promise<void> {
-  const schema = newSchema(`flowd_tasks_${k}n`);
+/**
+ * Runs `fn` on a fresh cluster of `k` nodes on its own schema, with a database client; on failure
+ * prints what the nodes logged; always stops the nodes and drops the schema.
+ */
+async function onCluster(tag: string, k: number, fn: (nodes: ClusterNodeProc[], db: pg.Client, schema: string) => Promise<void>): Promise<void> {
+  const schema = newSchema(`${tag}_${k}n`);
   let nodes: ClusterNodeProc[] = [];
   const db = await pgClient();
-  const JOBS = w.jobs;
   try {
     nodes = await startCluster(schema, k, NODE_ENV);
+    await fn(nodes, db, schema);
+  } catch (err) {
+    for (const [i, n] of nodes.entries()) console.error(`--- node ${i + 1} of ${k}, warnings and errors:\n${problems(n)}`);
+    throw err;
+  } finally {
+    await db.end().catch(() => undefined);
+    await closeCluster(nodes);
+    await dropSchema(schema).catch(() => undefined); // else retried by cleanupAll()
+  }
+}
+
+function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promise<void> {
+  const JOBS = w.jobs;
+  return onCluster('flowd_tasks', k, async (nodes, db, schema) => {
     const first = nodes[0] as ClusterNodeProc;
     const flow = {
       mode: 'ASYNC',
@@ -273,14 +291,7 @@ async function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]):
         `(${Math.round(JOBS / Math.max(0.001, (lastCreated - firstCreated) / 1000))} tasks/s accepted), last result ${((doneAt - lastCreated) / 1000).toFixed(2)} s after the last submit; ` +
         `wall incl. starting autocannon ${((doneAt - wall0) / 1000).toFixed(2)} s; table: ${byStatus.rows.map((r) => `${r.status} ${r.n}`).join(', ')}; run by node: ${shares}`,
     );
-  } catch (err) {
-    for (const [i, n] of nodes.entries()) console.error(`--- node ${i + 1} of ${k}, warnings and errors:\n${problems(n)}`);
-    throw err;
-  } finally {
-    await db.end().catch(() => undefined);
-    await closeCluster(nodes);
-    await dropSchema(schema).catch(() => undefined); // else retried by cleanupAll()
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,12 +305,8 @@ function stepsTemplate(i: number): unknown {
   return { name: `bench-steps-${i}`, workflows: { provision: { nodes, edges } } };
 }
 
-async function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
-  const schema = newSchema(`flowd_steps_${k}n`);
-  let nodes: ClusterNodeProc[] = [];
-  const db = await pgClient();
-  try {
-    nodes = await startCluster(schema, k, NODE_ENV);
+function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
+  return onCluster('flowd_steps', k, async (nodes, db, schema) => {
     const bodies = Array.from({ length: STEP_WORKFLOWS }, (_, i) => JSON.stringify(stepsTemplate(i)));
     const ids: string[] = [];
     const count = async (): Promise<{ completed: number; failed: number }> => {
@@ -362,14 +369,7 @@ async function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void
       check: apiCompleted === STEP_WORKFLOWS && steps === total ? `${STEP_WORKFLOWS} COMPLETED, ${steps.toLocaleString('en-US')} steps` : `MISMATCH: ${apiCompleted} COMPLETED over the API, ${steps} steps COMPLETED`,
     });
     notes.push(`flowd provisioning, ${k} node(s): runs by owner: ${owners.rows.map((o) => `${o.owner.slice(0, 12)}: ${o.n}`).join(', ')}`);
-  } catch (err) {
-    for (const [i, n] of nodes.entries()) console.error(`--- node ${i + 1} of ${k}, warnings and errors:\n${problems(n)}`);
-    throw err;
-  } finally {
-    await db.end().catch(() => undefined);
-    await closeCluster(nodes);
-    await dropSchema(schema).catch(() => undefined); // else retried by cleanupAll()
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
