@@ -296,6 +296,8 @@ export interface PgBossOptions {
   pollingIntervalSeconds: number;
   /** Jobs per `boss.insert` call. */
   insertBatch: number;
+  /** How often the bench polls the job table for the end. */
+  pollMs: number;
 }
 
 /**
@@ -325,7 +327,7 @@ export async function runPgBoss(n: number, o: PgBossOptions): Promise<BaselineRe
     const insertMs = performance.now() - t0;
     const count = async (): Promise<number> =>
       Number((await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".job WHERE name = $1 AND state = 'completed'`, [queue])).rows[0]?.n ?? 0);
-    await until('pg-boss to complete every job', async () => (await count()) >= n, 300_000, 10);
+    await until('pg-boss to complete every job', async () => (await count()) >= n, 300_000, o.pollMs);
     const wallMs = performance.now() - t0;
     const [span] = (
       await poll.query<{ ms: number }>(
@@ -350,6 +352,8 @@ export interface GraphileOptions {
   pollInterval: number;
   /** Jobs per `add_jobs` call. */
   insertBatch: number;
+  /** How often the bench polls the job table for the end. */
+  pollMs: number;
 }
 
 const silentGraphile = new GraphileLogger(() => (level: string, message: string) => {
@@ -391,7 +395,7 @@ export async function runGraphileWorker(n: number, o: GraphileOptions): Promise<
     });
     const insertMs = performance.now() - t0;
     const left = async (): Promise<number> => Number((await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"._private_jobs`)).rows[0]?.n ?? 0);
-    await until('graphile-worker to run every job', async () => (await left()) === 0, 300_000, 10);
+    await until('graphile-worker to run every job', async () => (await left()) === 0, 300_000, o.pollMs);
     const wallMs = performance.now() - t0;
     if (handled !== n) throw new Error(`graphile-worker: ${handled} jobs run, ${n} expected`);
     return { ms: wallMs, wallMs, insertMs, done: handled, config: `concurrency ${o.concurrency}, poll ${o.pollInterval} ms` };
