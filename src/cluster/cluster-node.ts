@@ -41,6 +41,7 @@ const subjects = (cluster: string) => ({
   publication: `flowd.${cluster}.ev.publication`,
   status: `flowd.${cluster}.ev.status`,
   state: `flowd.${cluster}.ev.state`,
+  tasksDone: `flowd.${cluster}.ev.tasks-done`,
 });
 
 interface NodeView {
@@ -214,6 +215,19 @@ export class ClusterNode implements RuntimeCluster {
 
   announceStatus(workflowId: string, services: Record<string, ServiceReport>): void {
     this.#o.bus.publish(this.#subject.status, { from: this.nodeId, at: Date.now(), workflowId, services });
+  }
+
+  announceTasksDone(taskIds: string[]): void {
+    if (taskIds.length > 0) this.#o.bus.publish(this.#subject.tasksDone, { from: this.nodeId, taskIds });
+  }
+
+  onTasksDone(fn: (taskIds: string[]) => void): () => void {
+    const off = this.#o.bus.subscribe(this.#subject.tasksDone, (b) => {
+      const m = b as { from?: string; taskIds?: unknown };
+      if (m.from !== this.nodeId && Array.isArray(m.taskIds)) fn(m.taskIds.filter((t): t is string => typeof t === 'string'));
+    });
+    this.#subs.push(off);
+    return off;
   }
 
   onChange(fn: (e: ChangeEvent) => void): () => void {

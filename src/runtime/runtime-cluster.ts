@@ -36,6 +36,10 @@ export interface RuntimeCluster {
   announcePublication(workflowId: string): void;
   /** Tell the other nodes this node's services of a workflow changed. */
   announceStatus(workflowId: string, services: Record<string, ServiceReport>): void;
+  /** Tasks that reached a terminal state on this node: long-polls on other nodes answer now. */
+  announceTasksDone(taskIds: string[]): void;
+  /** Another node finished (or canceled) these tasks. */
+  onTasksDone(fn: (taskIds: string[]) => void): () => void;
   /** Another node announced something about a workflow (or the live node set changed: undefined). */
   onChange(fn: (e: { kind: 'publication' | 'status' | 'membership'; workflowId?: string }) => void): () => void;
 }

@@ -53,6 +53,8 @@ export interface RuntimeManagerDeps {
   cluster?: RuntimeCluster;
   /** Cluster: how often to reconcile with the stored publications and requeue expired tasks. */
   reconcileMs?: number;
+  /** How often a task long-poll re-reads the store in case a wake-up was missed (default 1 s). */
+  taskWaitRecheckMs?: number;
 }
 
 interface Entry {
@@ -120,15 +122,34 @@ export class RuntimeManager implements FlowPublisher {
   #reconcileAgain = false;
   #offCluster: (() => void) | undefined;
   readonly #announceQueued = new Set<string>();
+  /** Cluster: task ids finished in this turn, announced in one bus message. */
+  #doneOutbox: string[] = [];
   readonly #transitions = new Map<string, { health: string; at: string }>();
   #closed = false;
 
   constructor(deps: RuntimeManagerDeps) {
     this.#deps = deps;
+    const cluster = deps.cluster;
     this.tasks = new TaskService({
       store: deps.store,
       ttlMs: deps.taskTtlMs,
       entry: (id) => this.#flows.get(id),
+      ...(cluster ? { announceDone: (taskId: string) => this.#announceDone(taskId) } : {}),
+      ...(deps.taskWaitRecheckMs !== undefined ? { waitRecheckMs: deps.taskWaitRecheckMs } : {}),
+    });
+    // Declared before any task can finish; subscriptions end with the cluster node.
+    cluster?.onTasksDone((ids) => {
+      for (const id of ids) this.tasks.wake(id);
+    });
+  }
+
+  #announceDone(taskId: string): void {
+    this.#doneOutbox.push(taskId);
+    if (this.#doneOutbox.length > 1) return;
+    setImmediate(() => {
+      const ids = this.#doneOutbox;
+      this.#doneOutbox = [];
+      this.#deps.cluster?.announceTasksDone(ids);
     });
   }
 

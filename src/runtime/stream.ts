@@ -39,8 +39,10 @@ export interface RemoteServices {
 }
 
 /**
- * Cluster mode: a block runs on this node when it has (or is starting) an instance here, and
- * otherwise on a node that has a ready one, through the bus.
+ * Cluster mode: a block runs on this node when it has a ready instance here, otherwise on a
+ * node that has a ready one, through the bus; only when none is ready anywhere does it wait
+ * here for an instance to start. (Waiting here for a local instance while another node had a
+ * ready one could strand the request: placement may move the local one away before it starts.)
  */
 export class ClusterStream implements Stream {
   readonly #services: ReadonlyMap<string, Service>;
@@ -54,7 +56,7 @@ export class ClusterStream implements Stream {
   send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
-    if (svc.canServe || svc.desired > 0 || !this.#remote.canServe(svc.id)) return svc.dispatch(input, ctx);
+    if (svc.canServe || !this.#remote.canServe(svc.id)) return svc.dispatch(input, ctx);
     // The remote node applies the block's own time limit; the margin covers the hop.
     return this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 });
   }

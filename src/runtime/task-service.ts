@@ -18,6 +18,13 @@ export interface TaskServiceDeps {
   store: Store;
   ttlMs: number;
   entry: (workflowId: string) => { flow: PublishedFlow; runner?: TaskRunner; scaler?: Autoscaler } | undefined;
+  /** Cluster: tell the other nodes a task ended, for their long-polls. */
+  announceDone?: (taskId: string) => void;
+  /**
+   * How often a long-poll re-reads the task anyway (a wake-up from another node may be lost);
+   * default 1 s.
+   */
+  waitRecheckMs?: number;
 }
 
 export class TaskService {
@@ -111,16 +118,22 @@ export class TaskService {
           signal?.removeEventListener('abort', done);
           resolve();
         };
-        // Re-check now and then: a task finished by another node does not call done() here.
-        const timer = setTimeout(done, Math.min(left, 1000));
+        // Re-check now and then: another node's wake-up (cluster) may have been lost.
+        const timer = setTimeout(done, Math.min(left, this.#deps.waitRecheckMs ?? 1000));
         set.add(done);
         signal?.addEventListener('abort', done, { once: true });
       });
     }
   }
 
-  /** Called by the runner when a task reached a terminal state. */
+  /** A task of this node reached a terminal state: wake its long-polls here and on the other nodes. */
   done(taskId: string): void {
+    this.wake(taskId);
+    this.#deps.announceDone?.(taskId);
+  }
+
+  /** Wakes this node's long-polls of a task (they re-read it). */
+  wake(taskId: string): void {
     const set = this.#waiters.get(taskId);
     if (!set) return;
     for (const fn of [...set]) fn();

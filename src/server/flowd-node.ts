@@ -131,6 +131,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       nodeId: leaseOwner,
       leaseMs: config.leaseMs,
       taskTtlMs: config.taskTtlMs,
+      taskWaitRecheckMs: config.taskWaitRecheckMs,
       shutdownGraceMs: config.shutdownGraceMs,
       customBlockDirs: config.customBlockDirs,
       taskObserver: metrics.taskObserver,

@@ -39,7 +39,8 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
 
   before(async () => {
     await api.start();
-    await c.start(3);
+    // Long-polls re-read the store only once a minute: an answer sooner comes from a wake-up.
+    await c.start(3, { FLOWD_TASK_WAIT_RECHECK_MS: '60000' });
   });
   after(async () => {
     await c.close();
@@ -53,6 +54,33 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     });
     assert.deepEqual(r.body.nodes.map((n: any) => n.node_id).sort(), ['n1', 'n2', 'n3']);
     assert.equal(r.body.nodes.filter((n: any) => n.self).length, 1);
+  });
+
+  it('answers task long-polls on every node when the task ends, whichever node ran it', async () => {
+    const live = c.alive();
+    // Busy for 800 ms, so the long-polls are waiting before it ends.
+    const slow = 'function process(input) { var end = Date.now() + 800; while (Date.now() < end) {} return { n: input.n, done: true }; }';
+    const { id, key } = await publish(c, live[0] as ClusterNodeProcess, {
+      mode: 'ASYNC',
+      autoscaling: { preset: 'disabled' },
+      blocks: [{ id: 'slow', type: 'js', replicas: 1, config: { source: slow } }],
+      edges: [],
+    });
+    for (const n of live) await until(`usable on ${n.nodeId}`, async () => ((await runtime(n, key, 'GET', `${id}/action/status`)).body?.usable ? true : undefined));
+    const r = await runtime(live[1] as ClusterNodeProcess, key, 'POST', `${id}/task`, { n: 7 });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const taskId = r.body.taskId as string;
+    // Each poll may wait 50 s on the server; the client gives up after 20 s. Only the node that
+    // ran the task sees it end by itself; the others answer in time only if it woke them.
+    const polls = await Promise.all(
+      live.map((n) =>
+        runtime(n, key, 'GET', `${id}/task/${taskId}?wait=50s`, undefined, {}, AbortSignal.timeout(20_000)).then(
+          (p) => ({ node: n.nodeId, ...p }),
+          (e: unknown) => ({ node: n.nodeId, status: 0, body: { error: String(e) } }),
+        ),
+      ),
+    );
+    for (const p of polls) assert.equal(p.body?.status, 'COMPLETED', `long-poll on ${p.node}: ${JSON.stringify(p.body)}`);
   });
 
   it('streams provisioning progress to a watcher on another node', async () => {

@@ -132,9 +132,18 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 }
 
 /** A runtime API call (`/api/v1/runtime/workflow/<path>`) with an API key; the body parsed as JSON. */
-export async function runtime(node: ClusterNodeProcess, key: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function runtime(
+  node: ClusterNodeProcess,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${node.url}${RT}/${path}`, {
     method,
+    ...(signal ? { signal } : {}),
     headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
