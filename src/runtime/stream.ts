@@ -38,11 +38,15 @@ export interface RemoteServices {
   send(serviceId: string, input: JsonValue, ctx: StreamContext & { timeoutMs: number }): Promise<JsonValue>;
 }
 
+/** How often a request waiting for a ready instance anywhere in the cluster looks again. */
+const READY_POLL_MS = 20;
+
 /**
  * Cluster mode: a block runs on this node when it has a ready instance here, otherwise on a
- * node that has a ready one, through the bus; only when none is ready anywhere does it wait
- * here for an instance to start. (Waiting here for a local instance while another node had a
- * ready one could strand the request: placement may move the local one away before it starts.)
+ * node that has a ready one, through the bus. When none is ready anywhere (a cold start, a
+ * re-placement), the request waits for the first that is, here or elsewhere, up to the
+ * service's wait. (Waiting only for a local instance could strand it: placement may put the
+ * instance on another node, or move the local one away before it starts.)
  */
 export class ClusterStream implements Stream {
   readonly #services: ReadonlyMap<string, Service>;
@@ -56,8 +60,37 @@ export class ClusterStream implements Stream {
   send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
-    if (svc.canServe || !this.#remote.canServe(svc.id)) return svc.dispatch(input, ctx);
+    if (svc.canServe) return svc.dispatch(input, ctx);
+    if (this.#remote.canServe(svc.id)) return this.#sendRemote(svc, input, ctx);
+    return this.#whenReady(svc, input, ctx);
+  }
+
+  #sendRemote(svc: Service, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
     // The remote node applies the block's own time limit; the margin covers the hop.
     return this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 });
   }
+
+  async #whenReady(svc: Service, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
+    const started = Date.now();
+    for (;;) {
+      if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('request aborted');
+      if (svc.canServe) return svc.dispatch(input, ctx);
+      if (this.#remote.canServe(svc.id)) return this.#sendRemote(svc, input, ctx);
+      if (Date.now() - started >= svc.waitReadyMs) throw svc.unavailableError(svc.waitReadyMs);
+      await pause(READY_POLL_MS, ctx.signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -83,6 +83,30 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     for (const p of polls) assert.equal(p.body?.status, 'COMPLETED', `long-poll on ${p.node}: ${JSON.stringify(p.body)}`);
   });
 
+  it('runs tasks submitted on every node right after publishing, wherever the instance lands', async () => {
+    const live = c.alive();
+    const { id, key } = await publish(c, live[0] as ClusterNodeProcess, {
+      mode: 'ASYNC',
+      autoscaling: { preset: 'disabled' },
+      blocks: [{ id: 'echo', type: 'js', replicas: 1, config: { source: 'function process(input) { return { n: input.n, ok: true }; }' } }],
+      edges: [],
+    });
+    // No wait for the status: nodes without the instance may claim tasks before any is ready.
+    const submitted = await Promise.all(
+      live.flatMap((n) => [0, 1, 2, 3].map(async (i) => ({ n, r: await runtime(n, key, 'POST', `${id}/task`, { n: i }) }))),
+    );
+    const ends = await Promise.all(
+      submitted.map(({ n, r }) => {
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        return runtime(n, key, 'GET', `${id}/task/${r.body.taskId as string}?wait=50s`, undefined, {}, AbortSignal.timeout(20_000)).then(
+          (p) => ({ node: n.nodeId, ...p }),
+          (e: unknown) => ({ node: n.nodeId, status: 0, body: { error: String(e) } }),
+        );
+      }),
+    );
+    for (const e of ends) assert.equal(e.body?.status, 'COMPLETED', `task submitted on ${e.node}: ${JSON.stringify(e.body)}`);
+  });
+
   it('streams provisioning progress to a watcher on another node', async () => {
     const [n1, n2] = c.nodes as [ClusterNodeProcess, ClusterNodeProcess];
     api.respondDelayMs = 100;

@@ -180,6 +180,16 @@ export class Service {
     return done;
   }
 
+  /** How long a request waits for a ready instance before it is refused (503). */
+  get waitReadyMs(): number {
+    return this.opts.waitReadyMs;
+  }
+
+  /** The 503 a request gets when no instance became ready in time (for callers that waited elsewhere). */
+  unavailableError(waitedMs: number): FlowdError {
+    return this.unavailable(waitedMs);
+  }
+
   /** Some instance (of any version, e.g. during a rollout) can take a request now. */
   get canServe(): boolean {
     return this.readyList.length > 0;
