@@ -394,6 +394,36 @@ void describe('flowd CLI', () => {
     assert.match(failed.stderr, /ended in ERROR/);
   });
 
+  void it('task submit-many: one task per stdin line, in batches; the same key submits once', async () => {
+    const applied = await cli(['apply', file('async-many.json', ASYNC_JSON), '--provision', '--watch']);
+    assert.equal(applied.code, 0, show(applied));
+    const id = applied.stdout.split('\n')[0] ?? '';
+    const key = (await cli(['keys', 'create', '--name', 'many', '--workflow', id])).stdout.trim();
+    const rt = { env: { FLOWD_API_KEY: key } };
+    const lines = ['{"text":"a"}', '', '{"text":"bb"}', '{"text":"ccc"}', ''].join('\n');
+    const args = ['task', 'submit-many', id, '--batch-size', '2', '--idempotency-key', 'load-1'];
+    const sub = await cli(args, { ...rt, input: lines });
+    assert.equal(sub.code, 0, show(sub));
+    const ids = sub.stdout.trim().split('\n');
+    assert.equal(ids.length, 3, show(sub));
+    assert.match(sub.stderr, /3 task\(s\) submitted, 3 new/);
+    for (const [i, want] of ['A', 'BB', 'CCC'].entries()) {
+      const st = await cli(['task', 'status', id, ids[i] ?? '', '--wait', '10s'], rt);
+      assert.match(st.stdout, /^status:\s+COMPLETED$/m, show(st));
+      const res = await cli(['task', 'result', id, ids[i] ?? ''], rt);
+      assert.deepEqual(JSON.parse(res.stdout), { text: want });
+    }
+    const again = await cli(args, { ...rt, input: lines });
+    assert.equal(again.code, 0, show(again));
+    assert.deepEqual(again.stdout.trim().split('\n'), ids, 'the same key finds the same tasks');
+    assert.match(again.stderr, /3 task\(s\) submitted, 0 new/);
+    const bad = await cli(['task', 'submit-many', id], { ...rt, input: '{"text":"ok"}\nnot json\n' });
+    assert.notEqual(bad.code, 0, show(bad));
+    assert.match(bad.stderr, /line 2 is not valid JSON/);
+    const listed = await cli(['task', 'list', id, '--json'], rt);
+    assert.equal((JSON.parse(listed.stdout) as { tasks: unknown[] }).tasks.length, 3, 'a bad line submits nothing');
+  });
+
   void it('delete (with --clear-status), then the workflow is gone', async () => {
     const c = await node.request('POST', FF, { raw: FAILING_YAML, contentType: 'application/yaml' });
     const id = c.body.workflow_id as string;

@@ -138,6 +138,27 @@ export async function readJsonInput(data: string | undefined, usage: string): Pr
   return v;
 }
 
+/** Every non-blank line of stdin as a JSON object (NDJSON); an error names the line to fix. */
+export async function readJsonLines(usage: string): Promise<JsonObject[]> {
+  if (process.stdin.isTTY) throw new UsageError('no input: pipe JSON objects on stdin, one per line', usage);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const out: JsonObject[] = [];
+  for (const [i, line] of Buffer.concat(chunks).toString('utf8').split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let v: JsonValue;
+    try {
+      v = JSON.parse(line) as JsonValue;
+    } catch (e) {
+      throw new UsageError(`line ${i + 1} is not valid JSON: ${(e as Error).message}`, usage);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`line ${i + 1} must be a JSON object, e.g. {"text": "hello"}`, usage);
+    out.push(v);
+  }
+  if (out.length === 0) throw new UsageError('the input is empty: pipe JSON objects on stdin, one per line', usage);
+  return out;
+}
+
 /** 12ms, 1.4s, 2m05s. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { JsonValue, TaskInfo, TaskStatus } from '../client/client-types.js';
 import type { CliContext } from './cli-context.js';
-import { collectList, contextOf, formatDuration, printJson, printLines, readJsonInput, table } from './cli-context.js';
+import { collectList, contextOf, formatDuration, printJson, printLines, readJsonInput, readJsonLines, table } from './cli-context.js';
 import { CliFailure, UsageError } from './cli-errors.js';
 
 const TERMINAL = new Set<TaskStatus>(['COMPLETED', 'ERROR', 'CANCELED']);
@@ -74,6 +74,28 @@ async function submit(id: string, flags: { data?: string; wait?: boolean; idempo
   await printResult(ctx, id, done.taskId);
 }
 
+/** Many tasks, one JSON object per stdin line, sent in batches (POST task/batch). */
+async function submitMany(id: string, flags: { batchSize?: string; idempotencyKey?: string }, cmd: Command): Promise<void> {
+  const ctx = contextOf(cmd);
+  const size = flags.batchSize === undefined ? 1000 : Number(flags.batchSize);
+  if (!Number.isInteger(size) || size < 1 || size > 1000) throw new UsageError('--batch-size must be an integer from 1 to 1000', `flowd task submit-many ${id} --batch-size 500 < tasks.ndjson`);
+  const inputs = await readJsonLines(`flowd task submit-many ${id} --api-key $KEY < tasks.ndjson`);
+  const ids: string[] = [];
+  let created = 0;
+  for (let b = 0; b * size < inputs.length; b++) {
+    const items = inputs.slice(b * size, (b + 1) * size).map((input) => ({ input }));
+    // One key per batch: re-running the same command with the same key submits nothing twice.
+    const r = await ctx.client.submitTasks(id, items, flags.idempotencyKey !== undefined ? { idempotencyKey: `${flags.idempotencyKey}-${b}` } : {});
+    created += r.created;
+    for (const t of r.tasks) ids.push(t.taskId);
+  }
+  if (ctx.json) printJson(ctx, { taskIds: ids, created });
+  else {
+    ctx.out.write(`${ids.join('\n')}\n`);
+    process.stderr.write(`${ids.length} task(s) submitted, ${created} new\n`);
+  }
+}
+
 async function status(id: string, taskId: string, flags: { wait?: string }, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
   const t = await ctx.client.taskStatus(id, taskId, flags.wait !== undefined ? { wait: flags.wait } : {});
@@ -131,6 +153,13 @@ export function registerTaskCommands(program: Command): void {
     .option('--wait', 'wait for the task to end and print its result')
     .option('--idempotency-key <key>', 'the same key submits once')
     .action(submit);
+  task
+    .command('submit-many')
+    .description('submit one task per JSON object on stdin (one per line), in batches; prints the task ids')
+    .argument('<id>', 'workflow id')
+    .option('--batch-size <n>', 'tasks per request (1 to 1000; default 1000)')
+    .option('--idempotency-key <key>', 'the same key submits each line once, however often the command runs')
+    .action(submitMany);
   task
     .command('status')
     .description("a task's status and timings")
