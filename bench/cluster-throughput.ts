@@ -199,7 +199,7 @@ async function onCluster(tag: string, k: number, fn: (nodes: ClusterNodeProc[], 
 }
 
 function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promise<void> {
-  const JOBS = w.jobs;
+  const jobs = w.jobs; // this workload's count (the no-op ones use BENCH_JOBS)
   return onCluster('flowd_tasks', k, async (nodes, db, schema) => {
     const first = nodes[0] as ClusterNodeProc;
     const flow = {
@@ -214,7 +214,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
 
     const body = JSON.stringify({ text: 'no-op' });
     const headers = { 'content-type': 'application/json', 'x-api-key': key };
-    const per = nodes.map((_, i) => Math.floor(JOBS / k) + (i < JOBS % k ? 1 : 0));
+    const per = nodes.map((_, i) => Math.floor(jobs / k) + (i < jobs % k ? 1 : 0));
     const conns = Math.max(1, Math.round(CONNECTIONS / k));
     const terminal = async (): Promise<{ done: number; all: number; firstCreated: number; lastFinished: number }> => {
       const r = await db.query<{ done: string; all: string; first: string | null; last: string | null }>(
@@ -232,7 +232,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
         ? submitBatches(
             nodes.map((n) => runtimeUrl(n.url, id, 'task/batch')),
             key,
-            JOBS,
+            jobs,
           ).then((b) => ({ failed: b.failed, how: `${b.requests} batch request(s) of ≤ ${BATCH}, ${BATCH_INFLIGHT} in flight` }))
         : Promise.all(
             nodes.map((n, i) => autocannon(runtimeUrl(n.url, id, 'task'), { connections: Math.min(conns, per[i] ?? 1), amount: per[i] ?? 0, method: 'POST', body, headers })),
@@ -245,7 +245,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     let progress = { done: -1, at: Date.now() };
     for (;;) {
       const t = await terminal();
-      if (t.done >= JOBS || (submitted && t.done >= t.all)) {
+      if (t.done >= jobs || (submitted && t.done >= t.all)) {
         doneAt = Date.now();
         break;
       }
@@ -277,14 +277,14 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     const reruns = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 AND attempt > 1`, [id])).rows[0]?.n ?? 0);
     const owners = await db.query<{ owner: string | null; n: string }>(`SELECT owner, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY owner ORDER BY owner`, [id]);
     const failedSubmits = sub.failed;
-    const ok = tasks.length === JOBS && completed === JOBS && ids.size === JOBS && reruns === 0 && failedSubmits === 0;
+    const ok = tasks.length === jobs && completed === jobs && ids.size === jobs && reruns === 0 && failedSubmits === 0;
     rows.push({
       group: w.group,
       engine: `${w.label} (${w.replicasPerNode * k} × ${w.consumers} consumers)`,
       nodes: k,
-      work: `${JOBS.toLocaleString('en-US')} tasks`,
+      work: `${jobs.toLocaleString('en-US')} tasks`,
       ms,
-      count: JOBS,
+      count: jobs,
       kind: 'jobs',
       check: ok
         ? `${completed.toLocaleString('en-US')} COMPLETED once`
@@ -293,7 +293,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     const shares = owners.rows.map((o) => `${(o.owner ?? 'none').slice(0, 12)}: ${Number(o.n).toLocaleString('en-US')}`).join(', ');
     notes.push(
       `${w.label}, ${k} node(s): ${sub.how}; submits spanned ${((lastCreated - firstCreated) / 1000).toFixed(2)} s ` +
-        `(${Math.round(JOBS / Math.max(0.001, (lastCreated - firstCreated) / 1000))} tasks/s accepted), last result ${((lastFinished - lastCreated) / 1000).toFixed(2)} s after the last submit; ` +
+        `(${Math.round(jobs / Math.max(0.001, (lastCreated - firstCreated) / 1000))} tasks/s accepted), last result ${((lastFinished - lastCreated) / 1000).toFixed(2)} s after the last submit; ` +
         `wall incl. starting autocannon ${((doneAt - wall0) / 1000).toFixed(2)} s; table: ${byStatus.rows.map((r) => `${r.status} ${r.n}`).join(', ')}; run by node: ${shares}`,
     );
   });

@@ -120,43 +120,37 @@ export const collectList = (v: string, prev: string[] | undefined): string[] => 
 
 /** The JSON object given with --data, or else piped on stdin. */
 export async function readJsonInput(data: string | undefined, usage: string): Promise<JsonObject> {
-  let text = data;
-  if (text === undefined) {
-    if (process.stdin.isTTY) throw new UsageError('no input: pipe a JSON document on stdin or pass --data', usage);
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    text = Buffer.concat(chunks).toString('utf8');
-  }
+  const text = data ?? (await readStdin('no input: pipe a JSON document on stdin or pass --data', usage));
   if (text.trim() === '') throw new UsageError('the input is empty: pipe a JSON object on stdin or pass --data', usage);
-  let v: JsonValue;
-  try {
-    v = JSON.parse(text) as JsonValue;
-  } catch (e) {
-    throw new UsageError(`the input is not valid JSON: ${(e as Error).message}`, usage);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError('the input must be a JSON object, e.g. {"text": "hello"}', usage);
-  return v;
+  return parseJsonObject(text, 'the input', usage);
 }
 
 /** Every non-blank line of stdin as a JSON object (NDJSON); an error names the line to fix. */
 export async function readJsonLines(usage: string): Promise<JsonObject[]> {
-  if (process.stdin.isTTY) throw new UsageError('no input: pipe JSON objects on stdin, one per line', usage);
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const text = await readStdin('no input: pipe JSON objects on stdin, one per line', usage);
   const out: JsonObject[] = [];
-  for (const [i, line] of Buffer.concat(chunks).toString('utf8').split('\n').entries()) {
-    if (line.trim() === '') continue;
-    let v: JsonValue;
-    try {
-      v = JSON.parse(line) as JsonValue;
-    } catch (e) {
-      throw new UsageError(`line ${i + 1} is not valid JSON: ${(e as Error).message}`, usage);
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`line ${i + 1} must be a JSON object, e.g. {"text": "hello"}`, usage);
-    out.push(v);
-  }
+  for (const [i, line] of text.split('\n').entries()) if (line.trim() !== '') out.push(parseJsonObject(line, `line ${i + 1}`, usage));
   if (out.length === 0) throw new UsageError('the input is empty: pipe JSON objects on stdin, one per line', usage);
   return out;
+}
+
+async function readStdin(whenTty: string, usage: string): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError(whenTty, usage);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `what` names the text in the errors ("the input", "line 3"). */
+function parseJsonObject(text: string, what: string, usage: string): JsonObject {
+  let v: JsonValue;
+  try {
+    v = JSON.parse(text) as JsonValue;
+  } catch (e) {
+    throw new UsageError(`${what} is not valid JSON: ${(e as Error).message}`, usage);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${what} must be a JSON object, e.g. {"text": "hello"}`, usage);
+  return v;
 }
 
 /** 12ms, 1.4s, 2m05s. */

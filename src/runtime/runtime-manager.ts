@@ -401,7 +401,8 @@ export class RuntimeManager implements FlowPublisher {
         observer: this.#deps.taskObserver,
       });
       entry.runner = runner;
-      entry.scaler = cluster ? new Autoscaler(flow, runner, onChange, (blockId) => entry.shares?.get(blockId) ?? 0) : new Autoscaler(flow, runner, onChange);
+      // In a cluster, this node's own instances (its placement share) bound what it claims.
+      entry.scaler = new Autoscaler(flow, runner, onChange, cluster ? (blockId) => entry.shares?.get(blockId) ?? 0 : undefined);
       entry.scaler.start();
       void runner.start().catch((e: unknown) => this.#deps.logger.error({ err: e, workflowId }, 'task runner failed to start'));
     }

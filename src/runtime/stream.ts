@@ -6,6 +6,7 @@
  */
 import { internalError } from '../errors.js';
 import type { JsonValue } from '../template/types.js';
+import { sleep } from '../util/sleep.js';
 import type { Service } from './instances/service.js';
 
 export interface StreamContext {
@@ -60,37 +61,24 @@ export class ClusterStream implements Stream {
   send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
-    if (svc.canServe) return svc.dispatch(input, ctx);
-    if (this.#remote.canServe(svc.id)) return this.#sendRemote(svc, input, ctx);
-    return this.#whenReady(svc, input, ctx);
+    return this.#route(svc, input, ctx) ?? this.#whenReady(svc, input, ctx);
   }
 
-  #sendRemote(svc: Service, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
+  /** To a ready instance here, else to one elsewhere; undefined when none is ready. */
+  #route(svc: Service, input: JsonValue, ctx: StreamContext): Promise<JsonValue> | undefined {
+    if (svc.canServe) return svc.dispatch(input, ctx);
     // The remote node applies the block's own time limit; the margin covers the hop.
-    return this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 });
+    if (this.#remote.canServe(svc.id)) return this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 });
+    return undefined;
   }
 
   async #whenReady(svc: Service, input: JsonValue, ctx: StreamContext): Promise<JsonValue> {
     const started = Date.now();
     for (;;) {
-      if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('request aborted');
-      if (svc.canServe) return svc.dispatch(input, ctx);
-      if (this.#remote.canServe(svc.id)) return this.#sendRemote(svc, input, ctx);
+      await sleep(READY_POLL_MS, ctx.signal); // rejects when the caller gives up
+      const sent = this.#route(svc, input, ctx);
+      if (sent) return sent;
       if (Date.now() - started >= svc.waitReadyMs) throw svc.unavailableError(svc.waitReadyMs);
-      await pause(READY_POLL_MS, ctx.signal);
     }
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

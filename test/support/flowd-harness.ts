@@ -10,29 +10,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { ConfigInput } from '../../src/config.js';
 import { resolveConfig } from '../../src/config.js';
 import type { FlowdNode } from '../../src/server/flowd-node.js';
 import { startFlowd } from '../../src/server/flowd-node.js';
+import { PG_URL, withPg } from './store-matrix.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-pw-1';
 
 /** True when the suites run against PostgreSQL (FLOWD_TEST_STORE=postgres): skip what only SQLite has. */
 export const TEST_ON_POSTGRES = process.env['FLOWD_TEST_STORE'] === 'postgres';
-const PG_URL = process.env['FLOWD_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = process.env['FLOWD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
-
-async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  c.on('error', () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Every row of every table in a node's PostgreSQL schema, as text (to look for plaintext at rest). */
 export function pgSchemaText(schema: string): Promise<string> {

@@ -66,6 +66,11 @@ async function requirePg(): Promise<void> {
 /** Runs `fn` on a direct connection to the test database (outside any store). */
 export async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   await requirePg();
+  return withPg(fn);
+}
+
+/** `fn` on a new connection to the test database, closed afterwards. */
+export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: PG_URL });
   c.on('error', () => undefined);
   await c.connect();

@@ -11,7 +11,7 @@ import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
 import type { TaskRecord, TaskStatus } from '../../store/store.js';
-import type { JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../template/types.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
 import { queryOf, rawBody } from './request-params.js';
@@ -44,28 +44,32 @@ function taskView(t: TaskRecord): Record<string, unknown> {
   return out;
 }
 
-/** The analyze / task body: a JSON object (NL Flow: "an UTF-8 encoded JSON object"). */
-function jsonInput(req: FastifyRequest): JsonValue {
-  const raw = rawBody(req);
-  let v: unknown;
+const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The raw body parsed as JSON; `notJson` is the start of the 400's message when it is not. */
+function parseBody(req: FastifyRequest, notJson: (why: string) => Error): unknown {
   try {
-    v = JSON.parse(raw);
+    return JSON.parse(rawBody(req));
   } catch (e) {
-    throw validationError(`The request body must be a JSON object: ${(e as Error).message}`, { code: 'flow.invalid_input', node: '$input' });
+    throw notJson((e as Error).message);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw validationError('The request body must be a JSON object (the workflow input)', { code: 'flow.invalid_input', node: '$input' });
-  }
-  return v as JsonValue;
 }
 
-/** A task's Idempotency-Key: 1 to 200 characters. */
+/** The analyze / task body: a JSON object (NL Flow: "an UTF-8 encoded JSON object"). */
+function jsonInput(req: FastifyRequest): JsonValue {
+  const v = parseBody(req, (why) => validationError(`The request body must be a JSON object: ${why}`, { code: 'flow.invalid_input', node: '$input' }));
+  if (!isJsonObject(v)) throw validationError('The request body must be a JSON object (the workflow input)', { code: 'flow.invalid_input', node: '$input' });
+  return v;
+}
+
+/** An idempotency key (header or batch item): 1 to 200 characters. */
+const MAX_KEY = 200;
+const goodKey = (k: string): boolean => k.length > 0 && k.length <= MAX_KEY;
+
 function idempotencyKeyOf(req: FastifyRequest): string | undefined {
   const h = req.headers['idempotency-key'];
   const key = Array.isArray(h) ? h[0] : h;
-  if (key !== undefined && (key.length === 0 || key.length > 200)) {
-    throw validationError('Idempotency-Key must be 1 to 200 characters', { code: 'task.bad_idempotency_key' });
-  }
+  if (key !== undefined && !goodKey(key)) throw validationError(`Idempotency-Key must be 1 to ${MAX_KEY} characters`, { code: 'task.bad_idempotency_key' });
   return key;
 }
 
@@ -78,30 +82,23 @@ const BATCH_SHAPE = 'send {"tasks": [{"input": {…}, "idempotencyKey": "optiona
  * retried batch finds the same tasks. Keys must be unique within the batch.
  */
 function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{ input: JsonValue; idempotencyKey?: string }> {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody(req));
-  } catch (e) {
-    throw validationError(`The request body must be a JSON object: ${(e as Error).message}; ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
-  }
-  const tasks = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { tasks?: unknown }).tasks : undefined;
+  const body = parseBody(req, (why) => validationError(`The request body must be a JSON object: ${why}; ${BATCH_SHAPE}`, { code: 'task.bad_batch' }));
+  const tasks = isJsonObject(body) ? body['tasks'] : undefined;
   if (!Array.isArray(tasks)) throw validationError(`tasks must be an array: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
   if (tasks.length === 0 || tasks.length > MAX_BATCH) {
     throw validationError(`tasks has ${tasks.length} items: send 1 to ${MAX_BATCH} per batch`, { code: 'task.bad_batch' });
   }
   const items = tasks.map((t: unknown, i) => {
-    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
-      throw validationError(`tasks[${i}] must be an object: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
-    }
-    const { input, idempotencyKey } = t as { input?: unknown; idempotencyKey?: unknown };
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    if (!isJsonObject(t)) throw validationError(`tasks[${i}] must be an object: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
+    const { input, idempotencyKey } = t;
+    if (!isJsonObject(input)) {
       throw validationError(`tasks[${i}].input must be a JSON object (the workflow input)`, { code: 'flow.invalid_input', node: '$input' });
     }
-    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
-      throw validationError(`tasks[${i}].idempotencyKey must be a string of 1 to 200 characters`, { code: 'task.bad_idempotency_key' });
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !goodKey(idempotencyKey))) {
+      throw validationError(`tasks[${i}].idempotencyKey must be a string of 1 to ${MAX_KEY} characters`, { code: 'task.bad_idempotency_key' });
     }
     const key = idempotencyKey ?? (headerKey !== undefined ? `${headerKey}#${i}` : undefined);
-    return { input: input as JsonValue, ...(key !== undefined ? { idempotencyKey: key } : {}) };
+    return { input, ...(key !== undefined ? { idempotencyKey: key } : {}) };
   });
   const seen = new Set<string>();
   const dups = new Set<string>();
