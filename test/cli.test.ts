@@ -74,6 +74,15 @@ const plain = (s: string): string => s.replace(new RegExp(`${ESC}\\[[0-9;]*[A-Za
 const show = (r: CliResult): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 const noStack = (r: CliResult): void => assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at .+:\d+:\d+/, show(r));
 
+/** Applies ASYNC_JSON (saved as `fileName`) with --provision through the CLI and makes an API key for it. */
+async function asyncFlowWithKey(fileName: string, keyName: string): Promise<{ id: string; rt: CliOptions }> {
+  const applied = await cli(['apply', file(fileName, ASYNC_JSON), '--provision', '--watch']);
+  assert.equal(applied.code, 0, show(applied));
+  const id = applied.stdout.split('\n')[0] ?? '';
+  const key = (await cli(['keys', 'create', '--name', keyName, '--workflow', id])).stdout.trim();
+  return { id, rt: { env: { FLOWD_API_KEY: key } } };
+}
+
 before(async () => {
   node = await startTestNode();
   dir = mkdtempSync(join(tmpdir(), 'flowd-cli-'));
@@ -363,11 +372,7 @@ void describe('flowd CLI', () => {
   });
 
   void it('task submit / status / result / list / delete on an ASYNC flow', async () => {
-    const applied = await cli(['apply', file('async.json', ASYNC_JSON), '--provision', '--watch']);
-    assert.equal(applied.code, 0, show(applied));
-    const id = applied.stdout.split('\n')[0] ?? '';
-    const key = (await cli(['keys', 'create', '--name', 'async', '--workflow', id])).stdout.trim();
-    const rt = { env: { FLOWD_API_KEY: key } };
+    const { id, rt } = await asyncFlowWithKey('async.json', 'async');
 
     const waited = await cli(['task', 'submit', id, '--wait'], { ...rt, input: '{"text":"abc"}' });
     assert.equal(waited.code, 0, show(waited));
@@ -395,11 +400,7 @@ void describe('flowd CLI', () => {
   });
 
   void it('task submit-many: one task per stdin line, in batches; the same key submits once', async () => {
-    const applied = await cli(['apply', file('async-many.json', ASYNC_JSON), '--provision', '--watch']);
-    assert.equal(applied.code, 0, show(applied));
-    const id = applied.stdout.split('\n')[0] ?? '';
-    const key = (await cli(['keys', 'create', '--name', 'many', '--workflow', id])).stdout.trim();
-    const rt = { env: { FLOWD_API_KEY: key } };
+    const { id, rt } = await asyncFlowWithKey('async-many.json', 'many');
     const lines = ['{"text":"a"}', '', '{"text":"bb"}', '{"text":"ccc"}', ''].join('\n');
     const args = ['task', 'submit-many', id, '--batch-size', '2', '--idempotency-key', 'load-1'];
     const sub = await cli(args, { ...rt, input: lines });
