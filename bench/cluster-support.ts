@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { run as runGraphile, makeWorkerUtils, Logger as GraphileLogger } from 'graphile-worker';
+import { readyUrl } from '../test/support/flowd-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -203,25 +204,7 @@ export async function spawnClusterNode(schema: string, env: Record<string, strin
   };
   const tail = (): string => lines.join('\n');
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', keep);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`flowd did not start within ${startTimeoutMs} ms; its output:\n${tail()}`)), startTimeoutMs);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      keep(line);
-      try {
-        const j = JSON.parse(line) as { msg?: string; url?: string };
-        if (j.msg === 'flowd is ready' && j.url) {
-          clearTimeout(timer);
-          resolve(j.url);
-        }
-      } catch {
-        // not JSON
-      }
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`flowd exited (${String(code ?? sig)}) before it was ready; did you run npm run build? Its output:\n${tail()}`));
-    });
-  });
+  const url = await readyUrl(child, { timeoutMs: startTimeoutMs, onLine: keep, output: tail, exitHint: 'did you run npm run build?' });
   child.on('exit', () => children.delete(child));
   return {
     url,

@@ -8,9 +8,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FF } from '../test/support/flowd-harness.js';
+import { readyUrl } from '../test/support/flowd-process.js';
 import { AUTH } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,18 +30,7 @@ export async function spawnBuilt(env: Record<string, string> = {}): Promise<Buil
     env: { ...process.env, FLOWD_ADMIN_PASSWORD: 'bench-password-1', FLOWD_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    rl.on('line', (line) => {
-      try {
-        const j = JSON.parse(line) as { msg?: string; url?: string };
-        if (j.msg === 'flowd is ready' && j.url) resolve(j.url);
-      } catch {
-        // not JSON
-      }
-    });
-    child.on('exit', (c) => reject(new Error(`flowd exited ${String(c)}; did you run npm run build?`)));
-  });
+  const url = await readyUrl(child, { timeoutMs: 60_000, exitHint: 'did you run npm run build?' });
   return {
     url,
     child,

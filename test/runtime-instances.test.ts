@@ -15,6 +15,7 @@ import { Service } from '../src/runtime/instances/service.js';
 import type { ServiceOptions, ServiceSpec, ServiceStatusView } from '../src/runtime/instances/service.js';
 import type { FlowdError } from '../src/errors.js';
 import type { JsonObject, JsonValue } from '../src/template/types.js';
+import { waitFor } from './support/service-wait.js';
 
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'flowd-instances-'));
@@ -58,16 +59,6 @@ function service(s: ServiceSpec, opts: Partial<ServiceOptions> & { desired: numb
   const svc = new Service(s, { logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 100, ...opts });
   services.push(svc);
   return svc;
-}
-
-async function waitFor(svc: Service, what: string, pred: (v: ServiceStatusView) => boolean, ms = 15_000): Promise<ServiceStatusView> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = svc.status();
-    if (pred(v)) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; status: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const complete = (v: ServiceStatusView): boolean => v.rolloutStatus === 'Complete';

@@ -22,7 +22,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { BlockType } from '../blocks/block.js';
 import type { FlowSpec } from '../blocks/flow-spec.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
-import { coerceError } from '../errors.js';
+import { FlowdError, coerceError } from '../errors.js';
 import { failureOf, flowFailure } from './flow-failure.js';
 import type { Failure, FlowError } from './flow-failure.js';
 import { buildFlowPlan } from './flow-plan.js';
@@ -33,6 +33,8 @@ import { FlowTrace } from './flow-trace.js';
 export type { FlowError } from './flow-failure.js';
 
 export type Dispatch = (blockId: string, input: JsonValue, ctx: { signal: AbortSignal; correlationId?: string }) => Promise<JsonValue>;
+/** Runs a whole chain of blocks in one go; undefined when it cannot now (then block by block). */
+export type DispatchChain = (blockIds: readonly string[], input: JsonValue, ctx: { signal: AbortSignal; correlationId?: string }) => Promise<JsonValue> | undefined;
 
 export type FlowResult =
   | { ok: true; output: JsonValue }
@@ -46,6 +48,7 @@ export type FlowResult =
 
 export interface FlowExecuteOptions {
   dispatch: Dispatch;
+  dispatchChain?: DispatchChain;
   signal?: AbortSignal;
   correlationId?: string;
   /** On error, add per-block `componentsData` and `workflowData` (NL Flow verboseErrorOutput). */
@@ -99,7 +102,8 @@ class Execution {
   readonly #limits: Required<FlowExecutorOptions>;
   readonly #input: JsonObject;
   readonly #opts: FlowExecuteOptions;
-  readonly #ac = new AbortController();
+  /** Aborts the blocks still running when the run ends early; none is needed when one dispatch at a time runs under the caller's signal. */
+  readonly #ac: AbortController | undefined;
   readonly #ctx: { signal: AbortSignal; correlationId?: string };
   readonly #trace: FlowTrace | undefined;
   #finished = false;
@@ -111,10 +115,21 @@ class Execution {
     this.#limits = limits;
     this.#input = input;
     this.#opts = opts;
-    this.#ctx = opts.correlationId === undefined ? { signal: this.#ac.signal } : { signal: this.#ac.signal, correlationId: opts.correlationId };
+    // One block, or a chain: a single dispatch is ever in flight, and the run only ends early
+    // when the caller's signal aborts, which that dispatch already hears.
+    const single = plan.regions.length === 1 && (plan.n === 1 || plan.chain !== undefined);
+    let signal: AbortSignal;
+    if (single && opts.signal !== undefined) {
+      this.#ac = undefined;
+      signal = opts.signal;
+    } else {
+      this.#ac = new AbortController();
+      signal = this.#ac.signal;
+    }
+    this.#ctx = opts.correlationId === undefined ? { signal } : { signal, correlationId: opts.correlationId };
     this.#trace = opts.verbose ? new FlowTrace(plan) : undefined;
     // Every in-flight dispatch may listen on the signal; split items make that many.
-    if (plan.regions.length > 1 || plan.n > 8) setMaxListeners(0, this.#ac.signal);
+    if (this.#ac !== undefined && (plan.regions.length > 1 || plan.n > 8)) setMaxListeners(0, this.#ac.signal);
   }
 
   run(): Promise<FlowResult> {
@@ -127,8 +142,32 @@ class Execution {
         external.addEventListener('abort', this.#onExternalAbort, { once: true });
       }
       const top: Scope = new Scope(this.#plan, this.#plan.regions[0] as Scope['region'], undefined, () => this.#succeed(top));
-      this.#guard(() => this.#startScope(top));
+      if (!this.#runChain(top)) this.#guard(() => this.#startScope(top));
     });
+  }
+
+  /**
+   * A chain flow (plan.chain) goes through its blocks in one dispatch when the stream can (not
+   * when tracing: the trace needs every block's output). The answer is what running the chain
+   * block by block would give: the last output, or the first failure with its block.
+   */
+  #runChain(top: Scope): boolean {
+    const chain = this.#plan.chain;
+    const send = this.#opts.dispatchChain;
+    if (chain === undefined || send === undefined || this.#trace !== undefined) return false;
+    const first = chain.first;
+    let p: Promise<JsonValue> | undefined;
+    try {
+      p = send(chain.ids, this.#inputOf(top, first), this.#ctx);
+    } catch (e) {
+      p = Promise.reject(coerceError(e));
+    }
+    if (p === undefined) return false;
+    p.then(
+      (output) => this.#end({ ok: true, output }),
+      (e: unknown) => this.#guard(() => this.#finishFailed([failureOf(e, e instanceof FlowdError && e.node !== undefined ? e.node : first.id)])),
+    );
+    return true;
   }
 
   #startScope(scope: Scope): void {
@@ -403,7 +442,7 @@ class Execution {
     if (!result.ok) {
       const e = new Error(`The flow stopped: ${result.errors[0]?.message ?? 'failed'}`);
       e.name = 'AbortError';
-      this.#ac.abort(e);
+      this.#ac?.abort(e);
       if (this.#trace !== undefined) result.verbose = this.#trace.verbose(this.#input);
     }
     this.#resolveRun(result);

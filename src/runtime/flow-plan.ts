@@ -57,6 +57,12 @@ export interface FlowPlan {
   /** Every sink (nested ones are collected into the top scope as arrays). */
   sinks: readonly number[];
   index: ReadonlyMap<string, number>;
+  /**
+   * When the whole flow is a chain (two or more plain blocks, each the only upstream of the
+   * next, no mappings past the first block): its block indices in order. Such a flow can run
+   * instance to instance in one go (Stream.sendChain).
+   */
+  chain: { first: PlanBlock; ids: readonly string[] } | undefined;
 }
 
 export function buildFlowPlan(spec: FlowSpec, blockType: (name: string) => BlockType | undefined): FlowPlan {
@@ -96,7 +102,21 @@ export function buildFlowPlan(spec: FlowSpec, blockType: (name: string) => Block
   });
   const { pendingInit, dependents } = dependencies(g, roles, n);
   const regions: PlanRegion[] = g.regions.map((r) => ({ ...r, nodes: [...r.members, ...r.children.map((c) => n + c)] }));
-  return { n, blocks, regions, pendingInit, dependents, sinks: g.sinks, index: g.index };
+  return { n, blocks, regions, pendingInit, dependents, sinks: g.sinks, index: g.index, chain: chainOf(blocks, regions.length) };
+}
+
+function chainOf(blocks: readonly PlanBlock[], regions: number): FlowPlan['chain'] {
+  if (blocks.length < 2 || regions !== 1) return undefined;
+  const starts = blocks.filter((b) => b.preds.length === 0);
+  if (starts.length !== 1) return undefined;
+  const order: string[] = [];
+  for (let b: PlanBlock | undefined = starts[0]; b !== undefined; b = b.succs.length === 1 ? blocks[b.succs[0] as number] : undefined) {
+    if (b.role !== 'transform' || b.preds.length > 1 || b.succs.length > 1) return undefined;
+    // The first block may map fields of the workflow input; later ones take their upstream's output whole.
+    if (b.mapping !== undefined && (order.length > 0 || b.mapping.some((m) => m.source >= 0))) return undefined;
+    order.push(b.id);
+  }
+  return order.length === blocks.length ? { first: starts[0] as PlanBlock, ids: order } : undefined;
 }
 
 const edgeRegion = (g: FlowGraph, p: number): number => ((g.splitRegion[p] as number) >= 0 ? (g.splitRegion[p] as number) : (g.region[p] as number));

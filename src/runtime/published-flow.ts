@@ -189,6 +189,7 @@ export class PublishedFlow {
   execute(input: JsonValue, opts: { signal?: AbortSignal; correlationId?: string; verbose?: boolean }): Promise<FlowResult> {
     return this.#executor.execute(input, {
       dispatch: (blockId, blockInput, ctx) => this.#stream.send(blockId, blockInput, ctx),
+      dispatchChain: (blockIds, blockInput, ctx) => this.#stream.sendChain(blockIds, blockInput, ctx),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
       ...(opts.verbose !== undefined ? { verbose: opts.verbose } : {}),

@@ -7,6 +7,7 @@
 import { internalError } from '../errors.js';
 import type { JsonValue } from '../template/types.js';
 import { sleep } from '../util/sleep.js';
+import type { Instance } from './instances/instance.js';
 import type { Service } from './instances/service.js';
 
 export interface StreamContext {
@@ -17,6 +18,30 @@ export interface StreamContext {
 export interface Stream {
   /** Sends `input` to one instance of the block's service; resolves with its output. */
   send(blockId: string, input: JsonValue, ctx: StreamContext): Promise<JsonValue>;
+  /**
+   * Sends `input` through a chain of blocks (each the only upstream of the next) in one go,
+   * instance to instance; resolves with the last block's output. Undefined when some block
+   * has no ready instance here: the caller then sends block by block.
+   */
+  sendChain(blockIds: readonly string[], input: JsonValue, ctx: StreamContext): Promise<JsonValue> | undefined;
+}
+
+/** One ready local instance per block, first to last, or undefined if some block has none. */
+function chainOf(services: ReadonlyMap<string, Service>, blockIds: readonly string[]): Instance[] | undefined {
+  const out: Instance[] = [];
+  for (const id of blockIds) {
+    const inst = services.get(id)?.pickReady();
+    if (!inst) return undefined;
+    out.push(inst);
+  }
+  return out;
+}
+
+function runChain(services: ReadonlyMap<string, Service>, blockIds: readonly string[], input: JsonValue, ctx: StreamContext): Promise<JsonValue> | undefined {
+  const chain = chainOf(services, blockIds);
+  if (!chain) return undefined;
+  const [first, ...rest] = chain as [Instance, ...Instance[]];
+  return first.runThrough(rest, input, ctx);
 }
 
 export class InProcessStream implements Stream {
@@ -30,6 +55,10 @@ export class InProcessStream implements Stream {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
     return svc.dispatch(input, ctx);
+  }
+
+  sendChain(blockIds: readonly string[], input: JsonValue, ctx: StreamContext): Promise<JsonValue> | undefined {
+    return runChain(this.#services, blockIds, input, ctx);
   }
 }
 
@@ -62,6 +91,11 @@ export class ClusterStream implements Stream {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
     return this.#route(svc, input, ctx) ?? this.#whenReady(svc, input, ctx);
+  }
+
+  /** Only when every block of the chain has a ready instance on this node. */
+  sendChain(blockIds: readonly string[], input: JsonValue, ctx: StreamContext): Promise<JsonValue> | undefined {
+    return runChain(this.#services, blockIds, input, ctx);
   }
 
   /** To a ready instance here, else to one elsewhere; undefined when none is ready. */

@@ -5,6 +5,7 @@
  * strings to allocate per request), because the SYNC path pushes tens of thousands of them
  * a second through each hop and structured cloning is paid on both sides.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { BlockLimits } from '../../blocks/block.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
 
@@ -27,12 +28,34 @@ export interface WireError {
   status?: number;
 }
 
-// ---- parent → worker ----
+// ---- parent → worker (and worker → worker, for `run` along a chain) ----
 export interface RunMessage {
   type: 'run';
   id: number;
   input: JsonValue;
   correlationId?: string;
+  /**
+   * A chain of blocks: the links (see LinkMessage) the output travels on, first this worker's,
+   * then the next worker's, and so on. The last worker answers the parent; any worker that
+   * fails answers the parent with the error. Absent: answer the parent.
+   */
+  next?: number[];
+}
+/** A port to another instance's worker (the next block of a chain), named `link` here. */
+export interface LinkMessage {
+  type: 'link';
+  link: number;
+  port: MessagePort;
+}
+/** The other end of a link: `run` messages arrive on it from the previous block's worker. */
+export interface AcceptMessage {
+  type: 'accept';
+  port: MessagePort;
+}
+/** The instance at the other end of `link` is gone. */
+export interface UnlinkMessage {
+  type: 'unlink';
+  link: number;
 }
 /** The caller gave up on request `id`: abort its signal (the worker answers nothing more). */
 export interface CancelMessage {
@@ -47,7 +70,7 @@ export interface PingMessage {
 export interface CloseMessage {
   type: 'close';
 }
-export type ToWorker = RunMessage | CancelMessage | PingMessage | CloseMessage;
+export type ToWorker = RunMessage | CancelMessage | PingMessage | CloseMessage | LinkMessage | AcceptMessage | UnlinkMessage;
 
 // ---- worker → parent ----
 export interface ReadyMessage {

@@ -4,8 +4,13 @@
  * Each request gets its own AbortController; the block's `timeoutMs` is enforced here for
  * blocks that yield (async work). A block that blocks the thread cannot be interrupted from
  * inside, so the parent detects that (no reply, no pong) and ends the thread.
+ *
+ * Chains: a `run` may name links to the workers of the next blocks; the output then goes
+ * straight to the next worker over a MessagePort the parent set up, so a request through a
+ * chain of k blocks costs the parent one message out and one back instead of k of each.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { BlockRunner } from '../../blocks/block.js';
 import { getBlockType } from '../../blocks/block-registry.js';
 import type { JsonValue } from '../../template/types.js';
@@ -97,7 +102,19 @@ function main(): void {
     }
     result.then(
       (output) => {
-        if (settle(p)) post({ type: 'result', id: m.id, output });
+        if (!settle(p)) return;
+        const next = m.next;
+        if (next === undefined || next.length === 0) return post({ type: 'result', id: m.id, output });
+        // A chain: hand the output straight to the next block's worker (no parent hop).
+        const port = links.get(next[0] as number);
+        if (!port) {
+          post({ type: 'error', id: m.id, error: { message: `Block "${data.blockId}" lost its link to the next block; retry the request.`, code: 'instance.link_lost', retryable: true, status: 503 } });
+          return;
+        }
+        const fwd: RunMessage = { type: 'run', id: m.id, input: output };
+        if (m.correlationId !== undefined) fwd.correlationId = m.correlationId;
+        if (next.length > 1) fwd.next = next.slice(1);
+        port.postMessage(fwd);
       },
       (e: unknown) => {
         if (settle(p)) post({ type: 'error', id: m.id, error: toWireError(e, 'block.failed') });
@@ -119,10 +136,24 @@ function main(): void {
     }
   };
 
+  /** Ports to the workers of next blocks (chains), by link number. */
+  const links = new Map<number, MessagePort>();
+
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'run':
         run(m);
+        break;
+      case 'link':
+        links.set(m.link, m.port);
+        break;
+      case 'unlink':
+        links.get(m.link)?.close();
+        links.delete(m.link);
+        break;
+      case 'accept':
+        // Runs handed on by the previous block's worker; cancels still come from the parent.
+        m.port.on('message', (r: RunMessage) => run(r));
         break;
       case 'ping':
         post({ type: 'pong', seq: m.seq });

@@ -17,12 +17,12 @@
  *        ↘        ↘          ↘
  *                  Failed
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { BlockLimits } from '../../blocks/block.js';
 import { stepFailure } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
-import type { FromWorker, InstanceLoadData, ToWorker, WireError } from './instance-protocol.js';
+import type { FromWorker, InstanceLoadData, RunMessage, ToWorker, WireError } from './instance-protocol.js';
 import { instanceWorkerScript } from './worker-script.js';
 
 export type InstanceState = 'Starting' | 'Ready' | 'Draining' | 'Stopped' | 'Failed';
@@ -73,7 +73,12 @@ interface PendingRequest {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   sentAt: number;
+  /** Every instance the request passes through (more than one for a chain); any of them may answer or fail it. */
+  members: readonly Instance[];
 }
+
+/** Request ids are unique across instances: a chain's request is answered by its last instance. */
+let nextRequestId = 1;
 
 const MISSED_HEARTBEATS = 3;
 /** Monotonic milliseconds: wall-clock jumps must not look like silence. */
@@ -91,7 +96,10 @@ export class Instance {
   private failure_: InstanceFailure | undefined;
   private readonly worker: Worker;
   private readonly pending = new Map<number, PendingRequest>();
-  private nextId = 1;
+  /** Links to the workers of next-block instances (chains), and the instances linked to this one. */
+  private readonly linksOut = new Map<Instance, number>();
+  private readonly linksIn = new Set<Instance>();
+  private nextLink = 1;
   private pingSeq = 0;
   private lastHeardAt: number;
   private lastPingAt: number;
@@ -176,24 +184,38 @@ export class Instance {
 
   /** Run one input on this instance. Rejects with the block's error, or a retryable one if the instance dies. */
   run(input: JsonValue, ctx: InstanceRunContext = {}): Promise<JsonValue> {
-    if (this.state_ !== 'Ready') return Promise.reject(this.notReadyError());
+    return this.runThrough([], input, ctx);
+  }
+
+  /**
+   * Run `input` here, then hand the output to each of `next` in turn, worker to worker (a chain
+   * of blocks, each with one upstream); resolves with the last output. The parent sends one
+   * message and gets one back, however long the chain. A failure anywhere rejects with that
+   * block's error; any instance of the chain ending fails the request (retryable).
+   */
+  runThrough(next: readonly Instance[], input: JsonValue, ctx: InstanceRunContext = {}): Promise<JsonValue> {
+    const members = next.length === 0 ? [this] : [this, ...next];
+    for (const m of members) if (m.state_ !== 'Ready') return Promise.reject(m.notReadyError());
     const signal = ctx.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const id = this.nextId++;
+    const links = next.map((to, k) => (members[k] as Instance).linkTo(to));
+    const id = nextRequestId++;
     return new Promise<JsonValue>((resolve, reject) => {
-      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined, sentAt: now() };
+      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined, sentAt: now(), members };
       if (signal) {
         req.onAbort = () => {
           if (this.pending.get(id) !== req) return;
-          this.pending.delete(id);
-          this.post({ type: 'cancel', id });
+          Instance.forget(id, req);
+          for (const m of members) m.post({ type: 'cancel', id });
           reject(abortReason(signal));
-          this.afterSettle();
         };
         signal.addEventListener('abort', req.onAbort, { once: true });
       }
-      this.pending.set(id, req);
-      this.post(ctx.correlationId === undefined ? { type: 'run', id, input } : { type: 'run', id, input, correlationId: ctx.correlationId });
+      for (const m of members) m.pending.set(id, req);
+      const msg: RunMessage = { type: 'run', id, input };
+      if (links.length > 0) msg.next = links;
+      if (ctx.correlationId !== undefined) msg.correlationId = ctx.correlationId;
+      this.post(msg);
     });
   }
 
@@ -223,6 +245,41 @@ export class Instance {
 
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
+  }
+
+  /** The link from this worker to `peer`'s (a MessageChannel), made on first use. */
+  private linkTo(peer: Instance): number {
+    const known = this.linksOut.get(peer);
+    if (known !== undefined) return known;
+    const link = this.nextLink++;
+    const { port1, port2 } = new MessageChannel();
+    this.worker.postMessage({ type: 'link', link, port: port1 } satisfies ToWorker, [port1]);
+    peer.worker.postMessage({ type: 'accept', port: port2 } satisfies ToWorker, [port2]);
+    this.linksOut.set(peer, link);
+    peer.linksIn.add(this);
+    return link;
+  }
+
+  /** This instance ended: the instances linked to it drop their links. */
+  private unlinkAll(): void {
+    for (const from of this.linksIn) {
+      const link = from.linksOut.get(this);
+      from.linksOut.delete(this);
+      if (link !== undefined && (from.state_ === 'Ready' || from.state_ === 'Draining')) from.post({ type: 'unlink', link });
+    }
+    this.linksIn.clear();
+    for (const to of this.linksOut.keys()) to.linksIn.delete(this);
+    this.linksOut.clear();
+  }
+
+  /** Removes a settled request from every instance that holds it. */
+  private static forget(id: number, req: PendingRequest): void {
+    if (req.onAbort) req.signal?.removeEventListener('abort', req.onAbort);
+    for (const m of req.members) {
+      if (m.pending.get(id) !== req) continue;
+      m.pending.delete(id);
+      m.afterSettle();
+    }
   }
 
   private onMessage(m: FromWorker): void {
@@ -265,7 +322,7 @@ export class Instance {
     const req = this.pending.get(id);
     if (!req) return undefined; // cancelled by the caller meanwhile
     this.pending.delete(id);
-    if (req.onAbort) req.signal?.removeEventListener('abort', req.onAbort);
+    Instance.forget(id, req);
     return req;
   }
 
@@ -396,10 +453,10 @@ export class Instance {
   }
 
   private failPending(err: Error): void {
-    const reqs = [...this.pending.values()];
+    const reqs = [...this.pending.entries()];
     this.pending.clear();
-    for (const req of reqs) {
-      if (req.onAbort) req.signal?.removeEventListener('abort', req.onAbort);
+    for (const [id, req] of reqs) {
+      Instance.forget(id, req);
       req.reject(err);
     }
   }
@@ -411,6 +468,7 @@ export class Instance {
   private setState(s: InstanceState): void {
     if (this.state_ === s) return;
     this.state_ = s;
+    if (s === 'Stopped' || s === 'Failed') this.unlinkAll();
     this.onStateChange?.(this);
   }
 

@@ -195,6 +195,11 @@ export class Service {
     return this.readyList.length > 0;
   }
 
+  /** The ready instance a request would go to now (least loaded), if any; for chains. */
+  pickReady(): Instance | undefined {
+    return this.stopping ? undefined : this.pick();
+  }
+
   /** Run one input on the least-loaded ready instance, waiting up to `waitReadyMs` for one. */
   dispatch(input: JsonValue, ctx: DispatchContext = {}): Promise<JsonValue> {
     if (this.stopping) return Promise.reject(this.unavailable(0, 'it is stopping'));

@@ -32,7 +32,24 @@ const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'ERRO
 type WfReq = FastifyRequest<{ Params: { workflowId: string } }>;
 type TaskReq = FastifyRequest<{ Params: { workflowId: string; taskId: string } }>;
 
-const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+/**
+ * Timestamps as ISO strings. The two last ones are kept: a batch of tasks shares its created
+ * and expiry times, and formatting dates was a visible share of answering a batch.
+ */
+const isoSeen: Array<[number, string]> = [
+  [Number.NaN, ''],
+  [Number.NaN, ''],
+];
+function iso(ms: number | undefined): string | undefined {
+  if (ms === undefined) return undefined;
+  const [a, b] = isoSeen as [[number, string], [number, string]];
+  if (a[0] === ms) return a[1];
+  if (b[0] === ms) return b[1];
+  const s = new Date(ms).toISOString();
+  isoSeen[1] = a;
+  isoSeen[0] = [ms, s];
+  return s;
+}
 
 function taskView(t: TaskRecord): Record<string, unknown> {
   const out: Record<string, unknown> = { taskId: t.taskId, status: t.status, attempt: t.attempt, createdAt: iso(t.createdAt) };
