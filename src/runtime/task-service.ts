@@ -101,28 +101,42 @@ export class TaskService {
     return t;
   }
 
-  /** Long-poll: resolves when the task is terminal or `waitMs` passed. */
+  /**
+   * Long-poll: resolves when the task is terminal or `waitMs` passed. The waiter is registered
+   * before each read, so a wake-up that arrives while the read is in flight (the read saw the
+   * task running, the end was committed and announced meanwhile) re-reads at once instead of
+   * being lost until the next re-check.
+   */
   async wait(workflowId: string, taskId: string, waitMs: number, signal?: AbortSignal): Promise<TaskRecord> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const t = await this.get(workflowId, taskId);
-      const left = deadline - Date.now();
-      if (TERMINAL.has(t.status) || left <= 0 || signal?.aborted) return t;
-      await new Promise<void>((resolve) => {
-        const set = this.#waiters.get(taskId) ?? new Set<() => void>();
-        this.#waiters.set(taskId, set);
-        const done = (): void => {
-          clearTimeout(timer);
-          set.delete(done);
-          if (set.size === 0) this.#waiters.delete(taskId);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        // Re-check now and then: another node's wake-up (cluster) may have been lost.
-        const timer = setTimeout(done, Math.min(left, this.#deps.waitRecheckMs ?? 1000));
-        set.add(done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      let woken = false;
+      let resume: (() => void) | undefined;
+      const wake = (): void => {
+        woken = true;
+        resume?.();
+      };
+      const set = this.#waiters.get(taskId) ?? new Set<() => void>();
+      this.#waiters.set(taskId, set);
+      set.add(wake);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const t = await this.get(workflowId, taskId);
+        const left = deadline - Date.now();
+        if (TERMINAL.has(t.status) || left <= 0 || signal?.aborted) return t;
+        if (woken) continue;
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+          // Re-check now and then: another node's wake-up (cluster) may have been lost.
+          timer = setTimeout(resolve, Math.min(left, this.#deps.waitRecheckMs ?? 1000));
+          signal?.addEventListener('abort', wake, { once: true });
+        });
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        set.delete(wake);
+        if (set.size === 0 && this.#waiters.get(taskId) === set) this.#waiters.delete(taskId);
+      }
     }
   }
 
