@@ -25,7 +25,9 @@ export interface BuiltNode {
 
 export async function spawnBuilt(env: Record<string, string> = {}): Promise<BuiltNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowd-bench-rt-'));
-  const child = spawn(process.execPath, ['bin/flowd.js', 'serve', '--port', '0', '--data-dir', dataDir], {
+  // BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/flowd.js', 'serve', '--port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     env: { ...process.env, FLOWD_ADMIN_PASSWORD: 'bench-password-1', FLOWD_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

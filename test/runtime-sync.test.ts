@@ -9,9 +9,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { request as httpRequestNode } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import { FF, startTestNode } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
-import { apiKey, provisionFlow, rt, waitRuntime } from './support/runtime-client.js';
+import { RT, apiKey, provisionFlow, rt, waitRuntime } from './support/runtime-client.js';
 
 const UPPER = 'function process(input) { return { text: input.text.toUpperCase() }; }';
 const COUNT = 'function process(input) { return { text: input.text, length: input.text.length }; }';
@@ -255,3 +257,31 @@ void describe('custom block modules', () => {
     }
   });
 });
+
+void describe('a client that goes away', () => {
+  void it('cancels its analyze: the request leaves the instance before the block would have finished', async () => {
+    // Busy for 3 s: a synchronous run cannot be interrupted, but the instance drops the request
+    // as soon as the cancel arrives (inFlight 0), instead of when the block returns.
+    const slow = 'function process(input) { var end = Date.now() + 3000; while (Date.now() < end) {} return input; }';
+    const { id, status } = await provisionFlow(node, { mode: 'SYNC', blocks: [{ id: 'slow', type: 'js', timeout: '20s', config: { source: slow } }], edges: [] });
+    assert.equal(status.state, 'COMPLETED', JSON.stringify(status));
+    const key = await apiKey(node, [id]);
+    const inFlight = (s: any): number => s.details.services.find((x: any) => x.blockId === 'slow')?.inFlight ?? -1;
+    const req = httpRequestRaw(`${node.url}${RT}/${id}/action/analyze`, key, { n: 1 });
+    const busy = await waitRuntime(node, key, id, (s) => inFlight(s) === 1, 10_000);
+    assert.equal(inFlight(busy), 1);
+    const t0 = Date.now();
+    req.destroy(); // the client closes its connection without waiting for the answer
+    const idle = await waitRuntime(node, key, id, (s) => inFlight(s) === 0, 10_000);
+    assert.equal(inFlight(idle), 0);
+    assert.ok(Date.now() - t0 < 2_500, `the request left the instance ${Date.now() - t0} ms after the client went away, not at once`);
+  });
+});
+
+/** A POST whose connection the caller can close before the answer comes. */
+function httpRequestRaw(url: string, key: string, body: unknown): ClientRequest {
+  const req = httpRequestNode(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-api-key': key } });
+  req.on('error', () => undefined); // destroyed on purpose
+  req.end(JSON.stringify(body));
+  return req;
+}

@@ -72,6 +72,12 @@ export interface CloseMessage {
 }
 export type ToWorker = RunMessage | CancelMessage | PingMessage | CloseMessage | LinkMessage | AcceptMessage | UnlinkMessage;
 
+/** Several messages in one postMessage (see message-batcher.ts), in the order they were sent. */
+export interface BatchMessage<M> {
+  type: 'batch';
+  messages: M[];
+}
+
 // ---- worker → parent ----
 export interface ReadyMessage {
   type: 'ready';

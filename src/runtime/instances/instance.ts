@@ -22,7 +22,8 @@ import type { BlockLimits } from '../../blocks/block.js';
 import { stepFailure } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
-import type { FromWorker, InstanceLoadData, RunMessage, ToWorker, WireError } from './instance-protocol.js';
+import type { BatchMessage, FromWorker, InstanceLoadData, RunMessage, ToWorker, WireError } from './instance-protocol.js';
+import { MessageBatcher, unbatch } from './message-batcher.js';
 import { instanceWorkerScript } from './worker-script.js';
 
 export type InstanceState = 'Starting' | 'Ready' | 'Draining' | 'Stopped' | 'Failed';
@@ -95,6 +96,8 @@ export class Instance {
   private loaded_ = false;
   private failure_: InstanceFailure | undefined;
   private readonly worker: Worker;
+  /** Everything but port transfers goes to the worker through here (one postMessage per turn). */
+  private readonly outbox: MessageBatcher<ToWorker>;
   private readonly pending = new Map<number, PendingRequest>();
   /** Links to the workers of next-block instances (chains), and the instances linked to this one. */
   private readonly linksOut = new Map<Instance, number>();
@@ -140,7 +143,9 @@ export class Instance {
       workerData,
       ...(memoryMb ? { resourceLimits: { maxOldGenerationSizeMb: memoryMb } } : {}),
     });
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.outbox = new MessageBatcher<ToWorker>(this.worker);
+    const onMessage = (m: FromWorker): void => this.onMessage(m);
+    this.worker.on('message', (m: FromWorker | BatchMessage<FromWorker>) => unbatch(m, onMessage));
     this.worker.on('error', (e: Error) => {
       this.workerError = e;
     });
@@ -244,7 +249,7 @@ export class Instance {
   // ---- internals ----
 
   private post(m: ToWorker): void {
-    this.worker.postMessage(m);
+    this.outbox.send(m);
   }
 
   /** The link from this worker to `peer`'s (a MessageChannel), made on first use. */
@@ -253,6 +258,9 @@ export class Instance {
     if (known !== undefined) return known;
     const link = this.nextLink++;
     const { port1, port2 } = new MessageChannel();
+    // Port transfers go out directly, after whatever was queued before them.
+    this.outbox.flush();
+    peer.outbox.flush();
     this.worker.postMessage({ type: 'link', link, port: port1 } satisfies ToWorker, [port1]);
     peer.worker.postMessage({ type: 'accept', port: port2 } satisfies ToWorker, [port2]);
     this.linksOut.set(peer, link);

@@ -17,6 +17,7 @@ import { requireApiKey } from '../auth/api-key-auth.js';
 import { queryOf, rawBody } from './request-params.js';
 import { requestLogFields } from '../request-ids.js';
 import { EventStreams } from './event-stream.js';
+import { connectionSignal } from '../connection-signal.js';
 
 export interface RuntimeRoutesOptions {
   runtime: RuntimeManager;
@@ -186,15 +187,11 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     const q = queryOf(req);
     const correlationId = correlation(req, reply);
     const input = jsonInput(req);
-    const ac = new AbortController();
-    req.raw.on('close', () => {
-      if (!reply.sent) ac.abort(new Error('client went away'));
-    });
     const verbose = q['verboseErrorOutput'] === 'true';
     const r = await runtime.analyze(id, input, {
       ...(correlationId !== undefined ? { correlationId } : {}),
       verbose,
-      signal: ac.signal,
+      signal: connectionSignal(req.raw.socket),
       timeoutMs: opts.maxWaitMs,
     });
     if (r.ok) return reply.code(200).send(r.output);
