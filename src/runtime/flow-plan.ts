@@ -59,8 +59,8 @@ export interface FlowPlan {
   index: ReadonlyMap<string, number>;
   /**
    * When the whole flow is a chain (two or more plain blocks, each the only upstream of the
-   * next, no mappings past the first block): its block indices in order. Such a flow can run
-   * instance to instance in one go (Stream.sendChain).
+   * next, no mappings past the first block): its first block and the block ids in order. Such
+   * a flow can run instance to instance in one go (Stream.sendChain).
    */
   chain: { first: PlanBlock; ids: readonly string[] } | undefined;
 }

@@ -34,6 +34,7 @@ import { place } from './placement.js';
 import type { Placement } from './placement.js';
 import { serviceIdOf } from './published-flow.js';
 import type { PublicationRecord } from '../store/store.js';
+import { TurnBatch } from '../util/turn-batch.js';
 
 export interface RuntimeManagerDeps {
   store: Store;
@@ -123,7 +124,7 @@ export class RuntimeManager implements FlowPublisher {
   #offCluster: (() => void) | undefined;
   readonly #announceQueued = new Set<string>();
   /** Cluster: task ids finished in this turn, announced in one bus message. */
-  #doneOutbox: string[] = [];
+  readonly #doneOutbox = new TurnBatch<string>((ids) => this.#deps.cluster?.announceTasksDone(ids));
   readonly #transitions = new Map<string, { health: string; at: string }>();
   #closed = false;
 
@@ -134,22 +135,12 @@ export class RuntimeManager implements FlowPublisher {
       store: deps.store,
       ttlMs: deps.taskTtlMs,
       entry: (id) => this.#flows.get(id),
-      ...(cluster ? { announceDone: (taskId: string) => this.#announceDone(taskId) } : {}),
+      ...(cluster ? { announceDone: (taskId: string) => this.#doneOutbox.add(taskId) } : {}),
       ...(deps.taskWaitRecheckMs !== undefined ? { waitRecheckMs: deps.taskWaitRecheckMs } : {}),
     });
     // Declared before any task can finish; subscriptions end with the cluster node.
     cluster?.onTasksDone((ids) => {
       for (const id of ids) this.tasks.wake(id);
-    });
-  }
-
-  #announceDone(taskId: string): void {
-    this.#doneOutbox.push(taskId);
-    if (this.#doneOutbox.length > 1) return;
-    setImmediate(() => {
-      const ids = this.#doneOutbox;
-      this.#doneOutbox = [];
-      this.#deps.cluster?.announceTasksDone(ids);
     });
   }
 

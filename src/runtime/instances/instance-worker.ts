@@ -1,8 +1,8 @@
 /**
  * Entry point of one service instance (a worker thread). It loads the block named in
  * `workerData`, says `ready` (or `load_error`), then serves `run` messages until `close`.
- * Each request gets its own AbortController; the block's `timeoutMs` is enforced here for
- * blocks that yield (async work). A block that blocks the thread cannot be interrupted from
+ * Each request gets its own AbortController (made when the block first reads its signal); the
+ * block's `timeoutMs` is enforced here for blocks that yield (async work). A block that blocks the thread cannot be interrupted from
  * inside, so the parent detects that (no reply, no pong) and ends the thread.
  *
  * Chains: a `run` may name links to the workers of the next blocks; the output then goes

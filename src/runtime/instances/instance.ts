@@ -301,19 +301,11 @@ export class Instance {
     this.lastHeardAt = now();
     switch (m.type) {
       case 'result': {
-        const req = this.take(m.id);
-        if (req) {
-          req.resolve(m.output);
-          this.afterSettle();
-        }
+        this.take(m.id)?.resolve(m.output);
         break;
       }
       case 'error': {
-        const req = this.take(m.id);
-        if (req) {
-          req.reject(this.blockError(m.error));
-          this.afterSettle();
-        }
+        this.take(m.id)?.reject(this.blockError(m.error));
         break;
       }
       case 'pong':
@@ -333,10 +325,10 @@ export class Instance {
     }
   }
 
+  /** The request `id` answered here, now settled on every instance of its chain. */
   private take(id: number): PendingRequest | undefined {
     const req = this.pending.get(id);
     if (!req) return undefined; // cancelled by the caller meanwhile
-    this.pending.delete(id);
     Instance.forget(id, req);
     return req;
   }

@@ -2,9 +2,9 @@
  * Coalesces the messages one thread sends to one port during an event-loop turn into a single
  * postMessage. Each postMessage wakes the receiving thread and is dispatched there as its own
  * event; under load that fixed cost, paid per request per hop, weighs more than the requests'
- * work (bench/runtime-sync.ts). Messages keep their order; an idle sender waits at most until
- * the end of the current turn (setImmediate), which is well under a millisecond.
+ * work (bench/runtime-sync.ts). Messages keep their order.
  */
+import { TurnBatch } from '../../util/turn-batch.js';
 import type { BatchMessage } from './instance-protocol.js';
 
 interface Target {
@@ -12,30 +12,20 @@ interface Target {
 }
 
 export class MessageBatcher<M> {
-  readonly #target: Target;
-  #queue: M[] = [];
-  #scheduled = false;
+  readonly #batch: TurnBatch<M>;
 
   constructor(target: Target) {
-    this.#target = target;
+    this.#batch = new TurnBatch<M>((q) => target.postMessage(q.length === 1 ? q[0] : ({ type: 'batch', messages: q } satisfies BatchMessage<M>)));
   }
 
   send(m: M): void {
-    this.#queue.push(m);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.flush);
-    }
+    this.#batch.add(m);
   }
 
   /** Posts what is queued now (before a message that must go out directly, e.g. with a transfer list). */
-  readonly flush = (): void => {
-    this.#scheduled = false;
-    const q = this.#queue;
-    if (q.length === 0) return;
-    this.#queue = [];
-    this.#target.postMessage(q.length === 1 ? q[0] : ({ type: 'batch', messages: q } satisfies BatchMessage<M>));
-  };
+  flush(): void {
+    this.#batch.flush();
+  }
 }
 
 /** Calls `handle` for a message, or for each message of a batch, in order. */

@@ -27,6 +27,7 @@ import { mayAccess } from '../auth/roles.js';
 import { boolParam, queryOf, rawBody } from './request-params.js';
 import { EventStreams } from './event-stream.js';
 import type { OpenStream, StreamEvent } from './event-stream.js';
+import { connectionSignal } from '../connection-signal.js';
 
 export interface DashboardRoutesOptions {
   /** The built page: index.html and assets/ (dist/web, see defaultWebRoot). */
@@ -229,12 +230,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     requireAction(req, 'ml:write');
     const id = req.params.workflowId;
     await checkWorkflow(req, id);
-    const ac = new AbortController();
-    req.raw.on('close', () => {
-      if (!reply.sent) ac.abort(new Error('client went away'));
-    });
     try {
-      const r = await runtime.analyze(id, jsonObjectBody(req), { signal: ac.signal, timeoutMs: analyzeTimeoutMs });
+      const r = await runtime.analyze(id, jsonObjectBody(req), { signal: connectionSignal(req.raw.socket), timeoutMs: analyzeTimeoutMs });
       if (r.ok) return reply.code(200).send(r.output);
       return reply.code(r.status).send({ errors: r.errors });
     } catch (e) {
