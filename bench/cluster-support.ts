@@ -183,7 +183,9 @@ export async function spawnClusterNode(schema: string, env: Record<string, strin
   hookExit();
   const dataDir = mkdtempSync(join(tmpdir(), 'flowd-bench-cluster-'));
   tmpDirs.add(dataDir);
-  const child = spawn(process.execPath, ['bin/flowd.js', 'serve', '--port', '0', '--data-dir', dataDir], {
+  // BENCH_NODE_ARGS: extra node flags for every node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/flowd.js', 'serve', '--port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
     env: {
       ...process.env,

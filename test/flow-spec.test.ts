@@ -148,8 +148,8 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
     rejects(flow([js('a', { replicas: 65 })]), 'Invalid [flow.blocks[a].replicas]: 65. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).');
     rejects(flow([js('a', { replicas: 0 })]), 'Invalid [flow.blocks[a].replicas]: 0. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).');
     rejects(flow([js('a', { replicas: 1.5 })]), /replicas\]: 1\.5\. Use an integer/);
-    rejects(flow([js('a', { consumers: 0 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 0. Use an integer from 1 to 64.');
-    rejects(flow([js('a', { consumers: 65 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 65. Use an integer from 1 to 64.');
+    rejects(flow([js('a', { consumers: 0 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 0. Use an integer from 1 to 1024.');
+    rejects(flow([js('a', { consumers: 1025 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 1025. Use an integer from 1 to 1024.');
     rejects(flow([js('a', { timeout: 0 })]), 'Invalid [flow.blocks[a].timeout]: 0. It must be greater than 0 and at most 1 day (e.g. "30s").');
     rejects(flow([js('a', { timeout: 'soon' })]), /^Failed to parse timeout value \[soon\] for field \[flow\.blocks\[a\]\.timeout\]/);
     rejects(flow([js('a', { memory: 8 })]), 'Invalid [flow.blocks[a].memory]: 8. Use an integer from 16 to 8192 (megabytes).');

@@ -50,6 +50,12 @@ export const MAX_FLOW_BLOCKS = 500;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const FLOW_KEYS = ['mode', 'input_schema', 'autoscaling', 'blocks', 'edges'];
+/**
+ * Tasks one ASYNC instance runs at once. Light blocks (a no-op, a remote call that mostly waits)
+ * need hundreds in flight for a node's claim and result round trips to overlap its work.
+ */
+export const MAX_CONSUMERS = 1024;
+
 const BLOCK_KEYS = ['id', 'type', 'replicas', 'timeout', 'consumers', 'memory', 'input', 'config'];
 const STANDARD_TYPES = ['js', 'map', 'switch', 'join', 'split', 'reduce', 'model', 'http', 'custom'];
 const PLACEHOLDER = /\$\{\{\s*([^\s{}]+?)\s*\}\}/g;
@@ -123,7 +129,7 @@ function parseBlock(v: unknown, i: number, mode: 'SYNC' | 'ASYNC'): FlowBlockSpe
     config: {},
     replicas,
     timeoutMs: v.timeout === undefined ? DEFAULT_TIMEOUT_MS : readTimeMs(v.timeout, `${where}.timeout`),
-    consumers: v.consumers === undefined ? 1 : readInt(v.consumers, `${where}.consumers`, 1, 64),
+    consumers: v.consumers === undefined ? 1 : readInt(v.consumers, `${where}.consumers`, 1, MAX_CONSUMERS),
   };
   if (v.memory !== undefined) block.memoryMb = readInt(v.memory, `${where}.memory`, 16, 8192, ' (megabytes)');
   if (v.config !== undefined && v.config !== null) {

@@ -14,7 +14,8 @@ import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '
 import { TASK_STATUSES } from '../store.js';
 import type { PgDb } from './postgres-connection.js';
 import type { TaskRow } from '../rows/task-rows.js';
-import { TASK_META_COLS as META, newTaskRecord, toTask } from '../rows/task-rows.js';
+import type { ClaimedRow } from '../rows/task-rows.js';
+import { CLAIMED_COLS, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows per INSERT of grouped creates, and per DELETE of the expiry sweep. */
@@ -88,6 +89,9 @@ export class PgTasks {
       const ts = now.map((p) => p.task);
       // ON CONFLICT DO NOTHING also skips a row whose idempotency key an earlier row of the same
       // statement took, so "the same key in one group finds the first" holds as on SQLite.
+      // Arrays, not one JSON parameter: pg escapes each element in JavaScript (~1.5 µs a task),
+      // but PostgreSQL reads arrays faster than it extracts JSON fields (2 against 4.5 µs a
+      // task, measured), and the database is the part that every node shares.
       const r = await this.#db.query<{ task_id: string }>(
         `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
          SELECT n.task_id, n.workflow_id, 'QUEUED', 0, n.created_at, n.expires_at, n.correlation_id, n.idempotency_key, n.input
@@ -141,14 +145,15 @@ export class PgTasks {
   async claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
     if (limit <= 0) return [];
     // The subquery walks (workflow_id, status, seq); SKIP LOCKED passes over rows another node is claiming.
-    const r = await this.#db.query<TaskRow & { input: string }>(
+    const leaseUntil = now + leaseMs;
+    const r = await this.#db.query<ClaimedRow>(
       `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = $3, owner = $4, lease_until = $5
        WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = $1 AND status = 'QUEUED' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING ${META}, input`,
-      [workflowId, Math.floor(limit), now, owner, now + leaseMs],
+       RETURNING ${CLAIMED_COLS}`,
+      [workflowId, Math.floor(limit), now, owner, leaseUntil],
     );
     const rows = r.rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
-    return rows.map((row) => ({ ...toTask(row), input: row.input }));
+    return rows.map((row) => claimedTask(row, workflowId, owner, now, leaseUntil));
   }
 
   async complete(results: TaskCompletion[]): Promise<string[]> {
@@ -158,22 +163,30 @@ export class PgTasks {
     for (const c of results) if (!unique.has(key(c.taskId, c.owner))) unique.set(key(c.taskId, c.owner), c);
     if (unique.size === 0) return [];
     const rows = [...unique.values()];
-    // Rows are locked first, in seq order (the same order every other multi-row writer of
-    // tasks uses, or they skip locked rows), so two statements can never wait on each other.
-    // The update is planned for each batch: a cached generic plan assumes the unnested array
-    // has ten rows and joins it with nested loops over the RUNNING index, quadratic in the
-    // batch (seconds for a few thousand results, against milliseconds).
-    const ids = rows.map((c) => c.taskId);
-    const r = await this.#db.tx(async (q) => {
-      await q.query('SELECT seq FROM tasks WHERE task_id = ANY($1::text[]) ORDER BY seq FOR UPDATE', [ids]);
-      return q.queryPlannedEachTime<{ task_id: string; owner: string }>(
-        `UPDATE tasks AS t SET status = c.status, output = c.output, finished_at = c.finished_at, lease_until = NULL
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS c(task_id, owner, status, output, finished_at)
-         WHERE t.task_id = c.task_id AND t.owner = c.owner AND t.status = 'RUNNING'
-         RETURNING t.task_id, t.owner`,
-        [ids, rows.map((c) => c.owner), rows.map((c) => c.status), rows.map((c) => c.output), rows.map((c) => c.finishedAt)],
-      );
-    });
+    // One statement, one round trip (the BEGIN, lock, update, COMMIT it replaces took four and
+    // 20 % more database time for 256 results). Rows are locked first, in seq order (the materialized CTE;
+    // every other multi-row writer of tasks uses the same order or skips locked rows), so two
+    // statements can never wait on each other. A row changed since the statement's snapshot
+    // (canceled, requeued) is re-checked against the WHERE clause before it is updated. Both
+    // joins are keyed (task_id, then seq): a join on a filter alone went quadratic in the batch
+    // (seconds for a few thousand results). Planned for each batch, against the table's size now.
+    // The results travel as one JSON parameter: here that measured half the database time of
+    // unnested arrays, whose row estimate led the planner to a hash join over the whole table.
+    const r = await this.#db.queryPlannedEachTime<{ task_id: string; owner: string }>(
+      `WITH c AS (
+         SELECT e->>0 AS task_id, e->>1 AS owner, e->>2 AS status, e->>3 AS output, (e->>4)::bigint AS finished_at
+         FROM json_array_elements($1::json) AS e
+       ), locked AS MATERIALIZED (
+         SELECT t.seq, c.owner, c.status, c.output, c.finished_at
+         FROM tasks AS t JOIN c ON t.task_id = c.task_id
+         ORDER BY t.seq FOR UPDATE OF t
+       )
+       UPDATE tasks AS t SET status = l.status, output = l.output, finished_at = l.finished_at, lease_until = NULL
+       FROM locked AS l
+       WHERE t.seq = l.seq AND t.owner = l.owner AND t.status = 'RUNNING'
+       RETURNING t.task_id, t.owner`,
+      [JSON.stringify(rows.map((c) => [c.taskId, c.owner, c.status, c.output, c.finishedAt]))],
+    );
     const done = new Set(r.rows.map((row) => key(row.task_id, row.owner)));
     return [...unique.entries()].filter(([k]) => done.has(k)).map(([, c]) => c.taskId);
   }

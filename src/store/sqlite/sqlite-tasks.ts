@@ -17,8 +17,8 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
 import { statementCache } from './statement-cache.js';
-import type { TaskRow } from '../rows/task-rows.js';
-import { TASK_META_COLS as META, newTaskRecord, toTask } from '../rows/task-rows.js';
+import type { ClaimedRow, TaskRow } from '../rows/task-rows.js';
+import { CLAIMED_COLS, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows deleted per transaction by the expiry sweep; the event loop gets a turn in between. */
@@ -124,17 +124,18 @@ export class SqliteTasks {
   claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Array<TaskRecord & { input: string }> {
     if (limit <= 0) return [];
     // The subquery walks (workflow_id, status, seq): O(log n + limit) however long the queue.
+    const leaseUntil = now + leaseMs;
     const rows = this.#q(
       `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = ?, owner = ?, lease_until = ?
        WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = ? AND status = 'QUEUED' ORDER BY seq LIMIT ?)
-       RETURNING ${META}, input`,
-    ).all(now, owner, now + leaseMs, workflowId, limit) as Array<TaskRow & { input: string }>;
+       RETURNING ${CLAIMED_COLS}`,
+    ).all(now, owner, leaseUntil, workflowId, limit) as ClaimedRow[];
     rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
     this.#apply([
       [workflowId, 'QUEUED', -rows.length],
       [workflowId, 'RUNNING', rows.length],
     ]);
-    return rows.map((r) => ({ ...toTask(r), input: r.input }));
+    return rows.map((r) => claimedTask(r, workflowId, owner, now, leaseUntil));
   }
 
   complete(results: TaskCompletion[]): string[] {
