@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { autocannon, table } from './support.js';
 import type { LoadResult } from './support.js';
-import { allTasks, publishFlow, runtimeUrl, waitStatus } from './runtime-support.js';
+import { allTasks, publishFlow, runtimeUrl, submitBatches, waitStatus } from './runtime-support.js';
 import type { StatusLike } from './runtime-support.js';
 import {
   AUTH,
@@ -154,29 +154,6 @@ function problems(n: ClusterNodeProc): string {
 const idle = (s: StatusLike): boolean => (s.tasks?.queued ?? 1) === 0 && (s.tasks?.running ?? 1) === 0;
 
 /** Submits `total` tasks in batches (POST task/batch), BATCH_INFLIGHT requests in flight round-robin over the nodes. */
-async function submitBatches(urls: string[], key: string, total: number): Promise<{ failed: number; requests: number }> {
-  let next = 0;
-  let failed = 0;
-  let requests = 0;
-  const worker = async (url: string): Promise<void> => {
-    while (next < total) {
-      const start = next;
-      const n = Math.min(BATCH, total - start);
-      next += n;
-      const tasks = Array.from({ length: n }, (_, j) => ({ input: { text: 'no-op', i: start + j } }));
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ tasks }) });
-      requests++;
-      const j = (await r.json()) as { created?: number };
-      if (r.status !== 202 || j.created !== n) {
-        failed += n - (j.created ?? 0);
-        console.error(`batch of ${n} answered ${r.status}: ${JSON.stringify(j).slice(0, 300)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, BATCH_INFLIGHT) }, (_, i) => worker(urls[i % urls.length] as string)));
-  return { failed, requests };
-}
-
 /**
  * Runs `fn` on a fresh cluster of `k` nodes on its own schema, with a database client; on failure
  * prints what the nodes logged; always stops the nodes and drops the schema.
@@ -242,6 +219,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
             nodes.map((n) => runtimeUrl(n.url, id, 'task/batch')),
             key,
             jobs,
+            { batch: BATCH, inFlight: BATCH_INFLIGHT },
           ).then((b) => ({ failed: b.failed, how: `${b.requests} batch request(s) of ≤ ${BATCH}, ${BATCH_INFLIGHT} in flight` }))
         : Promise.all(
             nodes.map((n, i) => autocannon(runtimeUrl(n.url, id, 'task'), { connections: Math.min(conns, per[i] ?? 1), amount: per[i] ?? 0, method: 'POST', body, headers })),

@@ -109,3 +109,36 @@ export async function allTasks(url: string, id: string, key: string): Promise<Ta
   } while (cursor !== undefined);
   return out;
 }
+
+/**
+ * Submits `total` tasks with `POST task/batch`, `batch` per request, `inFlight` requests at a
+ * time spread round-robin over `urls` (one per node). Returns how many tasks were not created.
+ */
+export async function submitBatches(
+  urls: string[],
+  key: string,
+  total: number,
+  opts: { batch: number; inFlight: number; input?: (i: number) => unknown },
+): Promise<{ failed: number; requests: number }> {
+  let next = 0;
+  let failed = 0;
+  let requests = 0;
+  const input = opts.input ?? ((i: number) => ({ text: 'no-op', i }));
+  const worker = async (url: string): Promise<void> => {
+    while (next < total) {
+      const start = next;
+      const n = Math.min(opts.batch, total - start);
+      next += n;
+      const tasks = Array.from({ length: n }, (_, j) => ({ input: input(start + j) }));
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ tasks }) });
+      requests++;
+      const j = (await r.json()) as { created?: number };
+      if (r.status !== 202 || j.created !== n) {
+        failed += n - (j.created ?? 0);
+        console.error(`batch of ${n} answered ${r.status}: ${JSON.stringify(j).slice(0, 300)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.inFlight) }, (_, i) => worker(urls[i % urls.length] as string)));
+  return { failed, requests };
+}
