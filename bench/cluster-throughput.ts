@@ -280,7 +280,7 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
         ? `${completed.toLocaleString('en-US')} COMPLETED once`
         : `MISMATCH: listed ${tasks.length} (${ids.size} ids), COMPLETED ${completed}, attempt>1 ${reruns}, failed submits ${failedSubmits}`,
     });
-    const shares = owners.rows.map((o) => `${(o.owner ?? 'none').slice(0, 12)}: ${Number(o.n).toLocaleString('en-US')}`).join(', ');
+    const shares = owners.rows.map((o) => `${(o.owner ?? 'none').split('~')[0]}: ${Number(o.n).toLocaleString('en-US')}`).join(', ');
     notes.push(
       `${w.label}, ${k} node(s): ${sub.how}; submits spanned ${((lastCreated - firstCreated) / 1000).toFixed(2)} s ` +
         `(${Math.round(jobs / Math.max(0.001, (lastCreated - firstCreated) / 1000))} tasks/s accepted), last result ${((lastFinished - lastCreated) / 1000).toFixed(2)} s after the last submit; ` +
@@ -365,7 +365,7 @@ function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
       kind: 'steps',
       check: apiCompleted === STEP_WORKFLOWS && steps === total ? `${STEP_WORKFLOWS} COMPLETED, ${steps.toLocaleString('en-US')} steps` : `MISMATCH: ${apiCompleted} COMPLETED over the API, ${steps} steps COMPLETED`,
     });
-    notes.push(`flowd provisioning, ${k} node(s): runs by owner: ${owners.rows.map((o) => `${o.owner.slice(0, 12)}: ${o.n}`).join(', ')}`);
+    notes.push(`flowd provisioning, ${k} node(s): runs by owner: ${owners.rows.map((o) => `${o.owner.split('~')[0]}: ${o.n}`).join(', ')}`);
   });
 }
 

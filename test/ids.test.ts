@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newId } from '../src/util/ids.js';
+import { newId, randomName } from '../src/util/ids.js';
 
 void describe('newId', () => {
   void it('gives 20 URL-safe characters, never starting with "-", and no repeats', () => {
@@ -21,5 +21,12 @@ void describe('newId', () => {
     const burst = Array.from({ length: 100 }, () => newId());
     assert.ok(new Set(burst.map((id) => id.slice(0, 7))).size <= 2, 'a burst shares its prefix');
     assert.equal(new Set(burst.map((id) => id.slice(8))).size, 100);
+  });
+
+  void it('randomName gives names that differ even when made at the same moment', () => {
+    const names = Array.from({ length: 2000 }, () => randomName(8));
+    for (const n of names) assert.match(n, /^[A-Za-z0-9_][A-Za-z0-9_-]{7}$/, n);
+    assert.ok(new Set(names).size > 1990, 'random, not time-based');
+    assert.equal(randomName(6).length, 6);
   });
 });

@@ -14,7 +14,7 @@ import type { NodeRecord, Store } from '../store/store.js';
 import { MessageBus } from '../cluster/message-bus.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { SecretBox } from '../util/secret-box.js';
-import { newId } from '../util/ids.js';
+import { randomName } from '../util/ids.js';
 import { builtinRegistry } from '../steps/builtin-steps.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
@@ -87,10 +87,10 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
   let bus: MessageBus | undefined;
   let cluster: ClusterNode | undefined;
   try {
-    const nodeId = config.nodeId ?? `node-${newId().slice(0, 8)}`;
+    const nodeId = config.nodeId ?? `node-${randomName(8)}`;
     // Leases name the process, not the node: a node restarted under the same id must not renew
     // (and so keep forever) the leases of runs and tasks its previous process left behind.
-    const leaseOwner = clustered ? `${nodeId}~${newId().slice(0, 6)}` : nodeId;
+    const leaseOwner = clustered ? `${nodeId}~${randomName(6)}` : nodeId;
     let advertised = config.advertiseUrl ?? `http://${config.host}:${config.port}`;
     const secrets = SecretBox.fromDataDir(config.dataDir, config.masterKey);
     const registry = builtinRegistry();

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /** Random bytes drawn in blocks: one system call per 256 ids instead of one per id. */
 const RANDOM_BYTES = 9;
@@ -41,4 +41,16 @@ export function newId(): string {
   const id = timePrefix(Date.now()) + pool.toString('base64url', offset, offset + RANDOM_BYTES);
   offset += RANDOM_BYTES;
   return id;
+}
+
+/**
+ * `length` random URL-safe characters, never starting with "-": for names that must differ
+ * between processes started at the same moment (node ids, lease owners), where a time-ordered
+ * id's leading characters would be the same.
+ */
+export function randomName(length: number): string {
+  for (;;) {
+    const s = randomBytes(Math.ceil((length * 3) / 4)).toString('base64url').slice(0, length);
+    if (!s.startsWith('-')) return s;
+  }
 }
