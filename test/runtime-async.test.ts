@@ -37,6 +37,38 @@ async function asyncFlow(block: Record<string, unknown>): Promise<{ id: string; 
   return { id: p.id, key: await apiKey(node, [p.id]) };
 }
 
+void describe('tasks submitted while the runner has room', () => {
+  void it('start at once, inserted RUNNING; once tasks wait in the queue, new ones queue behind them', async () => {
+    const { id, key } = await asyncFlow({ id: 'sleepy', type: 'custom', replicas: 1, consumers: 4, config: { module: sleepyModule() } });
+    // 4 free consumers: the first 4 of the batch are stored claimed, the other 6 queue.
+    const items = Array.from({ length: 10 }, (_, i) => ({ input: { ms: 300, tag: `b${i}` } }));
+    const sub = await rt(node, key, 'POST', id, 'task/batch', { tasks: items });
+    assert.equal(sub.status, 202, sub.text);
+    const statuses = sub.body.tasks.map((t: any) => t.status);
+    assert.deepEqual(statuses, ['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING', ...Array(6).fill('QUEUED')], sub.text);
+    for (const t of sub.body.tasks.slice(0, 4)) {
+      assert.equal(t.attempt, 1);
+      assert.equal(t.startedAt, t.createdAt, 'started the moment it was stored');
+    }
+    // The queue is not empty: a new task does not jump ahead of it.
+    const late = await rt(node, key, 'POST', id, 'task', { ms: 0, tag: 'late' });
+    assert.equal(late.body.status, 'QUEUED', late.text);
+    const all = [...sub.body.tasks, late.body];
+    const done = await Promise.all(all.map(async (t: any) => (await rt(node, key, 'GET', id, `task/${t.taskId}?wait=20s`)).body));
+    for (const d of done) {
+      assert.equal(d.status, 'COMPLETED', JSON.stringify(d));
+      assert.equal(d.attempt, 1, 'each ran once');
+    }
+    // First in, first out: the late task started after every task of the batch had.
+    const lateStart = Date.parse(done[10].startedAt);
+    for (const d of done.slice(0, 10)) assert.ok(Date.parse(d.startedAt) <= lateStart, `${d.startedAt} <= ${done[10].startedAt}`);
+    // Once idle, a new task starts at once again.
+    const next = await rt(node, key, 'POST', id, 'task', { ms: 0, tag: 'idle' });
+    assert.equal(next.body.status, 'RUNNING', next.text);
+    assert.equal((await rt(node, key, 'GET', id, `task/${next.body.taskId}?wait=10s`)).body.status, 'COMPLETED');
+  });
+});
+
 void describe('tasks', () => {
   let id: string;
   let key: string;

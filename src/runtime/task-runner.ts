@@ -50,6 +50,8 @@ export class TaskRunner {
   readonly #deps: TaskRunnerDeps;
   readonly #running = new Map<string, AbortController>();
   #concurrency = 1;
+  /** Slots promised to tasks being inserted already claimed (see `reserve`). */
+  #reserved = 0;
   #queued = 0;
   #claiming = false;
   #kickScheduled = false;
@@ -105,6 +107,35 @@ export class TaskRunner {
     });
   }
 
+  /**
+   * Room to start up to `n` tasks being submitted on this node the moment they are inserted,
+   * inserted already RUNNING under this node's lease: no claim statement, no wait for the claim
+   * loop. Only while nothing waits in the queue ahead of them (first in, first out, as far as
+   * this node knows) and the flow is up. Each slot returned must be given back with
+   * `startClaimed` or `release`.
+   */
+  reserve(n: number, now: number): { count: number; claim: { owner: string; startedAt: number; leaseUntil: number }; flow: PublishedFlow } | undefined {
+    if (this.#stopped || this.#queued > 0 || this.#pending.length >= MAX_UNRECORDED) return undefined;
+    const flow = this.#deps.flow();
+    if (!flow) return undefined;
+    const count = Math.min(n, this.#concurrency - this.#running.size - this.#reserved);
+    if (count <= 0) return undefined;
+    this.#reserved += count;
+    return { count, claim: { owner: this.#deps.owner, startedAt: now, leaseUntil: now + this.#deps.leaseMs }, flow };
+  }
+
+  /** A reserved task is in the store, RUNNING and ours: run it. */
+  startClaimed(flow: PublishedFlow, t: TaskRecord, input: JsonValue): void {
+    this.#reserved = Math.max(0, this.#reserved - 1);
+    this.#run(flow, t, input);
+  }
+
+  /** Reserved slots not used (the insert failed, or found an idempotent twin). */
+  release(n: number): void {
+    this.#reserved = Math.max(0, this.#reserved - n);
+    this.kick();
+  }
+
   /** Aborts a running task (its result is then not recorded: the row is already CANCELED). */
   cancel(taskId: string): boolean {
     const ac = this.#running.get(taskId);
@@ -131,7 +162,7 @@ export class TaskRunner {
     this.#claiming = true;
     try {
       for (;;) {
-        const free = this.#concurrency - this.#running.size;
+        const free = this.#concurrency - this.#running.size - this.#reserved;
         if (free <= 0 || this.#stopped || this.#pending.length >= MAX_UNRECORDED) break;
         const tasks = await this.#deps.store.claimTasks(this.#workflowId, this.#deps.owner, Math.min(free, CLAIM_BATCH), Date.now(), this.#deps.leaseMs);
         this.#queued = Math.max(0, this.#queued - tasks.length);
@@ -149,17 +180,20 @@ export class TaskRunner {
     }
   }
 
-  #run(flow: PublishedFlow, t: TaskRecord & { input: string }): void {
+  #run(flow: PublishedFlow, t: TaskRecord & { input?: string }, parsed?: JsonValue): void {
     const ac = new AbortController();
     this.#running.set(t.taskId, ac);
     const t0 = performance.now();
     // startedAt is the claim time the store recorded; a requeued task counts from its creation.
     this.#deps.observer?.taskStarted(Math.max(0, ((t.startedAt ?? Date.now()) - t.createdAt) / 1000));
-    let input: JsonValue;
-    try {
-      input = JSON.parse(t.input) as JsonValue;
-    } catch {
-      input = null;
+    let input: JsonValue = null;
+    if (parsed !== undefined) input = parsed;
+    else {
+      try {
+        input = JSON.parse(t.input ?? 'null') as JsonValue;
+      } catch {
+        input = null;
+      }
     }
     flow
       .execute(input, { signal: ac.signal, ...(t.correlationId !== undefined ? { correlationId: t.correlationId } : {}) })

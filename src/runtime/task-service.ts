@@ -67,8 +67,11 @@ export class TaskService {
   ): Promise<Array<{ task: TaskRecord; created: boolean }>> {
     const { runner, scaler } = this.#async(workflowId);
     const now = Date.now();
+    // Tasks the runner has room for right now go in already claimed and start as soon as they
+    // are stored; the rest are queued for the claim loop (of this node or any other).
+    const direct = runner.reserve(items.length, now);
     const settled = await Promise.allSettled(
-      items.map((item) =>
+      items.map((item, i) =>
         this.#deps.store.createTask({
           taskId: newId(),
           workflowId,
@@ -77,20 +80,30 @@ export class TaskService {
           ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
           createdAt: now,
           expiresAt: now + this.#deps.ttlMs,
+          ...(direct !== undefined && i < direct.count ? { claim: direct.claim } : {}),
         }),
       ),
     );
     const results: Array<{ task: TaskRecord; created: boolean }> = [];
     let failure: { reason: unknown } | undefined;
-    for (const s of settled) {
-      if (s.status === 'fulfilled') results.push(s.value);
-      else failure ??= { reason: s.reason };
+    let queued = 0;
+    let unused = 0;
+    for (const [i, s] of settled.entries()) {
+      const claimed = direct !== undefined && i < direct.count;
+      if (s.status === 'fulfilled') {
+        results.push(s.value);
+        if (!s.value.created) {
+          if (claimed) unused++;
+        } else if (claimed && direct) runner.startClaimed(direct.flow, s.value.task, (items[i] as { input: JsonValue }).input);
+        else queued++;
+      } else {
+        failure ??= { reason: s.reason };
+        if (claimed) unused++;
+      }
     }
-    const created = results.filter((r) => r.created).length;
-    if (created > 0) {
-      scaler?.wake();
-      runner.submitted(created);
-    }
+    if (unused > 0) runner.release(unused);
+    if (queued > 0 || (direct !== undefined && direct.count > unused)) scaler?.wake();
+    if (queued > 0) runner.submitted(queued);
     if (failure) throw failure.reason;
     return results;
   }

@@ -184,6 +184,11 @@ export interface NewTask {
   correlationId?: string;
   createdAt: number;
   expiresAt: number;
+  /**
+   * Inserted already claimed (RUNNING, attempt 1, under this lease) by the node that will run
+   * it at once: a task that arrives while its runner has room skips the claim statement.
+   */
+  claim?: { owner: string; startedAt: number; leaseUntil: number };
 }
 
 export interface TaskCompletion {

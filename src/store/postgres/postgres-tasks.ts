@@ -93,10 +93,11 @@ export class PgTasks {
       // but PostgreSQL reads arrays faster than it extracts JSON fields (2 against 4.5 µs a
       // task, measured), and the database is the part that every node shares.
       const r = await this.#db.query<{ task_id: string }>(
-        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
-         SELECT n.task_id, n.workflow_id, 'QUEUED', 0, n.created_at, n.expires_at, n.correlation_id, n.idempotency_key, n.input
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
-           AS n(task_id, workflow_id, created_at, expires_at, correlation_id, idempotency_key, input, ord)
+        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input, started_at, owner, lease_until)
+         SELECT n.task_id, n.workflow_id, CASE WHEN n.owner IS NULL THEN 'QUEUED' ELSE 'RUNNING' END, CASE WHEN n.owner IS NULL THEN 0 ELSE 1 END,
+           n.created_at, n.expires_at, n.correlation_id, n.idempotency_key, n.input, n.started_at, n.owner, n.lease_until
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[]) WITH ORDINALITY
+           AS n(task_id, workflow_id, created_at, expires_at, correlation_id, idempotency_key, input, started_at, owner, lease_until, ord)
          ORDER BY n.ord
          ON CONFLICT DO NOTHING
          RETURNING task_id`,
@@ -108,6 +109,9 @@ export class PgTasks {
           ts.map((t) => t.correlationId ?? null),
           ts.map((t) => t.idempotencyKey ?? null),
           ts.map((t) => t.input),
+          ts.map((t) => t.claim?.startedAt ?? null),
+          ts.map((t) => t.claim?.owner ?? null),
+          ts.map((t) => t.claim?.leaseUntil ?? null),
         ],
       );
       const inserted = new Set(r.rows.map((row) => row.task_id));

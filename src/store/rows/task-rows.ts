@@ -60,10 +60,17 @@ export function toTask(r: TaskRow): TaskRecord {
   return t;
 }
 
-/** The record of a task just inserted (QUEUED, never attempted), without reading its row back. */
+/** The record of a task just inserted (QUEUED, never attempted; or RUNNING when inserted claimed), without reading its row back. */
 export function newTaskRecord(t: NewTask): TaskRecord {
   const task: TaskRecord = { taskId: t.taskId, workflowId: t.workflowId, status: 'QUEUED', attempt: 0, createdAt: t.createdAt, expiresAt: t.expiresAt };
   if (t.correlationId !== undefined) task.correlationId = t.correlationId;
   if (t.idempotencyKey !== undefined) task.idempotencyKey = t.idempotencyKey;
+  if (t.claim !== undefined) {
+    task.status = 'RUNNING';
+    task.attempt = 1;
+    task.startedAt = t.claim.startedAt;
+    task.owner = t.claim.owner;
+    task.leaseUntil = t.claim.leaseUntil;
+  }
   return task;
 }

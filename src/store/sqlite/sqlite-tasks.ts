@@ -113,11 +113,25 @@ export class SqliteTasks {
           | undefined;
         if (existing) return { value: { task: toTask(existing), created: false } };
       }
+      const c = t.claim;
       this.#q(
-        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input)
-         VALUES (?, ?, 'QUEUED', 0, ?, ?, ?, ?, ?)`,
-      ).run(t.taskId, t.workflowId, t.createdAt, t.expiresAt, t.correlationId ?? null, t.idempotencyKey ?? null, t.input);
-      return { value: { task: newTaskRecord(t), created: true }, delta: [[t.workflowId, 'QUEUED', 1]] };
+        `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input, started_at, owner, lease_until)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        t.taskId,
+        t.workflowId,
+        c ? 'RUNNING' : 'QUEUED',
+        c ? 1 : 0,
+        t.createdAt,
+        t.expiresAt,
+        t.correlationId ?? null,
+        t.idempotencyKey ?? null,
+        t.input,
+        c?.startedAt ?? null,
+        c?.owner ?? null,
+        c?.leaseUntil ?? null,
+      );
+      return { value: { task: newTaskRecord(t), created: true }, delta: [[t.workflowId, c ? 'RUNNING' : 'QUEUED', 1]] };
     });
   }
 
