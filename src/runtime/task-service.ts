@@ -94,7 +94,7 @@ export class TaskService {
         results.push(s.value);
         if (!s.value.created) {
           if (claimed) unused++;
-        } else if (claimed && direct) runner.startClaimed(direct.flow, s.value.task, (items[i] as { input: JsonValue }).input);
+        } else if (claimed && direct) runner.startClaimed(direct.flow, s.value.task, items[i]?.input ?? null);
         else queued++;
       } else {
         failure ??= { reason: s.reason };
