@@ -153,7 +153,6 @@ function problems(n: ClusterNodeProc): string {
 
 const idle = (s: StatusLike): boolean => (s.tasks?.queued ?? 1) === 0 && (s.tasks?.running ?? 1) === 0;
 
-/** Submits `total` tasks in batches (POST task/batch), BATCH_INFLIGHT requests in flight round-robin over the nodes. */
 /**
  * Runs `fn` on a fresh cluster of `k` nodes on its own schema, with a database client; on failure
  * prints what the nodes logged; always stops the nodes and drops the schema.

@@ -3,9 +3,10 @@
  * from the first submit until the runtime reports nothing queued or running; every task is then
  * read back (COMPLETED, durable on SQLite WAL). Two ways to submit, each on a fresh server: one
  * request per task (autocannon, its own process, 64 connections), and `POST task/batch` with
- * 1,000 tasks per request (4 in flight), as a client with many tasks at hand would. Baseline in the same run: the floor of a durable queue on the same SQLite
- * settings with no HTTP and no flow — one insert transaction per task, claims and completions
- * in batches of 256 — i.e. what the storage alone allows.
+ * 1,000 tasks per request (4 in flight), as a client with many tasks at hand would. Baseline
+ * in the same run: the floor of a durable queue on the same SQLite settings with no HTTP and no
+ * flow — one insert transaction per task, claims and completions in batches of 256 — i.e. what
+ * the storage alone allows.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';

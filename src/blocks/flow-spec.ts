@@ -54,7 +54,7 @@ const FLOW_KEYS = ['mode', 'input_schema', 'autoscaling', 'blocks', 'edges'];
  * Tasks one ASYNC instance runs at once. Light blocks (a no-op, a remote call that mostly waits)
  * need hundreds in flight for a node's claim and result round trips to overlap its work.
  */
-export const MAX_CONSUMERS = 1024;
+const MAX_CONSUMERS = 1024;
 
 const BLOCK_KEYS = ['id', 'type', 'replicas', 'timeout', 'consumers', 'memory', 'input', 'config'];
 const STANDARD_TYPES = ['js', 'map', 'switch', 'join', 'split', 'reduce', 'model', 'http', 'custom'];

@@ -45,6 +45,15 @@ interface Done {
   finishedAt: number;
 }
 
+/** A stored input that is not JSON (it never should be) runs as null rather than failing the runner. */
+function parseInput(text: string | undefined): JsonValue {
+  try {
+    return JSON.parse(text ?? 'null') as JsonValue;
+  } catch {
+    return null;
+  }
+}
+
 export class TaskRunner {
   readonly #workflowId: string;
   readonly #deps: TaskRunnerDeps;
@@ -186,15 +195,7 @@ export class TaskRunner {
     const t0 = performance.now();
     // startedAt is the claim time the store recorded; a requeued task counts from its creation.
     this.#deps.observer?.taskStarted(Math.max(0, ((t.startedAt ?? Date.now()) - t.createdAt) / 1000));
-    let input: JsonValue = null;
-    if (parsed !== undefined) input = parsed;
-    else {
-      try {
-        input = JSON.parse(t.input ?? 'null') as JsonValue;
-      } catch {
-        input = null;
-      }
-    }
+    const input = parsed !== undefined ? parsed : parseInput(t.input);
     flow
       .execute(input, { signal: ac.signal, ...(t.correlationId !== undefined ? { correlationId: t.correlationId } : {}) })
       .then(

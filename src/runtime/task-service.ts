@@ -89,17 +89,17 @@ export class TaskService {
     let queued = 0;
     let unused = 0;
     for (const [i, s] of settled.entries()) {
-      const claimed = direct !== undefined && i < direct.count;
-      if (s.status === 'fulfilled') {
-        results.push(s.value);
-        if (!s.value.created) {
-          if (claimed) unused++;
-        } else if (claimed && direct) runner.startClaimed(direct.flow, s.value.task, items[i]?.input ?? null);
-        else queued++;
-      } else {
+      const claimed = direct !== undefined && i < direct.count ? direct : undefined;
+      if (s.status === 'rejected') {
         failure ??= { reason: s.reason };
         if (claimed) unused++;
+        continue;
       }
+      results.push(s.value);
+      if (!s.value.created) {
+        if (claimed) unused++;
+      } else if (claimed) runner.startClaimed(claimed.flow, s.value.task, items[i]?.input ?? null);
+      else queued++;
     }
     if (unused > 0) runner.release(unused);
     if (queued > 0 || (direct !== undefined && direct.count > unused)) scaler?.wake();

@@ -114,13 +114,14 @@ export class SqliteTasks {
         if (existing) return { value: { task: toTask(existing), created: false } };
       }
       const c = t.claim;
+      const status = c ? 'RUNNING' : 'QUEUED';
       this.#q(
         `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input, started_at, owner, lease_until)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         t.taskId,
         t.workflowId,
-        c ? 'RUNNING' : 'QUEUED',
+        status,
         c ? 1 : 0,
         t.createdAt,
         t.expiresAt,
@@ -131,7 +132,7 @@ export class SqliteTasks {
         c?.owner ?? null,
         c?.leaseUntil ?? null,
       );
-      return { value: { task: newTaskRecord(t), created: true }, delta: [[t.workflowId, c ? 'RUNNING' : 'QUEUED', 1]] };
+      return { value: { task: newTaskRecord(t), created: true }, delta: [[t.workflowId, status, 1]] };
     });
   }
 
