@@ -529,7 +529,7 @@ function contractSuite(kind: StoreKind): void {
       }));
 
     void it('reports its schema version and keeps meta values', async () => {
-      assert.deepEqual(await store.schemaVersion(), { current: 3, latest: 3 });
+      assert.deepEqual(await store.schemaVersion(), { current: 4, latest: 4 });
       const key = `key_${++seq}`;
       assert.equal(await store.getMeta(key), undefined);
       await store.setMeta(key, 'one');

@@ -180,7 +180,7 @@ function taskStoreSuite(kind: StoreKind): void {
         const w = wf();
         const [a, b, c] = (await create(w, 3)) as [string, string, string];
         await store.claimTasks(w, 'me', 3, T0, 10_000);
-        await store.renewTaskLeases('me', T0 + 5_000, 10_000); // now until T0 + 15s
+        await store.renewTaskLeases(w, 'me', T0 + 5_000, 10_000); // now until T0 + 15s
         assert.equal((await store.getTask(w, b))?.leaseUntil, T0 + 15_000);
         assert.equal(await store.requeueOrphanedTasks('me', T0 + 12_000), 0, 'leases still running');
         assert.equal(await store.requeueOrphanedTasks('me', T0 + 20_000), 3, 'our own leases lapsed');
@@ -196,6 +196,25 @@ function taskStoreSuite(kind: StoreKind): void {
         assert.deepEqual(again.map((t) => t.attempt), [2, 2, 2]);
         assert.deepEqual(await store.completeTasks([ok(a, 'me'), ok(b, 'me'), ok(c, 'me')]), [a, b, c]);
         assert.equal(await store.requeueOrphanedTasks('me', T0 + 99_000), 0, 'finished tasks are never requeued');
+      }));
+
+    void it("renews only the given workflow's leases, and requeues lapsed ones in every workflow", () =>
+      withOwnStore(async () => {
+        const ws = [wf(), wf(), wf()];
+        for (const w of ws) {
+          await create(w, 2);
+          await store.claimTasks(w, 'me', 2, T0, 10_000); // until T0 + 10s
+        }
+        await store.renewTaskLeases(ws[1] as string, 'me', T0 + 8_000, 10_000); // ws[1]: until T0 + 18s
+        for (const [i, w] of ws.entries()) {
+          const [t] = (await store.listTasks(w, { limit: 1 })).tasks;
+          assert.equal(t?.leaseUntil, i === 1 ? T0 + 18_000 : T0 + 10_000, `workflow ${i}`);
+        }
+        assert.equal(await store.requeueOrphanedTasks('me', T0 + 12_000), 4, 'the lapsed leases of the other two workflows');
+        assert.deepEqual(
+          await Promise.all(ws.map(async (w) => (await store.countTasks(w)).QUEUED)),
+          [2, 0, 2],
+        );
       }));
 
     if (kind === 'sqlite') {
@@ -221,7 +240,7 @@ function taskStoreSuite(kind: StoreKind): void {
           await store.claimTasks(w, 'me', 1, T0, 10_000); // b: ours
           assert.equal(await store.requeueOrphanedTasks('me', T0 + 1_000), 0, 'every lease is still running');
           assert.equal((await store.getTask(w, a))?.owner, 'other-node');
-          await store.renewTaskLeases('other-node', T0 + 9_000, 10_000); // the other node is alive
+          await store.renewTaskLeases(w, 'other-node', T0 + 9_000, 10_000); // the other node is alive
           assert.equal(await store.requeueOrphanedTasks('me', T0 + 12_000), 1, 'only our lapsed lease');
           assert.equal((await store.getTask(w, a))?.status, 'RUNNING');
           assert.equal((await store.getTask(w, b))?.status, 'QUEUED');
@@ -428,7 +447,7 @@ function taskStoreSuite(kind: StoreKind): void {
           assert.deepEqual((await s2.claimTasks('w', 'node-b', 5, T0 + 10, 1000)).map((t) => t.taskId), ['r2', 'r4']);
           assert.equal((await s2.getPublication('w'))?.spec['x'], 1);
           assert.equal((await s2.getApiKeyByHash('h1'))?.id, 'k1');
-          assert.deepEqual(await s2.schemaVersion(), { current: 3, latest: 3 });
+          assert.deepEqual(await s2.schemaVersion(), { current: 4, latest: 4 });
         } finally {
           await s2.close();
         }

@@ -156,7 +156,7 @@ export class TaskRunner {
   async #poll(): Promise<void> {
     try {
       const now = Date.now();
-      await this.#deps.store.renewTaskLeases(this.#deps.owner, now, this.#deps.leaseMs);
+      await this.#deps.store.renewTaskLeases(this.#workflowId, this.#deps.owner, now, this.#deps.leaseMs);
       this.#queued = await this.#deps.store.countQueuedTasks(this.#workflowId);
       if (this.#queued > 0) this.kick();
     } catch (e) {

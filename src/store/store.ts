@@ -311,7 +311,8 @@ export interface Store {
   claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>>;
   /** One transaction; only tasks still RUNNING and owned by `owner` change. Returns the ids that did. */
   completeTasks(results: TaskCompletion[]): Promise<string[]>;
-  renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void>;
+  /** Extends the leases of the workflow's tasks RUNNING under `owner`. */
+  renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void>;
   /** RUNNING tasks whose lease expired (SQLite: or owned by another, dead, process) → QUEUED. Returns how many. */
   requeueOrphanedTasks(owner: string, now: number): Promise<number>;
   getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined>;

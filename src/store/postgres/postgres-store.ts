@@ -324,7 +324,7 @@ export class PostgresStore implements Store {
     return this.#tasks.claim(workflowId, owner, limit, now, leaseMs);
   }
   completeTasks(results: TaskCompletion[]): Promise<string[]> { return this.#tasks.complete(results); }
-  renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void> { return this.#tasks.renewLeases(owner, now, leaseMs); }
+  renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void> { return this.#tasks.renewLeases(workflowId, owner, now, leaseMs); }
   /** Only expired leases here: other owners are live nodes (unlike SQLite's single process). */
   requeueOrphanedTasks(_owner: string, now: number): Promise<number> { return this.#tasks.requeueOrphans(now); }
   getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined> {

@@ -195,22 +195,35 @@ export class PgTasks {
     return [...unique.entries()].filter(([k]) => done.has(k)).map(([, c]) => c.taskId);
   }
 
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
-    // Rows being completed right now are skipped (they need no lease any more): no deadlock
-    // with a concurrent completion of the same rows.
+  async renewLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void> {
+    // The workflow's RUNNING range of tasks_by_status. Rows being completed right now are
+    // skipped (they need no lease any more): no deadlock with a concurrent completion.
     await this.#db.query(
       `UPDATE tasks SET lease_until = $1
-       WHERE seq IN (SELECT seq FROM tasks WHERE status = 'RUNNING' AND owner = $2 ORDER BY seq FOR UPDATE SKIP LOCKED)`,
-      [now + leaseMs, owner],
+       WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = $2 AND status = 'RUNNING' AND owner = $3 ORDER BY seq FOR UPDATE SKIP LOCKED)`,
+      [now + leaseMs, workflowId, owner],
     );
   }
 
-  /** Only expired leases: on PostgreSQL another owner is a live node still renewing its own. */
+  /**
+   * Only expired leases: on PostgreSQL another owner is a live node still renewing its own.
+   * Reads the RUNNING range of tasks_by_status for each workflow that has tasks: the workflows
+   * are found by a loose scan of the index (one probe each), so the cost follows the number of
+   * workflows and running tasks, not the size of the table.
+   */
   async requeueOrphans(now: number): Promise<number> {
     const r = await this.#db.query(
-      `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
-       WHERE seq IN (SELECT seq FROM tasks WHERE status = 'RUNNING' AND lease_until < $1 ORDER BY seq FOR UPDATE SKIP LOCKED)
-         AND status = 'RUNNING' AND lease_until < $1`,
+      `WITH RECURSIVE w(id) AS (
+         (SELECT workflow_id FROM tasks ORDER BY workflow_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT t.workflow_id FROM tasks AS t WHERE t.workflow_id > w.id ORDER BY t.workflow_id LIMIT 1) FROM w WHERE w.id IS NOT NULL
+       )
+       UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
+       WHERE seq IN (
+         SELECT seq FROM tasks
+         WHERE workflow_id = ANY (ARRAY(SELECT id FROM w WHERE id IS NOT NULL)) AND status = 'RUNNING' AND lease_until < $1
+         ORDER BY seq FOR UPDATE SKIP LOCKED
+       ) AND status = 'RUNNING' AND lease_until < $1`,
       [now],
     );
     return r.rowCount ?? 0;

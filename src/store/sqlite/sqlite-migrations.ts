@@ -165,4 +165,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'no-running-index',
+    // As on PostgreSQL: one index entry less per claim; renewal reads the RUNNING range of
+    // tasks_by_status, and the orphan sweep runs once, at start.
+    sql: `
+      DROP INDEX IF EXISTS tasks_running;
+    `,
+  },
 ];

@@ -540,7 +540,7 @@ export class SqliteStore implements Store {
     return this.#tasks.claim(workflowId, owner, limit, now, leaseMs);
   }
   async completeTasks(results: TaskCompletion[]): Promise<string[]> { return this.#tasks.complete(results); }
-  async renewTaskLeases(owner: string, now: number, leaseMs: number): Promise<void> { this.#tasks.renewLeases(owner, now, leaseMs); }
+  async renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void> { this.#tasks.renewLeases(workflowId, owner, now, leaseMs); }
   async requeueOrphanedTasks(owner: string, now: number): Promise<number> { return this.#tasks.requeueOrphans(owner, now); }
   async getTask(workflowId: string, taskId: string, opts?: { input?: boolean; output?: boolean }): Promise<TaskRecord | undefined> {
     return this.#tasks.get(workflowId, taskId, opts);

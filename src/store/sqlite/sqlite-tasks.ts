@@ -173,8 +173,8 @@ export class SqliteTasks {
     return done;
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number): void {
-    this.#q(`UPDATE tasks SET lease_until = ? WHERE status = 'RUNNING' AND owner = ?`).run(now + leaseMs, owner);
+  renewLeases(workflowId: string, owner: string, now: number, leaseMs: number): void {
+    this.#q(`UPDATE tasks SET lease_until = ? WHERE workflow_id = ? AND status = 'RUNNING' AND owner = ?`).run(now + leaseMs, workflowId, owner);
   }
 
   requeueOrphans(owner: string, now: number): number {
