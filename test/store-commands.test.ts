@@ -28,7 +28,8 @@ describe('flowd migrate and doctor', () => {
       assert.equal(d.code, 0, d.out + d.err);
       const report = JSON.parse(d.out) as { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
       assert.equal(report.ok, true);
-      assert.deepEqual(report.checks.map((c) => c.name), ['store', 'schema', 'nodes', 'stuck work']);
+      assert.deepEqual(report.checks.map((c) => c.name), ['store', 'schema', 'nodes', 'stuck work', 'maintenance']);
+      assert.equal(report.checks[4]?.detail, 'nothing to tune');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -61,6 +62,10 @@ describe('flowd migrate and doctor', () => {
       assert.match(byName['nodes']?.detail ?? '', /1 alive: live-1 .*1 gone: dead-1/);
       assert.equal(byName['stuck work']?.ok, false);
       assert.match(byName['stuck work']?.detail ?? '', /0 provisioning runs and 1 tasks hold expired leases/);
+      // Whatever this server's setting, the check reports it (a warning does not fail doctor).
+      const autovacuum = await pgAdmin(async (c) => (await c.query<{ a: string }>(`SELECT current_setting('autovacuum') AS a`)).rows[0]?.a);
+      assert.equal(byName['maintenance']?.ok, true);
+      assert.match(byName['maintenance']?.detail ?? '', autovacuum === 'on' ? /^nothing to tune$/ : /^warning: autovacuum is off: .*ALTER SYSTEM SET autovacuum = on/);
 
       await pgAdmin(async (c) => void (await c.query(`INSERT INTO "${s.schema}".schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)`)));
       const newer = flowd('doctor', '--store', s.url);

@@ -87,6 +87,9 @@ async function doctor(flags: StoreFlags): Promise<void> {
           ? `${stuck.runs} provisioning runs and ${stuck.tasks} tasks hold expired leases${single ? ': start flowd to resume them' : alive.length ? ': a live node takes them over within a few seconds; if this persists, check the logs of the nodes' : ': no node is alive to take them over; start one'}`
           : 'none (no expired leases)',
       });
+      // A warning, not a failure: flowd works, but will slow down.
+      const warnings = await store.maintenanceWarnings();
+      checks.push({ name: 'maintenance', ok: true, detail: warnings.length > 0 ? `warning: ${warnings.join('; ')}` : 'nothing to tune' });
     } catch (e) {
       checks.push({ name: 'queries', ok: false, detail: (e as Error).message });
     } finally {
@@ -94,7 +97,7 @@ async function doctor(flags: StoreFlags): Promise<void> {
     }
   }
   if (flags.json) console.log(JSON.stringify({ ok: checks.every((x) => x.ok), checks }, null, 2));
-  else for (const x of checks) console.log(`${x.ok ? '✓' : '✗'} ${x.name.padEnd(10)} ${x.detail}`);
+  else for (const x of checks) console.log(`${x.ok ? (x.detail.startsWith('warning:') ? '!' : '✓') : '✗'} ${x.name.padEnd(11)} ${x.detail}`);
   if (!checks.every((x) => x.ok)) process.exitCode = 1;
 }
 

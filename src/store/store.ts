@@ -355,6 +355,8 @@ export interface Store {
   /** Work whose lease expired and nobody took over yet (active runs, RUNNING tasks). */
   countStuckWork(now: number): Promise<{ runs: number; tasks: number }>;
   schemaVersion(): Promise<SchemaVersion>;
+  /** Settings of the database that will slow flowd down over time, each with what to do (empty when none). */
+  maintenanceWarnings(): Promise<string[]>;
 
   // --- small settings / metadata ---
   getMeta(key: string): Promise<string | undefined>;

@@ -118,6 +118,14 @@ export class PostgresStore implements Store {
     return { current: r.rows[0]?.v ?? 0, latest: LATEST_POSTGRES_VERSION };
   }
 
+  async maintenanceWarnings(): Promise<string[]> {
+    const r = await this.#db.query<{ autovacuum: string }>(`SELECT current_setting('autovacuum') AS autovacuum`);
+    if (r.rows[0]?.autovacuum === 'on') return [];
+    // Each task row is written three times; without vacuum the dead versions and their index
+    // entries stay, and every scan of the queue walks over them.
+    return ['autovacuum is off: dead task rows are never cleaned up and the task queue slows down as they pile up; turn it on (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf()) or VACUUM the flowd tables regularly'];
+  }
+
   // ---------------------------------------------------------------- nodes
 
   async heartbeatNode(n: NodeRecord): Promise<void> {
