@@ -55,7 +55,10 @@ const ERROR_SLOT = '__flowd_error';
  * Runs first in every context, before any user code: captures the JSON functions and
  * `Promise.prototype.then` the script could otherwise replace, installs the run/describe
  * entry points as read-only globals, removes the builtins listed above, and returns the
- * context's `Promise.prototype` (only compared by identity on the host side).
+ * context's `Promise.prototype` (only compared by identity on the host side) and its `run`
+ * (called directly by the host when the instance enforces the time limit: a string in, a
+ * string out, ~1.5 µs cheaper than evaluating a script that calls it). The host reads the
+ * returned array at once, before any user code runs.
  */
 const BOOTSTRAP_SOURCE = `(function (global) {
   'use strict';
@@ -126,7 +129,7 @@ const BOOTSTRAP_SOURCE = `(function (global) {
   delete global.Atomics;
   delete global.SharedArrayBuffer;
   delete global.WebAssembly;
-  return Promise.prototype;
+  return [Promise.prototype, run];
 })(this)`;
 
 // Compiled once, run in every context (a vm.Script is not bound to one).
@@ -252,9 +255,12 @@ export class JsSandbox {
   readonly #source: string;
   /** False when the host enforces the time limit of `run` (see BlockLimits.hostEnforcesTimeout). */
   readonly #timeRuns: boolean;
+  /** The context's own `run` (a function the bootstrap made, before any user code). */
+  readonly #run: (inputJson: string) => unknown;
   #running = false;
 
-  private constructor(context: Context, slots: Record<string, unknown>, source: string, timeoutMs: number, timeRuns: boolean) {
+  private constructor(context: Context, slots: Record<string, unknown>, source: string, timeoutMs: number, timeRuns: boolean, run: (inputJson: string) => unknown) {
+    this.#run = run;
     this.#context = context;
     this.#slots = slots;
     this.#source = source;
@@ -270,9 +276,10 @@ export class JsSandbox {
     for (const slot of [INPUT_SLOT, ERROR_SLOT]) Object.defineProperty(slots, slot, { value: '', writable: true, configurable: false, enumerable: false });
     const context = createContext(slots, { name: 'flowd js block', codeGeneration: { strings: false, wasm: false } });
     const { bootstrap } = internalScripts();
-    sandboxPromisePrototypes.add(bootstrap.runInContext(context) as object);
+    const [promiseProto, run] = bootstrap.runInContext(context) as [object, (inputJson: string) => unknown];
+    sandboxPromisePrototypes.add(promiseProto);
     installRejectionGuard();
-    const sandbox = new JsSandbox(context, slots, source, timeoutMs, timeRuns);
+    const sandbox = new JsSandbox(context, slots, source, timeoutMs, timeRuns, run);
     sandbox.#evaluate(new Script(source, { filename: FILENAME }), 'the script failed while loading (top-level code)');
     const kind = sandbox.#evaluate(internalScripts().kind, 'checking that process is defined failed');
     if (kind !== 'function') {
@@ -283,14 +290,23 @@ export class JsSandbox {
 
   /** Runs `process(input)` once; throws a SandboxError for anything but a JSON result. */
   run(input: JsonValue): JsonValue {
-    this.#slots[INPUT_SLOT] = JSON.stringify(input);
     let raw: unknown;
-    this.#running = true;
-    try {
-      raw = this.#evaluate(internalScripts().run, 'process() failed');
-    } finally {
-      this.#running = false;
-      this.#slots[INPUT_SLOT] = '';
+    if (this.#timeRuns) {
+      this.#slots[INPUT_SLOT] = JSON.stringify(input);
+      this.#running = true;
+      try {
+        raw = this.#evaluate(internalScripts().run, 'process() failed');
+      } finally {
+        this.#running = false;
+        this.#slots[INPUT_SLOT] = '';
+      }
+    } else {
+      // The host enforces the time limit: call the context's run directly.
+      try {
+        raw = this.#run(JSON.stringify(input));
+      } catch (e) {
+        throw this.#thrown(e, 'process() failed');
+      }
     }
     const env = this.#envelope(raw);
     if (env.ok) return env.output ?? null;

@@ -55,12 +55,18 @@ export interface Loaded {
 }
 
 /** validateConfig → load → a `run` bound to a block id, as an instance does it. */
-export async function load(type: string, config: JsonObject, opts: { prepared?: JsonObject; timeoutMs?: number; blockId?: string } = {}): Promise<Loaded> {
+export async function load(
+  type: string,
+  config: JsonObject,
+  opts: { prepared?: JsonObject; timeoutMs?: number; blockId?: string; hostEnforcesTimeout?: boolean } = {},
+): Promise<Loaded> {
   const blockId = opts.blockId ?? 'b1';
   const t = typeOf(type);
   const normalized = t.validateConfig(config, blockId);
-  const runner = await t.load(normalized, opts.prepared ?? {}, { timeoutMs: opts.timeoutMs ?? 2000 });
+  const limits = { timeoutMs: opts.timeoutMs ?? 2000, ...(opts.hostEnforcesTimeout ? { hostEnforcesTimeout: true } : {}) };
+  const runner = await t.load(normalized, opts.prepared ?? {}, limits);
   return { runner, config: normalized, run: (input) => runner.run(input, { blockId, signal: new AbortController().signal }) };
 }
 
-export const js = (source: string, timeoutMs = 2000): Promise<Loaded> => load('js', { source }, { timeoutMs });
+/** A `js` block; `hostEnforcesTimeout` loads it as an instance does (runs are not timed by the block itself). */
+export const js = (source: string, timeoutMs = 2000, hostEnforcesTimeout = false): Promise<Loaded> => load('js', { source }, { timeoutMs, hostEnforcesTimeout });
