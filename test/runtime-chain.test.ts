@@ -147,6 +147,40 @@ void describe('chains: instance to instance', () => {
     assert.ok(Date.now() - t0 < 5000);
   });
 
+  void it('js and custom blocks mixed in a chain: the values, a string output, the failing block named', async () => {
+    const n = ++seq;
+    const js = (name: string, body: string): Service =>
+      new Service(
+        { serviceId: `mixed-${n}-${name}`, blockId: `${name}${n}`, blockType: 'js', config: { source: `function process(input) { ${body} }` }, prepared: {}, limits: { timeoutMs: 5000 }, version: 1 },
+        { desired: 1, logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 50, hangGraceMs: 200 },
+      );
+    const custom = new Service(
+      { serviceId: `mixed-${n}-mid`, blockId: `mid${n}`, blockType: 'custom', config: { module: stepModule, options: { name: 'mid' } }, prepared: {}, limits: { timeoutMs: 5000 }, version: 1 },
+      { desired: 1, logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 50, hangGraceMs: 200 },
+    );
+    const svcs = [
+      js('up', 'if (input.boom) throw new Error("no boom please"); return { text: input.text.toUpperCase(), quote: "say \\"hi\\"\\n" };'),
+      js('two', 'return { text: input.text + "!", quote: input.quote };'),
+      custom,
+      js('last', 'return input.path.length === 1 ? input.text + " " + input.quote : null;'),
+    ];
+    for (const s of svcs) {
+      services.push(s);
+      s.start();
+    }
+    for (const s of svcs) await waitFor(s, 'ready', (v) => v.actual === v.desired);
+    const stream = new InProcessStream(new Map(svcs.map((s) => [s.spec.blockId, s])));
+    const ids = svcs.map((s) => s.spec.blockId);
+    // Escapes and non-ASCII survive every hop; a string output arrives as a string.
+    assert.equal(await stream.sendChain(ids, { text: 'héllo' }, { signal: signal() }), 'HÉLLO! say "hi"\n');
+    assert.deepEqual(await stream.sendChain(ids.slice(0, 2), { text: 'a' }, { signal: signal() }), { text: 'A!', quote: 'say "hi"\n' });
+    const e = await rejection(stream.sendChain(ids, { text: 'x', boom: true }, { signal: signal() }));
+    assert.equal(e.node, ids[0]);
+    assert.equal(e.code, 'block.js_error');
+    assert.match(e.message, /no boom please/);
+    assert.deepEqual(inFlight(svcs), [0, 0, 0, 0]);
+  });
+
   void it('is not sent when a block has no ready instance (the caller goes block by block)', async () => {
     const { ids, svcs, stream } = await chain();
     svcs[1]!.setDesired(0);
