@@ -195,18 +195,13 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     // While tasks run, the poll only asks whether any task is unfinished (it stops at the first
     // one); counting them (for the stall check) is done once a second. A count on every poll
     // cost PostgreSQL ~5 % of the run's CPU, a full count more.
+    const unfinishedRows = `FROM "${schema}".tasks WHERE workflow_id = $1 AND status IN ('QUEUED', 'RUNNING')`;
     const anyUnfinished = async (): Promise<boolean> => {
-      const r = await db.query<{ x: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM "${schema}".tasks WHERE workflow_id = $1 AND status IN ('QUEUED', 'RUNNING')) AS x`,
-        [id],
-      );
+      const r = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 ${unfinishedRows}) AS x`, [id]);
       return r.rows[0]?.x !== false;
     };
     const unfinished = async (): Promise<number> => {
-      const r = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 AND status IN ('QUEUED', 'RUNNING')`,
-        [id],
-      );
+      const r = await db.query<{ n: string }>(`SELECT count(*) AS n ${unfinishedRows}`, [id]);
       return Number(r.rows[0]?.n ?? 0);
     };
     const terminal = async (): Promise<{ all: number; firstCreated: number; lastFinished: number }> => {

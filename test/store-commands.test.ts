@@ -65,6 +65,7 @@ describe('flowd migrate and doctor', () => {
       // Whatever this server's setting, the check reports it (a warning does not fail doctor).
       const autovacuum = await pgAdmin(async (c) => (await c.query<{ a: string }>(`SELECT current_setting('autovacuum') AS a`)).rows[0]?.a);
       assert.equal(byName['maintenance']?.ok, true);
+      assert.equal((byName['maintenance'] as { warning?: boolean } | undefined)?.warning === true, autovacuum !== 'on');
       assert.match(byName['maintenance']?.detail ?? '', autovacuum === 'on' ? /^nothing to tune$/ : /^warning: autovacuum is off: .*ALTER SYSTEM SET autovacuum = on/);
 
       await pgAdmin(async (c) => void (await c.query(`INSERT INTO "${s.schema}".schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)`)));

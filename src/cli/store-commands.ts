@@ -45,6 +45,8 @@ async function migrate(flags: StoreFlags): Promise<void> {
 interface Check {
   name: string;
   ok: boolean;
+  /** Passes, but something should be changed (shown as `!`, exit code unaffected). */
+  warning?: boolean;
   detail: string;
 }
 
@@ -89,7 +91,9 @@ async function doctor(flags: StoreFlags): Promise<void> {
       });
       // A warning, not a failure: flowd works, but will slow down.
       const warnings = await store.maintenanceWarnings();
-      checks.push({ name: 'maintenance', ok: true, detail: warnings.length > 0 ? `warning: ${warnings.join('; ')}` : 'nothing to tune' });
+      checks.push(
+        warnings.length > 0 ? { name: 'maintenance', ok: true, warning: true, detail: `warning: ${warnings.join('; ')}` } : { name: 'maintenance', ok: true, detail: 'nothing to tune' },
+      );
     } catch (e) {
       checks.push({ name: 'queries', ok: false, detail: (e as Error).message });
     } finally {
@@ -97,7 +101,7 @@ async function doctor(flags: StoreFlags): Promise<void> {
     }
   }
   if (flags.json) console.log(JSON.stringify({ ok: checks.every((x) => x.ok), checks }, null, 2));
-  else for (const x of checks) console.log(`${x.ok ? (x.detail.startsWith('warning:') ? '!' : '✓') : '✗'} ${x.name.padEnd(11)} ${x.detail}`);
+  else for (const x of checks) console.log(`${x.ok ? (x.warning === true ? '!' : '✓') : '✗'} ${x.name.padEnd(11)} ${x.detail}`);
   if (!checks.every((x) => x.ok)) process.exitCode = 1;
 }
 

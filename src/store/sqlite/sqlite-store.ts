@@ -114,11 +114,11 @@ export class SqliteStore implements Store {
     const current = (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
     return { current, latest: SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0 };
   }
+
   /** SQLite reuses the space of deleted rows by itself: nothing to tune. */
   async maintenanceWarnings(): Promise<string[]> {
     return [];
   }
-
 
   // ---------------------------------------------------------------- nodes
 
