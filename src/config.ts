@@ -50,6 +50,26 @@ const ConfigSchema = z
     nodeTtlMs: z.number().int().min(200),
     /** Cluster: the URL other nodes and `flowd doctor` show for this node (default: the listen address). */
     advertiseUrl: z.string().url().optional(),
+    // Hardening: limits that bound what one caller can make this node do (README "Security").
+    /** Deepest nesting of any parsed request body (JSON or YAML): arrays and objects. */
+    bodyMaxDepth: z.number().int().min(4).max(10_000),
+    /** Most values (objects, arrays, scalars) in one parsed request body, YAML aliases expanded. */
+    bodyMaxValues: z.number().int().min(16),
+    /** Longest `X-Correlation-Id` kept (longer: 400). */
+    correlationIdMaxLength: z.number().int().min(8).max(4096),
+    /** Attempts a task or provisioning run gets before a crash-causing run is dead-lettered (ERROR). */
+    maxAttempts: z.number().int().min(1).max(100),
+    /** URL patterns outbound calls (http_request, connectors, remote models, http blocks) may reach; empty = any public URL. */
+    outboundAllow: z.array(z.string().min(1)),
+    /** Let outbound calls reach loopback, private, link-local and other non-public addresses. */
+    outboundAllowPrivate: z.boolean(),
+    /** Largest outbound response body read; larger answers fail the step. */
+    outboundMaxResponseBytes: z.number().int().min(1024),
+    /** Failed logins allowed per user name, and per client address (x10), within authFailureWindowMs; more: 429. */
+    authMaxFailures: z.number().int().min(1),
+    authFailureWindowMs: z.number().int().min(1000),
+    /** Longest an event stream (watch / SSE) stays open; the client reconnects after it. */
+    streamMaxLifetimeMs: z.number().int().min(1000),
   })
   .strict();
 
@@ -80,6 +100,16 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     customBlockDirs: [],
     heartbeatMs: 1000,
     nodeTtlMs: 5000,
+    bodyMaxDepth: 128,
+    bodyMaxValues: 1_000_000,
+    correlationIdMaxLength: 200,
+    maxAttempts: 3,
+    outboundAllow: [],
+    outboundAllowPrivate: false,
+    outboundMaxResponseBytes: 10 * 1024 * 1024,
+    authMaxFailures: 10,
+    authFailureWindowMs: 60_000,
+    streamMaxLifetimeMs: 3_600_000,
   } satisfies z.infer<typeof ConfigSchema>;
 }
 
@@ -124,6 +154,16 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_HEARTBEAT_MS: ['heartbeatMs', int],
   FLOWD_NODE_TTL_MS: ['nodeTtlMs', int],
   FLOWD_ADVERTISE_URL: ['advertiseUrl', String],
+  FLOWD_BODY_MAX_DEPTH: ['bodyMaxDepth', int],
+  FLOWD_BODY_MAX_VALUES: ['bodyMaxValues', int],
+  FLOWD_CORRELATION_ID_MAX_LENGTH: ['correlationIdMaxLength', int],
+  FLOWD_MAX_ATTEMPTS: ['maxAttempts', int],
+  FLOWD_OUTBOUND_ALLOW: ['outboundAllow', (v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '')],
+  FLOWD_OUTBOUND_ALLOW_PRIVATE: ['outboundAllowPrivate', bool],
+  FLOWD_OUTBOUND_MAX_RESPONSE_BYTES: ['outboundMaxResponseBytes', int],
+  FLOWD_AUTH_MAX_FAILURES: ['authMaxFailures', int],
+  FLOWD_AUTH_FAILURE_WINDOW_MS: ['authFailureWindowMs', int],
+  FLOWD_STREAM_MAX_LIFETIME_MS: ['streamMaxLifetimeMs', int],
   FLOWD_CUSTOM_BLOCK_DIRS: ['customBlockDirs', (v) => v.split(/[,:]/).map((d) => d.trim()).filter((d) => d !== '')],
 };
 
