@@ -52,9 +52,11 @@ const ConfigSchema = z
     advertiseUrl: z.string().url().optional(),
     // Hardening: limits that bound what one caller can make this node do (README "Security").
     /** Deepest nesting of any parsed request body (JSON or YAML): arrays and objects. */
-    bodyMaxDepth: z.number().int().min(4).max(10_000),
+    bodyMaxDepth: z.number().int().min(4).max(1000),
     /** Most values (objects, arrays, scalars) in one parsed request body, YAML aliases expanded. */
     bodyMaxValues: z.number().int().min(16),
+    /** Most YAML tokens in one YAML body (a line of a multi-line string counts as one): YAML decodes far slower than JSON. */
+    bodyMaxYamlTokens: z.number().int().min(100),
     /** Longest `X-Correlation-Id` kept (longer: 400). */
     correlationIdMaxLength: z.number().int().min(8).max(4096),
     /** Attempts a task or provisioning run gets before a crash-causing run is dead-lettered (ERROR). */
@@ -102,6 +104,7 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     nodeTtlMs: 5000,
     bodyMaxDepth: 128,
     bodyMaxValues: 1_000_000,
+    bodyMaxYamlTokens: 100_000,
     correlationIdMaxLength: 200,
     maxAttempts: 3,
     outboundAllow: [],
@@ -156,6 +159,7 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_ADVERTISE_URL: ['advertiseUrl', String],
   FLOWD_BODY_MAX_DEPTH: ['bodyMaxDepth', int],
   FLOWD_BODY_MAX_VALUES: ['bodyMaxValues', int],
+  FLOWD_BODY_MAX_YAML_TOKENS: ['bodyMaxYamlTokens', int],
   FLOWD_CORRELATION_ID_MAX_LENGTH: ['correlationIdMaxLength', int],
   FLOWD_MAX_ATTEMPTS: ['maxAttempts', int],
   FLOWD_OUTBOUND_ALLOW: ['outboundAllow', (v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '')],

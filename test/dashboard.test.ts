@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './support/browser.js';
+import { browserSkip, launchChromium } from './support/browser.js';
 import { ADMIN_PASSWORD, FF, startTestNode } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
 
@@ -99,7 +99,7 @@ async function allInState(page: Page, prefix: string, state: string, timeout = 1
   }
 }
 
-void describe('web dashboard', () => {
+void describe('web dashboard', { skip: browserSkip() }, () => {
   let node: TestNode;
   let browser: Browser;
   let context: BrowserContext;

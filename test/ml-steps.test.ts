@@ -1,7 +1,7 @@
 /**
  * The ML steps and deleters, driven through `execute` / `remove` with a hand-built
  * StepContext over real services (SQLite store, SecretBox, native ML service): the declared
- * contract (§5), idempotent creation across retries, `deploy: true` recording two resources,
+ * contract (as Flow Framework's step catalog declares it), idempotent creation across retries, `deploy: true` recording two resources,
  * agent tool wiring, and deleters that undo things and tolerate what is already gone.
  */
 import { after, before, describe, it } from 'node:test';
@@ -101,7 +101,7 @@ void describe('ML steps', () => {
   });
   const run = (name: string, c: StepContext): Promise<StepResult> => step(name).execute(c);
 
-  void it('declares the §5 contract: inputs, outputs, resources, timeouts, secrets, plugin', () => {
+  void it('declares the Flow Framework step contract: inputs, outputs, resources, timeouts, secrets, plugin', () => {
     assert.deepEqual(mlSteps.map((s) => s.name).sort(), [
       'create_connector',
       'create_tool',

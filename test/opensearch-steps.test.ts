@@ -91,7 +91,7 @@ void describe('OpenSearch steps', () => {
     fake.delayMs = 0;
   });
 
-  void it('declares the §5 contracts', () => {
+  void it('declares the Flow Framework step contracts', () => {
     const contracts = openSearchSteps.map((s) => [s.name, s.inputs, s.outputs, s.resourceType ?? null]);
     assert.deepEqual(contracts, [
       ['create_index', ['index_name', 'configurations'], ['index_name'], 'index_name'],

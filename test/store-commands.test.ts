@@ -23,7 +23,7 @@ describe('flowd migrate and doctor', () => {
     try {
       const m = flowd('migrate', '--data-dir', dir);
       assert.equal(m.code, 0, m.err);
-      assert.match(m.out, /schema is at version 4/);
+      assert.match(m.out, /schema is at version 5/);
       const d = flowd('doctor', '--data-dir', dir, '--json');
       assert.equal(d.code, 0, d.out + d.err);
       const report = JSON.parse(d.out) as { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
@@ -43,8 +43,8 @@ describe('flowd migrate and doctor', () => {
       assert.match(before.out, /✗ store .*flowd migrate/);
       const m = flowd('migrate', '--store', s.url);
       assert.equal(m.code, 0, m.err);
-      assert.match(m.out, /migrated from version 0 to 4/);
-      assert.match(flowd('migrate', '--store', s.url).out, /up to date \(version 4\)/);
+      assert.match(m.out, /migrated from version 0 to 5/);
+      assert.match(flowd('migrate', '--store', s.url).out, /up to date \(version 5\)/);
 
       const store = await PostgresStore.open(s.url);
       const now = Date.now();

@@ -202,6 +202,7 @@ function contractSuite(kind: StoreKind): void {
         owner: 'node-a',
         leaseUntil: T0 + LEASE,
         startTime: T0,
+        attempt: 1,
       });
       const again = await store.beginRun(run(w, `${w}_r2`));
       assert.equal(again.ok, false);
@@ -367,6 +368,7 @@ function contractSuite(kind: StoreKind): void {
           assert.equal(r.owner, 'node-b');
           assert.equal(r.leaseUntil, T0 + 60_000 + LEASE);
           assert.deepEqual(r.plan, { nodes: ['a', 'b'] });
+          assert.equal(r.attempt, 2, 'a claim counts an attempt of the run');
           assert.deepEqual(await s.getRun(r.runId), r);
         }
         assert.deepEqual(await s.countStuckWork(T0 + 60_000), { runs: 0, tasks: 0 });
@@ -529,7 +531,7 @@ function contractSuite(kind: StoreKind): void {
       }));
 
     void it('reports its schema version and keeps meta values', async () => {
-      assert.deepEqual(await store.schemaVersion(), { current: 4, latest: 4 });
+      assert.deepEqual(await store.schemaVersion(), { current: 5, latest: 5 });
       const key = `key_${++seq}`;
       assert.equal(await store.getMeta(key), undefined);
       await store.setMeta(key, 'one');

@@ -32,12 +32,13 @@ function pgOnly(): void {
           { version: 2, name: 'runtime' },
           { version: 3, name: 'cluster' },
           { version: 4, name: 'no-running-index' },
+          { version: 5, name: 'run-attempts' },
         ]);
-        for (const st of stores) assert.deepEqual(await st.schemaVersion(), { current: 4, latest: 4 });
+        for (const st of stores) assert.deepEqual(await st.schemaVersion(), { current: 5, latest: 5 });
       } finally {
         await Promise.all(stores.map((st) => st.close()));
       }
-      assert.deepEqual(await migratePostgres(s.url), { from: 4, to: 4 }, 'nothing left to do');
+      assert.deepEqual(await migratePostgres(s.url), { from: 5, to: 5 }, 'nothing left to do');
     } finally {
       await s.drop();
     }
@@ -46,7 +47,7 @@ function pgOnly(): void {
   void it('`flowd migrate` brings a fresh schema to the latest version; migrate:false then opens it', async () => {
     const s = await freshPgSchema();
     try {
-      assert.deepEqual(await migratePostgres(s.url), { from: 0, to: 4 });
+      assert.deepEqual(await migratePostgres(s.url), { from: 0, to: 5 });
       const st = await PostgresStore.open(s.url, { migrate: false });
       await st.close();
     } finally {
@@ -57,7 +58,7 @@ function pgOnly(): void {
   void it('refuses a schema that is behind when migrations are off, naming `flowd migrate`', async () => {
     const s = await freshPgSchema();
     try {
-      await assert.rejects(PostgresStore.open(s.url, { migrate: false }), /version 0.*needs version 4.*flowd migrate/);
+      await assert.rejects(PostgresStore.open(s.url, { migrate: false }), /version 0.*needs version 5.*flowd migrate/);
       await pgAdmin(async (c) => {
         await c.query(`CREATE SCHEMA "${s.schema}"`);
         await c.query(`CREATE TABLE "${s.schema}".schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
@@ -75,7 +76,7 @@ function pgOnly(): void {
       await (await PostgresStore.open(s.url)).close();
       await pgAdmin((c) => c.query(`INSERT INTO "${s.schema}".schema_migrations VALUES (999, 'future', 0)`));
       const newer = {
-        message: 'The database schema (version 999) is newer than this flowd supports (4). Upgrade flowd, or point it at another database/schema.',
+        message: 'The database schema (version 999) is newer than this flowd supports (5). Upgrade flowd, or point it at another database/schema.',
       };
       await assert.rejects(PostgresStore.open(s.url), newer);
       await assert.rejects(PostgresStore.open(s.url, { migrate: false }), newer);

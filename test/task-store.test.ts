@@ -447,7 +447,7 @@ function taskStoreSuite(kind: StoreKind): void {
           assert.deepEqual((await s2.claimTasks('w', 'node-b', 5, T0 + 10, 1000)).map((t) => t.taskId), ['r2', 'r4']);
           assert.equal((await s2.getPublication('w'))?.spec['x'], 1);
           assert.equal((await s2.getApiKeyByHash('h1'))?.id, 'k1');
-          assert.deepEqual(await s2.schemaVersion(), { current: 4, latest: 4 });
+          assert.deepEqual(await s2.schemaVersion(), { current: 5, latest: 5 });
         } finally {
           await s2.close();
         }

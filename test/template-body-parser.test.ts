@@ -104,7 +104,12 @@ describe('parseBody', () => {
     assert.equal(reindentQuotedContinuations(valid), valid);
   });
 
-  it('rejects very deep documents instead of overflowing the stack', () => {
-    invalid('['.repeat(5000) + ']'.repeat(5000), undefined);
+  it('rejects very deep documents instead of overflowing the stack, naming the limit', () => {
+    for (const ct of [undefined, 'application/yaml']) {
+      assert.throws(
+        () => parseBody('['.repeat(5000) + ']'.repeat(5000), ct),
+        (e: unknown) => e instanceof FlowdError && e.status === 400 && e.message === 'Request body is nested deeper than 128 levels (FLOWD_BODY_MAX_DEPTH).',
+      );
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlowdError } from '../src/errors.js';
@@ -10,7 +10,10 @@ import { serializeTemplate, templateToYaml } from '../src/template/template-seri
 import { buildUseCaseTemplate, listUseCases } from '../src/template/use-cases.js';
 import type { Template } from '../src/template/types.js';
 
+// Flow Framework's own templates live beside the repository (in CI), not in it: a clone alone
+// skips them with one line and still runs the built-in use cases below.
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/flow-framework');
+const NO_FIXTURES = existsSync(FIXTURES) ? false : `Flow Framework fixtures not found at ${FIXTURES} (they sit beside the repository in CI): skipped`;
 const TEST_TEMPLATES = join(FIXTURES, 'test-templates');
 const SAMPLES = join(FIXTURES, 'sample-templates');
 const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '../src/template/use-cases');
@@ -76,62 +79,74 @@ function mask(t: Template, paths: string[][]): unknown {
   return copy;
 }
 
-describe('Flow Framework test templates', () => {
-  const files = readdirSync(TEST_TEMPLATES).filter((f) => f.endsWith('.json'));
-  it('finds the fixtures', () => assert.ok(files.length >= 12, `only ${files.length} files`));
-  for (const file of files) {
-    it(`${file} parses and round-trips`, () => {
-      const path = join(TEST_TEMPLATES, file);
-      const legacy = LEGACY_FIXTURES[file];
-      if (legacy !== undefined) {
-        assert.throws(() => load(path), (e: unknown) => e instanceof FlowdError && e.message === legacy);
-        return;
-      }
-      const t = load(path);
-      assert.ok(t.name.length > 0);
-      for (const wf of Object.values(t.workflows)) assert.ok(wf.nodes.length > 0);
-      assertRoundTrips(t);
-    });
-  }
+describe('Flow Framework fixtures', { skip: NO_FIXTURES }, () => {
+  describe('Flow Framework test templates', () => {
+    const files = readdirSync(TEST_TEMPLATES).filter((f) => f.endsWith('.json'));
+    it('finds the fixtures', () => assert.ok(files.length >= 12, `only ${files.length} files`));
+    for (const file of files) {
+      it(`${file} parses and round-trips`, () => {
+        const path = join(TEST_TEMPLATES, file);
+        const legacy = LEGACY_FIXTURES[file];
+        if (legacy !== undefined) {
+          assert.throws(() => load(path), (e: unknown) => e instanceof FlowdError && e.message === legacy);
+          return;
+        }
+        const t = load(path);
+        assert.ok(t.name.length > 0);
+        for (const wf of Object.values(t.workflows)) assert.ok(wf.nodes.length > 0);
+        assertRoundTrips(t);
+      });
+    }
 
-  it('materializes the §2.4 example exactly', () => {
-    const t = load(join(TEST_TEMPLATES, 'createconnector-registerremotemodel-deploymodel.json'));
-    const wf = t.workflows.provision;
-    assert.ok(wf);
-    assert.deepEqual(wf.edges.slice(0, 2), [
-      { source: 'workflow_step_1', dest: 'workflow_step_2' },
-      { source: 'workflow_step_2', dest: 'workflow_step_3' },
-    ]);
-    // Objects stay objects (Flow Framework would turn some of these into JSON strings).
-    const connector = wf.nodes[0]?.user_inputs;
-    assert.equal(typeof connector?.parameters, 'object');
-    assert.ok(Array.isArray(connector?.actions));
+    it('materializes the §2.4 example exactly', () => {
+      const t = load(join(TEST_TEMPLATES, 'createconnector-registerremotemodel-deploymodel.json'));
+      const wf = t.workflows.provision;
+      assert.ok(wf);
+      assert.deepEqual(wf.edges.slice(0, 2), [
+        { source: 'workflow_step_1', dest: 'workflow_step_2' },
+        { source: 'workflow_step_2', dest: 'workflow_step_3' },
+      ]);
+      // Objects stay objects (Flow Framework would turn some of these into JSON strings).
+      const connector = wf.nodes[0]?.user_inputs;
+      assert.equal(typeof connector?.parameters, 'object');
+      assert.ok(Array.isArray(connector?.actions));
+    });
   });
-});
 
-describe('Flow Framework sample templates (JSON ≡ YAML)', () => {
-  const names = readdirSync(SAMPLES)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -'.json'.length));
-  it('finds the fixtures', () => assert.equal(names.length, 12));
-  for (const name of names) {
-    it(`${name}: .json and .yml parse to the same template and round-trip`, () => {
-      const fromJson = load(join(SAMPLES, `${name}.json`));
-      const fromYaml = load(join(SAMPLES, `${name}.yml`));
-      const known = KNOWN_SAMPLE_DIFFERENCES[name];
-      if (known === undefined) assert.deepEqual(fromYaml, fromJson);
-      else assert.deepEqual(mask(fromYaml, known), mask(fromJson, known));
-      assertRoundTrips(fromJson);
-      assertRoundTrips(fromYaml);
+  describe('Flow Framework sample templates (JSON ≡ YAML)', () => {
+    const names = readdirSync(SAMPLES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length));
+    it('finds the fixtures', () => assert.equal(names.length, 12));
+    for (const name of names) {
+      it(`${name}: .json and .yml parse to the same template and round-trip`, () => {
+        const fromJson = load(join(SAMPLES, `${name}.json`));
+        const fromYaml = load(join(SAMPLES, `${name}.yml`));
+        const known = KNOWN_SAMPLE_DIFFERENCES[name];
+        if (known === undefined) assert.deepEqual(fromYaml, fromJson);
+        else assert.deepEqual(mask(fromYaml, known), mask(fromJson, known));
+        assertRoundTrips(fromJson);
+        assertRoundTrips(fromYaml);
+      });
+    }
+
+    it('keeps the YAML number where the JSON has a string (no coercion)', () => {
+      const y = load(join(SAMPLES, 'alert-summary-log-pattern-agent.yml'));
+      const j = load(join(SAMPLES, 'alert-summary-log-pattern-agent.json'));
+      const docSize = (t: Template) => (t.workflows.provision?.nodes[3]?.user_inputs.parameters as Record<string, unknown>).doc_size;
+      assert.equal(docSize(y), 2000);
+      assert.equal(docSize(j), '2000');
     });
-  }
+  });
 
-  it('keeps the YAML number where the JSON has a string (no coercion)', () => {
-    const y = load(join(SAMPLES, 'alert-summary-log-pattern-agent.yml'));
-    const j = load(join(SAMPLES, 'alert-summary-log-pattern-agent.json'));
-    const docSize = (t: Template) => (t.workflows.provision?.nodes[3]?.user_inputs.parameters as Record<string, unknown>).doc_size;
-    assert.equal(docSize(y), 2000);
-    assert.equal(docSize(j), '2000');
+  it('ships byte-identical copies of the Flow Framework use-case files', () => {
+    for (const dir of ['defaults', 'substitution-templates']) {
+      const shipped = readdirSync(join(SHIPPED, dir)).sort();
+      assert.deepEqual(shipped, readdirSync(join(FIXTURES, 'use-cases', dir)).sort());
+      for (const f of shipped) {
+        assert.equal(readFileSync(join(SHIPPED, dir, f), 'utf8'), readFileSync(join(FIXTURES, 'use-cases', dir, f), 'utf8'), f);
+      }
+    }
   });
 });
 
@@ -201,14 +216,7 @@ describe('built-in use cases', () => {
     assert.equal(indexName({ 'create_index.name': 42 }), '42');
   });
 
-  it('ships byte-identical copies of the Flow Framework use-case files', () => {
-    for (const dir of ['defaults', 'substitution-templates']) {
-      const shipped = readdirSync(join(SHIPPED, dir)).sort();
-      assert.deepEqual(shipped, readdirSync(join(FIXTURES, 'use-cases', dir)).sort());
-      for (const f of shipped) {
-        assert.equal(readFileSync(join(SHIPPED, dir, f), 'utf8'), readFileSync(join(FIXTURES, 'use-cases', dir, f), 'utf8'), f);
-      }
-    }
+  it('uses every shipped use-case file', () => {
     const referenced = new Set(useCases.flatMap((u) => [`defaults/${u.defaults}`, `substitution-templates/${u.template}`]));
     for (const f of readdirSync(join(SHIPPED, 'defaults'))) assert.ok(referenced.has(`defaults/${f}`), `unused ${f}`);
     for (const f of readdirSync(join(SHIPPED, 'substitution-templates'))) {

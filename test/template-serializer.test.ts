@@ -29,7 +29,7 @@ const doc = {
 };
 
 describe('serializeTemplate', () => {
-  it('emits the §2.3 shape: trimmed texts, always-present maps, materialized edges', () => {
+  it('emits Flow Framework\'s serialized shape: trimmed texts, always-present maps, materialized edges', () => {
     const out = serializeTemplate(parseTemplate(doc), { includeUser: false, redact: () => false });
     assert.deepEqual(out, {
       name: 'padded name',

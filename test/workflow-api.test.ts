@@ -1,6 +1,6 @@
 /**
  * The Flow Framework management API on the wire: status codes, bodies, field omission,
- * parameter rules and error strings (reference §1, §4.1).
+ * parameter rules, validation and error strings, as Flow Framework's REST API has them.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +86,7 @@ void describe('create / get / update / delete', () => {
   });
 });
 
-void describe('parameter rules (reference §1.2)', () => {
+void describe('parameter rules of create and update', () => {
   const t = template([noop('a')]);
   const cases: Array<[string, string, string]> = [
     ['POST', '?foo=bar', 'Only the parameters [validation, provision, reprovision, update_fields, use_case, wait_for_completion_timeout, on_failure] are permitted unless the provision parameter is set to true.'],
@@ -119,7 +119,7 @@ void describe('parameter rules (reference §1.2)', () => {
   });
 });
 
-void describe('validation (reference §4.1), before any state changes', () => {
+void describe('validation in Flow Framework order, before any state changes', () => {
   const cases: Array<[string, Record<string, unknown>, number, string | RegExp]> = [
     ['duplicate ids', template([noop('a'), noop('a')]), 400, 'Duplicate node id a.'],
     ['dangling edge source', template([noop('a')], [{ source: 'x', dest: 'a' }]), 400, 'Edge source x does not correspond to a node.'],

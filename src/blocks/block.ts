@@ -59,6 +59,11 @@ export interface BlockType {
   name: string;
   description: string;
   role?: BlockRole;
+  /**
+   * `load` runs the user's code (a script's top level), so the block timeout bounds it, the
+   * promise callbacks that code scheduled included; the instance fails a longer load.
+   */
+  loadWithinTimeout?: boolean;
   /** Refused in SYNC flows (switch, split, reduce). */
   asyncOnly?: boolean;
   /**

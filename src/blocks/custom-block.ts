@@ -5,9 +5,15 @@
  * `process(input, ctx)`; a default export holding either works too. It runs with the full
  * Node.js API of its instance, like NL Flow's custom components: it is trusted code, unlike
  * the `js` block's script. Its output must be JSON.
+ *
+ * Workflow authors are not the operator, so nothing they send may probe the host's files:
+ * validating a config never touches the file system (it answers the same for any path); the
+ * node's policy (checkCustomModule: disabled, then outside the allowed folders, both decided
+ * before any file is looked at) runs at publish, and only then, for a module inside an allowed
+ * folder, is its existence checked. No message shows the working directory.
  */
-import { statSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { coerceError, validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
@@ -36,10 +42,55 @@ function checkFile(module: string, scope: BlockScope): string {
   const file = resolveModule(module);
   const stat = statSync(file, { throwIfNoEntry: false });
   if (stat === undefined || !stat.isFile()) {
-    const from = isAbsolute(module) ? '' : ` (relative paths are resolved from flowd's working directory ${process.cwd()})`;
-    throw configError(scope, `[module] ${file} ${stat === undefined ? 'does not exist' : 'is not a file'}${from}`, 'block.module_not_found');
+    const from = isAbsolute(module) ? '' : " (relative paths are resolved from flowd's working directory)";
+    throw configError(scope, `[module] ${module} ${stat === undefined ? 'does not exist' : 'is not a file'}${from}`, 'block.module_not_found');
   }
   return file;
+}
+
+const within = (file: string, root: string): boolean => file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
+
+const realOr = (path: string): string => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
+
+/**
+ * The node's policy for a custom block's module (`dirs`: FLOWD_CUSTOM_BLOCK_DIRS): 403 when
+ * custom blocks are disabled or the module lies outside the allowed folders, both decided
+ * before the file system is asked about the module (so they answer the same whether it exists);
+ * then 400 when it does not exist, and 403 when a symlink leads out of the folders.
+ */
+export function checkCustomModule(blockId: string, config: JsonObject, dirs: readonly string[]): void {
+  const mod = config['module'];
+  if (typeof mod !== 'string') return; // the block's own validation reports it
+  if (dirs.length === 0) {
+    throw validationError(`Block [${blockId}]: custom blocks are disabled on this node; list the folders their modules may come from in FLOWD_CUSTOM_BLOCK_DIRS.`, {
+      status: 403,
+      code: 'block.custom_disabled',
+      node: blockId,
+    });
+  }
+  const outside = (): Error =>
+    validationError(`Block [${blockId}]: custom module ${mod} is outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS`, {
+      status: 403,
+      code: 'block.custom_not_allowed',
+      node: blockId,
+    });
+  const roots = dirs.map((d) => resolve(process.cwd(), d));
+  const realRoots = roots.map(realOr);
+  const lexical = resolveModule(mod);
+  if (!roots.some((r) => within(lexical, r)) && !realRoots.some((r) => within(lexical, r))) throw outside();
+  let file: string;
+  try {
+    file = realpathSync(lexical);
+  } catch {
+    throw validationError(`Block [${blockId}]: custom module ${mod} does not exist`, { code: 'block.module_not_found', node: blockId });
+  }
+  if (!realRoots.some((r) => within(file, r))) throw outside();
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -92,9 +143,8 @@ export const customBlock: BlockType = {
     'Custom: an operator-provided JavaScript module (config.module, absolute or relative to the working directory) exporting ' +
     'createBlock(options) → { run(input, ctx), close?() } or process(input, ctx); config.options go to createBlock. Output must be JSON.',
   validateConfig(config, blockId) {
-    const scope = { type: TYPE, blockId };
-    const c = parseConfig(config, scope);
-    checkFile(c.module, scope);
+    // No file-system check here (see the header): the node's policy runs at publish.
+    const c = parseConfig(config, { type: TYPE, blockId });
     return { module: c.module, options: c.options };
   },
   async load(config) {

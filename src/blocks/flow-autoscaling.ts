@@ -1,5 +1,6 @@
 /**
- * The `flow.autoscaling` setting (runtime issue, NL Flow §4.3): KEDA-style queue-driven scaling
+ * The `flow.autoscaling` setting (NL Flow's auto-scaling parameters for asynchronous
+ * workflows): KEDA-style queue-driven scaling
  * of ASYNC services between a floor and a ceiling.
  *
  * Presets (NL Flow names them but does not publish their numbers; these are flowd's):

@@ -3,7 +3,6 @@
  * validated at create time, so a flow that is stored can be published and run. Every failure
  * is a 400 that names the block and field and says how to fix it.
  */
-import { Ajv } from 'ajv';
 import { FlowdError, coerceError } from '../errors.js';
 import { formatTimeValue } from '../template/time-value.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
@@ -12,6 +11,7 @@ import type { BlockRole, BlockType } from './block.js';
 import { autoscalingToJson, parseAutoscaling } from './flow-autoscaling.js';
 import type { AutoscalingSpec } from './flow-autoscaling.js';
 import { flowError, readInt, readTimeMs, rejectUnknownKeys } from './flow-fields.js';
+import { UnsupportedPatternError, compileInputSchema } from './input-schema.js';
 import { FLOW_INPUT_REF, analyzeFlowGraph, parseInputRef } from './flow-graph.js';
 import { switchDestinations } from './flow-roles.js';
 
@@ -216,11 +216,25 @@ function parseInputSchema(v: unknown): JsonObject {
   }
   const schema = cloneJson(v) as JsonObject;
   try {
-    new Ajv({ strict: false, logger: false }).compile(schema);
+    compileInputSchema(schema);
   } catch (e) {
+    if (e instanceof UnsupportedPatternError) throw patternError(e);
     throw flowError(`[flow.input_schema] is not a valid JSON Schema: ${coerceError(e).message}. Fix the schema (JSON Schema draft-07 keywords).`, 'flow.invalid_input_schema');
   }
   return schema;
+}
+
+function patternError(e: UnsupportedPatternError): Error {
+  const shown = e.pattern.length > 200 ? `${e.pattern.slice(0, 200)}…` : e.pattern;
+  if (!e.validJs) {
+    return flowError(`[flow.input_schema] pattern [${shown}] is not a valid regular expression (${e.message}). Fix the pattern.`, 'flow.invalid_input_schema');
+  }
+  return flowError(
+    `[flow.input_schema] pattern [${shown}] is not supported: flowd runs input_schema patterns with a linear-time ` +
+      `regular expression engine (RE2 syntax), which has no backreferences or lookaround (${e.message}). ` +
+      'Rewrite the pattern without them.',
+    'flow.invalid_input_schema',
+  );
 }
 
 /** What the store keeps; `parseFlowSpec(flowSpecToJson(s))` gives `s` back. */

@@ -3,8 +3,10 @@
  * credential, and outputs the parsed JSON answer. The connector is opened at publish time;
  * each input's top-level scalar fields fill the `${parameters.…}` that neither the connector
  * nor `config.parameters` defines (so an input can never redirect the call, e.g. by sending
- * its own `endpoint`). The answer is an object as the service sent it, or
- * `{ "response": … }` when it is not an object (ML Commons' convention).
+ * its own `endpoint`; neither can `config.parameters` move the connector to another scheme,
+ * host or port). The call follows the outbound policy of the node that published the flow
+ * (it travels with the prepared connector). The answer is an object as the service sent it,
+ * or `{ "response": … }` when it is not an object (ML Commons' convention).
  */
 import { validationError } from '../errors.js';
 import type { OpenedConnector } from '../ml/connectors.js';

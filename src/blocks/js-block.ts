@@ -54,6 +54,8 @@ function inputError(e: unknown, blockId: string): Error {
 
 export const jsBlock: BlockType = {
   name: TYPE,
+  // Its top-level code runs on load: a spin there, or in a promise callback it scheduled, fails the load after the timeout.
+  loadWithinTimeout: true,
   description:
     'JavaScript processor: config.source defines function process(input) { … return output; } (synchronous ECMAScript). ' +
     'It runs in a sandbox without require, process, import, eval or timers, once per input, within the block timeout; the output must be JSON.',

@@ -16,6 +16,8 @@
  *   that cannot be written with escapes, so a textual check is sound (and conservative).
  * - Builtins that run code or block outside an evaluation are removed (FinalizationRegistry
  *   callbacks, Atomics, SharedArrayBuffer, WebAssembly).
+ * - Stack traces list the script's frames only (a fixed Error.prepareStackTrace), never the
+ *   host's, whose file names are install paths.
  * - A promise the script rejects without handling is reported by V8 to the whole process;
  *   a process-level guard drops those so a script cannot crash its instance that way.
  * Limits: memory is bounded by the instance (worker `resourceLimits`). Promise callbacks a
@@ -67,6 +69,7 @@ const BOOTSTRAP_SOURCE = `(function (global) {
   const then = Promise.prototype.then;
   const toText = String;
   const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
   const noop = function () {};
   function text(v) {
     try { return typeof v === 'string' ? v : toText(v); } catch (e) { return 'a value that cannot be turned into text'; }
@@ -92,6 +95,42 @@ const BOOTSTRAP_SOURCE = `(function (global) {
       if (typeof e === 'object' && e !== null) { const s = e.stack; if (typeof s === 'string') return s; }
     } catch (x) {}
     return '';
+  }
+  // Stack traces show the script's own frames only: the host's frames would tell the script
+  // (and whoever reads its errors) where flowd is installed. Every trace goes through
+  // prepare() (fixed in place, with the global Error it hangs on); a formatter the script sets
+  // gets the host's frames as an inert stand-in (a native frame with nothing to read).
+  const nothing = function () { return null; };
+  const no = function () { return false; };
+  const hostFrame = freeze({
+    getThis: function () { return undefined; }, getFunction: function () { return undefined; },
+    getTypeName: nothing, getFunctionName: nothing, getMethodName: nothing, getFileName: nothing,
+    getLineNumber: nothing, getColumnNumber: nothing, getEnclosingLineNumber: nothing, getEnclosingColumnNumber: nothing,
+    getEvalOrigin: function () { return undefined; }, getScriptNameOrSourceURL: nothing, getScriptHash: function () { return ''; },
+    getPosition: function () { return 0; }, getPromiseIndex: nothing,
+    isToplevel: no, isEval: no, isNative: function () { return true; }, isConstructor: no, isAsync: no, isPromiseAll: no,
+    toString: function () { return 'native'; },
+  });
+  let scriptPrepare;
+  function header(e) {
+    try {
+      const name = e.name === undefined ? 'Error' : text(e.name);
+      const message = e.message === undefined ? '' : text(e.message);
+      return message === '' ? name : name === '' ? message : name + ': ' + message;
+    } catch (x) {
+      return 'Error';
+    }
+  }
+  function prepare(e, sites) {
+    const own = [];
+    for (let i = 0; i < sites.length; i++) {
+      const site = sites[i];
+      own[i] = site.getFileName() === ${JSON.stringify(FILENAME)} ? site : hostFrame;
+    }
+    if (typeof scriptPrepare === 'function') return scriptPrepare(e, own);
+    let out = header(e);
+    for (let i = 0; i < own.length; i++) if (own[i] !== hostFrame) out += '\\n    at ' + own[i].toString();
+    return out;
   }
   function envelope(kind, message, stack) {
     return '{"ok":false,"kind":' + stringify(kind) + ',"message":' + stringify(message) + ',"stack":' + stringify(stack) + '}';
@@ -125,6 +164,13 @@ const BOOTSTRAP_SOURCE = `(function (global) {
   }
   defineProperty(global, '__flowd_run', { value: run });
   defineProperty(global, '__flowd_describe', { value: function (e) { return envelope('js_error', describe(e), stackOf(e)); } });
+  defineProperty(Error, 'prepareStackTrace', {
+    get: function () { return prepare; },
+    set: function (f) { scriptPrepare = f === prepare ? undefined : f; },
+    enumerable: false,
+    configurable: false,
+  });
+  defineProperty(global, 'Error', { value: Error, writable: false, enumerable: false, configurable: false });
   delete global.FinalizationRegistry;
   delete global.Atomics;
   delete global.SharedArrayBuffer;

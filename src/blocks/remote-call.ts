@@ -1,8 +1,9 @@
 /**
  * What the `model` and `http` blocks share to call a remote service from an instance: the
  * opened connector as plain JSON (it crosses into the worker thread in `prepared`, credential
- * included, and lives in memory only), the call dependencies, a guard against placeholder
- * injection through the input, and the result shape.
+ * included, and lives in memory only, with the node's outbound policy, which the instance's
+ * calls follow), the call dependencies, a guard against placeholder injection through the
+ * input, and the result shape.
  */
 import type { Logger } from 'pino';
 import { validationError } from '../errors.js';
@@ -11,6 +12,7 @@ import { CONNECTOR_PROTOCOLS } from '../ml/connectors.js';
 import type { PredictResponse } from '../ml/predict-io.js';
 import type { RemoteCallDeps } from '../ml/remote-predict.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
+import { outboundPolicyFromJson, outboundPolicyToJson } from '../util/outbound-policy.js';
 import { isObject, runError } from './block-config.js';
 
 /** The opened connector as JSON for `prepared`. */
@@ -24,7 +26,9 @@ export function connectorToJson(c: OpenedConnector): JsonObject {
     if (a.post_process_function !== undefined) out['post_process_function'] = a.post_process_function;
     return out;
   });
-  return { name: c.name, protocol: c.protocol, parameters: c.parameters, credential: { ...c.credential }, actions, client_config: c.clientConfig };
+  const out: JsonObject = { name: c.name, protocol: c.protocol, parameters: c.parameters, credential: { ...c.credential }, actions, client_config: c.clientConfig };
+  if (c.outbound !== undefined) out['outbound'] = outboundPolicyToJson(c.outbound);
+  return out;
 }
 
 const badPrepared = (what: string, detail: string): Error =>
@@ -71,18 +75,21 @@ export function connectorFromJson(v: JsonValue | undefined, what: string): Opene
     credential: stringMap(v['credential'], what, 'credential'),
     actions: actions.map((a) => actionFromJson(a, what)),
     clientConfig,
+    // Missing (prepared by an older node): the strict default policy.
+    outbound: outboundPolicyFromJson(v['outbound']),
   };
 }
 
 let silentLogger: Promise<Logger> | undefined;
 
 /**
- * `fetch` and a logger for remote-predict.ts. The block contract gives instances no logger,
- * so remote calls from blocks are not logged (pino is only imported once a block needs it).
+ * A logger for remote-predict.ts; the outbound client comes from the policy the connector
+ * carries. The block contract gives instances no logger, so remote calls from blocks are not
+ * logged (pino is only imported once a block needs it).
  */
 export async function remoteCallDeps(): Promise<RemoteCallDeps> {
   silentLogger ??= import('pino').then(({ pino }) => pino({ level: 'silent' }));
-  return { fetch: globalThis.fetch, logger: await silentLogger };
+  return { logger: await silentLogger };
 }
 
 /** Connector substitution would expand these even inside values that came from the input. */

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { FlowdClient } from '../client/flowd-client.js';
-import type { JsonObject, JsonValue } from '../client/client-types.js';
+import { FlowdClient } from '@flowd/client';
+import type { JsonObject, JsonValue } from '@flowd/client';
 import type { ErrorContext } from './cli-errors.js';
 import { UsageError } from './cli-errors.js';
 

@@ -3,7 +3,7 @@
  * one) and one saying what to do, on stderr, never a stack trace. Exit code 1, or 2 for a
  * command used the wrong way.
  */
-import { FlowdClientError } from '../client/flowd-client-error.js';
+import { FlowdClientError } from '@flowd/client';
 
 /** The command line itself is wrong (missing input, bad flag value): exit 2. */
 export class UsageError extends Error {

@@ -3,7 +3,7 @@
  * ends, drawing it with WatchView (or printing each status as a JSON line with --json). The run
  * is over at COMPLETED or FAILED, or back at NOT_STARTED with an error (rolled back).
  */
-import type { WorkflowStatus } from '../client/client-types.js';
+import type { WorkflowStatus } from '@flowd/client';
 import type { CliContext } from './cli-context.js';
 import { CliFailure } from './cli-errors.js';
 import { expectedSteps, WatchView } from './watch-view.js';

@@ -1,6 +1,6 @@
 /** API key commands (admin): create (the key is printed this once), list, revoke, rotate. */
 import type { Command } from 'commander';
-import type { CreatedApiKey } from '../client/client-types.js';
+import type { CreatedApiKey } from '@flowd/client';
 import type { CliContext } from './cli-context.js';
 import { collectList, contextOf, formatTime, printJson, printLines, table } from './cli-context.js';
 import { UsageError } from './cli-errors.js';

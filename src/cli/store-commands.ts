@@ -1,7 +1,7 @@
 /**
  * Operator commands that talk to the store directly (no server needed): `flowd migrate`
  * applies pending schema migrations (safe while other nodes start: they take the same lock),
- * `flowd doctor` checks the store, its schema, the nodes and work nobody is finishing.
+ * `flowd doctor` checks the store, its integrity, its schema, the nodes and work nobody is finishing.
  */
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
@@ -11,6 +11,8 @@ import type { ConfigInput, ResolvedConfig } from '../config.js';
 import { openStore, redactUrl } from '../store/open-store.js';
 import { migratePostgres } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { StoreIntegrity } from '../store/store-integrity.js';
 
 interface StoreFlags {
   store?: string;
@@ -59,7 +61,14 @@ async function doctor(flags: StoreFlags): Promise<void> {
   const t0 = performance.now();
   try {
     store = await openStore({ storeUrl: c.storeUrl, dataDir: c.dataDir, logger: quiet(), migrate: false });
-    checks.push({ name: 'store', ok: true, detail: `${where(c)} reachable (${Math.round(performance.now() - t0)} ms)` });
+    // SQLite ran PRAGMA quick_check while opening: a damaged file fails this check.
+    const integrity: StoreIntegrity = store.integrity?.() ?? { ok: true };
+    const checked = store instanceof SqliteStore && store.startupCheck ? `, PRAGMA quick_check found no damage (${store.startupCheck.ms} ms)` : '';
+    checks.push({
+      name: 'store',
+      ok: integrity.ok,
+      detail: integrity.ok ? `${where(c)} reachable (${Math.round(performance.now() - t0)} ms)${checked}` : `${where(c)}: ${integrity.reason ?? 'damaged'}`,
+    });
   } catch (e) {
     checks.push({ name: 'store', ok: false, detail: `${where(c)}: ${(e as Error).message}` });
   }

@@ -4,7 +4,7 @@
  * The input is the JSON object piped on stdin (or --data).
  */
 import type { Command } from 'commander';
-import type { JsonValue, TaskInfo, TaskStatus } from '../client/client-types.js';
+import type { JsonValue, TaskInfo, TaskStatus } from '@flowd/client';
 import type { CliContext } from './cli-context.js';
 import { collectList, contextOf, formatDuration, printJson, printLines, readJsonInput, readJsonLines, table } from './cli-context.js';
 import { CliFailure, UsageError } from './cli-errors.js';

@@ -5,7 +5,7 @@
  * codes and no redraws: a line per finished step, the progress when it moves. Both end with
  * the resources created and the outcome.
  */
-import type { StepStatus, WorkflowStatus, WorkflowTemplate } from '../client/client-types.js';
+import type { StepStatus, WorkflowStatus, WorkflowTemplate } from '@flowd/client';
 import { formatDuration } from './cli-context.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -1,5 +1,5 @@
 /**
- * How a step gets its inputs (reference §2.5). For each key the step declares, in priority:
+ * How a step gets its inputs, as in Flow Framework. For each key the step declares, in priority:
  * 1. a `previous_node_inputs` entry naming that key → that predecessor's output;
  * 2. `user_params[key]`; 3. `user_inputs[key]`; 4. any direct predecessor's output with that key.
  * Then `${{ node.key }}` / `${{ param }}` substitution over everything. Undeclared

@@ -2,7 +2,10 @@
  * Starts, resumes and stops provisioning runs. `provision` validates first (nothing changes on
  * a validation error), then moves NOT_STARTED → PROVISIONING with a compare-and-swap, so two
  * concurrent provisions cannot both run. Runs are leased by this node; runs left by a dead
- * process are claimed and resumed at start (and periodically, for a cluster).
+ * process are claimed and resumed at start (and periodically, for a cluster). Each claim
+ * counts an attempt of the run before anything resumes: a run whose `maxAttempts` attempts all
+ * ended the node running it is dead-lettered (FAILED, `run.dead_lettered`) instead of resumed,
+ * so no template can crash a node over and over across restarts.
  */
 import type { Logger } from 'pino';
 import { FlowdError, conflict, notFound, validationError } from '../errors.js';
@@ -18,6 +21,7 @@ import { planFromJson, planToJson } from './plan.js';
 import { RunExecutor } from './run-executor.js';
 import type { RunDeps } from './run-executor.js';
 import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-node.js';
+import { RUN_DEAD_LETTERED, runDeadLetterText } from './run-dead-letter.js';
 import type { StateEvents } from './state-events.js';
 
 export interface ProvisionerConfig {
@@ -25,6 +29,8 @@ export interface ProvisionerConfig {
   maxWorkflowSteps: number;
   concurrency: number;
   leaseMs: number;
+  /** Attempts a run gets when each ends the node running it; then it is dead-lettered. */
+  maxAttempts: number;
   deprovisionTimeoutMs: number;
   plugins: ReadonlySet<string>;
   shutdownGraceMs: number;
@@ -220,8 +226,9 @@ export class Provisioner {
     params: Record<string, string>,
     completed: Map<string, JsonObject>,
     resources: StateRecord['resources'],
+    attempts?: ReadonlyMap<string, number>,
   ): void {
-    void this.#start(runId, compiled, plan, params, completed, resources);
+    void this.#start(runId, compiled, plan, params, completed, resources, attempts);
   }
 
   async #start(
@@ -231,12 +238,13 @@ export class Provisioner {
     params: Record<string, string>,
     completed: Map<string, JsonObject>,
     resources: StateRecord['resources'],
+    attempts: ReadonlyMap<string, number> | undefined,
   ): Promise<void> {
     const run = await this.#deps.store.getRun(runId);
     if (!run) return;
     const exec = new RunExecutor(
       { ...this.#deps, concurrency: this.#cfg.concurrency, deprovisionTimeoutMs: this.#cfg.deprovisionTimeoutMs },
-      { run, plan, compiled, params, completed, resources },
+      { run, plan, compiled, params, completed, resources, ...(attempts ? { attempts } : {}) },
     );
     this.#runs.set(runId, exec);
     exec.start();
@@ -265,8 +273,17 @@ export class Provisioner {
     const plan = planFromJson(run.plan);
     const state = await this.#deps.store.getState(run.workflowId);
     if (!state || state.runId !== run.runId || state.state !== 'PROVISIONING') return;
+    if (run.attempt > this.#cfg.maxAttempts) {
+      await this.#deadLetter(run, state);
+      return;
+    }
     const completed = new Map<string, JsonObject>();
-    for (const s of state.steps) if (s.state === 'COMPLETED') completed.set(s.nodeId, s.outputs ?? {});
+    // A step that was under way is sent again as its next attempt (its record says so).
+    const attempts = new Map<string, number>();
+    for (const s of state.steps) {
+      if (s.state === 'COMPLETED') completed.set(s.nodeId, s.outputs ?? {});
+      else attempts.set(s.nodeId, s.attempt);
+    }
     let compiled: CompiledWorkflow;
     try {
       compiled = this.compile(plan.workflow, run.workflowId, false);
@@ -275,8 +292,29 @@ export class Provisioner {
       return;
     }
     const params = this.#deps.services.secrets.openJson<Record<string, string>>(run.params);
-    this.#deps.logger.info({ workflowId: run.workflowId, runId: run.runId, done: completed.size, total: compiled.order.length }, 'resuming provisioning run');
-    this.#launch(run.runId, compiled, plan, params, completed, state.resources);
+    this.#deps.logger.info(
+      { workflowId: run.workflowId, runId: run.runId, attempt: run.attempt, done: completed.size, total: compiled.order.length },
+      'resuming provisioning run',
+    );
+    this.#launch(run.runId, compiled, plan, params, completed, state.resources, attempts);
+  }
+
+  /**
+   * Every attempt of the run ended the node running it: FAILED instead of a resume. The steps
+   * that were under way are marked FAILED with the same text; what the run created stays
+   * recorded (deprovision removes it).
+   */
+  async #deadLetter(run: RunRecord, state: StateRecord): Promise<void> {
+    const attempts = run.attempt - 1;
+    const inFlight = state.steps.filter((s) => s.state === 'RUNNING').map((s) => s.nodeId);
+    const error = runDeadLetterText(attempts, inFlight);
+    const now = Date.now();
+    for (const nodeId of inFlight) await this.#deps.store.recordStepFailed(run.runId, run.workflowId, nodeId, error, now);
+    const ended = await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'FAILED', error, endTime: now });
+    this.#deps.events.notify(run.workflowId);
+    if (!ended) return;
+    this.#deps.logger.warn({ workflowId: run.workflowId, runId: run.runId, attempts, steps: inFlight, code: RUN_DEAD_LETTERED }, 'provisioning run dead-lettered: each of its attempts ended the node running it');
+    this.#deps.onRunFinished?.(run.kind, 'failed');
   }
 
   /** Renew this node's leases and pick up orphaned runs, until stopped. */

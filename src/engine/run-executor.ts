@@ -46,6 +46,8 @@ export interface RunSpec {
   completed: Map<string, JsonObject>;
   /** Resources currently recorded (for update steps: node id -> resource id). */
   resources: ResourceCreated[];
+  /** Resume: attempts each unfinished node already had in this run (the next one is sent as attempt + 1). */
+  attempts?: ReadonlyMap<string, number>;
 }
 
 /** Thrown into in-flight steps when the node shuts down: the run stays resumable. */
@@ -251,7 +253,8 @@ export class RunExecutor {
     }
     const step = this.#deps.registry.get(c.node.type);
     if (!step) throw new Error(`Workflow step type [${c.node.type}] is not implemented.`);
-    for (let attempt = 1; ; attempt++) {
+    // A resumed node continues its count: the retry policy bounds its attempts across crashes too.
+    for (let attempt = (this.#spec.attempts?.get(id) ?? 0) + 1; ; attempt++) {
       const started = await this.#deps.store.recordStepStarted(run.runId, run.workflowId, id, c.node.type, attempt, Date.now());
       if (!started) throw new StaleRun();
       this.#deps.events.notify(run.workflowId);

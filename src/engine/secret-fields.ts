@@ -1,11 +1,14 @@
 /**
  * Secret step inputs (`credential` and whatever a step declares secret) are sealed with
- * AES-256-GCM before a template is stored and opened only when a step runs.
+ * AES-256-GCM before a template is stored and opened only when a step runs. Every value opened
+ * is remembered as a secret, so that step errors are scrubbed of it before they are stored or
+ * logged (step-error-text.ts), whatever message a step or a library built.
  */
 import type { SecretBox } from '../util/secret-box.js';
 import { SecretBox as Box } from '../util/secret-box.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { JsonObject, JsonValue, Template, WorkflowNode } from '../template/types.js';
+import { rememberSecret } from '../util/secret.js';
 
 function mapNodes(t: Template, fn: (n: WorkflowNode) => WorkflowNode): Template {
   const workflows: Template['workflows'] = {};
@@ -26,12 +29,22 @@ export function sealTemplateSecrets(t: Template, registry: StepRegistry, box: Se
   });
 }
 
+/** Remembers every scalar of an opened secret input (the values of a `credential` map…). */
+function rememberLeaves(v: JsonValue): void {
+  if (typeof v === 'string') rememberSecret(v);
+  else if (typeof v === 'number') rememberSecret(String(v));
+  else if (Array.isArray(v)) v.forEach(rememberLeaves);
+  else if (v !== null && typeof v === 'object') Object.values(v).forEach(rememberLeaves);
+}
+
 export function openNodeSecrets(inputs: JsonObject, box: SecretBox): JsonObject {
   let out: JsonObject | undefined;
   for (const [k, v] of Object.entries(inputs)) {
     if (Box.isSealed(v)) {
       out ??= { ...inputs };
-      out[k] = box.openJson<JsonValue>(v);
+      const opened = box.openJson<JsonValue>(v);
+      rememberLeaves(opened);
+      out[k] = opened;
     }
   }
   return out ?? inputs;

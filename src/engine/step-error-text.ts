@@ -1,9 +1,12 @@
 /**
- * The state's `error` text in Flow Framework's format (reference §3.2):
+ * The state's `error` text in the format Flow Framework's workflow state uses:
  * `<ExceptionName> during step <nodeId>, <message>, restStatus: <STATUS>`, so clients that
- * parse it keep working.
+ * parse it keep working. Steps build their messages from the unresolved template; as a
+ * defence in depth, every value known to be a secret (opened step secrets, connector
+ * credentials) is scrubbed from the text before it is stored, logged or returned.
  */
 import { isFlowdError } from '../errors.js';
+import { scrubSecrets } from '../util/secret.js';
 
 const STATUS_NAMES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -32,7 +35,7 @@ export class StepTimeoutError extends Error {
   }
 }
 
-export function stepErrorText(nodeId: string, e: unknown): string {
+function rawText(nodeId: string, e: unknown): string {
   if (e instanceof StepTimeoutError) return `TimeoutException during step ${nodeId}, ${e.message}, restStatus: GATEWAY_TIMEOUT`;
   if (isFlowdError(e)) {
     const name = e.kind === 'step_failure' ? 'WorkflowStepException' : 'FlowFrameworkException';
@@ -40,4 +43,8 @@ export function stepErrorText(nodeId: string, e: unknown): string {
   }
   const msg = e instanceof Error ? e.message : String(e);
   return `WorkflowStepException during step ${nodeId}, ${msg}, restStatus: INTERNAL_SERVER_ERROR`;
+}
+
+export function stepErrorText(nodeId: string, e: unknown): string {
+  return scrubSecrets(rawText(nodeId, e));
 }

@@ -1,6 +1,6 @@
 /**
- * Workflow management (the Flow Framework create / update / delete semantics, reference
- * §1.2–1.6), above the Store and the Provisioner. HTTP-agnostic: the routes translate
+ * Workflow management (the create / update / provision / deprovision / delete semantics of
+ * Flow Framework's REST API), above the Store and the Provisioner. HTTP-agnostic: the routes translate
  * requests into these calls and render what they return.
  */
 import { conflict, notFound, validationError } from '../errors.js';
@@ -115,13 +115,42 @@ export class WorkflowService {
     await this.deps.provisioner.reprovision(id, next, { params, onFailure: 'keep' });
   }
 
-  async delete(id: string, clearStatus: boolean): Promise<void> {
-    const state = await this.deps.store.getState(id, { steps: false });
-    if (clearStatus && state?.state === 'PROVISIONING') {
-      throw conflict(`Workflow ${id} is provisioning; its status can not be cleared until provisioning ends.`);
+  /**
+   * Deletes the template and, with `clearStatus`, its state. Everything that can refuse is
+   * decided before anything is deleted: 404 (no template; with `clearStatus`, no state
+   * either), `authorize` on the template's owner and, when the state is to be cleared, on the
+   * state's owner (it may be all that is left), then 409 while provisioning runs or while the
+   * state still records created resources or a published flow: clearing it would orphan them
+   * (services kept serving and came back at every restart), so they are deprovisioned first.
+   */
+  async delete(id: string, clearStatus: boolean, authorize: (owner: OsUser | undefined) => void): Promise<DeleteOutcome> {
+    const { store } = this.deps;
+    const rec = await store.getWorkflow(id);
+    const state = clearStatus ? await store.getState(id, { steps: false }) : undefined;
+    if (!rec && !state) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    if (rec) authorize(rec.template.user);
+    if (state) {
+      authorize(state.user);
+      if (state.state === 'PROVISIONING' || state.progress === 'IN_PROGRESS') {
+        throw conflict(`Workflow ${id} is provisioning; its status can not be cleared until provisioning ends.`, { code: 'workflow.provisioning' });
+      }
+      const published = (await store.getPublication(id)) !== undefined;
+      if (state.resources.length > 0 || published) {
+        const what = state.resources.length > 0 ? `${state.resources.length} created resource${state.resources.length > 1 ? 's' : ''}` : 'a published flow';
+        throw conflict(
+          `Workflow ${id} still has ${what}; clearing its status would leave them running with nothing to remove them. Deprovision it first (POST /_plugins/_flow_framework/workflow/${id}/_deprovision, or flowd deprovision ${id}), then delete it with clear_status=true.`,
+          { code: 'workflow.has_resources' },
+        );
+      }
     }
-    if (!(await this.deps.store.deleteWorkflow(id, clearStatus))) {
-      throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
-    }
+    const templateDeleted = await store.deleteWorkflow(id, clearStatus);
+    return { templateDeleted, version: rec?.version };
   }
+}
+
+export interface DeleteOutcome {
+  /** False when only the state was left (and cleared). */
+  templateDeleted: boolean;
+  /** The template's version before the delete. */
+  version: number | undefined;
 }

@@ -5,7 +5,9 @@
  */
 import { validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
+import type { OutboundPolicy } from '../util/outbound-policy.js';
 import type { SecretBox } from '../util/secret-box.js';
+import { rememberSecret } from '../util/secret.js';
 import { compact, isObject, jsonish, lenientStringMap, omit, optionalString, optionalStringList, requiredString } from './json-util.js';
 
 export const CONNECTOR_KIND = 'connector';
@@ -37,6 +39,11 @@ export interface OpenedConnector {
   credential: Record<string, string>;
   actions: ConnectorAction[];
   clientConfig: JsonObject;
+  /**
+   * The outbound policy of the node that opened it, for block instances (worker threads),
+   * which have no node configuration of their own; absent: the caller's client decides.
+   */
+  outbound?: OutboundPolicy;
 }
 
 const bad = (message: string): Error => validationError(`Invalid connector configuration: ${message}`, { code: 'ml.invalid_connector' });
@@ -149,6 +156,8 @@ export function publicConnector(doc: JsonObject): JsonObject {
 export function openConnector(doc: JsonObject, secrets: SecretBox): OpenedConnector {
   const sealed = doc['credential'];
   const credential = typeof sealed === 'string' ? secrets.openJson<Record<string, string>>(sealed) : {};
+  // Known from now on, so that no step error can carry them even if a message slipped.
+  for (const v of Object.values(credential)) if (typeof v === 'string') rememberSecret(v);
   const actions = Array.isArray(doc['actions']) ? doc['actions'].map(parseAction) : [];
   return {
     name: typeof doc['name'] === 'string' ? doc['name'] : '',

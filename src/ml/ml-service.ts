@@ -10,6 +10,8 @@ import { conflict, notFound, stepFailure, validationError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { JsonObject } from '../template/types.js';
 import { newId } from '../util/ids.js';
+import { OutboundClient } from '../util/outbound-client.js';
+import { UNRESTRICTED_OUTBOUND_POLICY } from '../util/outbound-policy.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { AGENT_KIND, agentDoc, publicAgent } from './agents.js';
 import type { OpenedConnector } from './connectors.js';
@@ -84,8 +86,13 @@ export interface MlService {
 export interface NativeMlServiceDeps {
   store: Store;
   secrets: SecretBox;
-  fetch: typeof fetch;
   logger: Logger;
+  /**
+   * Remote models are called through it, under its policy (the node passes the configured
+   * one). Absent: no address restriction, sent through `fetch` when given (unit tests).
+   */
+  outbound?: OutboundClient;
+  fetch?: typeof fetch;
 }
 
 const modelNotFound = (): Error => notFound('Failed to find model', { code: 'ml.model_not_found' });
@@ -105,14 +112,14 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 export class NativeMlService implements MlService {
   readonly #store: Store;
   readonly #secrets: SecretBox;
-  readonly #fetch: typeof fetch;
+  readonly #outbound: OutboundClient;
   readonly #logger: Logger;
   readonly #pool = new LocalModelPool();
 
   constructor(deps: NativeMlServiceDeps) {
     this.#store = deps.store;
     this.#secrets = deps.secrets;
-    this.#fetch = deps.fetch;
+    this.#outbound = deps.outbound ?? new OutboundClient(UNRESTRICTED_OUTBOUND_POLICY, deps.fetch ? { fetch: deps.fetch } : {});
     this.#logger = deps.logger;
   }
 
@@ -264,7 +271,7 @@ export class NativeMlService implements MlService {
       const connector = await this.#store.getMlResource(CONNECTOR_KIND, connectorId);
       if (!connector) throw connectorNotFound(connectorId);
       const opened = openConnector(connector.doc, this.#secrets);
-      return predictRemote({ fetch: this.#fetch, logger: this.#logger }, opened, input, signal);
+      return predictRemote({ outbound: this.#outbound, logger: this.#logger }, opened, input, signal);
     }
     const { texts, parameters } = localInput(input);
     // Deployed on another node or before a restart: load here on first use.
@@ -283,7 +290,7 @@ export class NativeMlService implements MlService {
     if ('connectorId' in ref) {
       const connector = await this.#store.getMlResource(CONNECTOR_KIND, ref.connectorId);
       if (!connector) throw connectorNotFound(ref.connectorId);
-      return { kind: 'remote', connector: openConnector(connector.doc, this.#secrets) };
+      return { kind: 'remote', connector: this.#openForInstance(connector.doc) };
     }
     const { modelId } = ref;
     const rec = await this.#store.getMlResource(MODEL_KIND, modelId);
@@ -300,7 +307,12 @@ export class NativeMlService implements MlService {
     const connectorId = connectorIdOf(rec.doc) ?? '';
     const connector = await this.#store.getMlResource(CONNECTOR_KIND, connectorId);
     if (!connector) throw connectorNotFound(connectorId);
-    return { kind: 'remote', modelId, connector: openConnector(connector.doc, this.#secrets) };
+    return { kind: 'remote', modelId, connector: this.#openForInstance(connector.doc) };
+  }
+
+  /** Instances call remote services under this node's outbound policy: it travels with the connector. */
+  #openForInstance(doc: JsonObject): OpenedConnector {
+    return { ...openConnector(doc, this.#secrets), outbound: this.#outbound.policy };
   }
 
   // ------------------------------------------------------------------ agents

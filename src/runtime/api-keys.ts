@@ -75,6 +75,7 @@ export class ApiKeyService {
   #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #listeners = new Set<(id: string) => void>();
 
   constructor(opts: ApiKeyServiceOptions) {
     this.required = opts.required ?? true;
@@ -103,7 +104,9 @@ export class ApiKeyService {
   async delete(id: string): Promise<boolean> {
     this.#forget(id);
     this.#pending.delete(id);
-    return this.#store.deleteApiKey(id);
+    const ok = await this.#store.deleteApiKey(id);
+    this.#revoked(id);
+    return ok;
   }
 
   /** A new value for key `id`; the old one stops at once, or after `graceMs`. Throws 404 when unknown. */
@@ -113,7 +116,26 @@ export class ApiKeyService {
     this.#forget(id);
     const record = await this.#store.rotateApiKey(id, hash, prefix, graceUntil);
     if (!record) throw notFound(`API key [${id}] not found; list keys with GET /_flowd/api_keys.`, { code: 'apikey.not_found' });
+    this.#revoked(id);
     return { record, key };
+  }
+
+  /**
+   * Whether `key` still opens anything, asked of the store (never the cache): false once it was
+   * deleted or rotated (after its grace period), here or on another node. Open streams poll it.
+   */
+  async stillValid(key: string): Promise<boolean> {
+    return (await this.#store.getApiKeyByHash(hashApiKey(key.trim()))) !== undefined;
+  }
+
+  /** Calls `fn` with a key's id when it is deleted or rotated here; returns the unsubscribe. */
+  onRevoke(fn: (id: string) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #revoked(id: string): void {
+    for (const fn of this.#listeners) fn(id);
   }
 
   /** The key's record when `key` is valid and bound to `workflowId`; 401 / 403 otherwise. */

@@ -17,10 +17,10 @@
  * bounds the whole run with `signal` (an AbortSignal.timeout answers 504).
  */
 import { setMaxListeners } from 'node:events';
-import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { BlockType } from '../blocks/block.js';
 import type { FlowSpec } from '../blocks/flow-spec.js';
+import { compileInputSchema } from '../blocks/input-schema.js';
 import type { JsonObject, JsonValue } from '../template/types.js';
 import { FlowdError, coerceError } from '../errors.js';
 import { failureOf, flowFailure } from './flow-failure.js';
@@ -69,7 +69,8 @@ export class FlowExecutor {
 
   constructor(spec: FlowSpec, blockType: (name: string) => BlockType | undefined, opts: FlowExecutorOptions = {}) {
     this.#plan = buildFlowPlan(spec, blockType);
-    this.#validate = spec.inputSchema === undefined ? undefined : new Ajv({ strict: false, logger: false }).compile(spec.inputSchema);
+    // patterns run on RE2 (linear time): validation is on the main thread, with user-written schemas
+    this.#validate = spec.inputSchema === undefined ? undefined : compileInputSchema(spec.inputSchema);
     this.#limits = { itemConcurrency: Math.max(1, opts.itemConcurrency ?? 16), maxItems: opts.maxItems ?? 10_000 };
   }
 

@@ -149,7 +149,7 @@ export class PublishedFlow {
   }
 
   /**
-   * Republish in place (NL Flow §4.2): unchanged blocks keep their instances, a replica-only
+   * Republish in place, as NL Flow re-publishes a workflow: unchanged blocks keep their instances, a replica-only
    * change adds/removes instances without restarting the others, a changed block rolls
    * (old instances serve until new ones are ready), new blocks start, removed blocks stop
    * once the new executor no longer routes to them.
@@ -202,7 +202,7 @@ export class PublishedFlow {
       const svc = this.#services.get(b.id);
       if (!svc) continue;
       const v = svc.status();
-      // During a rolling update old-version instances still serve (NL Flow §4.2): they count
+      // During a rolling update old-version instances still serve (as in NL Flow): they count
       // as available, as in a Kubernetes Deployment; the rollout fields show the progress.
       const actual = Math.min(Math.max(b.replicas, v.desired), v.replicasDetail.filter((r) => r.ready).length);
       // `desired` is the block's configured replicas (NL Flow); the autoscaler's wish is `targetReplicas`.

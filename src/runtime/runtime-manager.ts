@@ -4,12 +4,12 @@
  * autoscaling. Publications are stored, so a restarted node brings its flows back up and
  * requeues the tasks its previous process left RUNNING.
  */
-import { realpathSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
-import { conflict, notFound, stepFailure, validationError } from '../errors.js';
+import { conflict, notFound, stepFailure } from '../errors.js';
 import type { BlockType } from '../blocks/block.js';
 import { getBlockType } from '../blocks/block-registry.js';
+// A `custom` block runs operator code with the server's rights: its module must come from a folder the operator allowed.
+import { checkCustomModule } from '../blocks/custom-block.js';
 import { flowSpecToJson, parseFlowSpec } from '../blocks/flow-spec.js';
 import type { FlowSpec } from '../blocks/flow-spec.js';
 import type { MlService } from '../ml/ml-service.js';
@@ -44,6 +44,8 @@ export interface RuntimeManagerDeps {
   capacity: Capacity;
   nodeId: string;
   leaseMs: number;
+  /** Attempts a task gets when its runs end the instance or the node (then dead-lettered). */
+  maxAttempts: number;
   taskTtlMs: number;
   shutdownGraceMs: number;
   /** Folders `custom` block modules may come from (realpaths compared); empty = none. */
@@ -67,44 +69,6 @@ interface Entry {
   shares?: Map<string, number>;
   /** Cluster: stop answering bus requests, by service id. */
   serving?: Map<string, () => void>;
-}
-
-/**
- * A `custom` block runs operator code with the server's rights, so its module must live in a
- * folder the operator allowed (FLOWD_CUSTOM_BLOCK_DIRS); symlinks are resolved first.
- */
-function checkCustomModule(blockId: string, config: JsonObject, dirs: readonly string[]): void {
-  const mod = config['module'];
-  if (typeof mod !== 'string') return; // the block's own validation reports it
-  if (dirs.length === 0) {
-    throw validationError(`Block [${blockId}]: custom blocks are disabled on this node; list the folders their modules may come from in FLOWD_CUSTOM_BLOCK_DIRS.`, {
-      status: 403,
-      code: 'block.custom_disabled',
-      node: blockId,
-    });
-  }
-  let file: string;
-  try {
-    file = realpathSync(resolve(process.cwd(), mod));
-  } catch {
-    throw validationError(`Block [${blockId}]: custom module ${mod} does not exist`, { code: 'block.module_not_found', node: blockId });
-  }
-  const allowed = dirs.some((d) => {
-    let root: string;
-    try {
-      root = realpathSync(resolve(process.cwd(), d));
-    } catch {
-      return false;
-    }
-    return file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
-  });
-  if (!allowed) {
-    throw validationError(`Block [${blockId}]: custom module ${file} is outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS (${dirs.join(', ')})`, {
-      status: 403,
-      code: 'block.custom_not_allowed',
-      node: blockId,
-    });
-  }
 }
 
 const SYNC_WAIT_READY_MS = 5_000;
@@ -383,6 +347,7 @@ export class RuntimeManager implements FlowPublisher {
         store: this.#deps.store,
         owner: this.#deps.nodeId,
         leaseMs: this.#deps.leaseMs,
+        maxAttempts: this.#deps.maxAttempts,
         logger: this.#deps.logger,
         flow: () => this.#flows.get(workflowId)?.flow,
         onDone: (taskId) => this.tasks.done(taskId),

@@ -1,5 +1,5 @@
 /**
- * The NL Flow runtime status body (seed 004; reference §2.2) and its roll-up, plus flowd's
+ * The NL Flow runtime status body (its *Workflow status* API) and its roll-up, plus flowd's
  * extensions: `usable` and `reason` (an ASYNC workflow scaled to zero on purpose is usable and
  * says `ScaledToZero`, where NL Flow only shows ORANGE), versions, `lastTransitionTime`, and
  * per-service queue depth, in-flight work and autoscaling target.

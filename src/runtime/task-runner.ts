@@ -5,10 +5,17 @@
  * still owns while RUNNING, so a cancel, a lease lost to another node or a replay after a
  * crash cannot record a second result. Work left RUNNING by a dead process is requeued at
  * start (leases), and the claim loop also polls so nothing queued is forgotten.
+ *
+ * No poison work: every claim counts an attempt, durably, before the task runs. A task whose
+ * run ends its instance (crash, memory, hang) is requeued and retried; one whose attempts all
+ * ended the instance or the node (a kill, a crash, a lost lease) is dead-lettered: the claim
+ * that would start it for the `maxAttempts + 1`-th time ends it ERROR instead
+ * (`task.dead_lettered`), so no input can crash a node over and over across restarts.
  */
 import type { Logger } from 'pino';
-import type { Store, TaskRecord } from '../store/store.js';
+import type { Store, TaskDeadLetter, TaskRecord } from '../store/store.js';
 import type { JsonValue } from '../template/types.js';
+import type { FlowError } from './flow-failure.js';
 import type { PublishedFlow } from './published-flow.js';
 
 const CLAIM_BATCH = 256;
@@ -29,6 +36,8 @@ export interface TaskRunnerDeps {
   store: Store;
   owner: string;
   leaseMs: number;
+  /** Attempts a task gets when its runs end the instance or the node; then it is dead-lettered. */
+  maxAttempts: number;
   logger: Logger;
   flow: () => PublishedFlow | undefined;
   /** A task reached a terminal state (for long-polls and all-in-one analyze). */
@@ -43,6 +52,29 @@ interface Done {
   status: 'COMPLETED' | 'ERROR';
   output: string;
   finishedAt: number;
+}
+
+/** How a run ended: a result to record, or (`RETRY`) back to the queue: the run ended its instance. */
+type Outcome = { status: Done['status'] | 'RETRY'; output: string };
+
+/**
+ * Codes of a run that ended the instance it ran on (or one its chain went through): the input
+ * may be what kills it, or it was a bystander; either way it is retried, and counted.
+ */
+const INSTANCE_LOST: ReadonlySet<string> = new Set(['instance.crashed', 'instance.out_of_memory', 'instance.hung', 'instance.link_lost']);
+
+const instanceLost = (errors: readonly FlowError[]): boolean => errors.length > 0 && errors.every((e) => INSTANCE_LOST.has(e.code));
+
+/** The error a dead-lettered task ends with (its output's first error). */
+export function deadLetterError(attempts: number): FlowError {
+  return {
+    message:
+      `The task was attempted ${attempts} time${attempts === 1 ? '' : 's'} and each attempt ended the instance or the node running it; ` +
+      'it was dead-lettered. Fix the input or the block and submit again.',
+    node: '$executor',
+    code: 'task.dead_lettered',
+    retryable: false,
+  };
 }
 
 /** A stored input that is not JSON (it never should be) runs as null rather than failing the runner. */
@@ -65,14 +97,19 @@ export class TaskRunner {
   #claiming = false;
   #kickScheduled = false;
   #pending: Done[] = [];
+  /** Tasks to put back in the queue (recorded with the next batch of results). */
+  #retries: string[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** What a claim does with a task past its attempts (one text for all: built once). */
+  readonly #deadLetter: TaskDeadLetter;
 
   constructor(workflowId: string, deps: TaskRunnerDeps) {
     this.#workflowId = workflowId;
     this.#deps = deps;
+    this.#deadLetter = { maxAttempts: deps.maxAttempts, output: JSON.stringify({ errors: [deadLetterError(deps.maxAttempts)] }) };
   }
 
   get running(): number {
@@ -173,9 +210,19 @@ export class TaskRunner {
       for (;;) {
         const free = this.#concurrency - this.#running.size - this.#reserved;
         if (free <= 0 || this.#stopped || this.#pending.length >= MAX_UNRECORDED) break;
-        const tasks = await this.#deps.store.claimTasks(this.#workflowId, this.#deps.owner, Math.min(free, CLAIM_BATCH), Date.now(), this.#deps.leaseMs);
+        const tasks = await this.#deps.store.claimTasks(
+          this.#workflowId,
+          this.#deps.owner,
+          Math.min(free, CLAIM_BATCH),
+          Date.now(),
+          this.#deps.leaseMs,
+          this.#deadLetter,
+        );
         this.#queued = Math.max(0, this.#queued - tasks.length);
-        for (const t of tasks) this.#run(flow, t);
+        for (const t of tasks) {
+          if (t.status === 'RUNNING') this.#run(flow, t);
+          else this.#deadLettered(t);
+        }
         if (tasks.length > 0) this.#deps.onChange();
         if (tasks.length < Math.min(free, CLAIM_BATCH)) {
           if (tasks.length === 0) this.#queued = 0;
@@ -189,6 +236,29 @@ export class TaskRunner {
     }
   }
 
+  /** The claim ended it instead of running it: its earlier attempts all ended without a result. */
+  #deadLettered(t: TaskRecord): void {
+    this.#deps.logger.warn(
+      { workflowId: this.#workflowId, taskId: t.taskId, attempts: t.attempt, code: 'task.dead_lettered' },
+      'task dead-lettered: each of its attempts ended the instance or the node running it',
+    );
+    this.#deps.onDone(t.taskId);
+  }
+
+  /** How a finished run is recorded: a run that ended its instance is retried while attempts are left. */
+  #outcome(t: TaskRecord, errors: FlowError[]): Outcome {
+    if (!instanceLost(errors)) return { status: 'ERROR', output: JSON.stringify({ errors }) };
+    if (t.attempt < this.#deps.maxAttempts) {
+      this.#deps.logger.warn({ workflowId: this.#workflowId, taskId: t.taskId, attempt: t.attempt, errors }, 'task run ended its instance; retrying it');
+      return { status: 'RETRY', output: '' };
+    }
+    this.#deps.logger.warn(
+      { workflowId: this.#workflowId, taskId: t.taskId, attempts: t.attempt, errors, code: 'task.dead_lettered' },
+      'task dead-lettered: each of its attempts ended the instance running it',
+    );
+    return { status: 'ERROR', output: JSON.stringify({ errors: [deadLetterError(t.attempt), ...errors] }) };
+  }
+
   #run(flow: PublishedFlow, t: TaskRecord & { input?: string }, parsed?: JsonValue): void {
     const ac = new AbortController();
     this.#running.set(t.taskId, ac);
@@ -199,8 +269,8 @@ export class TaskRunner {
     flow
       .execute(input, { signal: ac.signal, ...(t.correlationId !== undefined ? { correlationId: t.correlationId } : {}) })
       .then(
-        (r) => (r.ok ? { status: 'COMPLETED' as const, output: JSON.stringify(r.output) } : { status: 'ERROR' as const, output: JSON.stringify({ errors: r.errors }) }),
-        (e: unknown) => ({
+        (r): Outcome => (r.ok ? { status: 'COMPLETED', output: JSON.stringify(r.output) } : this.#outcome(t, r.errors)),
+        (e: unknown): Outcome => ({
           status: 'ERROR' as const,
           output: JSON.stringify({ errors: [{ message: e instanceof Error ? e.message : String(e), node: '$executor', code: 'task.failed', retryable: true }] }),
         }),
@@ -210,6 +280,9 @@ export class TaskRunner {
         if (ac.signal.aborted) {
           // Canceled: the row is CANCELED already; tell waiters, record nothing.
           this.#deps.onDone(t.taskId);
+        } else if (res.status === 'RETRY') {
+          this.#retries.push(t.taskId);
+          this.#scheduleFlush();
         } else {
           this.#deps.observer?.taskFinished((performance.now() - t0) / 1000, res.status);
           this.#pending.push({ taskId: t.taskId, owner: this.#deps.owner, status: res.status, output: res.output, finishedAt: Date.now() });
@@ -236,17 +309,26 @@ export class TaskRunner {
   /** One transaction per batch of results; serialized so batches commit in order. */
   #flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
-      if (this.#pending.length === 0) return;
+      if (this.#pending.length === 0 && this.#retries.length === 0) return;
       // At most FLUSH_BATCH a transaction (short row locks); the rest goes in the next one.
       const batch = this.#pending.slice(0, FLUSH_BATCH);
       this.#pending = this.#pending.slice(FLUSH_BATCH);
       if (this.#pending.length > 0) this.#scheduleFlush();
+      const retries = this.#retries;
+      this.#retries = [];
       try {
-        const done = await this.#deps.store.completeTasks(batch);
+        const done = batch.length > 0 ? await this.#deps.store.completeTasks(batch) : [];
+        // Back in the queue, their attempt counted: the next claim runs them again or dead-letters them.
+        const requeued = retries.length > 0 ? await this.#deps.store.requeueTasks(this.#deps.owner, retries) : [];
         for (const id of done) this.#deps.onDone(id);
         const doneSet = new Set(done);
         // Not recorded (canceled meanwhile, lease lost): still wake whoever waits on them.
         for (const d of batch) if (!doneSet.has(d.taskId)) this.#deps.onDone(d.taskId);
+        if (requeued.length < retries.length) {
+          const back = new Set(requeued);
+          for (const id of retries) if (!back.has(id)) this.#deps.onDone(id);
+        }
+        this.#queued += requeued.length;
         this.#deps.onChange();
         this.kick(); // claiming may have paused on unrecorded results
       } catch (e) {
@@ -255,6 +337,7 @@ export class TaskRunner {
         // else runs them; if this process dies first, the lease expires and they run again
         // (at-least-once execution, exactly-once completion).
         this.#pending = batch.concat(this.#pending);
+        this.#retries = retries.concat(this.#retries);
         this.#deps.logger.warn({ err: e, workflowId: this.#workflowId, tasks: batch.length }, 'recording task results failed; retrying');
         if (!this.#stopped) {
           const retry = setTimeout(() => void this.#flush(), FLUSH_RETRY_MS);

@@ -1,6 +1,6 @@
 /**
- * The task API of ASYNC workflows (NL Flow §2.4, with the explicit states, idempotency,
- * long-poll and batch operations of reference §7): submit, status (one, many, by status),
+ * The task API of ASYNC workflows (NL Flow's asynchronous task API, plus flowd's explicit
+ * states, idempotency, long-poll and batch operations): submit, status (one, many, by status),
  * result, input, cancel/delete. Tasks are rows in the store; this node's TaskRunner runs them.
  */
 import { conflict, notFound, validationError } from '../errors.js';

@@ -4,6 +4,7 @@
  * and `text` readings of a string (flowd does not know which one the real index mapping says).
  */
 import type { SearchDoc } from './types.js';
+import { chargeWork } from './work-meter.js';
 import { type Scalar, getOwn, isObject, isScalar } from './values.js';
 
 export interface EvalContext {
@@ -46,34 +47,59 @@ export function nodesAt(ctx: EvalContext, path: string): unknown[] {
     if (!path.startsWith(`${ctx.basePath}.`)) return [];
     rel = path.slice(ctx.basePath.length + 1);
   }
+  chargeWork(rel.length);
   const out: unknown[] = [];
-  collect(ctx.base, rel.split('.'), 0, out);
+  collect(ctx.base, rel, 0, out);
   return out;
 }
 
 /** The scalar values at a field: what term-level and full-text queries compare against. */
 export function scalarsAt(ctx: EvalContext, path: string): Scalar[] {
   const out: Scalar[] = [];
-  for (const n of nodesAt(ctx, path)) if (isScalar(n)) out.push(n);
+  let size = 0;
+  for (const n of nodesAt(ctx, path)) {
+    if (!isScalar(n)) continue;
+    out.push(n);
+    size += typeof n === 'string' ? n.length : 1;
+  }
+  chargeWork(size); // what the caller will examine: matchers are linear in it
   return out;
 }
 
-function collect(node: unknown, segs: readonly string[], i: number, out: unknown[]): void {
+/** Splits of the remaining path tried one by one before looking at the object's keys instead. */
+const SPLIT_TRIES = 16;
+
+/**
+ * The values at `path` from offset `from` (-1: the path is used up). A key may itself contain
+ * dots ({"a.b": 1}), so every split of the remaining path is a candidate; with many dots left,
+ * the object's own keys are matched against the path instead, so the work stays linear.
+ */
+function collect(node: unknown, path: string, from: number, out: unknown[]): void {
   if (Array.isArray(node)) {
-    for (const el of node) collect(el, segs, i, out);
+    for (const el of node) collect(el, path, from, out);
     return;
   }
-  if (i === segs.length) {
+  if (from < 0) {
     if (node !== null && node !== undefined) out.push(node);
     return;
   }
   if (!isObject(node)) return;
-  // A key may itself contain dots ({"a.b": 1}), so try every split of the remaining path.
-  let key = '';
-  for (let j = i; j < segs.length; j++) {
-    key = j === i ? (segs[j] as string) : `${key}.${segs[j] as string}`;
-    if (Object.hasOwn(node, key)) collect(getOwn(node, key), segs, j + 1, out);
+  const visit = (key: string, stop: number): void => {
+    if (Object.hasOwn(node, key)) collect(getOwn(node, key), path, stop === path.length ? -1 : stop + 1, out);
+  };
+  let end = from - 1;
+  for (let tries = 0; tries < SPLIT_TRIES; tries++) {
+    const dot = path.indexOf('.', end + 1);
+    const stop = dot < 0 ? path.length : dot;
+    visit(path.slice(from, stop), stop);
+    if (dot < 0) return;
+    end = dot;
   }
+  const tried = end - from; // every key up to this length was tried above
+  const longer = Object.keys(node)
+    .filter((k) => k.length > tried && path.startsWith(k, from) && (from + k.length === path.length || path[from + k.length] === '.'))
+    .sort((a, b) => a.length - b.length);
+  for (const k of longer) visit(k, from + k.length);
 }
 
 /** OpenSearch's `exists`: a scalar, or an object/array holding one somewhere below. */
@@ -106,12 +132,18 @@ export function tokens(text: string): string[] {
   return text.toLowerCase().split(NON_WORD).filter((t) => t !== '');
 }
 
+/** The last numericString answer: a query's term is checked against every document's numbers. */
+let lastNumeric: { s: string; n: number | undefined } = { s: '', n: undefined };
+
 /** A string that is a plain decimal number, as a number. */
 export function numericString(s: string): number | undefined {
+  if (s === lastNumeric.s) return lastNumeric.n;
   const t = s.trim();
-  if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : undefined;
+  // unambiguous (no two ways to split a run of digits), so a long non-number fails in linear time
+  const n = t === '' || !/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(t) ? undefined : Number(t);
+  const result = n !== undefined && Number.isFinite(n) ? n : undefined;
+  lastNumeric = { s, n: result };
+  return result;
 }
 
 /**

@@ -1,14 +1,23 @@
 /**
  * Wildcard patterns (`*` any run, optionally `?` one character and `\` escapes, as Lucene's wildcard
- * query has them) run as a small NFA, one code point at a time. Two reasons not to build a RegExp:
- * a user-supplied pattern like `*a*a*a*a*b` would backtrack exponentially, and source filtering
- * needs to step a pattern key by key through a document, like OpenSearch's automata do.
+ * query has them), matched without backtracking. Whole-value matching takes the linear segment
+ * path (glob-segments.ts) when it can; otherwise, and for stepping, the pattern runs as a
+ * bit-parallel NFA (Shift-And), one code point at a time: every position of every pattern is one
+ * bit, and a step is a few word operations per 32 positions, so matching is
+ * O(text × ⌈positions / 32⌉) whatever the pattern (`*a*a*a…*b` included).
+ * Two reasons not to build a RegExp: a user-supplied pattern would backtrack, and source
+ * filtering needs to step patterns key by key through a document, like OpenSearch's automata do.
  */
+import { illegalArgument } from './errors.js';
+import { SegmentMatcher, type Tok } from './glob-segments.js';
+import { chargeWork } from './work-meter.js';
 
-type Tok = { kind: 'star' } | { kind: 'one' } | { kind: 'lit'; cp: number };
 
-/** A set of NFA positions; position `toks.length` is the accepting one. */
-export type GlobState = readonly number[];
+/**
+ * The set of live NFA positions, one bit each (bit `i` of word `i >>> 5`). A state returned by
+ * `start`/`step` is never mutated afterwards, so it can be stepped along several paths.
+ */
+export type GlobState = Readonly<Uint32Array>;
 
 export interface GlobSyntax {
   /** `?` matches exactly one character (wildcard query); otherwise it is literal (source filtering). */
@@ -17,104 +26,286 @@ export interface GlobSyntax {
   escape: boolean;
 }
 
-export class Glob {
-  private readonly toks: Tok[] = [];
-  /** Set when the pattern has no wildcard: states are then offsets into this string (the common case). */
-  private readonly literal: string | undefined;
+const WILDCARD_SYNTAX: GlobSyntax = { question: true, escape: true };
 
-  constructor(pattern: string, syntax: GlobSyntax = { question: true, escape: true }) {
-    const cps = Array.from(pattern);
-    for (let i = 0; i < cps.length; i++) {
-      const c = cps[i] as string;
-      if (c === '*') {
-        // consecutive stars are one star; keeps the NFA small
-        if (this.toks.at(-1)?.kind !== 'star') this.toks.push({ kind: 'star' });
-      } else if (c === '?' && syntax.question) {
-        this.toks.push({ kind: 'one' });
-      } else if (c === '\\' && syntax.escape && i + 1 < cps.length) {
-        i++;
-        this.toks.push({ kind: 'lit', cp: (cps[i] as string).codePointAt(0) ?? 0 });
-      } else {
-        this.toks.push({ kind: 'lit', cp: c.codePointAt(0) ?? 0 });
+/** Words of literal masks kept dense (fast fused stepping) before switching to sparse ones. */
+const DENSE_BUDGET = 1 << 16;
+
+/** Characters stepped between two charges to the work meter. */
+const CHARGE_CHUNK = 4096;
+
+function tokenize(pattern: string, syntax: GlobSyntax): Tok[] {
+  const toks: Tok[] = [];
+  const cps = Array.from(pattern);
+  for (let i = 0; i < cps.length; i++) {
+    const c = cps[i] as string;
+    if (c === '*') {
+      // consecutive stars are one star: keeps the NFA small, and the epsilon closure one shift deep
+      if (toks.at(-1)?.kind !== 'star') toks.push({ kind: 'star' });
+    } else if (c === '?' && syntax.question) {
+      toks.push({ kind: 'one' });
+    } else if (c === '\\' && syntax.escape && i + 1 < cps.length) {
+      i++;
+      toks.push({ kind: 'lit', cp: (cps[i] as string).codePointAt(0) ?? 0 });
+    } else {
+      toks.push({ kind: 'lit', cp: c.codePointAt(0) ?? 0 });
+    }
+  }
+  return toks;
+}
+
+/**
+ * The union of several patterns as one NFA: pattern k owns positions base_k … base_k + |toks_k|,
+ * the last one accepting. A bit only ever moves one position up, and accepting positions never
+ * move, so patterns cannot leak into each other.
+ */
+class GlobNfa {
+  readonly words: number;
+  private readonly starMask: Uint32Array;
+  private readonly oneMask: Uint32Array;
+  private readonly acceptMask: Uint32Array;
+  /** Per literal code point, its positions as (word index, bits) pairs: sparse, so memory stays linear in the patterns. */
+  private readonly litMasks = new Map<number, number[]>();
+  /** The same as full masks, when they fit in DENSE_BUDGET words: stepping is then one fused pass. */
+  private readonly denseLits: Map<number, Uint32Array> | undefined;
+  private readonly noLits: Uint32Array;
+  private readonly initial: Uint32Array;
+  // scratch buffers for stepping; a step's result is copied out, so states stay immutable
+  private readonly a: Uint32Array;
+  private readonly b: Uint32Array;
+  private readonly moving: Uint32Array;
+
+  constructor(patterns: readonly Tok[][]) {
+    const bits = patterns.reduce((n, toks) => n + toks.length + 1, 0);
+    this.words = Math.max(1, Math.ceil(bits / 32));
+    this.starMask = new Uint32Array(this.words);
+    this.oneMask = new Uint32Array(this.words);
+    this.acceptMask = new Uint32Array(this.words);
+    const start = new Uint32Array(this.words);
+    const lits = new Map<number, Map<number, number>>();
+    let base = 0;
+    for (const toks of patterns) {
+      setBit(start, base);
+      toks.forEach((t, i) => {
+        const pos = base + i;
+        if (t.kind === 'star') setBit(this.starMask, pos);
+        else if (t.kind === 'one') setBit(this.oneMask, pos);
+        else {
+          let m = lits.get(t.cp);
+          if (m === undefined) lits.set(t.cp, (m = new Map<number, number>()));
+          m.set(pos >>> 5, ((m.get(pos >>> 5) ?? 0) | (1 << (pos & 31))) >>> 0);
+        }
+      });
+      setBit(this.acceptMask, base + toks.length);
+      base += toks.length + 1;
+    }
+    for (const [cp, m] of lits) this.litMasks.set(cp, [...m].flat());
+    this.noLits = new Uint32Array(this.words);
+    if (lits.size * this.words <= DENSE_BUDGET) {
+      this.denseLits = new Map();
+      for (const [cp, m] of lits) {
+        const dense = new Uint32Array(this.words);
+        for (const [w, bits] of m) dense[w] = bits;
+        this.denseLits.set(cp, dense);
       }
     }
-    if (this.toks.every((t) => t.kind === 'lit')) {
-      this.literal = this.toks.map((t) => (t.kind === 'lit' ? String.fromCodePoint(t.cp) : '')).join('');
-    }
+    this.a = new Uint32Array(this.words);
+    this.b = new Uint32Array(this.words);
+    this.moving = new Uint32Array(this.words);
+    this.closeOverStars(start);
+    this.initial = start;
   }
 
   start(): GlobState {
-    const out: number[] = [];
-    this.add(out, 0);
-    return out;
+    return this.initial;
   }
 
   /** Advance over every code point of `text`. */
   step(state: GlobState, text: string): GlobState {
-    if (this.literal !== undefined) {
-      const at = state[0];
-      return at !== undefined && this.literal.startsWith(text, at) ? [at + text.length] : [];
-    }
-    let cur = state;
-    for (const ch of text) {
-      if (cur.length === 0) return cur;
-      const cp = ch.codePointAt(0) ?? 0;
-      const next: number[] = [];
-      for (const i of cur) {
-        const t = this.toks[i];
-        if (t === undefined) continue;
-        if (t.kind === 'star') this.add(next, i);
-        else if (t.kind === 'one' || t.cp === cp) this.add(next, i + 1);
+    const end = this.run(state, text);
+    return end === undefined ? new Uint32Array(this.words) : Uint32Array.from(end);
+  }
+
+  /** Does the whole of `text` match from the start state? (No state is copied out.) */
+  matches(text: string): boolean {
+    const end = this.run(this.initial, text);
+    return end !== undefined && this.accepts(end);
+  }
+
+  /** The state after `text`, in a scratch buffer (valid until the next run), or undefined once dead. */
+  private run(state: GlobState, text: string): Uint32Array | undefined {
+    let cur = this.a;
+    let next = this.b;
+    cur.set(state);
+    for (let i = 0, charged = 0; i < text.length; ) {
+      if (i >= charged) {
+        // charged as it goes, so a long text cannot run far past the search's deadline
+        charged = i + CHARGE_CHUNK;
+        chargeWork(Math.min(CHARGE_CHUNK, text.length - i) * this.words);
       }
+      const cp = text.codePointAt(i) ?? 0;
+      i += cp > 0xffff ? 2 : 1;
+      const live = this.denseLits === undefined
+        ? this.advance(cur, next, cp)
+        : this.advanceDense(cur, next, this.denseLits.get(cp) ?? this.noLits);
+      if (!live) return undefined;
+      const t = cur;
       cur = next;
+      next = t;
     }
     return cur;
   }
 
   accepts(state: GlobState): boolean {
-    return state.includes(this.literal?.length ?? this.toks.length);
+    for (let w = 0; w < this.words; w++) if (((state[w] ?? 0) & (this.acceptMask[w] as number)) !== 0) return true;
+    return false;
   }
 
-  matches(text: string): boolean {
-    return this.accepts(this.step(this.start(), text));
+  dead(state: GlobState): boolean {
+    for (let w = 0; w < this.words; w++) if ((state[w] ?? 0) !== 0) return false;
+    return true;
   }
 
-  /** Add position i and, through stars (which may match nothing), the positions after it. */
-  private add(set: number[], i: number): void {
-    let j = i;
-    for (;;) {
-      if (!set.includes(j)) set.push(j);
-      if (this.toks[j]?.kind !== 'star') return;
-      j++;
+  /** advance() and closeOverStars() in one pass over the words, with a full mask for the code point. */
+  private advanceDense(cur: Uint32Array, next: Uint32Array, lit: Uint32Array): boolean {
+    const { oneMask, starMask, words } = this;
+    let carry = 0;
+    let closeCarry = 0;
+    let live = 0;
+    for (let w = 0; w < words; w++) {
+      const c = cur[w] as number;
+      const star = starMask[w] as number;
+      const moving = c & ((oneMask[w] as number) | (lit[w] as number));
+      let v = (moving << 1) | carry | (c & star);
+      carry = moving >>> 31;
+      // a star reached (by a move, or from the word below) may match nothing: the position after it is live too
+      const stars = v & star;
+      v |= (stars << 1) | closeCarry;
+      closeCarry = stars >>> 31;
+      next[w] = v >>> 0;
+      live |= v;
+    }
+    return live !== 0;
+  }
+
+  /** One code point: positions whose token accepts it move up one; stars also stay. False when nothing is live. */
+  private advance(cur: Uint32Array, next: Uint32Array, cp: number): boolean {
+    const moving = this.moving;
+    for (let w = 0; w < this.words; w++) moving[w] = (cur[w] as number) & (this.oneMask[w] as number);
+    const lit = this.litMasks.get(cp);
+    if (lit !== undefined) {
+      for (let i = 0; i < lit.length; i += 2) {
+        const w = lit[i] as number;
+        moving[w] = ((moving[w] as number) | ((cur[w] as number) & (lit[i + 1] as number))) >>> 0;
+      }
+    }
+    let carry = 0;
+    let live = 0;
+    for (let w = 0; w < this.words; w++) {
+      const m = moving[w] as number;
+      const v = ((m << 1) | carry | ((cur[w] as number) & (this.starMask[w] as number))) >>> 0;
+      carry = m >>> 31;
+      next[w] = v;
+      live |= v;
+    }
+    if (live === 0) return false;
+    this.closeOverStars(next);
+    return true;
+  }
+
+  /** A live star may match nothing: the position after it is live too (stars are never adjacent). */
+  private closeOverStars(s: Uint32Array): void {
+    let carry = 0;
+    for (let w = 0; w < this.words; w++) {
+      const stars = (s[w] as number) & (this.starMask[w] as number);
+      s[w] = ((s[w] as number) | (stars << 1) | carry) >>> 0;
+      carry = stars >>> 31;
     }
   }
 }
 
-/** Several patterns stepped together; the state is dead when no pattern can still match. */
-export class GlobSet {
-  private readonly globs: Glob[];
+function setBit(m: Uint32Array, pos: number): void {
+  m[pos >>> 5] = ((m[pos >>> 5] as number) | (1 << (pos & 31))) >>> 0;
+}
 
-  constructor(patterns: readonly string[], syntax?: GlobSyntax) {
-    this.globs = patterns.map((p) => new Glob(p, syntax));
+export class Glob {
+  private readonly nfa: GlobNfa;
+  /** Set when the pattern has no wildcard: matching is then string equality. */
+  private readonly literal: string | undefined;
+  /** The linear fast path for whole-string matching (or, when not exact, a quick head/tail check). */
+  private readonly segments: SegmentMatcher;
+
+  constructor(pattern: string, syntax: GlobSyntax = WILDCARD_SYNTAX) {
+    const toks = tokenize(pattern, syntax);
+    this.nfa = new GlobNfa([toks]);
+    if (toks.every((t) => t.kind === 'lit')) {
+      this.literal = toks.map((t) => (t.kind === 'lit' ? String.fromCodePoint(t.cp) : '')).join('');
+    }
+    this.segments = SegmentMatcher.from(toks);
   }
 
-  start(): GlobState[] {
-    return this.globs.map((g) => g.start());
+  start(): GlobState {
+    return this.nfa.start();
   }
 
-  step(state: readonly GlobState[], text: string): GlobState[] {
-    return this.globs.map((g, i) => g.step(state[i] ?? [], text));
+  step(state: GlobState, text: string): GlobState {
+    return this.nfa.step(state, text);
   }
 
-  accepts(state: readonly GlobState[]): boolean {
-    return this.globs.some((g, i) => g.accepts(state[i] ?? []));
-  }
-
-  dead(state: readonly GlobState[]): boolean {
-    return state.every((s) => s.length === 0);
+  accepts(state: GlobState): boolean {
+    return this.nfa.accepts(state);
   }
 
   matches(text: string): boolean {
-    return this.accepts(this.step(this.start(), text));
+    if (this.literal !== undefined) return text === this.literal;
+    chargeWork(text.length);
+    if (!this.segments.matches(text)) return false;
+    return this.segments.exact || this.nfa.matches(text);
   }
+}
+
+/** Several patterns stepped together as one NFA; the state is dead when no pattern can still match. */
+export class GlobSet {
+  private readonly nfa: GlobNfa;
+
+  constructor(patterns: readonly string[], syntax: GlobSyntax = WILDCARD_SYNTAX) {
+    this.nfa = new GlobNfa(patterns.map((p) => tokenize(p, syntax)));
+  }
+
+  start(): GlobState {
+    return this.nfa.start();
+  }
+
+  step(state: GlobState, text: string): GlobState {
+    return this.nfa.step(state, text);
+  }
+
+  accepts(state: GlobState): boolean {
+    return this.nfa.accepts(state);
+  }
+
+  dead(state: GlobState): boolean {
+    return this.nfa.dead(state);
+  }
+
+  matches(text: string): boolean {
+    return this.nfa.matches(text);
+  }
+}
+
+/**
+ * Longest wildcard pattern a query may use (UTF-16 units), like OpenSearch's `index.max_regex_length`
+ * for regexps: it bounds the NFA's width, hence the work per character of every value matched.
+ */
+export const MAX_PATTERN_LENGTH = 1000;
+
+/** A Glob for a pattern from a query, refused with a 400 when longer than MAX_PATTERN_LENGTH. */
+export function queryGlob(pattern: string, where: string, syntax: GlobSyntax = WILDCARD_SYNTAX): Glob {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw illegalArgument(
+      `The length of the wildcard pattern [${pattern.length}] used in ${where} has exceeded the allowed maximum of ` +
+        `[${MAX_PATTERN_LENGTH}]. Use a shorter pattern.`,
+    );
+  }
+  return new Glob(pattern, syntax);
 }

@@ -13,210 +13,211 @@
  * - Any object or array of objects can be queried with `nested`, and plain queries see inside
  *   nested arrays too (a real index would need the `nested` mapping and query respectively).
  * - Dates are epoch millis or ISO strings, in UTC; `range` supports date math.
+ * - `regexp` queries and `/regex/` in query_string are refused (no user regex is ever run here).
  * Unsupported features (aggregations, highlight, scripts, ...) are refused with a 400, never ignored
  * when ignoring would change the hits. Bad input only ever throws SearchRequestError.
+ *
+ * Cost: every matcher is linear in the values it reads (times the pattern's width for wildcards),
+ * `searchDocuments` yields to the event loop between slices of documents, and a work meter stops a
+ * search past its `timeout`, or one slice past MAX_STALL_MS, answering `timed_out: true`.
  */
-import { SearchRequestError, illegalArgument, parsingError, unsupported } from './errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { illegalArgument } from './errors.js';
 import { type Matcher, rootContext } from './fields.js';
 import { type ParseEnv, parseQuery } from './query-parse.js';
-import { type SortKey, type SortValue, compareTuples, parseSearchAfter, parseSort, sortValue } from './sort.js';
-import { type SourceSpec, SourceFilter, parseSourceSpec } from './source-filter.js';
+import { type SearchRequest, parseRequest } from './search-request.js';
+import { type SortKey, type SortValue, compareTuples, parseSearchAfter, sortValue } from './sort.js';
+import { SourceFilter } from './source-filter.js';
 import type { SearchDoc, SearchHit, SearchOptions, SearchResponse } from './types.js';
-import { entries, isObject, readBool, readInt, readNumber, readText, tokenName } from './values.js';
+import { isObject } from './values.js';
+import { SearchTimedOut, WorkMeter, metered } from './work-meter.js';
 
 export { SearchRequestError } from './errors.js';
 export type { SearchDoc, SearchHit, SearchOptions, SearchResponse } from './types.js';
 
-const MAX_RESULT_WINDOW = 10000;
-const DEFAULT_TRACK_TOTAL_HITS = 10000;
+/** searchDocuments gives the event loop a turn after this much evaluation. */
+const YIELD_AFTER_MS = 10;
+/**
+ * The longest one slice may hold the event loop (one huge document against a huge query): past it
+ * the search stops with `timed_out: true` rather than stall every other request on the node.
+ */
+export const MAX_STALL_MS = 500;
 
-interface SearchRequest {
-  query: Matcher | undefined;
-  postFilter: Matcher | undefined;
-  from: number;
-  size: number;
-  sort: SortKey[] | undefined;
-  searchAfter: unknown[] | undefined;
-  source: SourceSpec | undefined;
-  storedFields: boolean;
-  /** -1: disabled; Infinity: accurate. */
-  trackTotalHits: number;
-  trackScores: boolean;
-  version: boolean;
-  seqNoPrimaryTerm: boolean;
-  minScore: number | undefined;
-  terminateAfter: number;
-}
-
-/** Top-level keys OpenSearch accepts that would change the response in ways flowd cannot reproduce. */
-const UNSUPPORTED_KEYS = new Set([
-  'aggs', 'aggregations', 'suggest', 'rescore', 'collapse', 'slice', 'pit', 'script_fields', 'derived', 'highlight',
-  'docvalue_fields', 'fields', 'indices_boost', 'search_pipeline',
-]);
-
+/** Evaluate a search synchronously (a `timeout` in the body still applies). */
 export function executeSearch(docs: Iterable<SearchDoc>, body: unknown, opts: SearchOptions): SearchResponse {
-  const started = performance.now();
-  const env: ParseEnv = { now: Date.now() };
-  const req = parseRequest(body, env);
-  const filter = opts.filter === undefined ? undefined : parseQuery(opts.filter, env);
-  const sortKeys = req.sort ?? [];
-  // A lone `_score desc` is OpenSearch's default order, not a sort: no `sort` values on hits.
-  const sorting = sortKeys.length > 0 && !(sortKeys.length === 1 && sortKeys[0]?.kind === 'score' && sortKeys[0].desc);
-  const after = req.searchAfter === undefined ? undefined : parseSearchAfter(req.searchAfter, sortKeys);
-  if (after !== undefined && req.from > 0) {
-    throw illegalArgument('`from` parameter must be set to 0 when `search_after` is used.');
+  const run = new SearchRun(body, opts);
+  run.openSlice(Number.POSITIVE_INFINITY);
+  for (const doc of docs) if (!run.consume(doc)) break;
+  const hits: SearchHit[] = [];
+  for (const m of run.page()) {
+    const hit = run.hit(m);
+    if (hit === undefined) break;
+    hits.push(hit);
   }
-
-  let matched: { doc: SearchDoc; tuple: SortValue[]; index: number }[] = [];
-  let index = 0;
-  for (const doc of docs) {
-    const ctx = rootContext(doc, opts.index);
-    const i = index++;
-    if (filter !== undefined && !filter(ctx)) continue;
-    if (req.query !== undefined && !req.query(ctx)) continue;
-    if (req.postFilter !== undefined && !req.postFilter(ctx)) continue;
-    const tuple = after !== undefined || sorting ? sortKeys.map((k) => sortValue(k, ctx, i)) : [];
-    matched.push({ doc, tuple, index: i });
-  }
-  if (req.minScore !== undefined && req.minScore > 1) matched = []; // every score is 1.0
-  let terminatedEarly: boolean | undefined;
-  if (req.terminateAfter > 0) {
-    terminatedEarly = matched.length > req.terminateAfter;
-    matched = matched.slice(0, req.terminateAfter);
-  }
-  const total = matched.length;
-  if (sorting) matched.sort((a, b) => compareTuples(a.tuple, b.tuple, sortKeys) || a.index - b.index);
-  if (after !== undefined) matched = matched.filter((m) => compareTuples(m.tuple, after, sortKeys) > 0);
-
-  const fetchSource = req.source?.fetch ?? !req.storedFields;
-  const sourceFilter = new SourceFilter(req.source?.includes ?? [], [...(req.source?.excludes ?? []), ...(opts.excludes ?? [])]);
-  const withScores = !sorting || req.trackScores || sortKeys.some((k) => k.kind === 'score');
-  const hits = matched.slice(req.from, req.from + req.size).map(({ doc, tuple }): SearchHit => {
-    // built in OpenSearch's key order: _index, _id, _version, _seq_no, _primary_term, _score, _source, sort
-    const hit: SearchHit = {
-      _index: opts.index,
-      _id: doc._id,
-      ...(req.version ? { _version: doc._version ?? 1 } : {}),
-      ...(req.seqNoPrimaryTerm && doc._seq_no !== undefined
-        ? { _seq_no: doc._seq_no, _primary_term: doc._primary_term ?? 1 }
-        : {}),
-      _score: withScores ? 1.0 : null,
-    };
-    if (fetchSource) hit._source = isObject(doc._source) ? sourceFilter.apply(doc._source) : {};
-    if (sorting) hit.sort = tuple;
-    return hit;
-  });
-
-  const hasScores = total > 0 && req.size > 0 && (!sorting || req.trackScores);
-  const response: SearchResponse = {
-    took: opts.tookMs ?? Math.round(performance.now() - started),
-    timed_out: false,
-    ...(terminatedEarly === undefined ? {} : { terminated_early: terminatedEarly }),
-    _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
-    hits: { max_score: hasScores ? 1.0 : null, hits },
-  };
-  if (req.trackTotalHits >= 0) {
-    const value = Math.min(total, req.trackTotalHits);
-    response.hits = { total: { value, relation: total > value ? 'gte' : 'eq' }, ...response.hits };
-  }
-  return response;
+  return run.response(hits);
 }
 
-/** SearchSourceBuilder.parseXContent: each key is accepted only with the token types OpenSearch allows. */
-function parseRequest(body: unknown, env: ParseEnv): SearchRequest {
-  const req: SearchRequest = {
-    query: undefined, postFilter: undefined, from: 0, size: 10, sort: undefined, searchAfter: undefined,
-    source: undefined, storedFields: false, trackTotalHits: DEFAULT_TRACK_TOTAL_HITS, trackScores: false,
-    version: false, seqNoPrimaryTerm: false, minScore: undefined, terminateAfter: 0,
-  };
-  if (body === undefined || body === null) return req; // no body: match_all
-  if (!isObject(body)) throw parsingError(`Expected [START_OBJECT] but found [${tokenName(body)}]`);
-  for (const [k, v] of entries(body)) {
-    const token = tokenName(v);
-    const unknownKey = () => parsingError(`Unknown key for a ${token} in [${k}].`);
-    if (token === 'VALUE_STRING' || token === 'VALUE_NUMBER' || token === 'VALUE_BOOLEAN') {
-      switch (k) {
-        case 'from': req.from = nonNegative(k, readInt(v, k)); break;
-        case 'size': req.size = nonNegative(k, readInt(v, k)); break;
-        case 'timeout': checkTimeValue(readText(v, k)); break;
-        case 'terminate_after':
-          req.terminateAfter = readInt(v, k);
-          if (req.terminateAfter < 0) throw illegalArgument('terminateAfter must be > 0');
-          break;
-        case 'min_score': req.minScore = readNumber(v, k); break;
-        case 'version': req.version = readBool(v, k); break;
-        case 'seq_no_primary_term': req.seqNoPrimaryTerm = readBool(v, k); break;
-        case 'track_scores': req.trackScores = readBool(v, k); break;
-        case 'explain': case 'profile': case 'include_named_queries_score': case 'verbose_pipeline':
-          readBool(v, k);
-          break;
-        case 'track_total_hits': req.trackTotalHits = parseTrackTotalHits(v); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'stored_fields': req.storedFields = true; break;
-        case 'sort': req.sort = parseSort(v, env); break;
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
-      }
-    } else if (token === 'START_OBJECT') {
-      switch (k) {
-        case 'query': req.query = parseQuery(v, env); break;
-        case 'post_filter': req.postFilter = parseQuery(v, env); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'sort': req.sort = parseSort(v, env); break;
-        case 'ext': break; // plugin sections; none of them changes flowd's hits
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
-      }
-    } else if (token === 'START_ARRAY') {
-      const list = v as unknown[];
-      switch (k) {
-        case 'sort': req.sort = parseSort(v, env); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'search_after': req.searchAfter = list; break;
-        case 'stored_fields':
-          list.forEach((f) => readText(f, k));
-          req.storedFields = true;
-          break;
-        case 'stats':
-          for (const s of list) {
-            if (typeof s !== 'string') throw parsingError(`Expected [VALUE_STRING] in [stats] but found [${tokenName(s)}]`);
-          }
-          break;
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
-      }
-    } else {
-      throw unknownKey();
+/**
+ * Evaluate a search without holding the event loop: documents and hits are processed in slices of
+ * about YIELD_AFTER_MS, with a turn of the event loop between slices, so other requests (and the
+ * instances' heartbeats) are served while a large search runs.
+ */
+export async function searchDocuments(docs: Iterable<SearchDoc>, body: unknown, opts: SearchOptions): Promise<SearchResponse> {
+  const run = new SearchRun(body, opts);
+  let sliceStart = run.openSlice(MAX_STALL_MS);
+  for (const doc of docs) {
+    if (!run.consume(doc)) break;
+    if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
+      await nextTurn();
+      sliceStart = run.openSlice(MAX_STALL_MS);
     }
   }
-  if (req.from + req.size > MAX_RESULT_WINDOW) {
-    throw illegalArgument(
-      `Result window is too large, from + size must be less than or equal to: [${MAX_RESULT_WINDOW}] but was [${req.from + req.size}]. ` +
-        'See the scroll api for a more efficient way to request large data sets. ' +
-        'This limit can be set by changing the [index.max_result_window] index level setting.',
-    );
+  const hits: SearchHit[] = [];
+  for (const m of run.page()) {
+    const hit = run.hit(m);
+    if (hit === undefined) break;
+    hits.push(hit);
+    if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
+      await nextTurn();
+      sliceStart = run.openSlice(MAX_STALL_MS);
+    }
   }
-  return req;
+  return run.response(hits);
 }
 
-function nonNegative(field: string, n: number): number {
-  if (n < 0) throw illegalArgument(`[${field}] parameter cannot be negative, found [${n}]`);
-  return n;
+interface Match {
+  doc: SearchDoc;
+  tuple: SortValue[];
+  index: number;
 }
 
-/** true / false (or their strings) / an integer limit; -1 disables counting. */
-function parseTrackTotalHits(v: unknown): number {
-  if (typeof v === 'boolean' || v === 'true' || v === 'false') {
-    return v === true || v === 'true' ? Number.POSITIVE_INFINITY : -1;
+/** One search: the parsed request, then documents fed one at a time, then the page of hits. */
+class SearchRun {
+  private readonly started = performance.now();
+  private readonly opts: SearchOptions;
+  private readonly req: SearchRequest;
+  private readonly filter: Matcher | undefined;
+  private readonly sortKeys: SortKey[];
+  private readonly sorting: boolean;
+  private readonly after: SortValue[] | undefined;
+  /** Fields hidden from the caller's `_source` are hidden from its queries and sorts too. */
+  private readonly hidden: SourceFilter | undefined;
+  private readonly sourceFilter: SourceFilter;
+  private readonly deadline: number;
+  private readonly meter = new WorkMeter(Number.POSITIVE_INFINITY);
+  private matched: Match[] = [];
+  private index = 0;
+  private total = 0;
+  private terminatedEarly: boolean | undefined;
+  private timedOut = false;
+
+  constructor(body: unknown, opts: SearchOptions) {
+    this.opts = opts;
+    const env: ParseEnv = { now: Date.now() };
+    this.req = parseRequest(body, env);
+    this.filter = opts.filter === undefined ? undefined : parseQuery(opts.filter, env);
+    this.sortKeys = this.req.sort ?? [];
+    // A lone `_score desc` is OpenSearch's default order, not a sort: no `sort` values on hits.
+    const [first] = this.sortKeys;
+    this.sorting = this.sortKeys.length > 0 && !(this.sortKeys.length === 1 && first?.kind === 'score' && first.desc);
+    this.after = this.req.searchAfter === undefined ? undefined : parseSearchAfter(this.req.searchAfter, this.sortKeys);
+    if (this.after !== undefined && this.req.from > 0) {
+      throw illegalArgument('`from` parameter must be set to 0 when `search_after` is used.');
+    }
+    const excludes = opts.excludes ?? [];
+    this.hidden = excludes.length === 0 ? undefined : new SourceFilter([], excludes);
+    this.sourceFilter = new SourceFilter(this.req.source?.includes ?? [], [...(this.req.source?.excludes ?? []), ...excludes]);
+    this.deadline = this.req.timeoutMs === undefined ? Number.POSITIVE_INFINITY : this.started + this.req.timeoutMs;
   }
-  const n = readInt(v, 'track_total_hits');
-  if (n < -1) throw illegalArgument(`[track_total_hits] parameter must be positive or equals to -1, got ${n}`);
-  return n;
+
+  /** Start a slice of work that may last `maxMs` (within the request's own timeout); returns its start. */
+  openSlice(maxMs: number): number {
+    const now = performance.now();
+    this.meter.deadline = Math.min(this.deadline, now + maxMs);
+    return now;
+  }
+
+  /** Evaluate one document; false once the search has timed out. */
+  consume(doc: SearchDoc): boolean {
+    return this.metered(() => {
+      this.meter.check();
+      const i = this.index++;
+      const full = rootContext(doc, this.opts.index);
+      if (this.filter !== undefined && !this.filter(full)) return;
+      const ctx = this.hidden === undefined
+        ? full
+        : rootContext({ ...doc, _source: isObject(doc._source) ? this.hidden.apply(doc._source) : {} }, this.opts.index);
+      const { query, postFilter } = this.req;
+      if (query !== undefined && !query(ctx)) return;
+      if (postFilter !== undefined && !postFilter(ctx)) return;
+      const tuple = this.after !== undefined || this.sorting ? this.sortKeys.map((k) => sortValue(k, ctx, i)) : [];
+      this.matched.push({ doc, tuple, index: i });
+    });
+  }
+
+  /** The matches on the requested page, in order (call once, after the last document). */
+  page(): Match[] {
+    const { req, sortKeys, after } = this;
+    let matched = this.matched;
+    if (req.minScore !== undefined && req.minScore > 1) matched = []; // every score is 1.0
+    if (req.terminateAfter > 0) {
+      this.terminatedEarly = matched.length > req.terminateAfter;
+      matched = matched.slice(0, req.terminateAfter);
+    }
+    this.total = matched.length;
+    if (this.sorting) matched.sort((a, b) => compareTuples(a.tuple, b.tuple, sortKeys) || a.index - b.index);
+    if (after !== undefined) matched = matched.filter((m) => compareTuples(m.tuple, after, sortKeys) > 0);
+    return matched.slice(req.from, req.from + req.size);
+  }
+
+  /** One hit in OpenSearch's key order; undefined once the search has timed out. */
+  hit({ doc, tuple }: Match): SearchHit | undefined {
+    const { req } = this;
+    const withScores = !this.sorting || req.trackScores || this.sortKeys.some((k) => k.kind === 'score');
+    const hit: SearchHit = {
+      _index: this.opts.index,
+      _id: doc._id,
+      ...(req.version ? { _version: doc._version ?? 1 } : {}),
+      ...(req.seqNoPrimaryTerm && doc._seq_no !== undefined ? { _seq_no: doc._seq_no, _primary_term: doc._primary_term ?? 1 } : {}),
+      _score: withScores ? 1.0 : null,
+    };
+    const fetchSource = req.source?.fetch ?? !req.storedFields;
+    if (fetchSource && !this.metered(() => void (hit._source = isObject(doc._source) ? this.sourceFilter.apply(doc._source) : {}))) {
+      return undefined;
+    }
+    if (this.sorting) hit.sort = tuple;
+    return hit;
+  }
+
+  response(hits: SearchHit[]): SearchResponse {
+    const { req, total } = this;
+    const hasScores = total > 0 && req.size > 0 && (!this.sorting || req.trackScores);
+    const response: SearchResponse = {
+      // measured here, after the query ran and the hits were built
+      took: this.opts.tookMs ?? Math.round(performance.now() - (this.opts.startedAt ?? this.started)),
+      timed_out: this.timedOut,
+      ...(this.terminatedEarly === undefined ? {} : { terminated_early: this.terminatedEarly }),
+      _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+      hits: { max_score: hasScores ? 1.0 : null, hits },
+    };
+    if (req.trackTotalHits >= 0) {
+      const value = Math.min(total, req.trackTotalHits);
+      response.hits = { total: { value, relation: total > value ? 'gte' : 'eq' }, ...response.hits };
+    }
+    return response;
+  }
+
+  /** Run `fn` under this search's meter; false (and the search marked timed out) when it ran out of time. */
+  private metered(fn: () => void): boolean {
+    if (this.timedOut) return false;
+    try {
+      metered(this.meter, fn);
+      return true;
+    } catch (e) {
+      if (!(e instanceof SearchTimedOut)) throw e;
+      this.timedOut = true;
+      return false;
+    }
+  }
 }
 
-/** TimeValue.parseTimeValue: the value is ignored (searches are synchronous) but must be well-formed. */
-function checkTimeValue(s: string): void {
-  if (!/^(-1|0|\d+(\.\d+)?\s*(nanos|micros|ms|s|m|h|d))$/i.test(s.trim())) {
-    throw new SearchRequestError(
-      'parse_exception',
-      `failed to parse setting [timeout] with value [${s}] as a time value: unit is missing or unrecognized`,
-    );
-  }
-}

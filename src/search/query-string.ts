@@ -5,7 +5,7 @@
  */
 import { parsingError, unsupported } from './errors.js';
 import { type Matcher, stringOrTokens } from './fields.js';
-import { Glob } from './glob.js';
+import { queryGlob } from './glob.js';
 import { type FieldSpec, fieldSpec, readOperator, textMatcher, valuesFor } from './query-text.js';
 import { type JsonObject, entries, isScalar, readBoost, readText, tokenName } from './values.js';
 
@@ -140,7 +140,7 @@ function termMatcher(word: string, defaults: FieldSpec[]): Matcher {
   if (value === '') unsupportedSyntax(word);
   if (unescapedIndex(value, '*') >= 0 || unescapedIndex(value, '?') >= 0) {
     // wildcard terms are not analyzed, but OpenSearch normalizes them to lowercase for text fields
-    const glob = new Glob(value.toLowerCase());
+    const glob = queryGlob(value.toLowerCase(), 'a [query_string] query term');
     const test = (s: string): boolean => glob.matches(s);
     return (ctx) => specs.some((s) => valuesFor(ctx, s).some((v) => stringOrTokens(v, s.ref.raw, true, test)));
   }

@@ -3,8 +3,10 @@
  * messages of OpenSearch's QueryBuilder.fromXContent parsers; each returns a compiled Matcher.
  */
 import { illegalArgument, multipleFields, parsingError, unsupported, xContentError } from './errors.js';
-import { type Matcher, fieldRef, hasValue, nodesAt, scalarsAt, stringOrTokens, termEquals } from './fields.js';
-import { Glob } from './glob.js';
+import {
+  type Matcher, fieldRef, hasValue, nodesAt, numericString, scalarsAt, stringOrTokens, termEquals, tokens,
+} from './fields.js';
+import { queryGlob } from './glob.js';
 import {
   type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText, tokenName,
 } from './values.js';
@@ -70,7 +72,28 @@ export function parseTerms(body: JsonObject): Matcher {
     throw parsingError('[terms] query requires a field name, followed by array of terms or a document lookup specification');
   }
   const ref = fieldRef(field);
-  return (ctx) => scalarsAt(ctx, ref.path).some((d) => values.some((q) => termEquals(d, q, ref.raw, false)));
+  const set = termSet(values);
+  return (ctx) => scalarsAt(ctx, ref.path).some((d) => set.has(d, ref.raw));
+}
+
+/**
+ * `termEquals(d, q, raw, false)` for any q of a list, by lookups instead of a scan of the list, so
+ * a long terms list costs the same per value as a short one.
+ */
+function termSet(values: readonly Scalar[]): { has(d: Scalar, raw: boolean): boolean } {
+  const strings = new Set(values.map(String));
+  const numbers = new Set<number>();
+  for (const q of values) {
+    const n = typeof q === 'number' ? q : typeof q === 'string' ? numericString(q) : undefined;
+    if (n !== undefined) numbers.add(n);
+  }
+  return {
+    has(d, raw) {
+      if (typeof d === 'number') return numbers.has(d);
+      if (typeof d === 'boolean') return values.includes(d) || strings.has(String(d));
+      return strings.has(d) || (!raw && tokens(d).some((t) => strings.has(t)));
+    },
+  };
 }
 
 /** `{"ids": {"values": ["id1", "id2"]}}` (ObjectParser: unknown keys are x_content errors). */
@@ -134,12 +157,12 @@ export function parseMultiTerm(kind: 'prefix' | 'wildcard', body: JsonObject): M
   if (value === undefined) throw illegalArgument('value cannot be null');
   const ref = fieldRef(field);
   const want = ci ? value.toLowerCase() : value;
-  const test = kind === 'prefix' ? (s: string) => s.startsWith(want) : globTest(want);
+  const test = kind === 'prefix' ? (s: string) => s.startsWith(want) : globTest(want, field);
   return (ctx) => scalarsAt(ctx, ref.path).some((d) => stringOrTokens(d, ref.raw, ci, test));
 }
 
-function globTest(pattern: string): (s: string) => boolean {
-  const g = new Glob(pattern);
+function globTest(pattern: string, field: string): (s: string) => boolean {
+  const g = queryGlob(pattern, `the [wildcard] query on field [${field}]`);
   return (s) => g.matches(s);
 }
 

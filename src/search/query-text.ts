@@ -7,7 +7,8 @@ import { SearchRequestError, illegalArgument, multipleFields, parsingError, unsu
 import {
   type EvalContext, type FieldRef, type Matcher, fieldRef, leafEntries, scalarsAt, termEquals, tokens,
 } from './fields.js';
-import { Glob } from './glob.js';
+import { type Glob, queryGlob } from './glob.js';
+import { chargeWork } from './work-meter.js';
 import {
   type JsonObject, type Scalar, entries, isObject, isScalar, readBoost, readInt, readText, tokenName,
 } from './values.js';
@@ -112,9 +113,9 @@ export interface FieldSpec {
 
 export function fieldSpec(name: string): FieldSpec {
   const caret = name.lastIndexOf('^');
-  const bare = caret > 0 && /^\d*\.?\d+$/.test(name.slice(caret + 1)) ? name.slice(0, caret) : name;
+  const bare = caret > 0 && /^(?:\d+(?:\.\d+)?|\.\d+)$/.test(name.slice(caret + 1)) ? name.slice(0, caret) : name;
   const ref = fieldRef(bare);
-  return { ref, glob: bare.includes('*') ? new Glob(ref.path, { question: false, escape: false }) : undefined };
+  return { ref, glob: bare.includes('*') ? queryGlob(ref.path, 'a field name pattern', { question: false, escape: false }) : undefined };
 }
 
 export function valuesFor(ctx: EvalContext, f: FieldSpec): Scalar[] {
@@ -173,26 +174,38 @@ function fieldMatches(values: Scalar[], raw: boolean, spec: TextSpec, q: QueryTe
   return false;
 }
 
-/** The query tokens in order, with at most `slop` extra positions between them in total. */
+/**
+ * The query tokens in order, with at most `slop` extra positions between them in total. For each
+ * start, taking the earliest next occurrence of every token is optimal (it spends the least slop and
+ * leaves the most room); all starts advance together one query token at a time, with a table of
+ * next occurrences, so the work is O(doc × query tokens) instead of rescanning the document per start.
+ */
 function phraseIn(doc: string[], q: string[], slop: number, prefixLast: boolean): boolean {
   const hit = (tok: string, k: number): boolean =>
     prefixLast && k === q.length - 1 ? tok.startsWith(q[k] as string) : tok === q[k];
-  for (let i = 0; i < doc.length; i++) {
-    if (!hit(doc[i] as string, 0)) continue;
-    let pos = i;
-    let gaps = 0;
-    let k = 1;
-    // earliest next occurrence is optimal: it spends the least slop and leaves the most room
-    for (; k < q.length; k++) {
-      let j = pos + 1;
-      while (j < doc.length && !hit(doc[j] as string, k)) j++;
-      gaps += j - pos - 1;
-      if (j >= doc.length || gaps > slop) break;
-      pos = j;
+  let starts: number[] = [];
+  for (let i = 0; i < doc.length; i++) if (hit(doc[i] as string, 0)) starts.push(i);
+  let positions = starts.slice();
+  const next = new Int32Array(doc.length + 1);
+  for (let k = 1; k < q.length && starts.length > 0; k++) {
+    chargeWork(doc.length);
+    next[doc.length] = -1;
+    for (let j = doc.length - 1; j >= 0; j--) next[j] = hit(doc[j] as string, k) ? j : (next[j + 1] as number);
+    const keptStarts: number[] = [];
+    const keptPositions: number[] = [];
+    for (let s = 0; s < starts.length; s++) {
+      const start = starts[s] as number;
+      const j = next[(positions[s] as number) + 1] as number;
+      // positions only ever move right, so a start that finds no next token ends every later one too
+      if (j < 0) break;
+      if (j - start - k > slop) continue; // gaps so far: positions spanned minus tokens placed
+      keptStarts.push(start);
+      keptPositions.push(j);
     }
-    if (k === q.length) return true;
+    starts = keptStarts;
+    positions = keptPositions;
   }
-  return false;
+  return starts.length > 0;
 }
 
 /**
@@ -204,7 +217,8 @@ export function minShould(optional: number, spec: string | undefined, fallback: 
   const s = spec.trim();
   if (s.includes('<')) {
     let result = optional;
-    for (const part of s.replace(/\s*<\s*/g, '<').split(/\s+/)) {
+    // trim around each '<' without a regex: `\s*<\s*` backtracks quadratically over long blank runs
+    for (const part of s.split('<').map((p) => p.trim()).join('<').split(/\s+/)) {
       const [upper, rest] = part.split('<');
       if (optional <= javaInt(upper ?? '')) return result;
       result = minShould(optional, rest ?? '', fallback);

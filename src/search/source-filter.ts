@@ -56,7 +56,7 @@ export class SourceFilter {
   }
 
   /** `inc` undefined: everything below is included (match-all automaton). `exc` undefined: no exclude can match. */
-  private filterMap(map: JsonObject, inc: GlobState[] | undefined, exc: GlobState[] | undefined): JsonObject {
+  private filterMap(map: JsonObject, inc: GlobState | undefined, exc: GlobState | undefined): JsonObject {
     const out: JsonObject = {};
     for (const [key, value] of entries(map)) {
       const incState = inc === undefined || this.include === undefined ? undefined : this.include.step(inc, key);
@@ -92,7 +92,7 @@ export class SourceFilter {
   }
 
   /** Array elements share the array's path: objects step past the '.', scalars follow the array's own inclusion. */
-  private filterArray(arr: unknown[], inc: GlobState[] | undefined, exc: GlobState[] | undefined, included: boolean): unknown[] {
+  private filterArray(arr: unknown[], inc: GlobState | undefined, exc: GlobState | undefined, included: boolean): unknown[] {
     const out: unknown[] = [];
     for (const el of arr) {
       if (isObject(el)) {
@@ -111,7 +111,7 @@ export class SourceFilter {
     return out;
   }
 
-  private alive(s: GlobState[]): GlobState[] | undefined {
+  private alive(s: GlobState): GlobState | undefined {
     return this.exclude.dead(s) ? undefined : s;
   }
 }

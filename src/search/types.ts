@@ -11,12 +11,17 @@ export interface SearchDoc {
 export interface SearchOptions {
   /** Reported as `_index` on every hit. */
   index: string;
-  /** Dotted paths (`*` wildcards allowed) always removed from `_source`, e.g. 'workflows.provision.nodes.user_inputs.credential', 'user'. */
+  /**
+   * Dotted paths (`*` wildcards allowed) always removed from `_source`, e.g. 'workflows.provision.nodes.user_inputs.credential', 'user'.
+   * Like OpenSearch's field-level security, they do not exist for the caller's query, post_filter and sort either.
+   */
   excludes?: string[];
-  /** Extra filter query (an object in the same DSL) ANDed with the user's query, e.g. backend-role filtering. */
+  /** Extra filter query (an object in the same DSL) ANDed with the user's query, e.g. backend-role filtering; it sees the whole document. */
   filter?: unknown;
   /** Fixed `took` (tests); measured when absent. */
   tookMs?: number;
+  /** performance.now() when the request started, so `took` covers loading the documents too; default: when the search started. */
+  startedAt?: number;
 }
 
 export interface SearchHit {

@@ -8,6 +8,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorHandler } from './error-renderer.js';
 import { registerAuth } from './auth/request-auth.js';
+import { StreamGuard } from './auth/stream-guard.js';
+import { DEFAULT_STREAM_MAX_LIFETIME_MS, registerStreamPolicy } from './routes/event-stream.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { WorkflowRoutesOptions } from './routes/workflow-routes.js';
 import { workflowRoutes } from './routes/workflow-routes.js';
@@ -28,13 +30,21 @@ import type { FlowdMetrics } from './metrics/flowd-metrics.js';
 import { METRICS_CONTENT_TYPE } from './metrics/flowd-metrics.js';
 import { installHttpMetrics, observeAtFinish } from './metrics/http-metrics.js';
 import type { RouteSeries } from './metrics/http-metrics.js';
-import { REQUEST_ID_HEADER, genRequestId } from './request-ids.js';
+import { REQUEST_ID_HEADER, genRequestId, installCorrelationIds } from './request-ids.js';
+import { installBodyLimits } from './bounded-body.js';
+import { DEFAULT_BODY_LIMITS } from '../template/body-limits.js';
 import { nodeRoutes } from './routes/node-routes.js';
 import type { NodesSource } from './routes/node-routes.js';
 
 export interface AppOptions extends WorkflowRoutesOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** Body bounds beyond its size (README "Security"); defaults as in config.ts. */
+  bodyMaxDepth?: number;
+  bodyMaxValues?: number;
+  bodyMaxYamlTokens?: number;
+  /** Longest `X-Correlation-Id` accepted (default 200). */
+  correlationIdMaxLength?: number;
   authenticator: Authenticator | undefined;
   ml: MlService;
   store: Store;
@@ -49,6 +59,8 @@ export interface AppOptions extends WorkflowRoutesOptions {
   metrics?: FlowdMetrics;
   /** The cluster's nodes (GET /_flowd/nodes). */
   nodes: NodesSource;
+  /** Longest an event stream stays open (default 1 h); revoked credentials end theirs sooner. */
+  streamMaxLifetimeMs?: number;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -80,7 +92,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no handler found for uri [${req.url.split('?')[0] ?? ''}] and method [${req.method}]` }),
   );
+  // Before auth and the routes: a bad correlation id is refused before anything logs it, and
+  // every route decodes its body within these limits (bounded-body.ts).
+  installCorrelationIds(app, opts.correlationIdMaxLength ?? 200);
+  installBodyLimits(app, {
+    maxBytes: opts.bodyLimitBytes,
+    maxDepth: opts.bodyMaxDepth ?? DEFAULT_BODY_LIMITS.maxDepth,
+    maxValues: opts.bodyMaxValues ?? DEFAULT_BODY_LIMITS.maxValues,
+    maxYamlTokens: opts.bodyMaxYamlTokens ?? DEFAULT_BODY_LIMITS.maxYamlTokens,
+  });
   registerAuth(app, opts.authenticator);
+  // Before the route plugins: their event streams end when the caller's credential is revoked.
+  const streamGuard = new StreamGuard({ authenticator: opts.authenticator, apiKeys: opts.apiKeys, logger: opts.logger });
+  registerStreamPolicy(app, { maxLifetimeMs: opts.streamMaxLifetimeMs ?? DEFAULT_STREAM_MAX_LIFETIME_MS, watchCaller: (req, revoke) => streamGuard.watch(req, revoke) });
+  app.addHook('onClose', async () => streamGuard.close());
   // Before any route: both hooks see every route as it is registered.
   installRouteDocs(app);
   await app.register(fastifySwagger, {
@@ -107,7 +132,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
   // Browsers get the dashboard; OpenSearch clients probing / keep getting the JSON root.
   app.get('/', { config: { auth: 'none' } }, async (req, reply) => (wantsHtml(req) ? serveIndex(reply, webRoot) : rootInfo));
-  app.get('/_flowd/health', { config: { auth: 'none' } }, async () => ({ status: 'green', store: opts.store.kind }));
+  // Red (503, so load balancers and probes notice) once the store's data is known damaged.
+  app.get('/_flowd/health', { config: { auth: 'none' } }, async (_req, reply) => {
+    const integrity = opts.store.integrity?.();
+    if (integrity && !integrity.ok) return reply.code(503).send({ status: 'red', store: opts.store.kind, reason: integrity.reason });
+    return { status: 'green', store: opts.store.kind };
+  });
   const metrics = opts.metrics;
   if (metrics) {
     // Unauthenticated, like node exporters: scrapers rarely hold credentials. It reveals
@@ -118,7 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
-  await app.register(nodeRoutes, { source: opts.nodes, self: opts.nodeId });
+  await app.register(nodeRoutes, { source: opts.nodes, self: opts.nodeId, store: opts.store, filterByBackendRoles: opts.filterByBackendRoles });
   await app.register(apiKeyRoutes, { apiKeys: opts.apiKeys, store: opts.store });
   await app.register(runtimeRoutes, { runtime: opts.runtime, apiKeys: opts.apiKeys, events: opts.runtimeEvents, maxWaitMs: 120_000 });
   await app.register(dashboardRoutes, {

@@ -17,10 +17,10 @@ export interface RenderedError {
 
 const isRuntimeRoute = (url: string): boolean => url.startsWith('/api/v1/runtime');
 
-function fastifyError(e: FastifyError): { status: number; message: string } | undefined {
+function fastifyError(e: FastifyError, bodyLimit: number | undefined): { status: number; message: string } | undefined {
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, message: `Request body is too large: the limit is ${e.message.match(/\d+/)?.[0] ?? 'configured'} bytes (FLOWD_BODY_LIMIT_BYTES).` };
+      return { status: 413, message: `Request body is too large: the limit is ${bodyLimit === undefined ? 'set by' : `${bodyLimit} bytes`} (FLOWD_BODY_LIMIT_BYTES).` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, message: 'Unsupported Content-Type: send application/json or application/yaml.' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -32,7 +32,8 @@ function fastifyError(e: FastifyError): { status: number; message: string } | un
   }
 }
 
-export function renderError(err: unknown, url: string): RenderedError & { internal: boolean } {
+/** `bodyLimit`: the route's body limit in bytes, named in a 413. */
+export function renderError(err: unknown, url: string, bodyLimit?: number): RenderedError & { internal: boolean } {
   const runtime = isRuntimeRoute(url);
   if (err instanceof SearchRequestError) {
     const body = { error: { root_cause: [{ type: err.type, reason: err.reason }], type: err.type, reason: err.reason }, status: err.status };
@@ -45,7 +46,7 @@ export function renderError(err: unknown, url: string): RenderedError & { intern
     return { status: err.status, body, ...(err.headers ? { headers: err.headers } : {}), internal: err.kind === 'internal' };
   }
   const fe = err as FastifyError;
-  const known = typeof fe?.code === 'string' ? fastifyError(fe) : undefined;
+  const known = typeof fe?.code === 'string' ? fastifyError(fe, bodyLimit) : undefined;
   if (known) {
     const body = runtime ? { errors: [{ message: known.message, code: 'request.invalid', retryable: false }] } : { error: known.message };
     return { status: known.status, body, internal: false };
@@ -55,7 +56,7 @@ export function renderError(err: unknown, url: string): RenderedError & { intern
 }
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const r = renderError(err, req.url);
+  const r = renderError(err, req.url, req.routeOptions.bodyLimit);
   if (r.internal) req.log.error({ err, ...requestLogFields(req), url: req.url }, 'internal error');
   else req.log.debug({ ...requestLogFields(req), status: r.status, err: (err as Error).message }, 'request failed');
   if (r.headers) void reply.headers(r.headers);

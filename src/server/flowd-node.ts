@@ -11,9 +11,12 @@ import type { ResolvedConfig } from '../config.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import type { NodeRecord, Store } from '../store/store.js';
+import { withDamageAdvice } from '../store/store-integrity.js';
 import { MessageBus } from '../cluster/message-bus.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { SecretBox } from '../util/secret-box.js';
+import { OutboundClient } from '../util/outbound-client.js';
+import { outboundPolicyFromConfig } from '../util/outbound-policy.js';
 import { randomName } from '../util/ids.js';
 import { builtinRegistry } from '../steps/builtin-steps.js';
 import type { StepRegistry } from '../steps/step-registry.js';
@@ -31,8 +34,9 @@ import { RuntimeEvents } from '../runtime/runtime-events.js';
 import { buildApp } from './app.js';
 import { FlowdMetrics } from './metrics/flowd-metrics.js';
 import { createDemoWorkflow } from './demo-workflow.js';
+import { FLOWD_VERSION } from '../version.js';
 
-export const FLOWD_VERSION = '0.1.0';
+export { FLOWD_VERSION };
 
 export interface FlowdNode {
   readonly url: string;
@@ -68,7 +72,7 @@ function clusterKeyOf(storeUrl: string): string {
 export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger } = {}): Promise<FlowdNode> {
   const t0 = performance.now();
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
-  const release = lockDataDir(config.dataDir);
+  const release = lockDataDir(config.dataDir, (warning) => logger.warn({ dataDir: config.dataDir }, warning));
   const clustered = config.storeUrl !== undefined && config.storeUrl !== '';
   if (clustered && !config.masterKey) {
     release();
@@ -101,7 +105,9 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
           ...(config.opensearchPassword ? { password: config.opensearchPassword } : {}),
         })
       : undefined;
-    const ml = new NativeMlService({ store, secrets, fetch: globalThis.fetch, logger });
+    // One policy for every outbound call: http_request steps, connectors, remote models, blocks.
+    const outbound = new OutboundClient(outboundPolicyFromConfig(config));
+    const ml = new NativeMlService({ store, secrets, logger, outbound });
     const metrics = new FlowdMetrics({ version: FLOWD_VERSION, nodeId });
     const runtimeEvents = new RuntimeEvents();
     // Late-bound: the cluster reads the runtime's reports, the runtime places over the cluster.
@@ -130,6 +136,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       capacity: { maxInstances: config.maxInstances, maxInstanceMemoryMb: config.maxInstanceMemoryMb, instanceMemoryMb: config.instanceMemoryMb },
       nodeId: leaseOwner,
       leaseMs: config.leaseMs,
+      maxAttempts: config.maxAttempts,
       taskTtlMs: config.taskTtlMs,
       taskWaitRecheckMs: config.taskWaitRecheckMs,
       shutdownGraceMs: config.shutdownGraceMs,
@@ -138,7 +145,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       ...(cluster ? { cluster, reconcileMs: config.heartbeatMs } : {}),
     });
     reports = () => runtime.localReports();
-    const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, flows: runtime };
+    const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, outbound, flows: runtime };
     const events = new StateEvents();
     cluster?.bridgeStateEvents(events);
     const plugins = new Set(['opensearch-ml', ...(opensearch ? ['opensearch'] : [])]);
@@ -149,6 +156,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         maxWorkflowSteps: config.maxWorkflowSteps,
         concurrency: config.provisionConcurrency,
         leaseMs: config.leaseMs,
+        maxAttempts: config.maxAttempts,
         deprovisionTimeoutMs: config.requestTimeoutMs,
         plugins,
         shutdownGraceMs: config.shutdownGraceMs,
@@ -161,7 +169,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     // Hashing the first admin password (scrypt, on the thread pool) overlaps building the app.
     let bootstrapping: Promise<void> = Promise.resolve();
     if (config.securityEnabled) {
-      authenticator = new Authenticator(store);
+      authenticator = new Authenticator(store, { logger, throttle: { maxFailures: config.authMaxFailures, windowMs: config.authFailureWindowMs } });
       bootstrapping = authenticator.bootstrapAdmin(config.dataDir, config.adminPassword, logger);
       bootstrapping.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     } else {
@@ -170,6 +178,10 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     const app = await buildApp({
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      bodyMaxDepth: config.bodyMaxDepth,
+      bodyMaxValues: config.bodyMaxValues,
+      bodyMaxYamlTokens: config.bodyMaxYamlTokens,
+      correlationIdMaxLength: config.correlationIdMaxLength,
       authenticator,
       ml,
       store,
@@ -182,6 +194,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       provisioner,
       deprovisioner,
       filterByBackendRoles: config.filterByBackendRoles,
+      streamMaxLifetimeMs: config.streamMaxLifetimeMs,
       // The parser's node limit only guards memory; the graph check gives Flow Framework's message.
       templateLimits: { maxNodes: Math.max(1000, 2 * config.maxWorkflowSteps) },
       version: FLOWD_VERSION,
@@ -235,11 +248,12 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       },
     };
   } catch (e) {
+    const integrity = store.integrity?.();
     await cluster?.stop();
     await bus?.close();
     await apiKeys.close();
     await store.close();
     release();
-    throw e;
+    throw withDamageAdvice(e, integrity);
   }
 }

@@ -2,10 +2,12 @@
  * Request and correlation ids. A request keeps the `X-Request-Id` its caller sent (a proxy's
  * or a client's, so one id follows it across systems) when the id is plausible, and gets a
  * fresh one otherwise; every response echoes it. `X-Correlation-Id` (NL Flow's per-call id)
- * is not validated or stored here, only copied into request-scoped log lines.
+ * is bounded (correlationIdMaxLength: longer is a 400, never echoed or logged) and then copied
+ * into request-scoped log lines; the runtime API echoes it and stores it with tasks.
  */
 import type { IncomingMessage } from 'node:http';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { validationError } from '../errors.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
@@ -24,9 +26,37 @@ export interface RequestLogFields {
   correlationId?: string;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's `X-Correlation-Id`, once checked against the length limit (installCorrelationIds). */
+    correlationId: string | undefined;
+  }
+}
+
+/**
+ * Checks every request's `X-Correlation-Id` before anything else reads it: longer than
+ * `maxLength` is a 400 that says so, and the value is then neither echoed nor logged.
+ */
+export function installCorrelationIds(app: FastifyInstance, maxLength: number): void {
+  app.decorateRequest('correlationId', undefined);
+  app.addHook('onRequest', (req, _reply, done) => {
+    const h = req.headers[CORRELATION_ID_HEADER];
+    const id = Array.isArray(h) ? h[0] : h;
+    if (id === undefined) return done();
+    if (id.length > maxLength) {
+      return done(
+        validationError(`X-Correlation-Id is ${id.length} characters long; send at most ${maxLength} (FLOWD_CORRELATION_ID_MAX_LENGTH).`, {
+          code: 'request.bad_correlation_id',
+        }),
+      );
+    }
+    req.correlationId = id;
+    done();
+  });
+}
+
 /** The ids every request-scoped log line carries (spread into the line's object). */
 export function requestLogFields(req: FastifyRequest): RequestLogFields {
-  const h = req.headers[CORRELATION_ID_HEADER];
-  const correlationId = Array.isArray(h) ? h[0] : h;
+  const correlationId = req.correlationId;
   return correlationId === undefined ? { reqId: req.id } : { reqId: req.id, correlationId };
 }

@@ -8,6 +8,7 @@ import type { SecretBox } from '../util/secret-box.js';
 import type { OpenSearchClient } from './opensearch/opensearch-client.js';
 import type { MlService } from '../ml/ml-service.js';
 import type { JsonObject } from '../template/types.js';
+import type { OutboundClient } from '../util/outbound-client.js';
 
 /**
  * Publishes a workflow's `flow` (implemented by the runtime, which sits above the steps:
@@ -30,6 +31,11 @@ export interface StepServices {
   ml: MlService;
   /** Outbound HTTP (injectable for tests of timeouts; defaults to global fetch). */
   fetch: typeof fetch;
+  /**
+   * Every outbound call of a step (`http_request`) goes through it, under the node's outbound
+   * policy; absent (step-only setups), the default policy: public addresses only.
+   */
+  outbound?: OutboundClient;
   /** The runtime, for `publish_flow` (absent in step-only setups such as unit tests of ML steps). */
   flows?: FlowPublisher;
 }

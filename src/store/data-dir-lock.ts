@@ -3,8 +3,9 @@
  * treats every run it does not own as orphaned. A pid file guards it; a stale one (its
  * process is gone, e.g. after kill -9) is taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../util/private-files.js';
 
 function alive(pid: number): boolean {
   try {
@@ -15,12 +16,17 @@ function alive(pid: number): boolean {
   }
 }
 
-export function lockDataDir(dir: string): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * Creates the directory (0700) when missing and locks it. `warn` hears when it pre-exists open
+ * to other users (see private-files.ts).
+ */
+export function lockDataDir(dir: string, warn: (message: string) => void = () => undefined): () => void {
+  const loose = ensurePrivateDir(dir);
+  if (loose !== undefined) warn(loose);
   const file = join(dir, 'flowd.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      writePrivateFile(file, String(process.pid));
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

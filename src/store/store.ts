@@ -4,6 +4,7 @@
  * connections or transactions. Each method is atomic.
  */
 import type { JsonObject, OsUser, Template } from '../template/types.js';
+import type { StoreIntegrity } from './store-integrity.js';
 
 export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';
 export type ProvisioningProgress = 'NOT_STARTED' | 'IN_PROGRESS' | 'DONE' | 'FAILED';
@@ -68,6 +69,12 @@ export interface RunRecord {
   owner: string;
   leaseUntil: number;
   startTime: number;
+  /**
+   * How many times the run was started: 1 when begun, + 1 each time claimOrphanedRuns hands
+   * it to a node (the one running it died). Counted before any work, so a run that keeps
+   * ending the node can be dead-lettered instead of resumed forever.
+   */
+  attempt: number;
 }
 
 export interface BeginRunInput {
@@ -191,6 +198,17 @@ export interface NewTask {
   claim?: { owner: string; startedAt: number; leaseUntil: number };
 }
 
+/**
+ * A claim ends, instead of running, a task whose earlier attempts all ended without a result
+ * (each crashed its instance or the node): a poison task must not crash the node forever.
+ */
+export interface TaskDeadLetter {
+  /** A task already claimed this many times goes to ERROR instead of RUNNING. */
+  maxAttempts: number;
+  /** Its output: JSON text, `{"errors":[…]}`. */
+  output: string;
+}
+
 export interface TaskCompletion {
   taskId: string;
   owner: string;
@@ -275,7 +293,8 @@ export interface Store {
   /**
    * Takes over runs whose owner stopped renewing them: their lease expired. (SQLite, used by
    * one process only, also takes every run another owner id left behind.) Claimed atomically:
-   * two nodes never resume the same run.
+   * two nodes never resume the same run. Each claim counts one more attempt of the run
+   * (returned in `attempt`), durably, before the caller resumes anything.
    */
   claimOrphanedRuns(owner: string, now: number, leaseMs: number): Promise<RunRecord[]>;
   renewLeases(owner: string, now: number, leaseMs: number): Promise<void>;
@@ -307,10 +326,28 @@ export interface Store {
   // --- tasks (durable ASYNC work: claimed with leases, completed exactly once) ---
   /** The same (workflowId, idempotencyKey) returns the existing task with created=false. */
   createTask(t: NewTask): Promise<{ task: TaskRecord; created: boolean }>;
-  /** Oldest QUEUED first → RUNNING owned by `owner` with a lease; attempt + 1, startedAt = now. */
-  claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>>;
+  /**
+   * Oldest QUEUED first → RUNNING owned by `owner` with a lease; attempt + 1, startedAt = now.
+   * With `deadLetter`, a task already claimed `deadLetter.maxAttempts` times goes to ERROR with
+   * `deadLetter.output` instead (same statement; its attempt unchanged) and comes back with
+   * status ERROR: the caller must not run it.
+   */
+  claimTasks(
+    workflowId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    deadLetter?: TaskDeadLetter,
+  ): Promise<Array<TaskRecord & { input: string }>>;
   /** One transaction; only tasks still RUNNING and owned by `owner` change. Returns the ids that did. */
   completeTasks(results: TaskCompletion[]): Promise<string[]>;
+  /**
+   * Tasks still RUNNING under `owner` → QUEUED again, their attempt still counted (their run
+   * crashed its instance: they are retried, by any node, until claimTasks dead-letters them).
+   * Returns the ids that changed.
+   */
+  requeueTasks(owner: string, taskIds: string[]): Promise<string[]>;
   /** Extends the leases of the workflow's tasks RUNNING under `owner`. */
   renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void>;
   /** RUNNING tasks whose lease expired (SQLite: or owned by another, dead, process) → QUEUED. Returns how many. */
@@ -357,6 +394,8 @@ export interface Store {
   schemaVersion(): Promise<SchemaVersion>;
   /** Settings of the database that will slow flowd down over time, each with what to do (empty when none). */
   maintenanceWarnings(): Promise<string[]>;
+  /** Whether the data is intact (start-up check, damage seen since); absent: not tracked. Synchronous: health reads it. */
+  integrity?(): StoreIntegrity;
 
   // --- small settings / metadata ---
   getMeta(key: string): Promise<string | undefined>;

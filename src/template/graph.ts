@@ -1,6 +1,6 @@
 /**
  * Compile a workflow into a validated DAG, with Flow Framework's checks in its order and with
- * its exact messages (reference §4.1): max steps, denylisted types (403), topological sort
+ * its exact messages: max steps, denylisted types (403), topological sort
  * (duplicate ids, dangling edges, self loops, no start node, cycles), unknown types (501),
  * node timeouts; then plugins and statically known required inputs.
  */

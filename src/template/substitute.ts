@@ -1,5 +1,5 @@
 /**
- * `${{ … }}` substitution (reference §2.5), one syntax for two sources:
+ * `${{ … }}` substitution (Flow Framework's template placeholders), one syntax for two sources:
  * - `${{ node.key }}`: the output `key` of node `node` (any ancestor, not only direct
  *   predecessors as in Flow Framework; references also add a dependency, see graph.ts);
  * - `${{ param }}`: a provision/substitution parameter (any key, dots allowed).

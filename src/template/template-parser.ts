@@ -1,5 +1,5 @@
 /**
- * Template parsing (reference §2.2) with Flow Framework's exact messages, and one deliberate
+ * Template parsing, with Flow Framework's parsing rules and exact messages, and one deliberate
  * difference: `user_inputs` values are kept exactly as submitted (no stringified
  * `configurations`, no coercion of nested maps, arrays of anything).
  */
@@ -360,7 +360,7 @@ export function parseTemplate(doc: unknown, opts: ParseTemplateOptions = {}): Te
     const raw = doc[field];
     if (raw === undefined || raw === null) continue;
     if (!isJsonObject(raw)) throw fieldError(field, 'a template');
-    // An empty ui_metadata is not serialized (§2.3); normalising it keeps round-trips exact.
+    // Flow Framework does not serialize an empty ui_metadata; normalising it keeps round-trips exact.
     // With update_fields an empty object is kept: it means "replace ui_metadata with {}".
     if (field === 'ui_metadata' && !updateFields && Object.keys(raw).length === 0) continue;
     template[field] = cloneJson(raw) as JsonObject;

@@ -1,5 +1,5 @@
 /**
- * Template serialization (reference §2.3): the shape GET returns and the store keeps. The
+ * Template serialization in Flow Framework's serialized form: the shape GET returns and the store keeps. The
  * output is fresh JSON data (no aliasing of the Template), so callers may mutate it.
  */
 import { stringify } from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * OpenSearch TimeValue strings ("20s", "1m", "-1"), used by `node_timeout` (reference §4.3),
+ * OpenSearch TimeValue strings ("20s", "1m", "-1"), used by `node_timeout` (a step's timeout),
  * `wait_for_completion_timeout` and `delay`. Parsing follows `TimeValue.parseTimeValue`:
  * case-insensitive, surrounding whitespace ignored, integral amounts only, and a unit required
  * except for the plain values "0" and "-1".
@@ -22,7 +22,12 @@ const NANOS_PER_MS = 1_000_000;
 export interface ParseTimeValueOptions {
   /** Accept the plain "-1" (meaning "no limit"); true by default. `node_timeout` says false. */
   allowMinusOne?: boolean;
+  /** Largest value accepted, in ms; default MAX_TIMER_MS. */
+  maxMs?: number;
 }
+
+/** The longest delay a Node.js timer takes (2^31-1 ms, about 24.8 days): longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const timeError = (message: string) => validationError(message, { code: 'time_value.invalid' });
 
@@ -51,7 +56,13 @@ export function parseTimeValue(value: string, field: string, opts: ParseTimeValu
   if (!Number.isInteger(n)) throw garbage('fractional time values are not supported.');
   const nanos = n * unit[1];
   if (!Number.isSafeInteger(nanos)) throw garbage('the value is too large.');
-  return Math.floor(nanos / NANOS_PER_MS);
+  const ms = Math.floor(nanos / NANOS_PER_MS);
+  const maxMs = opts.maxMs ?? MAX_TIMER_MS;
+  if (ms > maxMs) {
+    const why = maxMs === MAX_TIMER_MS ? ' (about 24.8 days, the longest timer Node.js supports)' : '';
+    throw garbage(`the value is too large: at most ${formatTimeValue(maxMs)}${why}.`);
+  }
+  return ms;
 }
 
 /** The shortest exact TimeValue string for `ms`: 60000 → "1m", 15000 → "15s", 250 → "250ms". */

@@ -1,5 +1,5 @@
 /**
- * The template format (Flow Framework use-case templates, reference §2) plus flowd's
+ * The template format (Flow Framework use-case templates) plus flowd's
  * extensions. `user_inputs` values are kept exactly as submitted (nested JSON and arrays
  * included): flowd does not stringify `configurations` the way Flow Framework does.
  */

@@ -1,5 +1,5 @@
 /**
- * The 21 built-in use cases (`?use_case=`, reference §2.6). Each is a substitution-ready
+ * The 21 built-in use cases (`?use_case=`, Flow Framework's default use cases). Each is a substitution-ready
  * template plus a flat map of defaults, both shipped as data files next to this module
  * (`use-cases/`; `scripts/copy-assets.mjs` copies them into dist/).
  */

@@ -4,8 +4,9 @@
  * (mode 0600) or comes from FLOWD_MASTER_KEY (base64).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tightenFile, writePrivateFile } from './private-files.js';
 
 const PREFIX = 'enc:v1:';
 
@@ -21,9 +22,12 @@ export class SecretBox {
   static fromDataDir(dataDir: string, envKey: string | undefined): SecretBox {
     if (envKey) return new SecretBox(Buffer.from(envKey, 'base64'));
     const file = join(dataDir, 'master.key');
-    if (existsSync(file)) return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+    if (existsSync(file)) {
+      tightenFile(file);
+      return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+    }
     const key = randomBytes(32);
-    writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    writePrivateFile(file, key.toString('base64') + '\n');
     return new SecretBox(key);
   }
 

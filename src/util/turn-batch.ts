@@ -3,14 +3,24 @@
  * (setImmediate), in the order they were added: one message for many, where a message has a
  * fixed cost (a thread wake-up, a bus publish). An idle producer's item waits at most until the
  * end of the current turn.
+ *
+ * A delivery that throws never escapes the flush: from a setImmediate it would end the process.
+ * It goes to `onError` with the items it concerned (default: a process warning).
  */
+export type DeliveryFailure<T> = (error: unknown, items: T[]) => void;
+
+const warn: DeliveryFailure<unknown> = (error, items) =>
+  process.emitWarning(`A batch of ${items.length} item(s) could not be delivered: ${error instanceof Error ? error.message : String(error)}`, { code: 'FLOWD_BATCH_UNDELIVERED' });
+
 export class TurnBatch<T> {
   readonly #deliver: (items: T[]) => void;
+  readonly #onError: DeliveryFailure<T>;
   #items: T[] = [];
   #scheduled = false;
 
-  constructor(deliver: (items: T[]) => void) {
+  constructor(deliver: (items: T[]) => void, onError: DeliveryFailure<T> = warn) {
     this.#deliver = deliver;
+    this.#onError = onError;
   }
 
   add(item: T): void {
@@ -27,6 +37,10 @@ export class TurnBatch<T> {
     const items = this.#items;
     if (items.length === 0) return;
     this.#items = [];
-    this.#deliver(items);
+    try {
+      this.#deliver(items);
+    } catch (e) {
+      this.#onError(e, items);
+    }
   };
 }

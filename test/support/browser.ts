@@ -21,6 +21,16 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/**
+ * The `skip` for a browser test: a missing Chromium skips it with one line on a developer's
+ * machine, and fails it where the environment promises one (CI, FLOWD_REQUIRE_POSTGRES=1).
+ */
+export function browserSkip(): string | false {
+  if (existsSync(CHROMIUM_PATH)) return false;
+  if (process.env['CI'] === 'true' || process.env['FLOWD_REQUIRE_POSTGRES'] === '1') return false;
+  return `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set FLOWD_CHROMIUM); browser tests skipped`;
+}
+
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { ConfigInput } from '../../src/config.js';
 import { resolveConfig } from '../../src/config.js';
 import type { FlowdNode } from '../../src/server/flowd-node.js';
@@ -102,16 +103,18 @@ export async function httpRequest(baseUrl: string, method: string, path: string,
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
-export async function startTestNode(overrides: ConfigInput = {}): Promise<TestNode> {
+/** `opts.logger`: where the node logs (e.g. a sink a test reads), instead of a silent logger. */
+export async function startTestNode(overrides: ConfigInput = {}, opts: { logger?: Logger } = {}): Promise<TestNode> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'flowd-test-'));
   const pgSchema = TEST_ON_POSTGRES && overrides.storeUrl === undefined ? postgresForNode() : undefined;
   const config = resolveConfig({
     env: {},
-    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], ...pgSchema?.config, ...overrides },
+    // Tests call helper servers on 127.0.0.1: let outbound calls reach loopback (users' default refuses it).
+    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], outboundAllowPrivate: true, ...pgSchema?.config, ...overrides },
   });
   let node: FlowdNode;
   try {
-    node = await startFlowd(config);
+    node = await startFlowd(config, opts.logger ? { logger: opts.logger } : {});
   } catch (e) {
     await pgSchema?.drop().catch(() => undefined);
     throw e;

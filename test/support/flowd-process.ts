@@ -46,7 +46,8 @@ export function readyUrl(child: ChildProcess, opts: { timeoutMs: number; onLine?
 export async function spawnFlowd(dataDir: string, env: Record<string, string> = {}, port = 0): Promise<FlowdProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, FLOWD_ADMIN_PASSWORD: ADMIN_PASSWORD, FLOWD_LOG_LEVEL: 'info', FLOWD_CUSTOM_BLOCK_DIRS: tmpdir(), ...env },
+    // Helper servers listen on 127.0.0.1: let outbound calls reach loopback (users' default refuses it).
+    env: { ...process.env, FLOWD_ADMIN_PASSWORD: ADMIN_PASSWORD, FLOWD_LOG_LEVEL: 'info', FLOWD_CUSTOM_BLOCK_DIRS: tmpdir(), FLOWD_OUTBOUND_ALLOW_PRIVATE: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

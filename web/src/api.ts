@@ -1,62 +1,22 @@
 /**
- * Talking to flowd: JSON calls and live streams. Credentials are the browser's: the first data
- * call meets basic auth's 401 and the browser asks for the user and password, then sends them on
- * every same-origin request (EventSource included).
+ * Talking to flowd, through @flowd/client (the same client as the CLI's). Credentials are the
+ * browser's: the client is made without a password, so the first data call meets basic auth's
+ * 401 and the browser asks for the user and password, then sends them on every same-origin
+ * request (the event streams included).
  */
+import { FlowdClient, FlowdClientError } from '@flowd/client';
 
-export const FF = '/_plugins/_flow_framework/workflow';
+/** The flowd that serves this page (or, under `npx vite web`, the one Vite forwards to). */
+export const flowd = new FlowdClient({ url: location.origin });
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly body: unknown,
-  ) {
-    super(message);
-  }
+/** The text to show for a failed call: the server's own message when it answered. */
+export function failure(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
-export interface HttpResult {
-  status: number;
-  body: unknown;
-  text: string;
-  ms: number;
-}
-
-/** The message in any of flowd's error bodies: `{error}`, `{errors: [{message}]}`, OpenSearch's `{error: {reason}}`. */
-export function errorMessage(body: unknown, status: number): string {
-  if (typeof body === 'object' && body !== null) {
-    const b = body as { error?: unknown; errors?: Array<{ message?: unknown; node?: unknown }> };
-    if (typeof b.error === 'string') return b.error;
-    const first = b.errors?.[0];
-    if (first && typeof first.message === 'string') return typeof first.node === 'string' ? `${first.node}: ${first.message}` : first.message;
-    if (typeof b.error === 'object' && b.error !== null && typeof (b.error as { reason?: unknown }).reason === 'string') return (b.error as { reason: string }).reason;
-  }
-  return `HTTP ${status}`;
-}
-
-export async function request(method: string, path: string, body?: unknown): Promise<HttpResult> {
-  const t0 = performance.now();
-  const init: RequestInit = { method, headers: { accept: 'application/json' } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
-  }
-  const res = await fetch(path, init);
-  const text = await res.text();
-  let parsed: unknown = undefined;
-  try {
-    parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text, ms: performance.now() - t0 };
-}
-
-export async function getJson<T>(path: string): Promise<T> {
-  const r = await request('GET', path);
-  if (r.status < 200 || r.status >= 300) throw new HttpError(r.status, errorMessage(r.body, r.status), r.body);
-  return r.body as T;
+/** True when flowd answered with an error status (as opposed to no answer at all). */
+export function refused(e: unknown): e is FlowdClientError {
+  return e instanceof FlowdClientError && e.kind === 'http';
 }
 
 export type ConnectionMode = 'live' | 'polling' | 'reconnecting' | 'offline';
@@ -71,56 +31,63 @@ function report(mode: ConnectionMode): void {
   for (const fn of connectionListeners) fn(mode);
 }
 
-export interface WatchOptions {
-  /** The Server-Sent Events URL. */
-  url: string;
-  /** Handlers by event name; each gets the event's parsed JSON data. */
-  on: Record<string, (data: unknown) => void>;
-  /** Where to poll, and which handler gets the result, when the stream is refused. */
-  poll?: { url: string; event: string; everyMs: number; onMissing?: () => void };
+/** How long to wait before opening a stream again after it ended or broke off. */
+const RECONNECT_MS = 2_000;
+
+export interface FollowOptions {
+  /**
+   * Opens the stream with one of the client's `watch…` calls, passing `signal` to it and calling
+   * `live()` on every event; resolves when the stream ends, rejects when it is refused or broken.
+   */
+  stream: (signal: AbortSignal, live: () => void) => Promise<void>;
+  /** Reads the same thing once; used every `everyMs` when the server refuses the stream. */
+  poll?: { read: () => Promise<void>; everyMs: number };
 }
 
 /**
- * Follows a stream; when the server refuses it (an older server, a proxy that buffers), polls
- * instead so the page still updates. Returns the function that stops following.
+ * Follows a stream, reopening it when it ends or the connection breaks (the server restarted);
+ * when the server refuses it (an older server, a proxy that buffers), polls instead so the page
+ * still updates. Returns the function that stops following.
  */
-export function watch(opts: WatchOptions): () => void {
+export function follow(opts: FollowOptions): () => void {
+  const controller = new AbortController();
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const es = new EventSource(opts.url);
-  for (const [name, fn] of Object.entries(opts.on)) {
-    es.addEventListener(name, (ev) => {
-      report('live');
-      fn(JSON.parse((ev as MessageEvent<string>).data) as unknown);
-    });
-  }
-  es.onopen = () => report('live');
+  const later = (fn: () => Promise<void>, ms: number): void => {
+    if (!stopped) timer = setTimeout(() => void fn(), ms);
+  };
   const poll = async (): Promise<void> => {
     const p = opts.poll;
     if (stopped || !p) return;
     try {
-      const r = await request('GET', p.url);
-      if (r.status === 200) {
-        report('polling');
-        opts.on[p.event]?.(r.body);
-      } else if (r.status === 404) p.onMissing?.();
-      else report('offline');
+      await p.read();
+      report('polling');
     } catch {
       report('offline');
     }
-    if (!stopped) timer = setTimeout(() => void poll(), p.everyMs);
+    later(poll, p.everyMs);
   };
-  es.onerror = () => {
-    if (stopped) return;
-    // CONNECTING: the browser retries by itself (the server restarted). CLOSED: it was refused.
-    if (es.readyState === EventSource.CLOSED) {
-      if (opts.poll) void poll();
-      else report('offline');
-    } else report('reconnecting');
+  const open = async (): Promise<void> => {
+    try {
+      await opts.stream(controller.signal, () => report('live'));
+      if (stopped) return;
+      report('reconnecting');
+      later(open, RECONNECT_MS);
+    } catch (e) {
+      if (stopped) return;
+      if (refused(e)) {
+        if (opts.poll) await poll();
+        else report('offline');
+      } else {
+        report('reconnecting');
+        later(open, RECONNECT_MS);
+      }
+    }
   };
+  void open();
   return () => {
     stopped = true;
-    es.close();
+    controller.abort();
     if (timer) clearTimeout(timer);
   };
 }

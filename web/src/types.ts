@@ -1,4 +1,4 @@
-/** The shapes of the server's answers the page reads (management API, runtime status, list). */
+/** The shapes of the server's answers the page reads in more detail than @flowd/client types them (the template's flow, the runtime status). */
 
 export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';
 /** NOT_STARTED: a node the current run has not reached (it has no step record). */
@@ -105,18 +105,4 @@ export interface RuntimeStatus {
   lastTransitionTime: string;
   tasks?: { queued: number; running: number };
   details: { stream: { id: string; desired: number; actual: number; status: Health }; services: ServiceStatus[] };
-}
-
-/** One row of `GET /_flowd/workflows`. */
-export interface WorkflowSummary {
-  workflow_id: string;
-  name: string;
-  description: string;
-  state: ProvisionState;
-  provisioning_progress: string;
-  steps_completed: number;
-  steps_total: number;
-  error?: string;
-  last_change: number;
-  runtime_status?: Health;
 }

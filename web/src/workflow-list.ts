@@ -1,12 +1,10 @@
 /** The home page: every workflow with its state, progress, published flow colour and last change, live. */
-import { errorMessage, request, watch } from './api.js';
+import type { WorkflowOverview } from '@flowd/client';
+import { failure, flowd, follow } from './api.js';
 import { badge, fill, h } from './dom.js';
 import { ago, dateTime } from './format.js';
-import type { WorkflowSummary } from './types.js';
 
-const LIST = '/_flowd/workflows';
-
-function progressCell(w: WorkflowSummary): HTMLElement {
+function progressCell(w: WorkflowOverview): HTMLElement {
   const pct = w.steps_total === 0 ? (w.state === 'COMPLETED' ? 100 : 0) : Math.round((100 * w.steps_completed) / w.steps_total);
   const bar = h('span', { class: 'bar-fill', 'data-state': w.state });
   bar.style.width = `${pct}%`;
@@ -18,7 +16,7 @@ function progressCell(w: WorkflowSummary): HTMLElement {
   );
 }
 
-function row(w: WorkflowSummary): HTMLTableRowElement {
+function row(w: WorkflowOverview): HTMLTableRowElement {
   const open = (): void => {
     location.hash = `#/workflows/${encodeURIComponent(w.workflow_id)}`;
   };
@@ -45,25 +43,40 @@ export function workflowList(root: HTMLElement): () => void {
     body,
   );
   fill(root, h('div', { class: 'page-head' }, h('h1', {}, 'Workflows')), h('section', { class: 'card' }, table, message));
-  let rows: WorkflowSummary[] = [];
+  let rows: WorkflowOverview[] = [];
   const render = (): void => {
     fill(body, ...rows.map(row));
     message.textContent = rows.length === 0 ? 'No workflows yet: create one with POST /_plugins/_flow_framework/workflow (see the README).' : '';
   };
-  const show = (data: unknown): void => {
-    rows = (data as { workflows: WorkflowSummary[] }).workflows;
+  const show = (list: WorkflowOverview[]): void => {
+    rows = list;
     render();
   };
   let stop = (): void => undefined;
   let disposed = false;
   // One plain call first: it meets the basic-auth prompt alone, and an error (403, 5xx) is
   // shown instead of "Loading…" forever; the stream starts once the browser holds credentials.
-  void request('GET', LIST).then((r) => {
-    if (disposed) return;
-    if (r.status === 200) show(r.body);
-    else message.textContent = `Could not list the workflows: ${errorMessage(r.body, r.status)}`;
-    stop = watch({ url: `${LIST}?watch=true`, on: { workflows: show }, poll: { url: LIST, event: 'workflows', everyMs: 2000 } });
-  });
+  void flowd
+    .workflowOverview()
+    .then(
+      (list) => {
+        if (!disposed) show(list);
+      },
+      (e: unknown) => {
+        message.textContent = `Could not list the workflows: ${failure(e)}`;
+      },
+    )
+    .then(() => {
+      if (disposed) return;
+      stop = follow({
+        stream: (signal, live) =>
+          flowd.watchWorkflowOverview((list) => {
+            live();
+            show(list);
+          }, signal),
+        poll: { read: async () => show(await flowd.workflowOverview()), everyMs: 2000 },
+      });
+    });
   // "12 s ago" ages even when nothing changes.
   const tick = setInterval(render, 10_000);
   return () => {

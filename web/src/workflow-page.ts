@@ -4,7 +4,7 @@
  * flow, the published flow's runtime view and the analyze form. Follows `_status?watch=true`
  * and the runtime status stream, so everything updates as provisioning runs.
  */
-import { FF, HttpError, errorMessage, getJson, request, watch } from './api.js';
+import { failure, flowd, follow, refused } from './api.js';
 import { analyzeForm } from './analyze-form.js';
 import { badge, fill, h } from './dom.js';
 import { clock, dateTime, duration } from './format.js';
@@ -42,12 +42,13 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
   const disposers: Array<() => void> = [];
   let disposed = false;
   fill(root, h('p', { class: 'muted' }, 'Loading…'));
-  const base = `${FF}/${encodeURIComponent(id)}`;
+  // The page reads the template's flow section in more detail than the client types it.
+  const getTemplate = async (): Promise<TemplateDoc> => flowd.getWorkflow(id);
 
   const start = async (): Promise<void> => {
     // Template first (alone, it meets the basic-auth prompt), then the status.
-    let template = await getJson<TemplateDoc>(base);
-    let status = await getJson<StatusDoc>(`${base}/_status?all=true`);
+    let template = await getTemplate();
+    let status: StatusDoc = await flowd.status(id, { all: true });
     if (disposed) return;
     document.title = `flowd · ${template.name}`;
 
@@ -55,24 +56,23 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
     const actionMsg = h('span', { class: 'small', 'data-testid': 'action-message' });
     const provisionBtn = h('button', { class: 'primary', 'data-testid': 'provision-button' }, 'Provision');
     const deprovisionBtn = h('button', { 'data-testid': 'deprovision-button' }, 'Deprovision');
-    const act = (label: string, path: string): void => {
+    const act = (label: string, call: () => Promise<unknown>): void => {
       actionMsg.textContent = `${label}…`;
       actionMsg.className = 'small muted';
-      void request('POST', path).then(
-        (r) => {
-          const ok = r.status >= 200 && r.status < 300;
-          actionMsg.textContent = ok ? `${label}: accepted` : `${label} refused: ${errorMessage(r.body, r.status)}`;
-          actionMsg.className = ok ? 'small muted' : 'small error-text';
+      void call().then(
+        () => {
+          actionMsg.textContent = `${label}: accepted`;
+          actionMsg.className = 'small muted';
         },
         (e: unknown) => {
-          actionMsg.textContent = `${label} failed: ${String(e)}`;
+          actionMsg.textContent = refused(e) ? `${label} refused: ${e.message}` : `${label} failed: ${failure(e)}`;
           actionMsg.className = 'small error-text';
         },
       );
     };
-    provisionBtn.addEventListener('click', () => act('Provision', `${base}/_provision`));
+    provisionBtn.addEventListener('click', () => act('Provision', () => flowd.provision(id)));
     deprovisionBtn.addEventListener('click', () => {
-      if (confirm(`Deprovision ${template.name}? Everything it created is deleted.`)) act('Deprovision', `${base}/_deprovision`);
+      if (confirm(`Deprovision ${template.name}? Everything it created is deleted.`)) act('Deprovision', () => flowd.deprovision(id));
     });
 
     const progressFill = h('span', { class: 'bar-fill' });
@@ -187,12 +187,12 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
     };
 
     let reloading = false;
-    const onStatus = (data: unknown): void => {
-      status = data as StatusDoc;
+    const onStatus = (next: StatusDoc): void => {
+      status = next;
       // A reprovision may bring nodes this page has not drawn: redraw from the new template.
       if (!reloading && (status.steps ?? []).some((x) => graph?.has(x.id) === false && x.id !== PUBLISH_NODE_ID)) {
         reloading = true;
-        void getJson<TemplateDoc>(base)
+        void getTemplate()
           .then((t) => {
             template = t;
             drawGraph(t);
@@ -206,19 +206,38 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
     };
     render();
     disposers.push(
-      watch({
-        url: `${base}/_status?watch=true`,
-        on: { status: onStatus, deleted: () => fill(root, h('p', { class: 'error-text' }, `Workflow ${id} was deleted.`), h('a', { href: '#/' }, '← Workflows')) },
-        poll: { url: `${base}/_status?all=true`, event: 'status', everyMs: 1000 },
+      follow({
+        stream: (signal, live) =>
+          flowd.watchStatus(
+            id,
+            (e) => {
+              live();
+              if (e.type === 'status') return onStatus(e.status);
+              // Nothing left to follow: stop the streams (and polls) of this page.
+              for (const d of disposers) d();
+              fill(root, h('p', { class: 'error-text' }, `Workflow ${id} was deleted.`), h('a', { href: '#/' }, '← Workflows'));
+            },
+            signal,
+          ),
+        poll: { read: async () => onStatus(await flowd.status(id, { all: true })), everyMs: 1000 },
       }),
     );
     if (panel) {
-      const rt = `/_flowd/workflows/${encodeURIComponent(id)}/runtime`;
+      // The client types the runtime status loosely; the panel reads its services in detail.
+      const showRuntime = (s: unknown): void => panel.update(s as RuntimeStatus | undefined);
       disposers.push(
-        watch({
-          url: `${rt}?watch=true`,
-          on: { status: (d) => panel.update(d as RuntimeStatus), unpublished: () => panel.update(undefined) },
-          poll: { url: rt, event: 'status', everyMs: 1000, onMissing: () => panel.update(undefined) },
+        follow({
+          stream: (signal, live) =>
+            flowd.watchRuntimeStatus(
+              id,
+              (e) => {
+                live();
+                showRuntime(e.type === 'status' ? e.status : undefined);
+              },
+              signal,
+              { auth: 'basic' },
+            ),
+          poll: { read: async () => showRuntime(await flowd.runtimeStatus(id, { auth: 'basic' })), everyMs: 1000 },
         }),
       );
     }
@@ -231,7 +250,7 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
 
   start().catch((e: unknown) => {
     if (disposed) return;
-    const msg = e instanceof HttpError ? e.message : `Could not load workflow ${id}: ${String(e)}`;
+    const msg = refused(e) ? e.message : `Could not load workflow ${id}: ${failure(e)}`;
     fill(root, h('a', { href: '#/', class: 'back' }, '← Workflows'), h('p', { class: 'error-text', 'data-testid': 'page-error' }, msg));
   });
   return () => {

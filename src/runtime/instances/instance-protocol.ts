@@ -57,6 +57,18 @@ export interface UnlinkMessage {
   type: 'unlink';
   link: number;
 }
+/**
+ * Where is request `id`? Sent after it on the same path (so it arrives after the request did):
+ * a worker that holds it says nothing (it will answer); one that does not passes the probe
+ * along `next` like the run (it passed the request on, or answered it already); the last one
+ * answers `gone`. The parent probes when a message may
+ * have been lost (a `messageerror` somewhere) or a request outlived every time limit.
+ */
+export interface ProbeMessage {
+  type: 'probe';
+  id: number;
+  next?: number[];
+}
 /** The caller gave up on request `id`: abort its signal (the worker answers nothing more). */
 export interface CancelMessage {
   type: 'cancel';
@@ -70,7 +82,9 @@ export interface PingMessage {
 export interface CloseMessage {
   type: 'close';
 }
-export type ToWorker = RunMessage | CancelMessage | PingMessage | CloseMessage | LinkMessage | AcceptMessage | UnlinkMessage;
+export type ToWorker = RunMessage | ProbeMessage | CancelMessage | PingMessage | CloseMessage | LinkMessage | AcceptMessage | UnlinkMessage;
+/** What one worker sends the next one over a link. */
+export type ToNextWorker = RunMessage | ProbeMessage;
 
 /** Several messages in one postMessage (see message-batcher.ts), in the order they were sent. */
 export interface BatchMessage<M> {
@@ -81,6 +95,13 @@ export interface BatchMessage<M> {
 // ---- worker → parent ----
 export interface ReadyMessage {
   type: 'ready';
+}
+/**
+ * The block's load starts now and runs user code bounded by the block timeout (promise
+ * callbacks included: `ready` leaves only after them): the parent times it (BlockType.loadWithinTimeout).
+ */
+export interface LoadingMessage {
+  type: 'loading';
 }
 export interface LoadErrorMessage {
   type: 'load_error';
@@ -103,4 +124,30 @@ export interface PongMessage {
 export interface ClosedMessage {
   type: 'closed';
 }
-export type FromWorker = ReadyMessage | LoadErrorMessage | ResultMessage | ErrorMessage | PongMessage | ClosedMessage;
+/** A probe found request `id` nowhere on its path: a message carrying it was lost. */
+export interface GoneMessage {
+  type: 'gone';
+  id: number;
+}
+/** This worker could not read a message sent to it (`messageerror`): the parent probes what it holds here. */
+export interface LostMessage {
+  type: 'lost';
+  reason: string;
+}
+/** The instance holds more memory than its block's `memory` allows (ArrayBuffers included): replace it. */
+export interface OutOfMemoryMessage {
+  type: 'out_of_memory';
+  /** ArrayBuffer (external) memory the instance held, MB. */
+  usedMb: number;
+}
+export type FromWorker =
+  | ReadyMessage
+  | LoadingMessage
+  | LoadErrorMessage
+  | ResultMessage
+  | ErrorMessage
+  | PongMessage
+  | ClosedMessage
+  | GoneMessage
+  | LostMessage
+  | OutOfMemoryMessage;

@@ -11,7 +11,14 @@
  * a worker answers in order, so the run in progress started when the worker last spoke or
  * when the oldest unanswered request was sent, whichever is later. When that is longer ago
  * than the timeout plus a grace, the oldest request failed with `block.timeout` and the
- * thread is replaced.
+ * thread is replaced. Silence only counts while this thread could listen: when its own event
+ * loop was blocked (a tick comes late), the time it was deaf is nobody's silence.
+ *
+ * Messages cross the boundary guarded (message-batcher.ts, message-limits.ts): an input that
+ * cannot be posted fails its request, a block output the worker cannot post fails its request
+ * there. A message a receiving thread cannot read (`messageerror`) is lost without saying
+ * which requests it carried; the parent then probes them along their path (`probe` → `gone`),
+ * and probes any request that outlived the block timeout, so none waits forever.
  *
  *   Starting → Ready → (Draining) → Stopped
  *        ↘        ↘          ↘
@@ -24,18 +31,23 @@ import type { FlowdError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
 import type { BatchMessage, FromWorker, InstanceLoadData, RunMessage, ToWorker, WireError } from './instance-protocol.js';
 import { MessageBatcher, unbatch } from './message-batcher.js';
+import { lostMessage, reasonOf, uncloneableInput } from './message-limits.js';
+import {
+  arrayBufferFailure,
+  blockTimeoutError,
+  exitFailure,
+  failureError,
+  hungFailure,
+  loadTimeoutFailure,
+  notReadyError,
+  stoppedError,
+} from './instance-failures.js';
+import type { FailingInstance, InstanceFailure } from './instance-failures.js';
 import { instanceWorkerScript } from './worker-script.js';
 
 export type InstanceState = 'Starting' | 'Ready' | 'Draining' | 'Stopped' | 'Failed';
 
-/** Why an instance ended badly (Kubernetes-style termination reasons). */
-export type FailureReason = 'LoadFailed' | 'Crashed' | 'OOMKilled' | 'Hung';
-
-export interface InstanceFailure {
-  reason: FailureReason;
-  code: string;
-  message: string;
-}
+export type { FailureReason, InstanceFailure } from './instance-failures.js';
 
 /** What the worker loads. */
 export interface InstanceBlock {
@@ -74,6 +86,8 @@ interface PendingRequest {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   sentAt: number;
+  /** When it was last probed (0: never), see `probe`. */
+  probedAt: number;
   /** Every instance the request passes through (more than one for a chain); any of them may answer or fail it. */
   members: readonly Instance[];
 }
@@ -82,6 +96,8 @@ interface PendingRequest {
 let nextRequestId = 1;
 
 const MISSED_HEARTBEATS = 3;
+/** A request without a block timeout is probed (is it still somewhere?) when it is older than this. */
+const PROBE_UNTIMED_MS = 10_000;
 /**
  * Room for short-lived objects in each instance's heap (V8's young generation: two semi-spaces
  * and a large-object space; 96 MB = 32 MB semi-spaces, twice the default). A request leaves
@@ -98,6 +114,8 @@ export class Instance {
   readonly restarts: number;
   readonly startedAt: Date;
   readonly block: InstanceBlock;
+  /** What failure messages name. */
+  private readonly about: FailingInstance;
 
   private state_: InstanceState = 'Starting';
   private loaded_ = false;
@@ -113,7 +131,13 @@ export class Instance {
   private pingSeq = 0;
   private lastHeardAt: number;
   private lastPingAt: number;
-  private readonly startedAtMono: number;
+  private lastTickAt: number;
+  private readonly tickMs: number;
+  private startedAtMono: number;
+  /** When the worker said a load bounded by the block timeout began (see LoadingMessage). */
+  private loadingAt: number | undefined;
+  /** Why the last message to or from this worker could not be read (for the requests it lost). */
+  private lostReason: string | undefined;
   /** Consecutive ticks that found the worker silent too long (two are needed to act). */
   private strikes = 0;
   private workerError: Error | undefined;
@@ -139,7 +163,8 @@ export class Instance {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
     this.onStateChange = opts.onStateChange;
     this.startedAt = new Date();
-    this.startedAtMono = this.lastHeardAt = this.lastPingAt = now();
+    this.about = { name: this.name, blockId: block.blockId, timeoutMs: block.limits.timeoutMs, memoryMb: block.limits.memoryMb };
+    this.startedAtMono = this.lastHeardAt = this.lastPingAt = this.lastTickAt = now();
 
     const script = instanceWorkerScript();
     const workerData: InstanceLoadData = { type: 'load', ...block };
@@ -150,9 +175,10 @@ export class Instance {
       workerData,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(memoryMb ? { maxOldGenerationSizeMb: memoryMb } : {}) },
     });
-    this.outbox = new MessageBatcher<ToWorker>(this.worker);
+    this.outbox = new MessageBatcher<ToWorker>(this.worker, (m, e) => this.undeliverable(m, e));
     const onMessage = (m: FromWorker): void => this.onMessage(m);
     this.worker.on('message', (m: FromWorker | BatchMessage<FromWorker>) => unbatch(m, onMessage));
+    this.worker.on('messageerror', (e: unknown) => this.lost(reasonOf(e)));
     this.worker.on('error', (e: Error) => {
       this.workerError = e;
     });
@@ -163,8 +189,8 @@ export class Instance {
       });
     });
     // Check often enough to catch a run past its timeout promptly; ping every heartbeatMs.
-    const tickMs = timeoutMs > 0 ? Math.min(this.heartbeatMs, Math.max(10, Math.ceil((timeoutMs + this.hangGraceMs) / 4))) : this.heartbeatMs;
-    this.heartbeat = setInterval(() => this.tick(), tickMs);
+    this.tickMs = timeoutMs > 0 ? Math.min(this.heartbeatMs, Math.max(10, Math.ceil((timeoutMs + this.hangGraceMs) / 4))) : this.heartbeatMs;
+    this.heartbeat = setInterval(() => this.tick(), this.tickMs);
     this.heartbeat.unref();
   }
 
@@ -213,7 +239,7 @@ export class Instance {
     const links = next.map((to, k) => (members[k] as Instance).linkTo(to));
     const id = nextRequestId++;
     return new Promise<JsonValue>((resolve, reject) => {
-      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined, sentAt: now(), members };
+      const req: PendingRequest = { resolve, reject, signal, onAbort: undefined, sentAt: now(), probedAt: 0, members };
       if (signal) {
         req.onAbort = () => {
           if (this.pending.get(id) !== req) return;
@@ -245,8 +271,8 @@ export class Instance {
   async terminate(): Promise<void> {
     if (this.state_ !== 'Stopped' && this.state_ !== 'Failed') {
       this.closeRequested = true;
-      this.failPending(this.stoppedError());
-      this.rejectReadyWaiters(this.stoppedError());
+      this.failPending(stoppedError(this.about));
+      this.rejectReadyWaiters(stoppedError(this.about));
       this.setState('Stopped');
     }
     await this.worker.terminate();
@@ -257,6 +283,46 @@ export class Instance {
 
   private post(m: ToWorker): void {
     this.outbox.send(m);
+  }
+
+  /** A message the outbox could not post: a run fails (its input cannot be cloned); the others are tiny and never fail. */
+  private undeliverable(m: ToWorker, e: unknown): undefined {
+    if (m.type === 'run') this.take(m.id)?.reject(uncloneableInput(this.block.blockId, e));
+    return undefined;
+  }
+
+  /** A message to or from this worker could not be read: find out which requests it carried. */
+  private lost(reason: string): void {
+    this.lostReason = reason;
+    for (const [id, req] of this.pending) Instance.probe(id, req);
+  }
+
+  /** Asks the request's path whether it is still held somewhere (see ProbeMessage); `gone` if not. */
+  private static probe(id: number, req: PendingRequest): void {
+    req.probedAt = now();
+    const members = req.members;
+    const first = members[0] as Instance;
+    if (members.length === 1) return first.post({ type: 'probe', id });
+    const next: number[] = [];
+    for (let k = 1; k < members.length; k++) {
+      const link = (members[k - 1] as Instance).linksOut.get(members[k] as Instance);
+      if (link === undefined) return; // an instance of the chain ended: the request has failed already
+      next.push(link);
+    }
+    first.post({ type: 'probe', id, next });
+  }
+
+  /** Request `id` is nowhere on its path: a message carrying it (an answer, or the run itself) was lost. */
+  private gone(id: number): void {
+    // Another member's error for it may still be in that member's port (ports are not ordered
+    // with each other): look once the messages already here are read.
+    setImmediate(() => {
+      const req = this.pending.get(id);
+      if (!req) return;
+      const reason = req.members.find((m) => m.lostReason !== undefined)?.lostReason;
+      this.take(id);
+      req.reject(lostMessage(this.block.blockId, reason));
+    });
   }
 
   /** The link from this worker to `peer`'s (a MessageChannel), made on first use. */
@@ -313,14 +379,27 @@ export class Instance {
       case 'ready':
         if (this.state_ !== 'Starting') break;
         this.loaded_ = true;
+        this.strikes = 0;
         this.setState('Ready');
         for (const w of this.readyWaiters.splice(0)) w.resolve();
         break;
+      case 'loading':
+        this.loadingAt = this.lastHeardAt;
+        break;
       case 'load_error':
-        this.fail({ reason: 'LoadFailed', code: m.error.code, message: m.error.message });
+        this.fail({ reason: m.error.code === 'instance.out_of_memory' ? 'OOMKilled' : 'LoadFailed', code: m.error.code, message: m.error.message });
         break;
       case 'closed':
         void this.worker.terminate();
+        break;
+      case 'gone':
+        this.gone(m.id);
+        break;
+      case 'lost':
+        this.lost(m.reason);
+        break;
+      case 'out_of_memory':
+        this.fail(arrayBufferFailure(this.about, m.usedMb));
         break;
     }
   }
@@ -347,19 +426,28 @@ export class Instance {
 
   private tick(): void {
     const t = now();
+    // A late tick means this thread's event loop was blocked: it could not read the worker's
+    // answers meanwhile (nor send pings), so that time is not the worker's silence.
+    const late = t - this.lastTickAt - this.tickMs;
+    this.lastTickAt = t;
+    if (late > 0) {
+      this.lastHeardAt = Math.min(t, this.lastHeardAt + late);
+      this.startedAtMono = Math.min(t, this.startedAtMono + late);
+      if (this.loadingAt !== undefined) this.loadingAt = Math.min(t, this.loadingAt + late);
+    }
+    const timeoutMs = this.block.limits.timeoutMs;
     if (this.state_ === 'Starting') {
-      if (t - this.startedAtMono > this.loadTimeoutMs) {
-        this.fail({
-          reason: 'LoadFailed',
-          code: 'block.load_timeout',
-          message: `Block "${this.block.blockId}" did not finish loading within ${this.loadTimeoutMs} ms.`,
-        });
+      if (this.loadingAt !== undefined && timeoutMs > 0) {
+        // Two strikes, as below: a `ready` queued behind this tick is read before the next one.
+        this.strikes = t - this.loadingAt > timeoutMs + this.hangGraceMs ? this.strikes + 1 : 0;
+        if (this.strikes >= 2) return this.fail(loadTimeoutFailure(this.about, true, this.loadTimeoutMs));
       }
+      if (t - this.startedAtMono > this.loadTimeoutMs) this.fail(loadTimeoutFailure(this.about, false, this.loadTimeoutMs));
       return;
     }
     if (this.state_ !== 'Ready' && this.state_ !== 'Draining') return;
-    const timeoutMs = this.block.limits.timeoutMs;
-    const oldest = this.pending.size > 0 ? this.pending.values().next().value : undefined;
+    const first = this.pending.size > 0 ? this.pending.entries().next().value : undefined;
+    const oldest = first?.[1];
     let silentMs: number;
     let limitMs: number;
     if (oldest) {
@@ -374,9 +462,11 @@ export class Instance {
     // behind this timer; the next tick comes after they were read.
     this.strikes = silentMs > limitMs ? this.strikes + 1 : 0;
     if (this.strikes >= 2) {
-      this.hung(Math.round(silentMs), oldest);
+      this.hung(Math.round(silentMs), first);
       return;
     }
+    // A request older than any time limit allows while the worker talks: was it lost on the way?
+    if (first && oldest && t - Math.max(oldest.sentAt, oldest.probedAt) > (timeoutMs > 0 ? timeoutMs + this.hangGraceMs : PROBE_UNTIMED_MS)) Instance.probe(first[0], oldest);
     if (t - this.lastPingAt >= this.heartbeatMs) {
       this.lastPingAt = t;
       this.post({ type: 'ping', seq: ++this.pingSeq });
@@ -384,30 +474,12 @@ export class Instance {
   }
 
   /** The worker is stuck: the request it was running timed out, the others can go elsewhere. */
-  private hung(silentMs: number, running: PendingRequest | undefined): void {
-    const blockId = this.block.blockId;
-    const timeoutMs = this.block.limits.timeoutMs;
+  private hung(silentMs: number, running: [number, PendingRequest] | undefined): void {
     if (running) {
-      for (const [id, req] of this.pending) {
-        if (req !== running) continue;
-        this.take(id);
-        req.reject(
-          stepFailure(
-            `Block "${blockId}" did not finish within its timeout of ${timeoutMs} ms, so its instance was restarted; ` +
-              'look for an endless loop or a blocking wait, or raise the block timeout.',
-            { code: 'block.timeout', node: blockId, status: 504, retryable: false },
-          ),
-        );
-        break;
-      }
+      this.take(running[0]);
+      running[1].reject(blockTimeoutError(this.about));
     }
-    this.fail({
-      reason: 'Hung',
-      code: 'instance.hung',
-      message: running
-        ? `Instance ${this.name} of block "${blockId}" ran a request past the block timeout of ${timeoutMs} ms (silent for ${silentMs} ms); it was stopped and is being replaced.`
-        : `Instance ${this.name} of block "${blockId}" stopped answering heartbeats (silent for ${silentMs} ms); it was stopped and is being replaced. The block is probably stuck in a loop or a blocking wait.`,
-    });
+    this.fail(hungFailure(this.about, silentMs, running !== undefined));
   }
 
   private onExit(code: number): void {
@@ -415,35 +487,11 @@ export class Instance {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     if (this.state_ === 'Stopped' || this.state_ === 'Failed') return;
     if (this.closeRequested && this.state_ === 'Draining') {
-      this.failPending(this.stoppedError());
+      this.failPending(stoppedError(this.about));
       this.setState('Stopped');
       return;
     }
-    const err = this.workerError;
-    const memoryMb = this.block.limits.memoryMb;
-    const oom = (err as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-    const cause = err ? err.message : `the thread exited with code ${code}`;
-    if (this.state_ === 'Starting') {
-      this.fail({
-        reason: oom ? 'OOMKilled' : 'LoadFailed',
-        code: oom ? 'instance.out_of_memory' : 'block.load_failed',
-        message: `Block "${this.block.blockId}" failed while loading: ${cause}${oom ? ` (memory limit ${memoryMb ?? '?'} MB)` : ''}.`,
-      });
-    } else if (oom) {
-      this.fail({
-        reason: 'OOMKilled',
-        code: 'instance.out_of_memory',
-        message:
-          `Instance ${this.name} of block "${this.block.blockId}" exceeded its memory limit of ${memoryMb ?? '?'} MB and was stopped; ` +
-          'it is being replaced. Raise the block memory or make it use less for this input.',
-      });
-    } else {
-      this.fail({
-        reason: 'Crashed',
-        code: 'instance.crashed',
-        message: `Instance ${this.name} of block "${this.block.blockId}" crashed (${cause}); it is being replaced.`,
-      });
-    }
+    this.fail(exitFailure(this.about, this.state_ === 'Starting', this.workerError, code));
   }
 
   private fail(f: InstanceFailure): void {
@@ -452,7 +500,7 @@ export class Instance {
     this.closeRequested = true;
     clearInterval(this.heartbeat);
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    const err = stepFailure(f.message, { code: f.code, node: this.block.blockId, retryable: true, status: f.reason === 'LoadFailed' ? 500 : 503 });
+    const err = failureError(this.about, f);
     this.failPending(err);
     this.rejectReadyWaiters(err);
     this.setState('Failed');
@@ -483,25 +531,8 @@ export class Instance {
     return stepFailure(e.message, { code: e.code, node: this.block.blockId, retryable: e.retryable, ...(e.status !== undefined ? { status: e.status } : {}) });
   }
 
-  private stoppedError(): FlowdError {
-    return stepFailure(`Instance ${this.name} of block "${this.block.blockId}" was stopped before it answered; retry the request.`, {
-      code: 'instance.stopped',
-      node: this.block.blockId,
-      retryable: true,
-      status: 503,
-    });
-  }
-
   private notReadyError(): FlowdError {
-    if (this.failure_) {
-      return stepFailure(this.failure_.message, { code: this.failure_.code, node: this.block.blockId, retryable: true, status: 503 });
-    }
-    return stepFailure(`Instance ${this.name} of block "${this.block.blockId}" is ${this.state_}, not Ready; send the request to a ready instance.`, {
-      code: 'instance.not_ready',
-      node: this.block.blockId,
-      retryable: true,
-      status: 503,
-    });
+    return notReadyError(this.about, this.state_, this.failure_);
   }
 }
 

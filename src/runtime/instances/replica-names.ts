@@ -1,5 +1,5 @@
 /**
- * Instance names in NL Flow / Kubernetes style (reference §2.2: `depl-<serviceId>-…`):
+ * Instance names in NL Flow / Kubernetes style (NL Flow's status names replicas `depl-<serviceId>-…`):
  * `depl-<serviceId>-<8 hex per version>-<5 char suffix per replica>`, so the names show which
  * instances belong to the same rollout, like a ReplicaSet hash in pod names.
  */

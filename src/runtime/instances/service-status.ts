@@ -1,6 +1,7 @@
 /**
- * The status a service reports (one entry of NL Flow's `details.services[]`, reference §2.2,
- * plus the fields §7/§8 propose) and the pure rules that derive it, kept apart from the
+ * The status a service reports (one entry of NL Flow's `details.services[]`, plus flowd's
+ * fields: per-replica phase, restarts and termination reason, in-flight and queued work,
+ * observed version) and the pure rules that derive it, kept apart from the
  * controller so they read as the specification they are.
  */
 import type { InstanceFailure, InstanceState } from './instance.js';
@@ -61,7 +62,7 @@ export interface RolloutFacts {
   deadlineExceeded: boolean;
 }
 
-/** Kubernetes Deployment `Progressing` condition, in NL Flow's words (reference §5.1, §6). */
+/** Kubernetes Deployment `Progressing` condition, in NL Flow's `rolloutStatus` words. */
 export function computeRollout(f: RolloutFacts): RolloutView {
   if (f.readyCurrent >= f.desired && !f.oldRemaining) return { status: 'Complete', reason: 'NewReplicaSetAvailable' };
   if (f.loadFailure !== undefined) return { status: 'Failed', reason: `BlockLoadFailed: ${f.loadFailure}` };

@@ -1,6 +1,6 @@
 /**
  * A service keeps `desired` instances of one block alive and spreads requests over them.
- * It works like a small Kubernetes Deployment controller (reference §5.1): every event (an
+ * It works like a small Kubernetes Deployment controller: every event (an
  * instance ready, failed or gone; a new desired count; a new spec) runs one reconcile pass
  * that starts, restarts or drains instances, and the status is derived from what exists.
  *
@@ -10,7 +10,7 @@
  *   finishes) before their thread ends.
  * - An update with a new block spec is a rolling update: new-version slots start at once;
  *   for each one that becomes ready an old instance drains, so ready capacity never drops
- *   below `desired` (NL Flow §4.2: "the pods of the old version keep running — and
+ *   below `desired` (NL Flow's re-publish documentation: "the pods of the old version keep running — and
  *   responding — until the new start running"). A spec with the same block only rescales.
  */
 import type { Logger } from 'pino';

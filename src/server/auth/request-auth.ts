@@ -30,7 +30,7 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator 
       req.flowdUser = hit;
       return done();
     }
-    authenticator.authenticate(header).then(
+    authenticator.authenticate(header, req.ip).then(
       (u) => {
         req.flowdUser = u;
         done();

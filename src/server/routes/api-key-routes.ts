@@ -10,10 +10,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isFlowdError, notFound, validationError } from '../../errors.js';
 import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { ApiKeyRecord, Store } from '../../store/store.js';
-import { parseBody } from '../../template/body-parser.js';
+import { parseRequestBody } from '../bounded-body.js';
+import { isBodyLimitError } from '../../template/body-limits.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireAction } from '../auth/request-auth.js';
-import { contentType, rawBody } from './request-params.js';
+import { rawBody } from './request-params.js';
 
 const BASE = '/_flowd/api_keys';
 const MAX_NAME = 100;
@@ -31,9 +32,9 @@ function bodyObject(req: FastifyRequest, fields: readonly string[], optional: bo
   if (optional && raw.trim() === '') return {};
   let body: unknown;
   try {
-    body = parseBody(raw, contentType(req));
+    body = parseRequestBody(req, raw);
   } catch (e) {
-    if (!isFlowdError(e)) throw e;
+    if (!isFlowdError(e) || isBodyLimitError(e)) throw e;
     throw validationError(`The body is not valid JSON (or YAML with a YAML Content-Type); send an object with [${fields.join(', ')}].`, {
       code: 'apikey.bad_body',
     });
@@ -70,7 +71,7 @@ function parseWorkflowIds(v: unknown): string[] {
 function parseGrace(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw validationError('[grace_period] must be a time value string such as "10m" or "1h".', { code: 'apikey.bad_grace' });
-  const ms = parseTimeValue(v, 'grace_period', { allowMinusOne: false });
+  const ms = parseTimeValue(v, 'grace_period', { allowMinusOne: false, maxMs: MAX_GRACE_MS });
   if (ms > MAX_GRACE_MS) throw validationError(`[grace_period] may be at most 7d, got [${v}].`, { code: 'apikey.bad_grace' });
   return ms;
 }

@@ -24,7 +24,8 @@ import type { JsonValue } from '../../template/types.js';
 import { PROVISION_WORKFLOW } from '../../template/types.js';
 import { requireAction } from '../auth/request-auth.js';
 import { mayAccess } from '../auth/roles.js';
-import { boolParam, queryOf, rawBody } from './request-params.js';
+import { boolParam, queryOf } from './request-params.js';
+import { parseJsonBody } from '../bounded-body.js';
 import { EventStreams } from './event-stream.js';
 import type { OpenStream, StreamEvent } from './event-stream.js';
 import { connectionSignal } from '../connection-signal.js';
@@ -245,12 +246,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
 
 /** The analyze body: a JSON object (the workflow input). */
 function jsonObjectBody(req: FastifyRequest): JsonValue {
-  let v: unknown;
-  try {
-    v = JSON.parse(rawBody(req));
-  } catch (e) {
-    throw validationError(`The request body must be a JSON object: ${(e as Error).message}`, { code: 'flow.invalid_input', node: '$input' });
-  }
+  const v = parseJsonBody(req, (why) => validationError(`The request body must be a JSON object: ${why}`, { code: 'flow.invalid_input', node: '$input' }));
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw validationError('The request body must be a JSON object (the workflow input), e.g. {"text": "hello"}', { code: 'flow.invalid_input', node: '$input' });
   }

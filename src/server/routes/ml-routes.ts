@@ -8,9 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
 import type { MlService } from '../../ml/ml-service.js';
 import { newId } from '../../util/ids.js';
-import { parseBody } from '../../template/body-parser.js';
+import { parseRequestBody } from '../bounded-body.js';
 import { requireAction } from '../auth/request-auth.js';
-import { contentType, rawBody } from './request-params.js';
+import { rawBody } from './request-params.js';
 
 const BASE = '/_plugins/_ml';
 /** The "node" ML Commons names in undeploy answers; flowd serves every model from each node. */
@@ -24,7 +24,7 @@ export async function mlRoutes(app: FastifyInstance, opts: { ml: MlService }): P
   app.post<ModelParams>(`${BASE}/models/:model_id/_predict`, async (req, reply) => {
     requireAction(req, 'ml:write');
     const raw = rawBody(req);
-    const body = raw.trim() === '' ? {} : parseBody(raw, contentType(req));
+    const body = raw.trim() === '' ? {} : parseRequestBody(req, raw);
     // A client that goes away stops the upstream call (or the local batch) it was waiting for.
     const ac = new AbortController();
     const onClose = (): void => {

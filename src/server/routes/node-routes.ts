@@ -1,11 +1,14 @@
 /**
  * GET /_flowd/nodes: the nodes of the cluster (one on the embedded store), their heartbeat,
- * capacity, and which service instances run on each. Read access to workflows is enough.
+ * capacity, and which service instances run on each. Read access to workflows is enough;
+ * with backend-role filtering a non-admin sees only the instances of workflows it may access
+ * (as `_status` decides it), so workflow ids of other teams do not leak through here.
  */
-import type { FastifyInstance } from 'fastify';
-import type { NodeRecord } from '../../store/store.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { NodeRecord, Store } from '../../store/store.js';
 import type { ServiceReport } from '../../runtime/runtime-cluster.js';
 import { requireAction } from '../auth/request-auth.js';
+import { isAdmin, mayAccess } from '../auth/roles.js';
 
 export interface NodesSource {
   nodes(): NodeRecord[];
@@ -36,12 +39,37 @@ function instancesOf(info: NodeRecord['info']): InstanceRow[] {
     .filter((r) => r.desired > 0 || r.replicas.length > 0);
 }
 
-export async function nodeRoutes(app: FastifyInstance, opts: { source: NodesSource; self: string }): Promise<void> {
+export interface NodeRoutesOptions {
+  source: NodesSource;
+  self: string;
+  store: Store;
+  filterByBackendRoles: boolean;
+}
+
+export async function nodeRoutes(app: FastifyInstance, opts: NodeRoutesOptions): Promise<void> {
+  /** Which of `ids` the caller may see; undefined when it may see everything. */
+  const visibleIds = async (req: FastifyRequest, ids: Set<string>): Promise<Set<string> | undefined> => {
+    const u = req.flowdUser;
+    if (!opts.filterByBackendRoles || u === undefined || isAdmin(u)) return undefined;
+    const out = new Set<string>();
+    for (const id of ids) {
+      // The template's owner, or the state's when the template is gone; a workflow with
+      // neither (an orphaned publication) is for admins only.
+      const rec = await opts.store.getWorkflow(id);
+      const state = rec ? undefined : await opts.store.getState(id, { steps: false });
+      if (!rec && !state) continue;
+      if (mayAccess(u, rec ? rec.template.user : state?.user, true)) out.add(id);
+    }
+    return out;
+  };
+
   app.get('/_flowd/nodes', async (req) => {
     requireAction(req, 'workflow:read');
     const now = Date.now();
+    const nodes = opts.source.nodes().map((n) => ({ n, instances: instancesOf(n.info) }));
+    const visible = await visibleIds(req, new Set(nodes.flatMap(({ instances }) => instances.map((i) => i.workflow_id))));
     return {
-      nodes: opts.source.nodes().map((n) => ({
+      nodes: nodes.map(({ n, instances }) => ({
         node_id: n.nodeId,
         url: n.url,
         self: n.nodeId === opts.self,
@@ -49,7 +77,7 @@ export async function nodeRoutes(app: FastifyInstance, opts: { source: NodesSour
         started_at: n.startedAt,
         last_heartbeat: n.heartbeatAt,
         capacity: n.info['capacity'] ?? null,
-        instances: instancesOf(n.info),
+        instances: visible ? instances.filter((i) => visible.has(i.workflow_id)) : instances,
       })),
     };
   });

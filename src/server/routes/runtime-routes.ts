@@ -1,5 +1,5 @@
 /**
- * The NL Flow runtime API under /api/v1/runtime/workflow/{workflowId} (reference §2, §7):
+ * The NL Flow runtime API under /api/v1/runtime/workflow/{workflowId} and flowd's additions to it:
  * status (with `?watch=true` as Server-Sent Events), SYNC analyze (ASYNC: all-in-one), and
  * the task API. Every route takes `X-API-KEY` instead of basic auth; the key is checked
  * before anything about the workflow is revealed. Errors use NL Flow's `{"errors": [...]}`
@@ -14,7 +14,8 @@ import type { TaskRecord, TaskStatus } from '../../store/store.js';
 import type { JsonObject, JsonValue } from '../../template/types.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
-import { queryOf, rawBody } from './request-params.js';
+import { queryOf } from './request-params.js';
+import { parseJsonBody } from '../bounded-body.js';
 import { requestLogFields } from '../request-ids.js';
 import { EventStreams } from './event-stream.js';
 import { connectionSignal } from '../connection-signal.js';
@@ -64,13 +65,9 @@ function taskView(t: TaskRecord): Record<string, unknown> {
 
 const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The raw body parsed as JSON; `notJson` is the start of the 400's message when it is not. */
+/** The body as JSON within the body limits; `notJson` is the start of the 400's message when it is not JSON. */
 function parseBody(req: FastifyRequest, notJson: (why: string) => Error): unknown {
-  try {
-    return JSON.parse(rawBody(req));
-  } catch (e) {
-    throw notJson((e as Error).message);
-  }
+  return parseJsonBody(req, notJson);
 }
 
 /** The analyze / task body: a JSON object (NL Flow: "an UTF-8 encoded JSON object"). */
@@ -150,15 +147,18 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   const routeConfig = { config: { auth: 'none' as const } };
   const streams = new EventStreams(app);
 
-  const auth = async (req: WfReq | TaskReq): Promise<string> => {
-    const id = req.params.workflowId;
-    await requireApiKey(req, id, apiKeys);
-    return id;
-  };
+  // The key is checked as soon as the request line and headers arrived: a caller without a
+  // valid key gets its 401/403 before its body is read, let alone parsed.
+  app.addHook('onRequest', async (req) => {
+    const id = (req.params as { workflowId?: string }).workflowId;
+    if (id !== undefined) await requireApiKey(req, id, apiKeys);
+  });
+  /** The workflow the request is for; its key was checked by the hook above. */
+  const workflowOf = (req: WfReq | TaskReq): string => req.params.workflowId;
 
+  /** The caller's correlation id (already bounded: request-ids.ts), echoed and logged. */
   const correlation = (req: FastifyRequest, reply: FastifyReply): string | undefined => {
-    const h = req.headers['x-correlation-id'];
-    const c = Array.isArray(h) ? h[0] : h;
+    const c = req.correlationId;
     if (c !== undefined) {
       void reply.header('x-correlation-id', c);
       req.log.info({ ...requestLogFields(req), url: req.url }, 'runtime request');
@@ -167,7 +167,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   };
 
   app.get(`${BASE}/action/status`, routeConfig, async (req: WfReq, reply) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const q = queryOf(req);
     const status = runtime.status(id);
     // NL Flow: 404 with no body when the workflow was never published.
@@ -183,7 +183,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   });
 
   app.post(`${BASE}/action/analyze`, routeConfig, async (req: WfReq, reply) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const q = queryOf(req);
     const correlationId = correlation(req, reply);
     const input = jsonInput(req);
@@ -199,7 +199,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   });
 
   app.post(`${BASE}/task`, routeConfig, async (req: WfReq, reply) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const correlationId = correlation(req, reply);
     const input = jsonInput(req);
     const idempotencyKey = idempotencyKeyOf(req);
@@ -212,7 +212,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   });
 
   app.post(`${BASE}/task/batch`, routeConfig, async (req: WfReq, reply) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const correlationId = correlation(req, reply);
     const items = batchItems(req, idempotencyKeyOf(req));
     const results = await runtime.tasks.submitMany(id, items, correlationId !== undefined ? { correlationId } : {});
@@ -221,7 +221,7 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   });
 
   app.get(`${BASE}/task`, routeConfig, async (req: WfReq) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const q = queryOf(req);
     const limit = q['limit'] === undefined ? 100 : Number(q['limit']);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw validationError('limit must be an integer from 1 to 1000', { code: 'task.bad_limit' });
@@ -231,50 +231,44 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
   });
 
   app.post(`${BASE}/task/status`, routeConfig, async (req: WfReq) => {
-    const id = await auth(req);
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody(req));
-    } catch {
-      body = undefined;
-    }
-    const ids = (body as { taskIds?: unknown } | undefined)?.taskIds;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((x) => typeof x === 'string')) {
-      throw validationError('Send {"taskIds": ["…", …]} with 1 to 1000 task ids', { code: 'task.bad_ids' });
-    }
+    const id = workflowOf(req);
+    const badIds = (): Error => validationError('Send {"taskIds": ["…", …]} with 1 to 1000 task ids', { code: 'task.bad_ids' });
+    const body = parseBody(req, badIds);
+    const ids = isJsonObject(body) ? body['taskIds'] : undefined;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((x) => typeof x === 'string')) throw badIds();
     const found = await runtime.tasks.statusMany(id, ids);
     const byId = new Map(found.map((t) => [t.taskId, t]));
     return { tasks: ids.map((t) => (byId.has(t) ? taskView(byId.get(t) as TaskRecord) : { taskId: t, status: 'NOT_FOUND' })) };
   });
 
   app.delete(`${BASE}/task`, routeConfig, async (req: WfReq) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const statuses = statusesParam(queryOf(req)['status']);
     const deleted = await runtime.tasks.deleteMany(id, statuses);
     return { deleted };
   });
 
   app.get(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const wait = waitParam(queryOf(req)['wait'], opts.maxWaitMs);
     const t = wait > 0 ? await runtime.tasks.wait(id, req.params.taskId, wait) : await runtime.tasks.get(id, req.params.taskId);
     return taskView(t);
   });
 
   app.get(`${BASE}/task/:taskId/result`, routeConfig, async (req: TaskReq, reply) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const { task, output } = await runtime.tasks.result(id, req.params.taskId);
     void reply.header('x-task-status', task.status);
     return reply.code(200).send(output);
   });
 
   app.get(`${BASE}/task/:taskId/input`, routeConfig, async (req: TaskReq) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     return runtime.tasks.input(id, req.params.taskId);
   });
 
   app.delete(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
-    const id = await auth(req);
+    const id = workflowOf(req);
     const t = await runtime.tasks.delete(id, req.params.taskId);
     return { taskId: t.taskId, status: t.status, deleted: true };
   });

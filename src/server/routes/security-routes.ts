@@ -5,11 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound, validationError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import { parseBody } from '../../template/body-parser.js';
+import { parseRequestBody } from '../bounded-body.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireAction } from '../auth/request-auth.js';
 import { KNOWN_ROLES } from '../auth/roles.js';
-import { contentType, rawBody } from './request-params.js';
 
 const BASE = '/_plugins/_security/api/internalusers';
 
@@ -46,7 +45,7 @@ export async function securityRoutes(app: FastifyInstance, opts: { store: Store;
     requireAction(req, 'security:admin');
     const name = req.params.name;
     if (!/^[\w.@-]{1,64}$/.test(name)) throw validationError('User names are 1-64 characters of letters, digits, _ . @ -');
-    const body = parseBody(rawBody(req), contentType(req));
+    const body = parseRequestBody(req);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('The body must be an object with password, backend_roles, opendistro_security_roles');
     const b = body as Record<string, unknown>;
     const password = b['password'];

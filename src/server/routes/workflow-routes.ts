@@ -1,5 +1,5 @@
 /**
- * The Flow Framework management API under /_plugins/_flow_framework/workflow (reference §1).
+ * The Flow Framework management API under /_plugins/_flow_framework/workflow (Flow Framework's REST API).
  * Routes parse and check parameters, call the engine, and render; no business logic here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,13 +11,14 @@ import type { OnFailure } from '../../engine/plan.js';
 import type { WorkflowService } from '../../engine/workflow-service.js';
 import type { Store, StateRecord } from '../../store/store.js';
 import type { StepRegistry } from '../../steps/step-registry.js';
-import { parseBody } from '../../template/body-parser.js';
+import { parseRequestBody } from '../bounded-body.js';
+import { isBodyLimitError } from '../../template/body-limits.js';
 import { parseTemplate } from '../../template/template-parser.js';
 import type { TemplateLimits } from '../../template/template-parser.js';
 import { serializeTemplate } from '../../template/template-serializer.js';
 import { buildUseCaseTemplate } from '../../template/use-cases.js';
 import type { OsUser, Template } from '../../template/types.js';
-import { executeSearch } from '../../search/query-dsl.js';
+import { searchDocuments } from '../../search/query-dsl.js';
 import { requireAction } from '../auth/request-auth.js';
 import { isAdmin, mayAccess, toOsUser } from '../auth/roles.js';
 import { renderStatus, stateDocument } from '../views/status-view.js';
@@ -99,7 +100,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
   };
 
   const parseTemplateBody = (req: FastifyRequest, updateFields: boolean): Template =>
-    parseTemplate(parseBody(rawBody(req), contentType(req)), { updateFields, limits: opts.templateLimits });
+    parseTemplate(parseRequestBody(req), { updateFields, limits: opts.templateLimits });
 
   /** POST (create) and PUT (update / reprovision) share Flow Framework's parameter rules. */
   const createOrUpdate = async (req: FastifyRequest, reply: FastifyReply, id: string | undefined): Promise<FastifyReply> => {
@@ -124,7 +125,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     let template: Template;
     if (useCase !== undefined) {
       const raw = rawBody(req);
-      const body = raw.trim() === '' ? {} : parseBody(raw, contentType(req));
+      const body = raw.trim() === '' ? {} : parseRequestBody(req, raw);
       template = parseTemplate(buildUseCaseTemplate(useCase, body), { limits: opts.templateLimits });
     } else template = parseTemplateBody(req, updateFields);
 
@@ -168,17 +169,17 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['clear_status']);
     const id = req.params.workflow_id;
-    const rec = await store.getWorkflow(id);
-    if (rec) checkAccess(req, id, rec.template.user);
-    await workflows.delete(id, boolParam(q, 'clear_status'));
+    // Access (template owner; with clear_status the state's owner too) is decided before anything is deleted.
+    const res = await workflows.delete(id, boolParam(q, 'clear_status'), (owner) => checkAccess(req, id, owner));
     opts.events?.notify(id); // status watchers learn that it is gone
     return {
       _index: '.plugins-flow-framework-templates',
       _id: id,
-      _version: (rec?.version ?? 0) + 1,
-      result: 'deleted',
+      _version: (res.version ?? 0) + 1,
+      // Only the status was left: it was cleared, the template document was already gone.
+      result: res.templateDeleted ? 'deleted' : 'not_found',
       _shards: { total: 1, successful: 1, failed: 0 },
-      _seq_no: rec?.version ?? 0,
+      _seq_no: res.version ?? 0,
       _primary_term: 1,
     };
   });
@@ -193,8 +194,9 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     if (raw.trim() !== '') {
       let body: unknown;
       try {
-        body = parseBody(raw, contentType(req));
-      } catch {
+        body = parseRequestBody(req, raw);
+      } catch (e) {
+        if (isBodyLimitError(e)) throw e;
         throw validationError('Request body parsing failed');
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError('Request body parsing failed');
@@ -274,7 +276,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['source', 'source_content_type', 'size', 'from']);
     const raw = q['source'] ?? rawBody(req);
-    const body = raw.trim() === '' ? {} : parseBody(raw, q['source_content_type'] ?? contentType(req));
+    const body = raw.trim() === '' ? {} : parseRequestBody(req, raw, q['source_content_type'] ?? contentType(req));
     if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const b: Record<string, unknown> = { ...(body as Record<string, unknown>), seq_no_primary_term: true, version: true };
       if (q['size'] !== undefined) b['size'] = Number(q['size']);
@@ -292,7 +294,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
 
   const searchTemplates = async (req: FastifyRequest): Promise<unknown> => {
     requireAction(req, 'workflow:read');
-    const started = Date.now();
+    const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
     const docs = (await store.listWorkflows()).map((w) => ({
       _id: w.id,
@@ -302,12 +304,12 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
       _primary_term: 1,
     }));
     const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
-    return executeSearch(docs, body, { index: '.plugins-flow-framework-templates', excludes, filter: roleFilter(req), tookMs: Date.now() - started });
+    return searchDocuments(docs, body, { index: '.plugins-flow-framework-templates', excludes, filter: roleFilter(req), startedAt: started });
   };
 
   const searchStates = async (req: FastifyRequest): Promise<unknown> => {
     requireAction(req, 'workflow:read');
-    const started = Date.now();
+    const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
     const docs = (await store.listStates()).map((s) => ({
       _id: s.workflowId,
@@ -317,7 +319,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
       _primary_term: 1,
     }));
     const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
-    return executeSearch(docs, body, { index: '.plugins-flow-framework-state', excludes, filter: roleFilter(req), tookMs: Date.now() - started });
+    return searchDocuments(docs, body, { index: '.plugins-flow-framework-state', excludes, filter: roleFilter(req), startedAt: started });
   };
 
   app.get(`${BASE}/_search`, searchTemplates);

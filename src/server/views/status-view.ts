@@ -1,5 +1,5 @@
 /**
- * The `_status` body (seed 000 and reference §1.7): `workflow_id`, `error` when there is one,
+ * The `_status` body of Flow Framework's Get workflow status API: `workflow_id`, `error` when there is one,
  * `state`, `resources_created` in creation order (omitted when empty); with `all=true` also
  * provisioning_progress, times (epoch ms), user, user_outputs, and flowd's `steps`.
  */

@@ -1,5 +1,5 @@
 /**
- * How ML resources are removed on deprovision and rollback (reference §4.5). None needs
+ * How ML resources are removed on deprovision and rollback. None needs
  * `allow_delete`; a resource that is already gone counts as removed for every type (Flow
  * Framework only manages that for models and agents). Model groups have no deleter: Flow
  * Framework leaves them (its deprovision step is a noop).

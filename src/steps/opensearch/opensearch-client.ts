@@ -76,12 +76,36 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 /** Statuses worth retrying: the cluster is busy or a proxy in front of it is. */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
+/** User info in the cluster URL moves to Basic auth: fetch refuses it, quoting the URL (and its password) in the error. */
+function splitUserInfo(opts: OpenSearchClientOptions): { url: string; username: string | undefined; password: string | undefined } {
+  let u: URL;
+  try {
+    u = new URL(opts.url);
+  } catch {
+    return { url: opts.url, username: opts.username, password: opts.password };
+  }
+  if (u.username === '' && u.password === '') return { url: opts.url, username: opts.username, password: opts.password };
+  const decode = (x: string): string => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  const username = opts.username ?? decode(u.username);
+  const password = opts.password ?? decode(u.password);
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), username, password };
+}
+
 export function createOpenSearchClient(opts: OpenSearchClientOptions): OpenSearchClient {
-  const baseUrl = opts.url.replace(/\/+$/, '');
+  const auth = splitUserInfo(opts);
+  const baseUrl = auth.url.replace(/\/+$/, '');
   const doFetch = opts.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (opts.username !== undefined) {
-    const token = Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
+  if (auth.username !== undefined) {
+    const token = Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64');
     headers.authorization = `Basic ${token}`;
   }
 

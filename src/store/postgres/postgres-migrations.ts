@@ -184,6 +184,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS tasks_running;
     `,
   },
+  {
+    version: 5,
+    name: 'run-attempts',
+    // As on SQLite: how many times a provisioning run was started (resumes counted when claimed).
+    sql: `
+      ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version ?? 0;

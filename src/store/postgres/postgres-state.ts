@@ -19,7 +19,7 @@ import type { PgDb, Queryable } from './postgres-connection.js';
 import type { StateRow } from './postgres-rows.js';
 import { stateSelect, toState } from './postgres-rows.js';
 import type { RunRow } from '../rows/run-rows.js';
-import { RUN_COLS, newRunValues, toRun } from '../rows/run-rows.js';
+import { RUN_COLS, RUN_READ_COLS, newRunValues, toRun } from '../rows/run-rows.js';
 
 interface LockedState {
   state: ProvisionState;
@@ -116,7 +116,7 @@ export class PgProvisioning {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const row = (await this.#db.query<RunRow>(`SELECT ${RUN_COLS} FROM runs WHERE run_id = $1`, [runId])).rows[0];
+    const row = (await this.#db.query<RunRow>(`SELECT ${RUN_READ_COLS} FROM runs WHERE run_id = $1`, [runId])).rows[0];
     return row ? toRun(row) : undefined;
   }
 
@@ -252,11 +252,12 @@ export class PgProvisioning {
    * other, and no run is handed to two of them.
    */
   async claimOrphanedRuns(owner: string, now: number, leaseMs: number): Promise<RunRecord[]> {
+    // Each claim counts an attempt of the run, durably, before anything is resumed.
     const r = await this.#db.query<RunRow>(
-      `UPDATE runs AS r SET owner = $1, lease_until = $3
+      `UPDATE runs AS r SET owner = $1, lease_until = $3, attempts = r.attempts + 1
        FROM (SELECT run_id FROM runs WHERE active AND lease_until < $2 FOR UPDATE SKIP LOCKED) AS o
        WHERE r.run_id = o.run_id
-       RETURNING ${RUN_COLS.split(', ').map((c) => `r.${c}`).join(', ')}`,
+       RETURNING ${RUN_READ_COLS.split(', ').map((c) => `r.${c}`).join(', ')}`,
       [owner, now, now + leaseMs],
     );
     return r.rows.map(toRun).sort((a, b) => a.startTime - b.startTime || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));

@@ -27,6 +27,7 @@ import type {
   Store,
   StoredUser,
   TaskCompletion,
+  TaskDeadLetter,
   TaskPage,
   TaskRecord,
   TaskStatus,
@@ -328,9 +329,17 @@ export class PostgresStore implements Store {
   listPublications(): Promise<PublicationRecord[]> { return this.#publications.list(); }
 
   createTask(t: NewTask): Promise<{ task: TaskRecord; created: boolean }> { return this.#tasks.create(t); }
-  claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
-    return this.#tasks.claim(workflowId, owner, limit, now, leaseMs);
+  claimTasks(
+    workflowId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    deadLetter?: TaskDeadLetter,
+  ): Promise<Array<TaskRecord & { input: string }>> {
+    return this.#tasks.claim(workflowId, owner, limit, now, leaseMs, deadLetter);
   }
+  requeueTasks(owner: string, taskIds: string[]): Promise<string[]> { return this.#tasks.requeue(owner, taskIds); }
   completeTasks(results: TaskCompletion[]): Promise<string[]> { return this.#tasks.complete(results); }
   renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void> { return this.#tasks.renewLeases(workflowId, owner, now, leaseMs); }
   /** Only expired leases here: other owners are live nodes (unlike SQLite's single process). */

@@ -10,12 +10,12 @@
  * commit does. Counts are read from the table (no in-memory cache: other nodes write too).
  */
 import { conflict } from '../../errors.js';
-import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
+import type { NewTask, TaskCompletion, TaskDeadLetter, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
 import type { PgDb } from './postgres-connection.js';
 import type { TaskRow } from '../rows/task-rows.js';
 import type { ClaimedRow } from '../rows/task-rows.js';
-import { CLAIMED_COLS, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
+import { CLAIMED_COLS, NO_ATTEMPT_LIMIT, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows per INSERT of grouped creates, and per DELETE of the expiry sweep. */
@@ -146,18 +146,47 @@ export class PgTasks {
     }
   }
 
-  async claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
+  async claim(
+    workflowId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    deadLetter?: TaskDeadLetter,
+  ): Promise<Array<TaskRecord & { input: string }>> {
     if (limit <= 0) return [];
     // The subquery walks (workflow_id, status, seq); SKIP LOCKED passes over rows another node is claiming.
+    // A task claimed maxAttempts times already is dead-lettered by the same statement (SET
+    // expressions read the row as it was): no extra round trip per claim.
     const leaseUntil = now + leaseMs;
     const r = await this.#db.query<ClaimedRow>(
-      `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = $3, owner = $4, lease_until = $5
+      `UPDATE tasks SET
+         status = CASE WHEN attempt < $6::int THEN 'RUNNING' ELSE 'ERROR' END,
+         attempt = CASE WHEN attempt < $6::int THEN attempt + 1 ELSE attempt END,
+         started_at = CASE WHEN attempt < $6::int THEN $3::bigint ELSE started_at END,
+         owner = CASE WHEN attempt < $6::int THEN $4::text ELSE NULL END,
+         lease_until = CASE WHEN attempt < $6::int THEN $5::bigint ELSE NULL END,
+         finished_at = CASE WHEN attempt < $6::int THEN finished_at ELSE $3::bigint END,
+         output = CASE WHEN attempt < $6::int THEN output ELSE $7::text END
        WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = $1 AND status = 'QUEUED' ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
        RETURNING ${CLAIMED_COLS}`,
-      [workflowId, Math.floor(limit), now, owner, leaseUntil],
+      [workflowId, Math.floor(limit), now, owner, leaseUntil, deadLetter?.maxAttempts ?? NO_ATTEMPT_LIMIT, deadLetter?.output ?? null],
     );
     const rows = r.rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
     return rows.map((row) => claimedTask(row, workflowId, owner, now, leaseUntil));
+  }
+
+  /** Rows locked in seq order, as every multi-row writer of tasks does (no deadlock with a completion batch). */
+  async requeue(owner: string, taskIds: string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const r = await this.#db.query<{ task_id: string }>(
+      `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
+       WHERE seq IN (SELECT seq FROM tasks WHERE task_id = ANY($1::text[]) ORDER BY seq FOR UPDATE)
+         AND status = 'RUNNING' AND owner = $2
+       RETURNING task_id`,
+      [taskIds, owner],
+    );
+    return r.rows.map((row) => row.task_id);
   }
 
   async complete(results: TaskCompletion[]): Promise<string[]> {

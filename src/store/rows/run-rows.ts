@@ -11,9 +11,13 @@ export interface RunRow {
   owner: string;
   lease_until: number;
   start_time: number;
+  attempts: number;
 }
 
+/** The columns beginRun inserts (`attempts` starts at its default, 1). */
 export const RUN_COLS = 'run_id, workflow_id, kind, plan, params, owner, lease_until, start_time';
+/** The columns a run is read with. */
+export const RUN_READ_COLS = `${RUN_COLS}, attempts`;
 
 export const toRun = (r: RunRow): RunRecord => ({
   runId: r.run_id,
@@ -24,6 +28,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   owner: r.owner,
   leaseUntil: r.lease_until,
   startTime: r.start_time,
+  attempt: r.attempts,
 });
 
 /** The values of the run row that beginRun inserts, in RUN_COLS order. */

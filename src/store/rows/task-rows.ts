@@ -23,25 +23,25 @@ export interface TaskRow {
 export const TASK_META_COLS = `seq, task_id, workflow_id, status, attempt, created_at, started_at, finished_at, expires_at, owner, lease_until,
   correlation_id, idempotency_key`;
 
-/** What a claim reads back: the columns it did not just set itself. */
-export const CLAIMED_COLS = 'seq, task_id, attempt, created_at, expires_at, correlation_id, idempotency_key, input';
+/** What a claim reads back: the columns it did not just set itself, and whether it ran or dead-lettered the task. */
+export const CLAIMED_COLS = 'seq, task_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input';
 
-export type ClaimedRow = Pick<TaskRow, 'seq' | 'task_id' | 'attempt' | 'created_at' | 'expires_at' | 'correlation_id' | 'idempotency_key'> & { input: string };
+export type ClaimedRow = Pick<TaskRow, 'seq' | 'task_id' | 'status' | 'attempt' | 'created_at' | 'expires_at' | 'correlation_id' | 'idempotency_key'> & {
+  input: string;
+};
 
-/** The record of a task this claim just set RUNNING (fewer columns to send and parse per task). */
+/** Attempts past which nothing is dead-lettered (a claim without a dead-letter policy). */
+export const NO_ATTEMPT_LIMIT = 2_147_483_647;
+
+/**
+ * The record of a task this claim just set RUNNING, or ERROR when it dead-lettered it (fewer
+ * columns to send and parse per task).
+ */
 export function claimedTask(r: ClaimedRow, workflowId: string, owner: string, now: number, leaseUntil: number): TaskRecord & { input: string } {
-  const t: TaskRecord & { input: string } = {
-    taskId: r.task_id,
-    workflowId,
-    status: 'RUNNING',
-    attempt: r.attempt,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    startedAt: now,
-    owner,
-    leaseUntil,
-    input: r.input,
-  };
+  const t: TaskRecord & { input: string } =
+    r.status === 'RUNNING'
+      ? { taskId: r.task_id, workflowId, status: 'RUNNING', attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at, startedAt: now, owner, leaseUntil, input: r.input }
+      : { taskId: r.task_id, workflowId, status: r.status, attempt: r.attempt, createdAt: r.created_at, expiresAt: r.expires_at, finishedAt: now, input: r.input };
   if (r.correlation_id !== null) t.correlationId = r.correlation_id;
   if (r.idempotency_key !== null) t.idempotencyKey = r.idempotency_key;
   return t;

@@ -174,4 +174,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS tasks_running;
     `,
   },
+  {
+    version: 5,
+    name: 'run-attempts',
+    // How many times a provisioning run was started: 1, + 1 each time a node resumed it after
+    // the one running it died. Counted when the run is claimed, before any work: a run whose
+    // attempts keep ending the node is dead-lettered instead of resumed forever.
+    sql: `
+      ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

@@ -4,7 +4,6 @@
  * short transaction and atomic by construction; the async signatures keep the port shared
  * with PostgreSQL.
  */
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { JsonObject, Template } from '../../template/types.js';
 import type {
@@ -29,12 +28,12 @@ import type {
   Store,
   StoredUser,
   TaskCompletion,
+  TaskDeadLetter,
   TaskPage,
   TaskRecord,
   TaskStatus,
   WorkflowRecord,
 } from '../store.js';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteApiKeys } from './sqlite-api-keys.js';
 import { SqlitePublications } from './sqlite-publications.js';
 import { SqliteTasks } from './sqlite-tasks.js';
@@ -46,7 +45,7 @@ import { toMl } from '../rows/ml-resource-rows.js';
 import type { NodeRow } from '../rows/node-rows.js';
 import { toNode } from '../rows/node-rows.js';
 import type { RunRow } from '../rows/run-rows.js';
-import { RUN_COLS, newRunValues, toRun } from '../rows/run-rows.js';
+import { RUN_COLS, RUN_READ_COLS, newRunValues, toRun } from '../rows/run-rows.js';
 import type { StepRow } from '../rows/state-rows.js';
 import { toStateRecord, toStep } from '../rows/state-rows.js';
 import type { UserRow } from '../rows/user-rows.js';
@@ -54,12 +53,16 @@ import { toUser } from '../rows/user-rows.js';
 import type { WorkflowRow } from '../rows/workflow-rows.js';
 import { toWorkflow } from '../rows/workflow-rows.js';
 import { statementCache } from './statement-cache.js';
+import type { StoreIntegrity } from '../store-integrity.js';
+import { IntegrityLatch } from '../store-integrity.js';
+import type { QuickCheckResult } from './sqlite-integrity.js';
+import { latchCorruptionErrors } from './sqlite-integrity.js';
+import type { SqliteOpenOptions } from './sqlite-open.js';
+import { latestSqliteVersion, openSqliteDatabase } from './sqlite-open.js';
 
-export interface SqliteStoreOptions {
-  /** File path, or ':memory:'. */
-  path: string;
-  /** 'NORMAL' survives process crashes (WAL); 'FULL' also survives power loss. */
-  synchronous?: 'NORMAL' | 'FULL';
+export interface SqliteStoreOptions extends SqliteOpenOptions {
+  /** Hears once when the file turns out damaged, at the start-up check or at run time. */
+  onDamaged?: (reason: string) => void;
 }
 
 const STATE_CACHE_MAX = 100_000;
@@ -77,42 +80,29 @@ export class SqliteStore implements Store {
   readonly #tasks: SqliteTasks;
   readonly #publications: SqlitePublications;
   readonly #apiKeys: SqliteApiKeys;
+  readonly #integrity: IntegrityLatch;
+  /** The start-up `quick_check`, when asked for. */
+  readonly startupCheck: QuickCheckResult | undefined;
 
   constructor(opts: SqliteStoreOptions) {
-    this.#db = new Database(opts.path);
+    this.#integrity = new IntegrityLatch(opts.onDamaged);
+    const opened = openSqliteDatabase(opts, this.#integrity);
+    this.#db = opened.db;
+    this.startupCheck = opened.startupCheck;
     this.#q = statementCache(this.#db);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#migrate();
     this.#tasks = new SqliteTasks(this.#db);
     this.#publications = new SqlitePublications(this.#db);
     this.#apiKeys = new SqliteApiKeys(this.#db);
+    latchCorruptionErrors(this, SqliteStore.prototype, this.#integrity, opened.advice);
   }
 
-
-  #migrate(): void {
-    this.#db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    const current = (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-    const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
-    if (current > latest) {
-      throw new Error(
-        `The data directory's schema (version ${current}) is newer than this flowd supports (${latest}). Upgrade flowd or use another data directory.`,
-      );
-    }
-    for (const m of SQLITE_MIGRATIONS) {
-      if (m.version <= current) continue;
-      this.#db.transaction(() => {
-        this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-        this.#db.exec(m.sql);
-      })();
-    }
+  integrity(): StoreIntegrity {
+    return this.#integrity.get();
   }
 
   async schemaVersion(): Promise<SchemaVersion> {
     const current = (this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-    return { current, latest: SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0 };
+    return { current, latest: latestSqliteVersion() };
   }
 
   /** SQLite reuses the space of deleted rows by itself: nothing to tune. */
@@ -437,14 +427,14 @@ export class SqliteStore implements Store {
   }
 
   async claimOrphanedRuns(owner: string, now: number, leaseMs: number): Promise<RunRecord[]> {
-    return this.#db.transaction((): RunRecord[] => {
-      // One process owns an SQLite file (the data dir is locked), so a run owned by anyone
-      // else was left behind by a process that died.
-      const rows = this.#q('SELECT * FROM runs WHERE active = 1 AND (owner <> ? OR lease_until < ?)').all(owner, now) as RunRow[];
-      const upd = this.#q('UPDATE runs SET owner = ?, lease_until = ? WHERE run_id = ?');
-      for (const r of rows) upd.run(owner, now + leaseMs, r.run_id);
-      return rows.map((r) => ({ ...toRun(r), owner, leaseUntil: now + leaseMs }));
-    })();
+    // One process owns an SQLite file (the data dir is locked), so a run owned by anyone
+    // else was left behind by a process that died. The claim counts an attempt (durably,
+    // before anything is resumed): a run that keeps killing the node gets dead-lettered.
+    const rows = this.#q(
+      `UPDATE runs SET owner = ?, lease_until = ?, attempts = attempts + 1
+       WHERE active = 1 AND (owner <> ? OR lease_until < ?) RETURNING ${RUN_READ_COLS}`,
+    ).all(owner, now + leaseMs, owner, now) as RunRow[];
+    return rows.map(toRun).sort((a, b) => a.startTime - b.startTime || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
   }
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
@@ -541,9 +531,17 @@ export class SqliteStore implements Store {
   async listPublications(): Promise<PublicationRecord[]> { return this.#publications.list(); }
 
   async createTask(t: NewTask): Promise<{ task: TaskRecord; created: boolean }> { return this.#tasks.create(t); }
-  async claimTasks(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<Array<TaskRecord & { input: string }>> {
-    return this.#tasks.claim(workflowId, owner, limit, now, leaseMs);
+  async claimTasks(
+    workflowId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    deadLetter?: TaskDeadLetter,
+  ): Promise<Array<TaskRecord & { input: string }>> {
+    return this.#tasks.claim(workflowId, owner, limit, now, leaseMs, deadLetter);
   }
+  async requeueTasks(owner: string, taskIds: string[]): Promise<string[]> { return this.#tasks.requeue(owner, taskIds); }
   async completeTasks(results: TaskCompletion[]): Promise<string[]> { return this.#tasks.complete(results); }
   async renewTaskLeases(workflowId: string, owner: string, now: number, leaseMs: number): Promise<void> { this.#tasks.renewLeases(workflowId, owner, now, leaseMs); }
   async requeueOrphanedTasks(owner: string, now: number): Promise<number> { return this.#tasks.requeueOrphans(owner, now); }

@@ -14,11 +14,11 @@
  * depth, read on every status request, costs nothing instead of a scan of the workflow's tasks.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { NewTask, TaskCompletion, TaskPage, TaskRecord, TaskStatus } from '../store.js';
+import type { NewTask, TaskCompletion, TaskDeadLetter, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
 import { statementCache } from './statement-cache.js';
 import type { ClaimedRow, TaskRow } from '../rows/task-rows.js';
-import { CLAIMED_COLS, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
+import { CLAIMED_COLS, NO_ATTEMPT_LIMIT, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
 
 /** Rows deleted per transaction by the expiry sweep; the event loop gets a turn in between. */
@@ -136,21 +136,51 @@ export class SqliteTasks {
     });
   }
 
-  claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number): Array<TaskRecord & { input: string }> {
+  claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number, deadLetter?: TaskDeadLetter): Array<TaskRecord & { input: string }> {
     if (limit <= 0) return [];
     // The subquery walks (workflow_id, status, seq): O(log n + limit) however long the queue.
+    // A task claimed maxAttempts times already is dead-lettered by the same statement (every
+    // SET expression reads the row as it was), so the check costs no extra round trip.
     const leaseUntil = now + leaseMs;
     const rows = this.#q(
-      `UPDATE tasks SET status = 'RUNNING', attempt = attempt + 1, started_at = ?, owner = ?, lease_until = ?
-       WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = ? AND status = 'QUEUED' ORDER BY seq LIMIT ?)
+      `UPDATE tasks SET
+         status = CASE WHEN attempt < @max THEN 'RUNNING' ELSE 'ERROR' END,
+         attempt = CASE WHEN attempt < @max THEN attempt + 1 ELSE attempt END,
+         started_at = CASE WHEN attempt < @max THEN @now ELSE started_at END,
+         owner = CASE WHEN attempt < @max THEN @owner ELSE NULL END,
+         lease_until = CASE WHEN attempt < @max THEN @leaseUntil ELSE NULL END,
+         finished_at = CASE WHEN attempt < @max THEN finished_at ELSE @now END,
+         output = CASE WHEN attempt < @max THEN output ELSE @output END
+       WHERE seq IN (SELECT seq FROM tasks WHERE workflow_id = @workflowId AND status = 'QUEUED' ORDER BY seq LIMIT @limit)
        RETURNING ${CLAIMED_COLS}`,
-    ).all(now, owner, leaseUntil, workflowId, limit) as ClaimedRow[];
+    ).all({
+      max: deadLetter?.maxAttempts ?? NO_ATTEMPT_LIMIT,
+      output: deadLetter?.output ?? null,
+      now,
+      owner,
+      leaseUntil,
+      workflowId,
+      limit,
+    }) as ClaimedRow[];
     rows.sort((a, b) => a.seq - b.seq); // RETURNING promises no order
+    let running = 0;
+    for (const r of rows) if (r.status === 'RUNNING') running++;
     this.#apply([
       [workflowId, 'QUEUED', -rows.length],
-      [workflowId, 'RUNNING', rows.length],
+      [workflowId, 'RUNNING', running],
+      [workflowId, 'ERROR', rows.length - running],
     ]);
     return rows.map((r) => claimedTask(r, workflowId, owner, now, leaseUntil));
+  }
+
+  requeue(owner: string, taskIds: string[]): string[] {
+    if (taskIds.length === 0) return [];
+    const rows = this.#q(
+      `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
+       WHERE task_id IN (SELECT value FROM json_each(?)) AND status = 'RUNNING' AND owner = ? RETURNING task_id, workflow_id`,
+    ).all(JSON.stringify(taskIds), owner) as Array<{ task_id: string; workflow_id: string }>;
+    this.#apply(rows.flatMap((r): Delta => [[r.workflow_id, 'RUNNING', -1], [r.workflow_id, 'QUEUED', 1]]));
+    return rows.map((r) => r.task_id);
   }
 
   complete(results: TaskCompletion[]): string[] {

@@ -1,7 +1,11 @@
 /**
  * A typed HTTP client for flowd: the Flow Framework management API (basic auth), API keys
- * (admin), and the NL Flow runtime API (X-API-KEY). The CLI talks to flowd only through it.
- * Every failure is a FlowdClientError carrying the server's message.
+ * (admin), the NL Flow runtime API (X-API-KEY), and flowd's own overview routes. The CLI and
+ * the dashboard talk to flowd only through it. Every failure is a FlowdClientError carrying
+ * the server's message.
+ *
+ * It uses only what Node.js 20+ and browsers both have (fetch, TextEncoder / TextDecoder,
+ * ReadableStream, AbortSignal, btoa), and nothing from flowd's server.
  *
  *   const flowd = new FlowdClient({ url: 'http://127.0.0.1:9200', password: process.env.FLOWD_PASSWORD });
  *   const { workflow_id } = await flowd.createWorkflow(yamlText, { provision: true });
@@ -16,6 +20,7 @@ import type {
   JsonValue,
   OnFailure,
   RuntimeStatus,
+  RuntimeStreamEvent,
   SearchResponse,
   StateDocument,
   StatusStreamEvent,
@@ -27,19 +32,24 @@ import type {
   TaskList,
   TaskResult,
   TaskStatus,
+  WorkflowOverview,
   WorkflowStatus,
   WorkflowSummary,
   WorkflowTemplate,
 } from './client-types.js';
 import { FlowdClientError, serverMessage } from './flowd-client-error.js';
 import { SseParser } from './sse-parser.js';
+import type { SseMessage } from './sse-parser.js';
 
 export interface FlowdClientOptions {
   /** Base URL of the flowd node, e.g. http://127.0.0.1:9200. */
   url: string;
   /** Basic-auth user for management calls (default admin). */
   user?: string;
-  /** Basic-auth password; without one, management calls send no Authorization header. */
+  /**
+   * Basic-auth password; without one, management calls send no Authorization header (in a
+   * browser page served by flowd, the browser then sends the login it asked the user for).
+   */
   password?: string;
   /** API key for runtime calls (X-API-KEY). */
   apiKey?: string;
@@ -69,6 +79,13 @@ export interface ProvisionOptions {
   waitForCompletionTimeout?: string;
 }
 
+/**
+ * Which credentials a runtime call uses: `apiKey` (default) calls the NL Flow runtime API with
+ * X-API-KEY; `basic` calls flowd's equivalent routes under /_flowd/workflows with the
+ * management login (user and password, or the browser's), as the dashboard does.
+ */
+export type RuntimeAuth = 'apiKey' | 'basic';
+
 export interface ListTasksOptions {
   status?: TaskStatus[];
   limit?: number;
@@ -97,6 +114,7 @@ interface Answer {
 const FF = '/_plugins/_flow_framework/workflow';
 const RT = '/api/v1/runtime/workflow';
 const KEYS = '/_flowd/api_keys';
+const OVERVIEW = '/_flowd/workflows';
 /** The search result window (OpenSearch's index.max_result_window). */
 const LIST_SIZE = 10_000;
 
@@ -123,7 +141,10 @@ export class FlowdClient {
     this.#user = opts.user ?? 'admin';
     this.#password = opts.password;
     this.#apiKey = opts.apiKey;
-    this.#fetch = opts.fetch ?? globalThis.fetch;
+    // Always called as a plain function: browsers refuse `fetch` called as a method of another
+    // object ("Illegal invocation"), which `this.#fetch(…)` would be.
+    const custom = opts.fetch;
+    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
   }
 
   // ---- workflows (Flow Framework API) ----
@@ -214,43 +235,27 @@ export class FlowdClient {
    * from `onEvent` to stop, e.g. on COMPLETED); rejects with a FlowdClientError otherwise.
    */
   async watchStatus(id: string, onEvent: (event: StatusStreamEvent) => void, signal?: AbortSignal): Promise<void> {
-    const url = this.#url(`${FF}/${enc(id)}/_status`, { watch: 'true' });
-    const res = await this.#send('GET', url, { ...this.#auth('management'), accept: 'text/event-stream' }, undefined, 'management', signal);
-    if (!res) return; // aborted before an answer
-    if (!res.ok) throw await this.#httpError(res, 'GET', url, 'management');
-    if (!res.body) throw new FlowdClientError({ status: res.status, kind: 'bad_response', message: 'the status stream has no body', api: 'management', method: 'GET', url });
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    const parser = new SseParser();
-    let finished = false;
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) {
-          finished = true;
-          return;
-        }
-        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
-          if (signal?.aborted) return;
-          if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as WorkflowStatus });
-          else if (m.event === 'deleted') onEvent({ type: 'deleted', workflowId: id });
-        }
-      }
-    } catch (e) {
-      if (signal?.aborted) return;
-      if (e instanceof FlowdClientError) throw e;
-      throw new FlowdClientError({
-        status: 0,
-        kind: 'connection',
-        message: `the status stream from ${this.url} broke off: ${describeCause(e)}`,
-        api: 'management',
-        method: 'GET',
-        url,
-        cause: e,
-      });
-    } finally {
-      if (!finished) await reader.cancel().catch(() => undefined);
-    }
+    await this.#stream(`${FF}/${enc(id)}/_status`, 'management', signal, (m, url) => {
+      if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as WorkflowStatus });
+      else if (m.event === 'deleted') onEvent({ type: 'deleted', workflowId: id });
+    });
+  }
+
+  // ---- overview (flowd's own routes, basic auth) ----
+
+  /** GET /_flowd/workflows: every workflow the caller may see, with state and step progress, newest change first. */
+  async workflowOverview(): Promise<WorkflowOverview[]> {
+    return ((await this.#call('GET', OVERVIEW)).body as unknown as { workflows: WorkflowOverview[] }).workflows;
+  }
+
+  /**
+   * Follows GET /_flowd/workflows?watch=true: `onRows` gets the whole list first, then again on
+   * every change. Resolves and rejects as `watchStatus`.
+   */
+  async watchWorkflowOverview(onRows: (rows: WorkflowOverview[]) => void, signal?: AbortSignal): Promise<void> {
+    await this.#stream(OVERVIEW, 'management', signal, (m, url) => {
+      if (m.event === 'workflows') onRows((parseJson(m.data, url) as unknown as { workflows: WorkflowOverview[] }).workflows);
+    });
   }
 
   // ---- API keys (admin) ----
@@ -275,21 +280,52 @@ export class FlowdClient {
 
   // ---- runtime (NL Flow API, X-API-KEY) ----
 
-  /** NL Flow status of a published flow; undefined when it was never published (404). */
-  async runtimeStatus(id: string): Promise<RuntimeStatus | undefined> {
+  /**
+   * NL Flow status of a published flow; undefined when it is not published (404). With
+   * `auth: 'basic'` it is read with the management login instead of the API key.
+   */
+  async runtimeStatus(id: string, opts: { auth?: RuntimeAuth } = {}): Promise<RuntimeStatus | undefined> {
+    const basic = opts.auth === 'basic';
     try {
-      return (await this.#call('GET', `${RT}/${enc(id)}/action/status`, { api: 'runtime' })).body as unknown as RuntimeStatus;
+      const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
+      return (await this.#call('GET', path, { api: basic ? 'management' : 'runtime' })).body as unknown as RuntimeStatus;
     } catch (e) {
-      if (e instanceof FlowdClientError && e.status === 404 && e.body === undefined) return undefined;
+      if (e instanceof FlowdClientError && e.status === 404 && (basic || e.body === undefined)) return undefined;
       throw e;
     }
   }
 
-  /** POST action/analyze: the flow's output (SYNC; an ASYNC flow submits, waits and returns). */
-  async analyze(id: string, input: JsonObject, opts: { verbose?: boolean; correlationId?: string } = {}): Promise<JsonValue> {
-    const query = { verboseErrorOutput: opts.verbose ? 'true' : undefined };
+  /**
+   * Follows the runtime status (`?watch=true`): `onEvent` gets the status first, then one per
+   * change, and `unpublished` when the flow is not (or no longer) published. With the API key
+   * the stream ends there; with `auth: 'basic'` it stays open and reports the flow when it is
+   * published again. Resolves and rejects as `watchStatus`.
+   */
+  async watchRuntimeStatus(id: string, onEvent: (event: RuntimeStreamEvent) => void, signal?: AbortSignal, opts: { auth?: RuntimeAuth } = {}): Promise<void> {
+    const basic = opts.auth === 'basic';
+    const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
+    try {
+      await this.#stream(path, basic ? 'management' : 'runtime', signal, (m, url) => {
+        if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as RuntimeStatus });
+        else if (m.event === 'unpublished') onEvent({ type: 'unpublished', workflowId: id });
+      });
+    } catch (e) {
+      // The runtime API answers 404 with no body for a flow that is not published.
+      if (!basic && e instanceof FlowdClientError && e.status === 404 && e.body === undefined) onEvent({ type: 'unpublished', workflowId: id });
+      else throw e;
+    }
+  }
+
+  /**
+   * POST action/analyze: the flow's output (SYNC; an ASYNC flow submits, waits and returns).
+   * With `auth: 'basic'` the management login runs it instead of the API key.
+   */
+  async analyze(id: string, input: JsonObject, opts: { verbose?: boolean; correlationId?: string; auth?: RuntimeAuth; signal?: AbortSignal } = {}): Promise<JsonValue> {
     const headers: Record<string, string> = opts.correlationId !== undefined ? { 'x-correlation-id': opts.correlationId } : {};
-    return (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers })).body ?? null;
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    if (opts.auth === 'basic') return (await this.#call('POST', `${OVERVIEW}/${enc(id)}/analyze`, { json: input, headers, ...signal })).body ?? null;
+    const query = { verboseErrorOutput: opts.verbose ? 'true' : undefined };
+    return (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers, ...signal })).body ?? null;
   }
 
   async submitTask(id: string, input: JsonObject, opts: { idempotencyKey?: string } = {}): Promise<TaskInfo> {
@@ -353,7 +389,50 @@ export class FlowdClient {
       return { 'x-api-key': this.#apiKey };
     }
     if (this.#password === undefined) return {};
-    return { authorization: 'Basic ' + Buffer.from(`${this.#user}:${this.#password}`).toString('base64') };
+    return { authorization: `Basic ${base64(`${this.#user}:${this.#password}`)}` };
+  }
+
+  /**
+   * GET `path?watch=true` as Server-Sent Events, each message to `onMessage`. Resolves when the
+   * server ends the stream or `signal` aborts; rejects with a FlowdClientError otherwise.
+   */
+  async #stream(path: string, api: Api, signal: AbortSignal | undefined, onMessage: (m: SseMessage, url: string) => void): Promise<void> {
+    const url = this.#url(path, { watch: 'true' });
+    const res = await this.#send('GET', url, { ...this.#auth(api), accept: 'text/event-stream' }, undefined, api, signal);
+    if (!res) return; // aborted before an answer
+    if (!res.ok) throw await this.#httpError(res, 'GET', url, api);
+    if (!res.body) throw new FlowdClientError({ status: res.status, kind: 'bad_response', message: 'the event stream has no body', api, method: 'GET', url });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SseParser();
+    let finished = false;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) {
+          finished = true;
+          return;
+        }
+        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+          if (signal?.aborted) return;
+          onMessage(m, url);
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) return;
+      if (e instanceof FlowdClientError) throw e;
+      throw new FlowdClientError({
+        status: 0,
+        kind: 'connection',
+        message: `the event stream from ${this.url} broke off: ${describeCause(e)}`,
+        api,
+        method: 'GET',
+        url,
+        cause: e,
+      });
+    } finally {
+      if (!finished) await reader.cancel().catch(() => undefined);
+    }
   }
 
   async #call(method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
@@ -395,6 +474,13 @@ export class FlowdClient {
     }
     return new FlowdClientError({ status: res.status, kind: 'http', message: serverMessage(body, text, res.status), body, api, method, url });
   }
+}
+
+/** Base64 of the text's UTF-8 bytes (what basic auth sends), with what browsers and Node both have. */
+function base64(text: string): string {
+  let binary = '';
+  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
+  return btoa(binary);
 }
 
 function contentTypeOf(text: string, format: 'json' | 'yaml' | undefined): string {

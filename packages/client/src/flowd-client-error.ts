@@ -4,7 +4,7 @@
  * runtime call); `kind` tells these apart. `message` is the server's own message when it sent
  * one, `body` the parsed answer.
  */
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from './client-types.js';
 
 export type FlowdClientErrorKind = 'http' | 'connection' | 'missing_credentials' | 'bad_response';
 

@@ -3,9 +3,11 @@
  * (snake_case on the Flow Framework API, camelCase on the NL Flow runtime API) so a result can
  * be printed as the server sent it.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
 
-export type { JsonObject, JsonValue };
+/** Any JSON value, as sent on the wire. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+/** A JSON object (a template, a document to analyze, a task's input). */
+export type JsonObject = { [k: string]: JsonValue };
 
 export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';
 export type ProvisioningProgress = 'NOT_STARTED' | 'IN_PROGRESS' | 'DONE' | 'FAILED';
@@ -220,4 +222,27 @@ export interface RuntimeStatus {
   lastTransitionTime?: string;
   details?: JsonObject;
   [key: string]: JsonValue | undefined;
+}
+
+/** What the runtime status stream sends: the status, or that the flow is not published (now). */
+export type RuntimeStreamEvent = { type: 'status'; status: RuntimeStatus } | { type: 'unpublished'; workflowId: string };
+
+/**
+ * One row of `GET /_flowd/workflows` (`FlowdClient.workflowOverview()`): a workflow with its
+ * state, step progress and last change, as the dashboard lists them.
+ */
+export interface WorkflowOverview {
+  workflow_id: string;
+  name: string;
+  description: string;
+  state: ProvisionState;
+  provisioning_progress: ProvisioningProgress;
+  /** Steps of the current (or last) run that completed, of `steps_total` nodes to provision. */
+  steps_completed: number;
+  steps_total: number;
+  error?: string;
+  /** Epoch ms of the last change to the template or its state. */
+  last_change: number;
+  /** The published flow's colour (GREEN / YELLOW / ORANGE / RED), when there is one. */
+  runtime_status?: string;
 }

@@ -1,0 +1,21 @@
+/**
+ * The error a provisioning run ends FAILED with when it is dead-lettered: every attempt of it
+ * ended the node running it (a crash, a kill, a lost lease), so it is not resumed again. In
+ * Flow Framework's error format (step-error-text.ts), with the stable code in the text: the
+ * state's `error` is the only place a client reads why a run failed.
+ */
+import { stepFailure } from '../errors.js';
+import { stepErrorText } from './step-error-text.js';
+
+export const RUN_DEAD_LETTERED = 'run.dead_lettered';
+
+/** `inFlight`: the steps that were running when the node running the last attempt died. */
+export function runDeadLetterText(attempts: number, inFlight: readonly string[]): string {
+  const during = inFlight.length > 0 ? ` (the last one while step${inFlight.length === 1 ? '' : 's'} ${inFlight.join(', ')} ran)` : '';
+  const message =
+    `The provisioning run was attempted ${attempts} time${attempts === 1 ? '' : 's'} and each attempt ended the node running it${during}; ` +
+    `it was dead-lettered (${RUN_DEAD_LETTERED}). Fix the template's inputs or the step and provision again; deprovision first to remove what the run created.`;
+  const first = inFlight[0];
+  if (first !== undefined) return stepErrorText(first, stepFailure(message, { code: RUN_DEAD_LETTERED }));
+  return `FlowFrameworkException during provisioning, ${message}, restStatus: INTERNAL_SERVER_ERROR`;
+}
