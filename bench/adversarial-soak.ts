@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -226,7 +226,7 @@ function launchAttacks(st: Setup, attackUrl: string, deadline: number): { stats:
       localAddress: '127.0.0.2',
       timeoutMs: 60_000,
     })),
-    go(`brute-force login, admin + unknown users (${LOGIN_CONCURRENCY} parallel)`, { concurrency: LOGIN_CONCURRENCY, max: 200_000 }, (i) => ({
+    go(`brute-force login, admin + unknown users (${LOGIN_CONCURRENCY} parallel)`, { concurrency: LOGIN_CONCURRENCY, max: 500_000 }, (i) => ({
       base,
       method: 'GET',
       path: `${FF}/_steps`,
@@ -295,6 +295,27 @@ function startHonest(cfg: HonestConfig): { phase(name: string): void; stop(): Pr
   };
 }
 
+/** CPU seconds (user + system, all threads) of a process so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The node's own event-loop delay since the previous scrape (prom-client resets its histogram
+ * on every collect), from /metrics: tells a blocked main thread from a busy machine.
+ */
+async function eventLoopLag(url: string): Promise<{ maxMs: number; p99Ms: number } | undefined> {
+  const r = await tryRawRequest({ base: url, method: 'GET', path: '/metrics', timeoutMs: 30_000, keepBytes: 4 * 1024 * 1024 });
+  if (r instanceof NoAnswer || r.status !== 200) return undefined;
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.text)?.[1] ?? Number.NaN) * 1000;
+  return { maxMs: value('flowd_nodejs_eventloop_lag_max_seconds'), p99Ms: value('flowd_nodejs_eventloop_lag_p99_seconds') };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const errs = (s: LatencySummary | undefined): string =>
@@ -329,15 +350,24 @@ async function main(): Promise<void> {
       timeoutMs: 30_000,
     });
     await sleep(1000); // the honest clients warm up (cached credentials, connections) outside the measurement
+    await eventLoopLag(node.url); // starts the node's event-loop histogram afresh
+    const cpu0 = cpuSeconds(node.pid);
     phase = 'baseline';
     honest.phase(phase);
     console.log(`adversarial soak: baseline ${BASELINE_S} s, attack ${SOAK_S} s, node pid ${node.pid}`);
     await sleep(BASELINE_S * 1000);
+    const lag = new Map([['baseline', await eventLoopLag(node.url)]]);
+    const cpu = new Map([['baseline', (cpuSeconds(node.pid) - cpu0) / BASELINE_S]]);
     phase = 'attack';
     honest.phase(phase);
     const t0 = Date.now();
+    const cpu1 = cpuSeconds(node.pid);
     const { stats, done } = launchAttacks(st, attackServer.url, t0 + SOAK_S * 1000);
     while (Date.now() < t0 + SOAK_S * 1000 && node.alive()) await sleep(250);
+    if (node.alive()) {
+      lag.set('attack', await eventLoopLag(node.url));
+      cpu.set('attack', (cpuSeconds(node.pid) - cpu1) / ((Date.now() - t0) / 1000));
+    }
     phase = 'drain';
     honest.phase(phase);
     const report = await honest.stop();
@@ -353,11 +383,27 @@ async function main(): Promise<void> {
 
     const row = (name: string, label: string): Array<string | number> => {
       const r = report[name];
-      return [label, r?.status.n ?? 0, ms(r?.status.p50 ?? 0), ms(r?.status.p99 ?? 0), ms(r?.status.max ?? 0), errs(r?.status), r?.sync.n ?? 0, ms(r?.sync.p50 ?? 0), ms(r?.sync.p99 ?? 0), errs(r?.sync), (rss.get(name) ?? 0).toFixed(0)];
+      const l = lag.get(name);
+      const c = cpu.get(name);
+      return [
+        label,
+        r?.status.n ?? 0,
+        ms(r?.status.p50 ?? 0),
+        ms(r?.status.p99 ?? 0),
+        ms(r?.status.max ?? 0),
+        errs(r?.status),
+        r?.sync.n ?? 0,
+        ms(r?.sync.p50 ?? 0),
+        ms(r?.sync.p99 ?? 0),
+        errs(r?.sync),
+        (rss.get(name) ?? 0).toFixed(0),
+        c === undefined || Number.isNaN(c) ? '-' : c.toFixed(2),
+        l === undefined ? '-' : `${ms(l.p99Ms)} / ${ms(l.maxMs)}`,
+      ];
     };
     table(
       `Honest clients: GET _status (read-only user, 4 loops) and SYNC analyze (API key, 2 loops), paced 20 ms; baseline ${BASELINE_S} s, then ${SOAK_S} s under attack`,
-      ['phase', '_status n', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'SYNC n', 'p50 ms', 'p99 ms', 'errors', 'node RSS max MB'],
+      ['phase', '_status n', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'SYNC n', 'p50 ms', 'p99 ms', 'errors', 'node RSS max MB', 'node CPU (cores)', 'node event-loop delay p99 / max ms'],
       [row('baseline', 'baseline (honest only)'), row('attack', 'under attack')],
     );
     table(

@@ -3,7 +3,7 @@
  * states, idempotency, long-poll and batch operations): submit, status (one, many, by status),
  * result, input, cancel/delete. Tasks are rows in the store; this node's TaskRunner runs them.
  */
-import { conflict, notFound, validationError } from '../errors.js';
+import { coerceError, conflict, notFound, validationError } from '../errors.js';
 import type { Store, TaskRecord, TaskStatus } from '../store/store.js';
 import type { JsonValue } from '../template/types.js';
 import { newId } from '../util/ids.js';
@@ -66,6 +66,8 @@ export class TaskService {
     opts: { correlationId?: string },
   ): Promise<Array<{ task: TaskRecord; created: boolean }>> {
     const { runner, scaler } = this.#async(workflowId);
+    // Serialized before any runner slot is reserved: a throw here must not leak reservations.
+    const inputs = items.map((item, i) => serializeTaskInput(item.input, i));
     const now = Date.now();
     // Tasks the runner has room for right now go in already claimed and start as soon as they
     // are stored; the rest are queued for the claim loop (of this node or any other).
@@ -75,7 +77,7 @@ export class TaskService {
         this.#deps.store.createTask({
           taskId: newId(),
           workflowId,
-          input: JSON.stringify(item.input),
+          input: inputs[i] as string,
           ...(item.idempotencyKey !== undefined ? { idempotencyKey: item.idempotencyKey } : {}),
           ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
           createdAt: now,
@@ -234,5 +236,14 @@ export class TaskService {
     if (full.status === 'COMPLETED') return { ok: true, output: out };
     const errors = (out as { errors?: FlowError[] } | null)?.errors ?? [{ message: `task ended ${full.status}`, node: '$executor', code: 'task.failed', retryable: false }];
     return { ok: false, status: 422, errors };
+  }
+}
+
+/** A task input as stored; one that cannot be serialized is the caller's error, not ours. */
+function serializeTaskInput(input: JsonValue, index: number): string {
+  try {
+    return JSON.stringify(input);
+  } catch (e) {
+    throw validationError(`Task input ${index} cannot be stored as JSON: ${coerceError(e).message}`, { code: 'task.invalid_input' });
   }
 }

@@ -436,6 +436,22 @@ void describe('through the HTTP API', () => {
     assert.equal((await node.request('GET', '/_flowd/health', { auth: null })).status, 200);
   });
 
+  void it('an ASYNC task input that cannot be serialized is refused without wedging the workflow', async () => {
+    const { id } = await provisionFlow(node, { mode: 'ASYNC', blocks: [{ id: 'echo', type: 'js', config: { source: 'function process(input) { return input; }' } }], edges: [] });
+    const key = await apiKey(node, [id]);
+    // Only the runtime itself reaches this (the HTTP boundary bounds depth): a synchronous
+    // serialization failure must not leak the runner slots reserved for the batch.
+    for (let i = 0; i < 40; i++) {
+      await assert.rejects(node.node.runtime.tasks.submitMany(id, [{ input: { n: i } }, { input: deep(50_000) }], {}), (e: any) => e.status === 400 && /cannot be stored as JSON/.test(e.message));
+    }
+    for (const n of [1, 2, 3]) {
+      const sub = await rt(node, key, 'POST', id, 'task', { n });
+      assert.ok(sub.status === 200 || sub.status === 202, sub.text);
+      const done = await rt(node, key, 'GET', id, `task/${sub.body.taskId as string}?wait=20s`);
+      assert.equal(done.body.status, 'COMPLETED', done.text);
+    }
+  });
+
   void it("js errors and stack traces show the script's own lines, never the host's install paths", async () => {
     const source = `function process(input) {
   if (input.mode === 'stack') return { stack: new Error('where').stack };
