@@ -59,6 +59,15 @@ function explainClientError(e: FlowdClientError, ctx: ErrorContext): Explained {
     return fail('this command calls the runtime API, which needs an API key', 'pass --api-key or set FLOWD_API_KEY (create a key with flowd keys create --name <name> --workflow <id>)', 2);
   }
   if (e.kind === 'bad_response') return fail(e.message, `is ${ctx.url} a flowd node? Check --url / FLOWD_URL.`);
+  if (e.kind === 'auth') {
+    // The server ended a watch because its credential was revoked; the watched run goes on.
+    return fail(
+      e.message,
+      runtime
+        ? 'watch again with a valid key: pass --api-key or set FLOWD_API_KEY (create one with flowd keys create --name <name> --workflow <id>)'
+        : 'watch again with a valid login: check --user/--password or FLOWD_USER/FLOWD_PASSWORD',
+    );
+  }
   switch (e.status) {
     case 401:
       if (runtime) return fail(e.message, ctx.apiKeyGiven ? 'check --api-key or FLOWD_API_KEY: the key is unknown, revoked or rotated' : 'pass --api-key or set FLOWD_API_KEY');

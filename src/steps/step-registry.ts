@@ -53,10 +53,18 @@ export class StepRegistry {
     return spec;
   };
 
-  /** Whether `key` of a node of `type` is secret (encrypted at rest, never returned). */
+  /**
+   * Whether `key` of a node of `type` is secret (encrypted at rest, never returned); `key` is
+   * a dotted path into `user_inputs` (`credential`, `model.credential`).
+   */
   isSecret(type: string, key: string): boolean {
     if (key === 'credential') return true;
     return this.#steps.get(type)?.secretInputs?.includes(key) ?? false;
+  }
+
+  /** Every secret path of a node of `type`: `credential` and what the step declares. */
+  secretPaths(type: string): string[] {
+    return [...new Set(['credential', ...(this.#steps.get(type)?.secretInputs ?? [])])];
   }
 
   /** `GET _steps` listing (denylisted steps hidden). */

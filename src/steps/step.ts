@@ -50,7 +50,7 @@ export interface StepDefinition {
   requiredPlugins: string[];
   /** Resource type this step records (if any). */
   resourceType?: string;
-  /** Inputs encrypted at rest and never returned (e.g. `credential`). */
+  /** Inputs encrypted at rest and never returned (e.g. `credential`); dotted paths reach into maps (`model.credential`). */
   secretInputs?: string[];
   /** Default node timeout in ms (10s when not set, as Flow Framework). */
   defaultTimeoutMs?: number;

@@ -5,19 +5,32 @@
 import { stringify } from 'yaml';
 import type { JsonObject, Template, Workflow, WorkflowNode } from './types.js';
 import { cloneJson, setOwn } from './template-parser.js';
+import { SecretBox } from '../util/secret-box.js';
 
 export interface SerializeOptions {
   /** Emit `user` (GET shows it only to all_access callers; the store always keeps it). */
   includeUser: boolean;
-  /** True drops that `user_inputs` key, e.g. `credential` or a step-declared secret input. */
+  /**
+   * True drops that `user_inputs` key, e.g. `credential` or a step-declared secret input; a
+   * nested key comes as a dotted path (`model.credential`). Sealed values are always dropped.
+   */
   redact: (nodeType: string, key: string) => boolean;
 }
 
-function serializeNode(node: WorkflowNode, redact: SerializeOptions['redact']): Record<string, unknown> {
-  const user_inputs: JsonObject = {};
-  for (const [k, v] of Object.entries(node.user_inputs)) {
-    if (!redact(node.type, k)) setOwn(user_inputs, k, cloneJson(v));
+/** A copy of a `user_inputs` map without its redacted keys, at any depth of nested maps. */
+function redactedInputs(inputs: JsonObject, type: string, prefix: string, redact: SerializeOptions['redact']): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    const key = prefix + k;
+    if (SecretBox.isSealed(v) || redact(type, key)) continue;
+    const nested = v !== null && typeof v === 'object' && !Array.isArray(v);
+    setOwn(out, k, nested ? redactedInputs(v, type, `${key}.`, redact) : cloneJson(v));
   }
+  return out;
+}
+
+function serializeNode(node: WorkflowNode, redact: SerializeOptions['redact']): Record<string, unknown> {
+  const user_inputs = redactedInputs(node.user_inputs, node.type, '', redact);
   const previous_node_inputs: Record<string, string> = {};
   for (const [k, v] of Object.entries(node.previous_node_inputs)) setOwn(previous_node_inputs, k, v);
   return { id: node.id, type: node.type, previous_node_inputs, user_inputs };

@@ -2,11 +2,13 @@
  * The one error the typed client throws. `status` is the HTTP status, or 0 when no answer came
  * back (flowd not running, wrong URL, network down) or the client was misused (no API key for a
  * runtime call); `kind` tells these apart. `message` is the server's own message when it sent
- * one, `body` the parsed answer.
+ * one, `body` the parsed answer. Kind `auth` (status 401): the server ended an open event stream
+ * because the credential it was opened with was revoked (key deleted or rotated; user deleted,
+ * re-passworded or given other roles).
  */
 import type { JsonValue } from './client-types.js';
 
-export type FlowdClientErrorKind = 'http' | 'connection' | 'missing_credentials' | 'bad_response';
+export type FlowdClientErrorKind = 'http' | 'connection' | 'missing_credentials' | 'bad_response' | 'auth';
 
 export interface FlowdClientErrorInit {
   status: number;

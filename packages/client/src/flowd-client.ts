@@ -117,6 +117,13 @@ const KEYS = '/_flowd/api_keys';
 const OVERVIEW = '/_flowd/workflows';
 /** The search result window (OpenSearch's index.max_result_window). */
 const LIST_SIZE = 10_000;
+/** Reopening a broken event stream: first wait, doubled per failed try up to the max, tries in a row. */
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 4_000;
+const RECONNECT_TRIES = 5;
+
+/** How one event-stream connection ended: for good, at its maximum lifetime, or broken off. */
+type StreamOutcome = 'ended' | 'lifetime' | 'broken';
 
 const enc = encodeURIComponent;
 
@@ -231,8 +238,11 @@ export class FlowdClient {
 
   /**
    * Follows `_status?watch=true` (Server-Sent Events): `onEvent` gets the current status first,
-   * then one per change. Resolves when the server ends the stream or `signal` aborts (abort it
-   * from `onEvent` to stop, e.g. on COMPLETED); rejects with a FlowdClientError otherwise.
+   * then one per change. The stream is reopened by itself when the server ends it at its
+   * maximum lifetime or the connection breaks. Resolves when the server ends it for good (the
+   * workflow was deleted, the server shut down) or `signal` aborts (abort it from `onEvent` to
+   * stop, e.g. on COMPLETED); rejects with a FlowdClientError otherwise, of kind `auth` when the
+   * credential was revoked while watching.
    */
   async watchStatus(id: string, onEvent: (event: StatusStreamEvent) => void, signal?: AbortSignal): Promise<void> {
     await this.#stream(`${FF}/${enc(id)}/_status`, 'management', signal, (m, url) => {
@@ -393,15 +403,56 @@ export class FlowdClient {
   }
 
   /**
-   * GET `path?watch=true` as Server-Sent Events, each message to `onMessage`. Resolves when the
-   * server ends the stream or `signal` aborts; rejects with a FlowdClientError otherwise.
+   * GET `path?watch=true` as Server-Sent Events, each message to `onMessage`, across
+   * reconnects: the server ends every stream after its maximum lifetime (`event: end`, reason
+   * `max_lifetime`), and a connection may break off; both are reopened (a broken one after a
+   * short backoff, giving up after RECONNECT_TRIES failed tries in a row). The event a reopened
+   * stream starts with is skipped when it repeats the last one seen. Resolves when the server
+   * ends the stream for good (the watched thing is gone, or the server shut down) or `signal`
+   * aborts; rejects with a FlowdClientError otherwise, of kind `auth` when the credential was
+   * revoked.
    */
   async #stream(path: string, api: Api, signal: AbortSignal | undefined, onMessage: (m: SseMessage, url: string) => void): Promise<void> {
     const url = this.#url(path, { watch: 'true' });
+    let last: SseMessage | undefined;
+    let reopened = false;
+    let failures = 0;
+    for (;;) {
+      let skipRepeat = reopened;
+      let outcome: StreamOutcome;
+      try {
+        outcome = await this.#streamOnce(url, api, signal, reopened, () => (failures = 0), (m) => {
+          const repeat = skipRepeat && last !== undefined && m.event === last.event && m.data === last.data;
+          skipRepeat = false;
+          last = m;
+          if (!repeat) onMessage(m, url);
+        });
+      } catch (e) {
+        // The first connection's failures are the caller's to see; a reopened one is retried.
+        if (!reopened || !(e instanceof FlowdClientError) || e.kind !== 'connection' || failures >= RECONNECT_TRIES) throw e;
+        outcome = 'broken';
+      }
+      if (outcome === 'ended' || signal?.aborted) return;
+      reopened = true;
+      if (outcome === 'broken') {
+        await sleep(Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** failures++), signal);
+        if (signal?.aborted) return;
+      }
+    }
+  }
+
+  /** One connection of #stream: how it ended (or throws). `opened` runs once the server accepted it. */
+  async #streamOnce(url: string, api: Api, signal: AbortSignal | undefined, reopened: boolean, opened: () => void, onMessage: (m: SseMessage) => void): Promise<StreamOutcome> {
     const res = await this.#send('GET', url, { ...this.#auth(api), accept: 'text/event-stream' }, undefined, api, signal);
-    if (!res) return; // aborted before an answer
-    if (!res.ok) throw await this.#httpError(res, 'GET', url, api);
+    if (!res) return 'ended'; // aborted before an answer
+    if (!res.ok) {
+      const err = await this.#httpError(res, 'GET', url, api);
+      // Refused on reopening: the credential went away between two connections.
+      if (reopened && res.status === 401) throw this.#revoked(api, url, err.message);
+      throw err;
+    }
     if (!res.body) throw new FlowdClientError({ status: res.status, kind: 'bad_response', message: 'the event stream has no body', api, method: 'GET', url });
+    opened();
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     const parser = new SseParser();
@@ -411,28 +462,40 @@ export class FlowdClient {
         const { value, done } = await reader.read();
         if (done) {
           finished = true;
-          return;
+          return 'ended';
         }
         for (const m of parser.push(decoder.decode(value, { stream: true }))) {
-          if (signal?.aborted) return;
-          onMessage(m, url);
+          if (signal?.aborted) return 'ended';
+          if (m.event !== 'end') {
+            onMessage(m);
+            continue;
+          }
+          const reason = endReason(m.data);
+          if (reason === 'access_revoked') throw this.#revoked(api, url);
+          if (reason === 'max_lifetime') return 'lifetime';
+          return 'ended';
         }
       }
     } catch (e) {
-      if (signal?.aborted) return;
+      if (signal?.aborted) return 'ended';
       if (e instanceof FlowdClientError) throw e;
-      throw new FlowdClientError({
-        status: 0,
-        kind: 'connection',
-        message: `the event stream from ${this.url} broke off: ${describeCause(e)}`,
-        api,
-        method: 'GET',
-        url,
-        cause: e,
-      });
+      return 'broken';
     } finally {
       if (!finished) await reader.cancel().catch(() => undefined);
     }
+  }
+
+  #revoked(api: Api, url: string, detail?: string): FlowdClientError {
+    const who = api === 'runtime' ? 'the API key (X-API-KEY)' : `the login of user ${this.#user}`;
+    const how = api === 'runtime' ? 'deleted or rotated' : 'deleted, or its password or roles changed';
+    return new FlowdClientError({
+      status: 401,
+      kind: 'auth',
+      message: `${who} was revoked while watching (${how}); the event stream stopped${detail !== undefined ? `: ${detail}` : ''}`,
+      api,
+      method: 'GET',
+      url,
+    });
   }
 
   async #call(method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
@@ -494,6 +557,31 @@ function parseJson(text: string, url: string): JsonValue {
   } catch {
     throw new FlowdClientError({ status: 0, kind: 'bad_response', message: `the answer from ${url} is not JSON: ${text.slice(0, 200)}`, api: 'management', method: '', url });
   }
+}
+
+/** The `reason` of an `event: end` message (`{"reason": ...}`), or undefined. */
+function endReason(data: string): string | undefined {
+  try {
+    const v = JSON.parse(data) as unknown;
+    const r = v !== null && typeof v === 'object' ? (v as { reason?: unknown }).reason : undefined;
+    return typeof r === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** fetch's "fetch failed" hides the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */

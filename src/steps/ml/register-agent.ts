@@ -61,6 +61,8 @@ export const registerAgentStep: StepDefinition = {
   outputs: [AGENT_ID],
   requiredPlugins: [ML_PLUGIN],
   resourceType: AGENT_ID,
+  // An inline model (ML Commons' unified agent API) or llm may carry a connector-style credential.
+  secretInputs: ['llm.credential', 'model.credential'],
   async execute(ctx) {
     const id = await mlCall(ctx, async () => {
       const body: JsonObject = pick(ctx.inputs, ['name', 'type', ...OPTIONAL]);
