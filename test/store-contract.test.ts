@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { OsUser, Template } from '../src/template/types.js';
 import type { BeginRunInput, ResourceCreated, Store } from '../src/store/store.js';
 import type { StoreKind, TestStore } from './support/store-matrix.js';
-import { openTestStore, storeMatrix } from './support/store-matrix.js';
+import { openTestStore, storeMatrix, withOwnTestStore } from './support/store-matrix.js';
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
@@ -33,14 +33,7 @@ function contractSuite(kind: StoreKind): void {
   const id = (): string => `wf_${++seq}`;
 
   /** Counts and sweeps see every workflow: tests of them get a store of their own. */
-  async function withOwnStore(fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> {
-    const own = await openTestStore(kind);
-    try {
-      await fn(own.store, own);
-    } finally {
-      await own.cleanup();
-    }
-  }
+  const withOwnStore = (fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> => withOwnTestStore(kind, fn);
 
   async function newWorkflow(s: Store = store, extra: Partial<Template> = {}): Promise<string> {
     const w = id();

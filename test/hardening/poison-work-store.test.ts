@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store, TaskDeadLetter } from '../../src/store/store.js';
 import type { StoreKind, TestStore } from '../support/store-matrix.js';
-import { openTestStore, storeMatrix } from '../support/store-matrix.js';
+import { openTestStore, storeMatrix, withOwnTestStore } from '../support/store-matrix.js';
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
@@ -28,14 +28,7 @@ function poisonSuite(kind: StoreKind): void {
   const wf = (): string => `wf_${++seq}`;
 
   /** The orphan sweep acts on every workflow: cases that use it get a store of their own. */
-  async function withOwnStore(fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> {
-    const own = await openTestStore(kind);
-    try {
-      await fn(own.store, own);
-    } finally {
-      await own.cleanup();
-    }
-  }
+  const withOwnStore = (fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> => withOwnTestStore(kind, fn);
 
   const create = (s: Store, workflowId: string, taskId: string, at = T0, claim?: { owner: string; startedAt: number; leaseUntil: number }): Promise<unknown> =>
     s.createTask({ taskId, workflowId, input: '{"x":1}', createdAt: at, expiresAt: at + DAY, ...(claim ? { claim } : {}) });

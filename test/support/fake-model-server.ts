@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JsonObject, JsonValue } from '../../src/template/types.js';
+import { readBody, sendJson } from './http-bodies.js';
 
 export interface FakeModelServerOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
@@ -42,21 +43,6 @@ function embed(text: string, dims: number): number[] {
   const raw = Array.from({ length: dims }, (_, i) => (digest[i % digest.length] ?? 0) / 255 - 0.5);
   const norm = Math.hypot(...raw) || 1;
   return raw.map((x) => Math.round((x / norm) * 1e6) / 1e6);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: JsonValue): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 export class FakeModelServer {
@@ -111,16 +97,16 @@ export class FakeModelServer {
     if (res.destroyed) return;
 
     if (req.headers.authorization !== `Bearer ${this.#opts.apiKey}`) {
-      send(res, 401, openAiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+      sendJson(res, 401, openAiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
       return;
     }
     const injected = this.#injected.shift();
-    if (injected) return send(res, injected.status, injected.body);
-    if (badJson) return send(res, 400, openAiError('We could not parse the JSON body of your request.', 'invalid_request_error'));
-    if (req.method !== 'POST') return send(res, 405, openAiError(`Method ${req.method ?? ''} not allowed`, 'invalid_request_error'));
-    if (path === '/v1/chat/completions') return send(res, ...this.#chat(body));
-    if (path === '/v1/embeddings') return send(res, ...this.#embeddings(body));
-    send(res, 404, openAiError(`Unknown request URL: POST ${path}.`, 'invalid_request_error', 'unknown_url'));
+    if (injected) return sendJson(res, injected.status, injected.body);
+    if (badJson) return sendJson(res, 400, openAiError('We could not parse the JSON body of your request.', 'invalid_request_error'));
+    if (req.method !== 'POST') return sendJson(res, 405, openAiError(`Method ${req.method ?? ''} not allowed`, 'invalid_request_error'));
+    if (path === '/v1/chat/completions') return sendJson(res, ...this.#chat(body));
+    if (path === '/v1/embeddings') return sendJson(res, ...this.#embeddings(body));
+    sendJson(res, 404, openAiError(`Unknown request URL: POST ${path}.`, 'invalid_request_error', 'unknown_url'));
   }
 
   #chat(body: JsonValue | undefined): [number, JsonValue] {

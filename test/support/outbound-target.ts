@@ -11,6 +11,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, sendJson } from './http-bodies.js';
 
 export interface RecordedRequest {
   method: string;
@@ -27,31 +28,16 @@ export interface OutboundTarget {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 async function handle(req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[]): Promise<void> {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
   const rec: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: await readBody(req) };
   requests.push(rec);
   const u = new URL(rec.path, 'http://target');
-  if (u.pathname.startsWith('/echo')) return json(res, 200, rec);
-  if (u.pathname.startsWith('/deny')) return json(res, 401, { error: 'invalid credentials', request: rec });
+  if (u.pathname.startsWith('/echo')) return sendJson(res, 200, rec);
+  if (u.pathname.startsWith('/deny')) return sendJson(res, 401, { error: 'invalid credentials', request: rec });
   if (u.pathname.startsWith('/chat')) {
-    return json(res, 200, { choices: [{ message: { role: 'assistant', content: 'hi' } }], seen_authorization: headers['authorization'] ?? null });
+    return sendJson(res, 200, { choices: [{ message: { role: 'assistant', content: 'hi' } }], seen_authorization: headers['authorization'] ?? null });
   }
   if (u.pathname === '/loop') {
     res.writeHead(302, { location: '/loop' });
@@ -84,7 +70,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
     pump();
     return;
   }
-  json(res, 200, { ok: true, path: rec.path });
+  sendJson(res, 200, { ok: true, path: rec.path });
 }
 
 export async function startOutboundTarget(): Promise<OutboundTarget> {

@@ -130,3 +130,13 @@ export async function openTestStore(kind: StoreKind, opts: PostgresStoreOptions 
     },
   };
 }
+
+/** Runs `fn` on a store of its own (for cases whose counts or sweeps see every workflow), then removes it. */
+export async function withOwnTestStore(kind: StoreKind, fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> {
+  const own = await openTestStore(kind);
+  try {
+    await fn(own.store, own);
+  } finally {
+    await own.cleanup();
+  }
+}
