@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { BLOCK_TYPE_NAMES, getBlockType, listBlockTypes } from '../src/blocks/block-registry.js';
 import { NativeMlService } from '../src/ml/ml-service.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { JsonObject, JsonValue } from '../src/template/types.js';
+import type { JsonObject, JsonValue } from '../src/util/json.js';
 import { SecretBox } from '../src/util/secret-box.js';
 import { FakeModelServer } from './support/fake-model-server.js';
 import type { Loaded } from './support/block-harness.js';

@@ -5,7 +5,7 @@ import { getBlockType } from '../src/blocks/block-registry.js';
 import { parseFlowSpec } from '../src/blocks/flow-spec.js';
 import { FlowExecutor } from '../src/runtime/flow-executor.js';
 import type { Dispatch, FlowResult } from '../src/runtime/flow-executor.js';
-import type { JsonValue } from '../src/template/types.js';
+import type { JsonValue } from '../src/util/json.js';
 import { sleep } from '../src/util/sleep.js';
 
 type Doc = Record<string, unknown>;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { JsonObject } from '../src/template/types.js';
+import type { JsonObject } from '../src/util/json.js';
 import { js as loadJs, rejectsWith, throwsWith, typeOf } from './support/block-harness.js';
 
 // Twice: as loaded on its own (each run timed by vm), and as an instance loads it (the instance

@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getLocalModel, listLocalModels } from '../src/ml/local/local-model-registry.js';
 import type { LoadedLocalModel } from '../src/ml/local/local-model.js';
-import type { JsonObject } from '../src/template/types.js';
+import type { JsonObject } from '../src/util/json.js';
 
 interface Span {
   text: string;

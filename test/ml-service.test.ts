@@ -15,7 +15,7 @@ import { NativeMlService } from '../src/ml/ml-service.js';
 import { signSigV4 } from '../src/ml/sigv4.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
-import type { JsonObject } from '../src/template/types.js';
+import type { JsonObject } from '../src/util/json.js';
 import { SecretBox } from '../src/util/secret-box.js';
 import { FakeModelServer } from './support/fake-model-server.js';
 import { TEST_ON_POSTGRES } from './support/flowd-harness.js';

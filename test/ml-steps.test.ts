@@ -14,7 +14,7 @@ import type { StepServices } from '../src/steps/services.js';
 import type { DeleteContext, StepContext, StepDefinition, StepResult } from '../src/steps/step.js';
 import { mlDeleters, mlSteps } from '../src/steps/ml/index.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { JsonObject } from '../src/template/types.js';
+import type { JsonObject } from '../src/util/json.js';
 import { SecretBox } from '../src/util/secret-box.js';
 
 const step = (name: string): StepDefinition => {

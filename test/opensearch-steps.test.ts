@@ -5,7 +5,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowdError } from '../src/errors.js';
-import type { JsonObject, JsonValue } from '../src/template/types.js';
+import type { JsonObject, JsonValue } from '../src/util/json.js';
 import type { DeleteContext, StepContext, StepDefinition } from '../src/steps/step.js';
 import type { StepServices } from '../src/steps/services.js';
 import { createOpenSearchClient, openSearchDeleters, openSearchSteps } from '../src/steps/opensearch/index.js';

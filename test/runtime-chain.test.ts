@@ -18,7 +18,7 @@ import { FlowExecutor } from '../src/runtime/flow-executor.js';
 import type { Dispatch, DispatchChain } from '../src/runtime/flow-executor.js';
 import { Service } from '../src/runtime/instances/service.js';
 import { InProcessStream } from '../src/runtime/stream.js';
-import type { JsonValue } from '../src/template/types.js';
+import type { JsonValue } from '../src/util/json.js';
 import { waitFor } from './support/service-wait.js';
 
 const logger = pino({ level: 'silent' });

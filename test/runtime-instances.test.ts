@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { Service } from '../src/runtime/instances/service.js';
 import type { ServiceOptions, ServiceSpec, ServiceStatusView } from '../src/runtime/instances/service.js';
 import type { FlowdError } from '../src/errors.js';
-import type { JsonObject, JsonValue } from '../src/template/types.js';
+import type { JsonObject, JsonValue } from '../src/util/json.js';
 import { waitFor } from './support/service-wait.js';
 
 const logger = pino({ level: 'silent' });

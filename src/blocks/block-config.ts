@@ -6,7 +6,7 @@
  */
 import type { FlowdError } from '../errors.js';
 import { stepFailure, validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { jsonTypeOf, pointerProblem } from './json-pointer.js';
 
 /** Which block a config belongs to; `blockId` is unknown inside an instance's `load`. */

@@ -5,7 +5,7 @@
  * worker thread) then `load`s the block and is ready once that resolves; `run` handles one
  * input. One file per block type implements this; block-registry.ts lists them.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { MlService } from '../ml/ml-service.js';
 
 export type FlowMode = 'SYNC' | 'ASYNC';

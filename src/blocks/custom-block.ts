@@ -16,7 +16,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { coerceError, validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { configError, onlyKeys, optionalObject, requiredString, runError } from './block-config.js';
 import type { BlockRunContext, BlockRunner, BlockType } from './block.js';

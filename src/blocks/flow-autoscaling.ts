@@ -16,7 +16,7 @@
  */
 import { validationError } from '../errors.js';
 import { formatTimeValue } from '../template/time-value.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import { isJsonObject } from '../template/template-parser.js';
 import { readTimeMs } from './flow-fields.js';
 

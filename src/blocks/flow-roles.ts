@@ -2,7 +2,7 @@
  * What the flow layer reads from the config of the blocks whose role it implements (block.ts
  * `BlockRole`): where a switch may route, how many failed branches a join tolerates.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 
 /**
  * The block ids a switch may route to: the `dest` of each of its `cases` and its `default`

@@ -5,7 +5,7 @@
  */
 import { FlowdError, coerceError } from '../errors.js';
 import { formatTimeValue } from '../template/time-value.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { cloneJson, isJsonObject } from '../template/template-parser.js';
 import type { BlockRole, BlockType } from './block.js';
 import { autoscalingToJson, parseAutoscaling } from './flow-autoscaling.js';

@@ -12,7 +12,7 @@ import { validationError } from '../errors.js';
 import type { OpenedConnector } from '../ml/connectors.js';
 import { ACTION_TYPES } from '../ml/connectors.js';
 import { predictRemote } from '../ml/remote-predict.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { configError, isObject, onlyKeys, optionalObject, optionalString, requiredString, runError } from './block-config.js';
 import type { BlockType } from './block.js';

@@ -8,7 +8,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import { coerceError } from '../errors.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 
 /** A pattern of the schema that RE2 cannot run (or that is not a regular expression at all). */
 export class UnsupportedPatternError extends Error {

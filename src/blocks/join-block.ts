@@ -4,7 +4,7 @@
  * `max_failed_branches` (default 0: any failed branch fails the join); the block itself
  * passes that object on.
  */
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { onlyKeys, optionalInteger } from './block-config.js';
 import type { BlockType } from './block.js';

@@ -5,7 +5,7 @@
  * within the block's timeout. Top-level variables live as long as the instance.
  */
 import { coerceError } from '../errors.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { configError, onlyKeys, runError } from './block-config.js';
 import type { BlockType } from './block.js';

@@ -29,7 +29,7 @@
 import { types } from 'node:util';
 import type { Context } from 'node:vm';
 import { Script, createContext } from 'node:vm';
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 
 export type SandboxFailureKind = 'syntax' | 'forbidden' | 'no_process' | 'js_error' | 'invalid_output' | 'timeout';
 

@@ -4,7 +4,7 @@
  * token lists, so reading one per input costs no parsing. Only own properties are followed:
  * `/constructor` on an object is absent, not the Object function.
  */
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 
 export type CompiledPointer = readonly string[];
 

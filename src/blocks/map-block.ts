@@ -5,7 +5,7 @@
  * A key whose pointer finds nothing is `null`, so the output always has every key. Without
  * `keys` the input passes through unchanged.
  */
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { checkPointer, configError, onlyKeys, optionalObject } from './block-config.js';
 import type { BlockType } from './block.js';

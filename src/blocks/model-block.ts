@@ -9,7 +9,7 @@
 import { stepFailure, validationError } from '../errors.js';
 import { getLocalModel } from '../ml/local/local-model-registry.js';
 import { predictRemote } from '../ml/remote-predict.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { configError, onlyKeys, optionalObject, optionalPointer, requiredString, runError } from './block-config.js';
 import type { BlockType } from './block.js';

@@ -5,7 +5,7 @@
  * - `merge`: the object outputs (at `path`) shallow-merged, later items winning;
  * - `concat`: the arrays at `path` in each output concatenated (items without one add nothing).
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { isObject, onlyKeys, optionalEnum, optionalPointer, runError } from './block-config.js';
 import type { BlockType } from './block.js';

@@ -11,7 +11,7 @@ import type { ConnectorAction, ConnectorProtocol, OpenedConnector } from '../ml/
 import { CONNECTOR_PROTOCOLS } from '../ml/connectors.js';
 import type { PredictResponse } from '../ml/predict-io.js';
 import type { RemoteCallDeps } from '../ml/remote-predict.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { outboundPolicyFromJson, outboundPolicyToJson } from '../util/outbound-policy.js';
 import { isObject, runError } from './block-config.js';
 

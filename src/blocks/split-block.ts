@@ -4,7 +4,7 @@
  * the value at `path`; with `by` a text is split into `{ text, index, start, end }` items
  * (`sentence`, `line` or `paragraph`). `max_items` bounds the fan-out.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { onlyKeys, optionalEnum, optionalInteger, optionalPointer, optionalString, runError } from './block-config.js';
 import type { BlockType } from './block.js';

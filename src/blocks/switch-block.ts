@@ -12,7 +12,7 @@
  * A condition may combine `equals`, `in` and `exists`; all given ones must hold. Values are
  * compared as JSON (deep, key order ignored). No match and no default: no route.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { checkPointer, configError, isObject, onlyKeys, optionalString } from './block-config.js';
 import type { BlockType } from './block.js';

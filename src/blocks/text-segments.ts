@@ -5,7 +5,7 @@
  * is trimmed and carries its zero-based `[start, end)` offsets in the original text, the way
  * NL Flow's sections do, and empty segments are dropped.
  */
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 
 export const TEXT_UNITS = ['sentence', 'line', 'paragraph'] as const;
 export type TextUnit = (typeof TEXT_UNITS)[number];

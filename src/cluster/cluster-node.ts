@@ -12,7 +12,7 @@ import type { ErrorKind } from '../errors.js';
 import type { PlacementNode } from '../runtime/placement.js';
 import type { RemoteRequestContext, RuntimeCluster, ServiceReport } from '../runtime/runtime-cluster.js';
 import type { NodeRecord, Store } from '../store/store.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { MessageBus } from './message-bus.js';
 
 export interface ClusterNodeOptions {

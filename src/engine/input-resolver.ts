@@ -7,7 +7,8 @@
  */
 import { FlowdError } from '../errors.js';
 import { substitute } from '../template/substitute.js';
-import type { JsonObject, JsonValue, Workflow } from '../template/types.js';
+import type { Workflow } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { CompiledNode } from '../template/graph.js';
 import type { StepDefinition } from '../steps/step.js';
 

@@ -3,7 +3,8 @@
  * a crash does exactly what the interrupted one set out to do, even if the template changed.
  */
 import type { ResourceCreated } from '../store/store.js';
-import type { JsonObject, Template, Workflow } from '../template/types.js';
+import type { Template, Workflow } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 
 export type NodeAction = 'create' | 'update' | 'replay';
 export type OnFailure = 'keep' | 'rollback';

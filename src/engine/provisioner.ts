@@ -9,7 +9,8 @@
  */
 import type { Logger } from 'pino';
 import { FlowdError, conflict, notFound, validationError } from '../errors.js';
-import type { JsonObject, Template, Workflow, WorkflowNode } from '../template/types.js';
+import type { Template, Workflow, WorkflowNode } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import { compileWorkflow } from '../template/graph.js';
 import type { CompiledWorkflow } from '../template/graph.js';
 import type { RunKind, RunRecord, StateRecord, Store } from '../store/store.js';

@@ -9,7 +9,7 @@ import { coerceError } from '../errors.js';
 import type { ResourceCreated, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import { StepTimeoutError } from './step-error-text.js';
 import type { StateEvents } from './state-events.js';
 

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { coerceError, isFlowdError } from '../errors.js';
 import type { CompiledNode, CompiledWorkflow } from '../template/graph.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { ResourceCreated, RunRecord, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';

@@ -7,7 +7,8 @@
 import type { SecretBox } from '../util/secret-box.js';
 import { SecretBox as Box } from '../util/secret-box.js';
 import type { StepRegistry } from '../steps/step-registry.js';
-import type { JsonObject, JsonValue, Template, WorkflowNode } from '../template/types.js';
+import type { Template, WorkflowNode } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { rememberSecret } from '../util/secret.js';
 
 function mapNodes(t: Template, fn: (n: WorkflowNode) => WorkflowNode): Template {

@@ -4,7 +4,7 @@
  * names). An agent's `model.credential` is sealed at rest and never returned.
  */
 import { validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { isObject, jsonish, textOf, lenientStringMap, optionalString, requiredString, strictStringMap, truthy } from './json-util.js';
 

@@ -4,7 +4,7 @@
  * sealed (AES-256-GCM) under `credential`, and never returned with it.
  */
 import { validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { OutboundPolicy } from '../util/outbound-policy.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { rememberSecret } from '../util/secret.js';

@@ -5,7 +5,7 @@
  * wildcard yields the list of matches.
  */
 import { validationError } from '../errors.js';
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 
 type Segment = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'all' };
 

@@ -4,7 +4,7 @@
  * `Map<String, String>`, so several helpers coerce scalars to text the way it does.
  */
 import { validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 
 export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 

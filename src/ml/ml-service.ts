@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { conflict, notFound, stepFailure, validationError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import { newId } from '../util/ids.js';
 import { OutboundClient } from '../util/outbound-client.js';
 import { UNRESTRICTED_OUTBOUND_POLICY } from '../util/outbound-policy.js';

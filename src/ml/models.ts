@@ -5,7 +5,7 @@
  * built-in local models (`algorithm` = the local model's function name).
  */
 import { validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { LocalModelInfo } from './local/local-model.js';
 import { jsonish, optionalString, optionalStringList, requiredString } from './json-util.js';
 

@@ -5,7 +5,7 @@
  * `data`/`shape`/`data_type` (embeddings).
  */
 import { validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { isObject, omit } from './json-util.js';
 
 export type ModelTensor = {

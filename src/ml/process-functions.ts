@@ -5,7 +5,7 @@
  * with a clear message, a post-process script is skipped (the raw response is returned).
  */
 import { stepFailure, validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { evalJsonPath } from './json-path.js';
 import { isObject } from './json-util.js';
 import type { ModelTensor } from './predict-io.js';

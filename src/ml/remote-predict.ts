@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { FlowdError, isFlowdError, stepFailure, validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { OutboundClient } from '../util/outbound-client.js';
 import type { OutboundPolicy } from '../util/outbound-policy.js';
 import { DEFAULT_OUTBOUND_POLICY } from '../util/outbound-policy.js';

@@ -21,7 +21,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { BlockType } from '../blocks/block.js';
 import type { FlowSpec } from '../blocks/flow-spec.js';
 import { compileInputSchema } from '../blocks/input-schema.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { FlowdError, coerceError } from '../errors.js';
 import { failureOf, flowFailure } from './flow-failure.js';
 import type { Failure, FlowError } from './flow-failure.js';

@@ -3,7 +3,7 @@
  * the values and states of the nodes of its region; blocks of enclosing regions are read from
  * the parent scopes (a fixed number of hops, computed by the plan).
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { Failure } from './flow-failure.js';
 import type { FlowPlan, PlanBlock, PlanRegion } from './flow-plan.js';
 

@@ -4,7 +4,7 @@
  * context runs once per item: its record sums the durations, counts the runs in `items`, keeps
  * the last output and the first error, and shows the worst status.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { FlowError } from './flow-failure.js';
 import type { FlowPlan, PlanBlock } from './flow-plan.js';
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BlockType } from '../blocks/block.js';
 import type { FlowBlockSpec, FlowSpec } from '../blocks/flow-spec.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { FlowExecutor } from './flow-executor.js';
 import type { FlowResult } from './flow-executor.js';
 import { Service } from './instances/service.js';

@@ -2,7 +2,7 @@
  * What the runtime needs from a cluster (implemented in src/cluster/ over the store's node
  * table and the message bus). Without one, a node runs every instance itself, as before.
  */
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 import type { ReplicaDetailBody, RolloutStatus } from './runtime-status.js';
 import type { PlacementNode } from './placement.js';
 

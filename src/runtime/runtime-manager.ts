@@ -15,7 +15,7 @@ import type { FlowSpec } from '../blocks/flow-spec.js';
 import type { MlService } from '../ml/ml-service.js';
 import type { FlowPublisher } from '../steps/services.js';
 import type { Store } from '../store/store.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { admit, footprintOf } from './admission.js';
 import type { Capacity, Footprint } from './admission.js';
 import type { ServiceReport } from './runtime-cluster.js';

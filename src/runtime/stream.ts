@@ -5,7 +5,7 @@
  * (request/reply to whichever node holds a ready instance).
  */
 import { internalError } from '../errors.js';
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 import { sleep } from '../util/sleep.js';
 import type { Instance } from './instances/instance.js';
 import type { Service } from './instances/service.js';

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { Store, TaskDeadLetter, TaskRecord } from '../store/store.js';
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 import type { FlowError } from './flow-failure.js';
 import type { PublishedFlow } from './published-flow.js';
 

@@ -5,7 +5,7 @@
  */
 import { coerceError, conflict, notFound, validationError } from '../errors.js';
 import type { Store, TaskRecord, TaskStatus } from '../store/store.js';
-import type { JsonValue } from '../template/types.js';
+import type { JsonValue } from '../util/json.js';
 import { newId } from '../util/ids.js';
 import type { Autoscaler } from './autoscaler.js';
 import type { FlowError, FlowResult } from './flow-executor.js';

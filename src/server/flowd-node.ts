@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { ResolvedConfig } from '../config.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';

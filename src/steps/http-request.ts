@@ -10,7 +10,7 @@
  * scrubbed from what the remote answers before it becomes an error or the `response` output.
  */
 import { FlowdError, isFlowdError, stepFailure, validationError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import { OutboundClient } from '../util/outbound-client.js';
 import { DEFAULT_OUTBOUND_POLICY } from '../util/outbound-policy.js';
 import type { MaybeSecret } from '../util/secret.js';

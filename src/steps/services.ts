@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { SecretBox } from '../util/secret-box.js';
 import type { OpenSearchClient } from './opensearch/opensearch-client.js';
 import type { MlService } from '../ml/ml-service.js';
-import type { JsonObject } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { OutboundClient } from '../util/outbound-client.js';
 
 /**

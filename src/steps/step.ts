@@ -3,7 +3,7 @@
  * the resource it creates, which inputs are secret, its default timeout, and how to create,
  * update and delete its resource. One file per step type (or per provider) implements it.
  */
-import type { JsonObject, JsonValue } from '../template/types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type { ResourceCreated } from '../store/store.js';
 import type { StepServices } from './services.js';
 

@@ -3,7 +3,8 @@
  * (embedded default) and PostgreSQL implement it; nothing above this layer sees SQL,
  * connections or transactions. Each method is atomic.
  */
-import type { JsonObject, OsUser, Template } from '../template/types.js';
+import type { OsUser, Template } from '../template/types.js';
+import type { JsonObject } from '../util/json.js';
 import type { StoreIntegrity } from './store-integrity.js';
 
 export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';

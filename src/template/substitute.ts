@@ -7,7 +7,7 @@
  * referenced value with its type (object, number…); inside a longer string values are
  * inserted as text, without Flow Framework's blanket JSON-escaping.
  */
-import type { JsonObject, JsonValue } from './types.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 
 const PLACEHOLDER = /\$\{\{\s*([^\s{}]+?)\s*\}\}/g;
 const WHOLE = /^\$\{\{\s*([^\s{}]+?)\s*\}\}$/;

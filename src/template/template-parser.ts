@@ -4,9 +4,8 @@
  * `configurations`, no coercion of nested maps, arrays of anything).
  */
 import { validationError } from '../errors.js';
+import type { JsonObject, JsonValue } from '../util/json.js';
 import type {
-  JsonObject,
-  JsonValue,
   OsUser,
   Template,
   TemplateVersion,

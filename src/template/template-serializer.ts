@@ -3,7 +3,8 @@
  * output is fresh JSON data (no aliasing of the Template), so callers may mutate it.
  */
 import { stringify } from 'yaml';
-import type { JsonObject, Template, Workflow, WorkflowNode } from './types.js';
+import type { Template, Workflow, WorkflowNode } from './types.js';
+import type { JsonObject } from '../util/json.js';
 import { cloneJson, setOwn } from './template-parser.js';
 import { SecretBox } from '../util/secret-box.js';
 

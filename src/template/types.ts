@@ -3,8 +3,7 @@
  * extensions. `user_inputs` values are kept exactly as submitted (nested JSON and arrays
  * included): flowd does not stringify `configurations` the way Flow Framework does.
  */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
-export type JsonObject = { [k: string]: JsonValue };
+import type { JsonObject } from '../util/json.js';
 
 export interface WorkflowNode {
   id: string;

@@ -21,7 +21,7 @@ import type { FlowdError } from '../../src/errors.js';
 import { Service } from '../../src/runtime/instances/service.js';
 import type { ServiceOptions, ServiceSpec } from '../../src/runtime/instances/service.js';
 import { InProcessStream } from '../../src/runtime/stream.js';
-import type { JsonObject, JsonValue } from '../../src/template/types.js';
+import type { JsonObject, JsonValue } from '../../src/util/json.js';
 import { startTestNode } from '../support/flowd-harness.js';
 import type { TestNode } from '../support/flowd-harness.js';
 import { apiKey, provisionFlow, rt } from '../support/runtime-client.js';

@@ -20,7 +20,7 @@ import { NativeMlService } from '../../src/ml/ml-service.js';
 import { openNodeSecrets } from '../../src/engine/secret-fields.js';
 import { stepErrorText } from '../../src/engine/step-error-text.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { JsonObject } from '../../src/template/types.js';
+import type { JsonObject } from '../../src/util/json.js';
 import { OutboundClient } from '../../src/util/outbound-client.js';
 import { SecretBox } from '../../src/util/secret-box.js';
 import { Secret } from '../../src/util/secret.js';

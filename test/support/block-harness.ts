@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { getBlockType } from '../../src/blocks/block-registry.js';
 import type { BlockRunner, BlockType } from '../../src/blocks/block.js';
 import { FlowdError } from '../../src/errors.js';
-import type { JsonObject, JsonValue } from '../../src/template/types.js';
+import type { JsonObject, JsonValue } from '../../src/util/json.js';
 
 export interface Expected {
   kind: FlowdError['kind'];

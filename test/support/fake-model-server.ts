@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JsonObject, JsonValue } from '../../src/template/types.js';
+import type { JsonObject, JsonValue } from '../../src/util/json.js';
 import { readBody, sendJson } from './http-bodies.js';
 
 export interface FakeModelServerOptions {

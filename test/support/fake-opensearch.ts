@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { JsonObject, JsonValue } from '../../src/template/types.js';
+import type { JsonObject, JsonValue } from '../../src/util/json.js';
 
 export type FlatSettings = Record<string, string | string[]>;
 

@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import type compromiseFn from 'compromise';
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { LoadedLocalModel, LocalModelSpec } from './local-model.js';
 import { locate, mapTexts, stringListParam } from './util.js';
 import { loadWink } from './wink.js';

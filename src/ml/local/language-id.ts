@@ -8,7 +8,7 @@
  * ahead of the runner-up (a French sentence: Portuguese 0.23 behind → 0.99) and drops toward
  * 0.5 or below when languages are nearly tied. Candidate scores are the same distribution.
  */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { LoadedLocalModel, LocalModelSpec } from './local-model.js';
 import { mapTexts, numberParam, round, stringListParam } from './util.js';
 

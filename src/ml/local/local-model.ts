@@ -3,7 +3,7 @@
  * run time). `register_local_pretrained_model` registers one by name; `deploy_model` loads it;
  * `_predict` and the runtime's `model` block call it.
  */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 
 export interface LocalModelInfo {
   /** Name used in `register_local_pretrained_model.name`, e.g. `flowd/sentiment`. */

@@ -6,7 +6,7 @@
  * input: `input.slice(start, end) === text` always holds. A sentence's span runs from its first
  * token to its last, so surrounding whitespace and blank lines are not part of it.
  */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { LoadedLocalModel, LocalModelSpec } from './local-model.js';
 import { mapTexts } from './util.js';
 import { loadWink } from './wink.js';

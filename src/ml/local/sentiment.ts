@@ -8,7 +8,7 @@
  * neutral otherwise. `extras` overrides or adds words: `{ "extras": { "meh": -1 } }`.
  */
 import type SentimentType from 'sentiment';
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { LoadedLocalModel, LocalModelSpec } from './local-model.js';
 import { mapTexts, numberMapParam, numberParam, round } from './util.js';
 

@@ -7,7 +7,7 @@
  * input. Runs of line breaks and tabs are tokens for wink (type `tabCRLF`); they are left out
  * unless `include_whitespace: true`, since callers nearly always want words.
  */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { LoadedLocalModel, LocalModelSpec } from './local-model.js';
 import { booleanParam, mapTexts } from './util.js';
 import { loadWink } from './wink.js';

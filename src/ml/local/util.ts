@@ -4,7 +4,7 @@
  * a library's token back to character offsets in the caller's text.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 
 /** How long a batch may hold the event loop before letting timers, I/O and aborts in. */
 const SLICE_MS = 20;

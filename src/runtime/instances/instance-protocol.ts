@@ -7,7 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { BlockLimits } from '../../blocks/block.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 
 /** `workerData` of an instance worker: the load request. */
 export interface InstanceLoadData {

@@ -20,7 +20,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlockRunContext, BlockRunner } from '../../blocks/block.js';
 import { getBlockType } from '../../blocks/block-registry.js';
-import type { JsonValue } from '../../template/types.js';
+import type { JsonValue } from '../../util/json.js';
 import type { BatchMessage, FromWorker, InstanceLoadData, ProbeMessage, RunMessage, ToNextWorker, ToWorker, WireError } from './instance-protocol.js';
 import { MessageBatcher, unbatch } from './message-batcher.js';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan, reasonOf, tooDeepOutput, uncloneableOutput } from './message-limits.js';

@@ -28,7 +28,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { BlockLimits } from '../../blocks/block.js';
 import { stepFailure } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { BatchMessage, FromWorker, InstanceLoadData, RunMessage, ToWorker, WireError } from './instance-protocol.js';
 import { MessageBatcher, unbatch } from './message-batcher.js';
 import { lostMessage, reasonOf, uncloneableInput } from './message-limits.js';

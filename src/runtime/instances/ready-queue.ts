@@ -4,7 +4,7 @@
  * wait runs out; the count is the service's `queued`, which the autoscaler reads to wake a
  * service from zero.
  */
-import type { JsonValue } from '../../template/types.js';
+import type { JsonValue } from '../../util/json.js';
 import { abortReason } from './instance.js';
 import type { Instance, InstanceRunContext } from './instance.js';
 

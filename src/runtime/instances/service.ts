@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { BlockLimits } from '../../blocks/block.js';
 import { conflict, stepFailure, validationError } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import { Instance } from './instance.js';
 import { ReadyQueue } from './ready-queue.js';
 import { replicaName, versionSuffix } from './replica-names.js';

@@ -20,7 +20,7 @@ import type { StateEvents } from '../../engine/state-events.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
 import type { StateRecord, Store } from '../../store/store.js';
-import type { JsonValue } from '../../template/types.js';
+import type { JsonValue } from '../../util/json.js';
 import { PROVISION_WORKFLOW } from '../../template/types.js';
 import { requireAction } from '../auth/request-auth.js';
 import { mayAccess } from '../auth/roles.js';

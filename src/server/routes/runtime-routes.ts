@@ -11,7 +11,7 @@ import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
 import type { TaskRecord, TaskStatus } from '../../store/store.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
 import { queryOf } from './request-params.js';

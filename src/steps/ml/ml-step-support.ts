@@ -5,7 +5,7 @@
  * check done at run time because inputs can arrive from predecessors after validation.
  */
 import { isFlowdError, stepFailure } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { ResourceCreated } from '../../store/store.js';
 import { truthy } from '../../ml/json-util.js';
 import type { StepContext, StepResult } from '../step.js';

@@ -5,7 +5,7 @@
  * from the predecessor named with the value `model_id`.
  */
 import { isObject, jsonish, optionalStringList } from '../../ml/json-util.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { StepContext, StepDefinition } from '../step.js';
 import { ML_PLUGIN, MODEL_ID, fromPredecessors, mlCall, pick } from './ml-step-support.js';
 

@@ -3,7 +3,7 @@
  * OpenSearch call. flowd keeps it as nested JSON, but Flow Framework templates usually carry it
  * as a JSON string, so both are accepted; an empty string means "no body".
  */
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import { invalidInput, type InputSite } from './step-support.js';
 
 export interface ConfigurationsOptions {

@@ -4,7 +4,7 @@
  * the index is updated through its settings, as Flow Framework's `update_index` does.
  */
 import { stepFailure } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { StepContext, StepDefinition, StepResult } from '../step.js';
 import { parseConfigurations } from './configurations.js';
 import { updateIndexSettings } from './update-index.js';

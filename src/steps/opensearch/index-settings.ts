@@ -3,7 +3,7 @@
  * stores them in. `update_index` flattens the wanted settings and the current ones this way
  * and sends only the keys whose value differs (Flow Framework's behaviour).
  */
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 
 /** A flat setting value: text, a list of texts, or null (reset to the default). */
 export type SettingValue = string | string[] | null;

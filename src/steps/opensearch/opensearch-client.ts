@@ -6,7 +6,7 @@
  * signal's reason so the engine sees its own timeout/cancel cause.
  */
 import { stepFailure } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 
 export interface OpenSearchClientOptions {
   /** Cluster URL, e.g. `http://localhost:9200` (FLOWD_OPENSEARCH_URL). */

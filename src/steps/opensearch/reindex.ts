@@ -4,7 +4,7 @@
  * Unlike Flow Framework, a missing `requests_per_second` means unlimited instead of an NPE.
  */
 import { isFlowdError, stepFailure } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { StepContext, StepDefinition, StepResult } from '../step.js';
 import type { ReindexParams } from './opensearch-client.js';
 import { invalidInput, OPENSEARCH_PLUGIN, requireOpenSearch, requireString, type InputSite } from './step-support.js';

@@ -4,7 +4,7 @@
  * because inputs can arrive from predecessors and substitution after validation.
  */
 import { stepFailure } from '../../errors.js';
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { StepServices } from '../services.js';
 import type { OpenSearchClient } from './opensearch-client.js';
 

@@ -4,7 +4,7 @@
  * current settings, and only changed keys are sent. Also used by `create_index` on reprovision.
  */
 import { stepFailure } from '../../errors.js';
-import type { JsonObject, JsonValue } from '../../template/types.js';
+import type { JsonObject, JsonValue } from '../../util/json.js';
 import type { StepContext, StepDefinition, StepResult } from '../step.js';
 import { parseConfigurations } from './configurations.js';
 import { changedSettings, flattenSettings } from './index-settings.js';

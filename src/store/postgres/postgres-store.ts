@@ -5,7 +5,8 @@
  * `FOR UPDATE SKIP LOCKED`, and every multi-statement method is one transaction on one pooled
  * connection. Tasks, publications, API keys and provisioning state live in their own files.
  */
-import type { JsonObject, Template } from '../../template/types.js';
+import type { Template } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type {
   ApiKeyRecord,
   BeginRunInput,

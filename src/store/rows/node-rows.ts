@@ -1,5 +1,5 @@
 /** The nodes row as both stores read it (same columns on SQLite and PostgreSQL), and its mapping to the Store port's record. */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { NodeRecord } from '../store.js';
 
 export interface NodeRow {

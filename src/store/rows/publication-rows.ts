@@ -1,5 +1,5 @@
 /** The publications row as both stores read it (same columns on SQLite and PostgreSQL), and its mapping to the Store port's record. */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { PublicationRecord } from '../store.js';
 
 export interface PublicationRow {

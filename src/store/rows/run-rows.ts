@@ -1,5 +1,5 @@
 /** The runs row as both stores read and write it (same columns on SQLite and PostgreSQL), and its mapping to and from the Store port's record. */
-import type { JsonObject } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { BeginRunInput, RunRecord } from '../store.js';
 
 export interface RunRow {

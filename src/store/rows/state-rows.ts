@@ -1,5 +1,6 @@
 /** The workflow_state and steps columns both stores share, and the one mapping of them to the Store port's state record. */
-import type { JsonObject, OsUser } from '../../template/types.js';
+import type { OsUser } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type { ResourceCreated, StateRecord, StepRecord } from '../store.js';
 
 /** A workflow_state row but for the OS user's column, which each dialect names its own way (`user`, `os_user`). */

@@ -5,7 +5,8 @@
  * with PostgreSQL.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { JsonObject, Template } from '../../template/types.js';
+import type { Template } from '../../template/types.js';
+import type { JsonObject } from '../../util/json.js';
 import type {
   ApiKeyRecord,
   BeginRunInput,
