@@ -47,9 +47,15 @@ const deepObject = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n
 const deepArray = (n: number): string => '['.repeat(n) + ']'.repeat(n);
 const DEEP = [deepObject(3600), deepArray(3600), deepObject(100_000), deepArray(100_000)];
 const WILDCARD = JSON.stringify({ query: { wildcard: { description: '*a'.repeat(1000) + '*b' } } });
-const REGEXPS = ['(a+)+b', '(a|aa)*c', 'a.*a.*a.*a.*a.*a.*b', '.*.*.*.*.*=.*'].map((r) => JSON.stringify({ query: { regexp: { description: r } } }));
+const REGEXPS = ['(a+)+b', '(a|aa)*c', 'a.*a.*a.*a.*a.*a.*b', '.*.*.*.*.*=.*'].map((r) =>
+  JSON.stringify({ query: { regexp: { description: r } } }),
+);
 const SLOW_YAML = 'a: b: c\n' + ('b' + ' '.repeat(16_000) + 'x\n').repeat(16);
-const LAUGHS = ['a0: &a0 "lol"', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`), 'name: *a9'].join('\n');
+const LAUGHS = [
+  'a0: &a0 "lol"',
+  ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`),
+  'name: *a9',
+].join('\n');
 const AMPLIFY = [
   'name: amplified',
   `description: &big "${'x'.repeat(200 * 1024)}"`,
@@ -86,8 +92,16 @@ async function setUp(node: BuiltFlowd): Promise<Setup> {
   await createUser(url, ADMIN, READER[0], READER[1], ['flow_framework_read_access']);
   await createUser(url, ADMIN, WRITER[0], WRITER[1], ['flow_framework_full_access']);
   // Wildcard fodder: a long description every search walks over.
-  await call(url, 'POST', FF, { basic: ADMIN, body: { name: 'long', description: 'a'.repeat(1000), workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } }, expect: [201] });
-  const syncId = await publishFlow(url, ADMIN, 'soak-sync', { mode: 'SYNC', blocks: [{ id: 'upper', type: 'js', config: { source: UPPER_SOURCE } }], edges: [] });
+  await call(url, 'POST', FF, {
+    basic: ADMIN,
+    body: { name: 'long', description: 'a'.repeat(1000), workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } },
+    expect: [201],
+  });
+  const syncId = await publishFlow(url, ADMIN, 'soak-sync', {
+    mode: 'SYNC',
+    blocks: [{ id: 'upper', type: 'js', config: { source: UPPER_SOURCE } }],
+    edges: [],
+  });
   const poisonId = await publishFlow(url, ADMIN, 'soak-poison', {
     mode: 'ASYNC',
     autoscaling: { preset: 'disabled' },
@@ -151,8 +165,11 @@ function launchAttacks(st: Setup, attackUrl: string, deadline: number): { stats:
   const deep = (i: number): string => DEEP[i % DEEP.length] as string;
   // Keep-alive: thousands of guesses a second on fresh connections would exhaust the client's ports first.
   const loginAgent = new http.Agent({ keepAlive: true, maxSockets: LOGIN_CONCURRENCY });
-  const go = (label: string, opts: { concurrency?: number; max: number; pauseMs?: number }, make: (i: number) => RawRequest): Promise<void> =>
-    ONLY === undefined || ONLY.test(label) ? attack(stats, node, deadline, label, opts, make) : Promise.resolve();
+  const go = (
+    label: string,
+    opts: { concurrency?: number; max: number; pauseMs?: number },
+    make: (i: number) => RawRequest,
+  ): Promise<void> => (ONLY === undefined || ONLY.test(label) ? attack(stats, node, deadline, label, opts, make) : Promise.resolve());
   const done = Promise.all([
     go('deep JSON → action/analyze (key holder)', { concurrency: 2, max: 100_000 }, (i) => ({
       base,
@@ -226,30 +243,48 @@ function launchAttacks(st: Setup, attackUrl: string, deadline: number): { stats:
       localAddress: '127.0.0.2',
       timeoutMs: 60_000,
     })),
-    go(`brute-force login, admin + unknown users (${LOGIN_CONCURRENCY} parallel)`, { concurrency: LOGIN_CONCURRENCY, max: 500_000 }, (i) => ({
-      base,
-      method: 'GET',
-      path: `${FF}/_steps`,
-      headers: { authorization: basicAuth(i % 2 === 0 ? 'admin' : `nobody-${i % 97}`, `guess-${i}`) },
-      localAddress: '127.0.0.3',
-      timeoutMs: 30_000,
-      agent: loginAgent,
-    })),
-    go('http_request provisioning: 50 MB response (writer)', { max: Number(process.env['BENCH_SOAK_HUGE_MAX'] ?? 6), pauseMs: 500 }, () => ({
-      base,
-      method: 'POST',
-      path: `${FF}?provision=true&wait_for_completion_timeout=30s`,
-      headers: { ...json, ...writer },
-      body: JSON.stringify({ name: 'huge', workflows: { provision: { nodes: [{ id: 'big', type: 'http_request', user_inputs: { method: 'GET', url: `${attackUrl}/huge?mb=50` } }] } } }),
-      localAddress: '127.0.0.4',
-      timeoutMs: 60_000,
-    })),
+    go(
+      `brute-force login, admin + unknown users (${LOGIN_CONCURRENCY} parallel)`,
+      { concurrency: LOGIN_CONCURRENCY, max: 500_000 },
+      (i) => ({
+        base,
+        method: 'GET',
+        path: `${FF}/_steps`,
+        headers: { authorization: basicAuth(i % 2 === 0 ? 'admin' : `nobody-${i % 97}`, `guess-${i}`) },
+        localAddress: '127.0.0.3',
+        timeoutMs: 30_000,
+        agent: loginAgent,
+      }),
+    ),
+    go(
+      'http_request provisioning: 50 MB response (writer)',
+      { max: Number(process.env['BENCH_SOAK_HUGE_MAX'] ?? 6), pauseMs: 500 },
+      () => ({
+        base,
+        method: 'POST',
+        path: `${FF}?provision=true&wait_for_completion_timeout=30s`,
+        headers: { ...json, ...writer },
+        body: JSON.stringify({
+          name: 'huge',
+          workflows: {
+            provision: { nodes: [{ id: 'big', type: 'http_request', user_inputs: { method: 'GET', url: `${attackUrl}/huge?mb=50` } }] },
+          },
+        }),
+        localAddress: '127.0.0.4',
+        timeoutMs: 60_000,
+      }),
+    ),
     go('http_request provisioning: 20 s slow response (writer)', { concurrency: 2, max: 12 }, () => ({
       base,
       method: 'POST',
       path: `${FF}?provision=true&wait_for_completion_timeout=40s`,
       headers: { ...json, ...writer },
-      body: JSON.stringify({ name: 'slow', workflows: { provision: { nodes: [{ id: 'slow', type: 'http_request', user_inputs: { method: 'GET', url: `${attackUrl}/slow?s=20` } }] } } }),
+      body: JSON.stringify({
+        name: 'slow',
+        workflows: {
+          provision: { nodes: [{ id: 'slow', type: 'http_request', user_inputs: { method: 'GET', url: `${attackUrl}/slow?s=20` } }] },
+        },
+      }),
       localAddress: '127.0.0.4',
       timeoutMs: 60_000,
     })),
@@ -298,7 +333,10 @@ function startHonest(cfg: HonestConfig): { phase(name: string): void; stop(): Pr
 /** CPU seconds (user + system, all threads) of a process so far, from /proc (clock ticks of 10 ms). */
 function cpuSeconds(pid: number): number {
   try {
-    const f = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const f =
+      readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+        .split(') ')[1]
+        ?.split(' ') ?? [];
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return Number.NaN;
@@ -319,7 +357,11 @@ async function eventLoopLag(url: string): Promise<{ maxMs: number; p99Ms: number
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const errs = (s: LatencySummary | undefined): string =>
-  s === undefined || s.errors === 0 ? '0' : `${s.errors} (${Object.entries(s.errorKinds).map(([k, n]) => `${k}×${n}`).join(', ')})`;
+  s === undefined || s.errors === 0
+    ? '0'
+    : `${s.errors} (${Object.entries(s.errorKinds)
+        .map(([k, n]) => `${k}×${n}`)
+        .join(', ')})`;
 const fileMb = (path: string): number => {
   try {
     return statSync(path).size / 1024 / 1024;
@@ -403,22 +445,54 @@ async function main(): Promise<void> {
     };
     table(
       `Honest clients: GET _status (read-only user, 4 loops) and SYNC analyze (API key, 2 loops), paced 20 ms; baseline ${BASELINE_S} s, then ${SOAK_S} s under attack`,
-      ['phase', '_status n', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'SYNC n', 'p50 ms', 'p99 ms', 'errors', 'node RSS max MB', 'node CPU (cores)', 'node event-loop delay p99 / max ms'],
+      [
+        'phase',
+        '_status n',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'SYNC n',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'node RSS max MB',
+        'node CPU (cores)',
+        'node event-loop delay p99 / max ms',
+      ],
       [row('baseline', 'baseline (honest only)'), row('attack', 'under attack')],
     );
     table(
       `Attacks (${attackWallS.toFixed(0)} s, from 127.0.0.2-5)`,
       ['attack', 'requests', 'answers', 'slowest answer ms'],
-      stats.map((s) => [s.label, s.sent, [...s.codes.entries()].sort().map(([c, n]) => `${c}×${n}`).join(', ') || '-', s.maxMs > 0 ? ms(s.maxMs) : '-']),
+      stats.map((s) => [
+        s.label,
+        s.sent,
+        [...s.codes.entries()]
+          .sort()
+          .map(([c, n]) => `${c}×${n}`)
+          .join(', ') || '-',
+        s.maxMs > 0 ? ms(s.maxMs) : '-',
+      ]),
     );
     const p99Base = report['baseline']?.status.p99 ?? 0;
     const p99Attack = report['attack']?.status.p99 ?? 0;
-    console.log(`\nnode RSS max during setup ${(rss.get('setup') ?? 0).toFixed(0)} MB, drain ${(rss.get('drain') ?? 0).toFixed(0)} MB; flowd.db ${fileMb(join(node.dataDir, 'flowd.db')).toFixed(0)} MB + wal ${fileMb(join(node.dataDir, 'flowd.db-wal')).toFixed(0)} MB after the soak`);
-    console.log(`attack server served ${attackServer.served.huge} huge responses (${(attackServer.served.hugeBytes / 1024 / 1024).toFixed(0)} MB written) and ${attackServer.served.slow} slow ones`);
-    console.log(`node error log lines: ${node.errorLines().length}${node.errorLines().length > 0 ? `; first: ${(node.errorLines()[0] ?? '').slice(0, 300)}` : ''}`);
-    console.log(`\nGoal: _status p99 under 50 ms for honest clients during the attack (${ms(p99Attack)} ms; baseline ${ms(p99Base)} ms), node up at the end.`);
+    console.log(
+      `\nnode RSS max during setup ${(rss.get('setup') ?? 0).toFixed(0)} MB, drain ${(rss.get('drain') ?? 0).toFixed(0)} MB; flowd.db ${fileMb(join(node.dataDir, 'flowd.db')).toFixed(0)} MB + wal ${fileMb(join(node.dataDir, 'flowd.db-wal')).toFixed(0)} MB after the soak`,
+    );
+    console.log(
+      `attack server served ${attackServer.served.huge} huge responses (${(attackServer.served.hugeBytes / 1024 / 1024).toFixed(0)} MB written) and ${attackServer.served.slow} slow ones`,
+    );
+    console.log(
+      `node error log lines: ${node.errorLines().length}${node.errorLines().length > 0 ? `; first: ${(node.errorLines()[0] ?? '').slice(0, 300)}` : ''}`,
+    );
+    console.log(
+      `\nGoal: _status p99 under 50 ms for honest clients during the attack (${ms(p99Attack)} ms; baseline ${ms(p99Base)} ms), node up at the end.`,
+    );
     const up = node.alive() && health.startsWith('200');
-    console.log(`Node stayed up: ${up ? 'yes' : 'NO'} (pid ${node.pid} ${node.alive() ? 'alive' : `dead: died during the ${diedAt ?? '?'}`}; /_flowd/health: ${health})`);
+    console.log(
+      `Node stayed up: ${up ? 'yes' : 'NO'} (pid ${node.pid} ${node.alive() ? 'alive' : `dead: died during the ${diedAt ?? '?'}`}; /_flowd/health: ${health})`,
+    );
     if (!node.alive()) {
       console.log('\nLast log lines of the dead node:');
       for (const l of node.tail().slice(-15)) console.log(`  ${l.slice(0, 400)}`);

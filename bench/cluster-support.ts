@@ -137,7 +137,9 @@ export async function cleanupAll(): Promise<void> {
   killChildren('SIGTERM');
   await Promise.all(
     [...children].map((c) =>
-      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : Promise.race([new Promise((r) => c.once('exit', r)), sleep(5000).then(() => killChildren())]),
+      c.exitCode !== null || c.signalCode !== null
+        ? Promise.resolve()
+        : Promise.race([new Promise((r) => c.once('exit', r)), sleep(5000).then(() => killChildren())]),
     ),
   );
   await dropAllSchemas();
@@ -179,7 +181,11 @@ export interface ClusterNodeProc {
  * Starts one node of the built bundle (`npm run build` first) on the cluster of `schema`.
  * Waits for its 'flowd is ready' line (info level; flowd does not log requests).
  */
-export async function spawnClusterNode(schema: string, env: Record<string, string> = {}, startTimeoutMs = 60_000): Promise<ClusterNodeProc> {
+export async function spawnClusterNode(
+  schema: string,
+  env: Record<string, string> = {},
+  startTimeoutMs = 60_000,
+): Promise<ClusterNodeProc> {
   hookExit();
   const dataDir = mkdtempSync(join(tmpdir(), 'flowd-bench-cluster-'));
   tmpDirs.add(dataDir);
@@ -270,7 +276,8 @@ export interface BaselineResult {
   config: string;
 }
 
-const chunks = <T>(xs: T[], size: number): T[][] => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
+const chunks = <T>(xs: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
 
 export interface PgBossOptions {
   /** Workers (`boss.work` calls) in this process. */
@@ -293,7 +300,14 @@ export interface PgBossOptions {
  */
 export async function runPgBoss(n: number, o: PgBossOptions): Promise<BaselineResult> {
   const schema = newSchema('pgboss');
-  const boss = new PgBoss({ connectionString: PG_URL, schema, max: o.workers + 4, schedule: false, supervise: false, application_name: 'bench-pgboss' });
+  const boss = new PgBoss({
+    connectionString: PG_URL,
+    schema,
+    max: o.workers + 4,
+    schedule: false,
+    supervise: false,
+    application_name: 'bench-pgboss',
+  });
   boss.on('error', (err) => console.error('pg-boss:', err.message));
   await boss.start();
   const queue = 'noop';
@@ -311,7 +325,10 @@ export async function runPgBoss(n: number, o: PgBossOptions): Promise<BaselineRe
     for (const c of chunks(jobs, o.insertBatch)) await boss.insert(c);
     const insertMs = performance.now() - t0;
     const count = async (): Promise<number> =>
-      Number((await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".job WHERE name = $1 AND state = 'completed'`, [queue])).rows[0]?.n ?? 0);
+      Number(
+        (await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".job WHERE name = $1 AND state = 'completed'`, [queue]))
+          .rows[0]?.n ?? 0,
+      );
     await until('pg-boss to complete every job', async () => (await count()) >= n, 300_000, o.pollMs);
     const wallMs = performance.now() - t0;
     const [span] = (
@@ -322,7 +339,13 @@ export async function runPgBoss(n: number, o: PgBossOptions): Promise<BaselineRe
     ).rows;
     const done = await count();
     if (handled < n) throw new Error(`pg-boss: ${handled} jobs handled, ${n} expected`);
-    return { ms: Number(span?.ms ?? wallMs), wallMs, insertMs, done, config: `${o.workers} workers × batchSize ${o.batchSize}, poll ${o.pollingIntervalSeconds}s` };
+    return {
+      ms: Number(span?.ms ?? wallMs),
+      wallMs,
+      insertMs,
+      done,
+      config: `${o.workers} workers × batchSize ${o.batchSize}, poll ${o.pollingIntervalSeconds}s`,
+    };
   } finally {
     await poll.end().catch(() => undefined);
     await boss.stop({ graceful: false, wait: true, timeout: 5000 });
@@ -375,11 +398,14 @@ export async function runGraphileWorker(n: number, o: GraphileOptions): Promise<
     const t0 = performance.now();
     await utils.withPgClient(async (c) => {
       for (const chunk of chunks(specs, o.insertBatch)) {
-        await c.query(`SELECT "${schema}".add_jobs(ARRAY(SELECT json_populate_recordset(NULL::"${schema}".job_spec, $1::json)))`, [JSON.stringify(chunk)]);
+        await c.query(`SELECT "${schema}".add_jobs(ARRAY(SELECT json_populate_recordset(NULL::"${schema}".job_spec, $1::json)))`, [
+          JSON.stringify(chunk),
+        ]);
       }
     });
     const insertMs = performance.now() - t0;
-    const left = async (): Promise<number> => Number((await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"._private_jobs`)).rows[0]?.n ?? 0);
+    const left = async (): Promise<number> =>
+      Number((await poll.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"._private_jobs`)).rows[0]?.n ?? 0);
     await until('graphile-worker to run every job', async () => (await left()) === 0, 300_000, o.pollMs);
     const wallMs = performance.now() - t0;
     if (handled !== n) throw new Error(`graphile-worker: ${handled} jobs run, ${n} expected`);

@@ -58,7 +58,10 @@ import type { BaselineResult, ClusterNodeProc } from './cluster-support.js';
 
 const env = process.env;
 const JOBS = Number(env['BENCH_JOBS'] ?? 20_000);
-const NODES = (env['BENCH_NODES'] ?? '1,2,3').split(',').map(Number).filter((n) => n >= 1);
+const NODES = (env['BENCH_NODES'] ?? '1,2,3')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 1);
 const STEP_WORKFLOWS = Number(env['BENCH_STEPS_WORKFLOWS'] ?? 60);
 const STEPS_PER_WORKFLOW = Number(env['BENCH_STEPS_PER_WORKFLOW'] ?? 20);
 const STEPS_SHAPE = env['BENCH_STEPS_SHAPE'] === 'fan' ? 'fan' : 'chain';
@@ -126,20 +129,41 @@ function checkBuild(): void {
   const bundle = join(ROOT, 'dist', 'flowd.mjs');
   if (!existsSync(bundle)) throw new Error('dist/flowd.mjs is missing: run `npm run build` first');
   const built = statSync(bundle).mtimeMs;
-  const newer = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && statSync(join(ROOT, 'src', f)).mtimeMs > built);
-  if (newer.length > 0) console.log(`(warning: ${newer.length} file(s) of src/ are newer than dist/flowd.mjs, e.g. ${newer[0] ?? ''}: run \`npm run build\` to measure them)`);
+  const newer = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.ts') && statSync(join(ROOT, 'src', f)).mtimeMs > built,
+  );
+  if (newer.length > 0)
+    console.log(
+      `(warning: ${newer.length} file(s) of src/ are newer than dist/flowd.mjs, e.g. ${newer[0] ?? ''}: run \`npm run build\` to measure them)`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 
 async function pgBoss(c: { workers: number; batchSize: number }, rows: Row[]): Promise<void> {
   const r: BaselineResult = await runPgBoss(JOBS, { ...c, pollingIntervalSeconds: 0.5, insertBatch: 1000, pollMs: POLL_MS });
-  rows.push({ engine: `pg-boss 10 (${r.config})`, nodes: '-', work: `${JOBS.toLocaleString('en-US')} jobs`, ms: r.wallMs, count: JOBS, kind: 'jobs', check: `${r.done.toLocaleString('en-US')} completed` });
+  rows.push({
+    engine: `pg-boss 10 (${r.config})`,
+    nodes: '-',
+    work: `${JOBS.toLocaleString('en-US')} jobs`,
+    ms: r.wallMs,
+    count: JOBS,
+    kind: 'jobs',
+    check: `${r.done.toLocaleString('en-US')} completed`,
+  });
 }
 
 async function graphile(rows: Row[]): Promise<void> {
   const g = await runGraphileWorker(JOBS, { concurrency: GRAPHILE_CONCURRENCY, pollInterval: 100, insertBatch: 1000, pollMs: POLL_MS });
-  rows.push({ engine: `graphile-worker 0.16 (${g.config})`, nodes: '-', work: `${JOBS.toLocaleString('en-US')} jobs`, ms: g.wallMs, count: JOBS, kind: 'jobs', check: `${g.done.toLocaleString('en-US')} run, table empty` });
+  rows.push({
+    engine: `graphile-worker 0.16 (${g.config})`,
+    nodes: '-',
+    work: `${JOBS.toLocaleString('en-US')} jobs`,
+    ms: g.wallMs,
+    count: JOBS,
+    kind: 'jobs',
+    check: `${g.done.toLocaleString('en-US')} run, table empty`,
+  });
 }
 
 /** A node's warnings and errors (or its last lines when it wrote none), for a failed part. */
@@ -157,7 +181,11 @@ const idle = (s: StatusLike): boolean => (s.tasks?.queued ?? 1) === 0 && (s.task
  * Runs `fn` on a fresh cluster of `k` nodes on its own schema, with a database client; on failure
  * prints what the nodes logged; always stops the nodes and drops the schema.
  */
-async function onCluster(tag: string, k: number, fn: (nodes: ClusterNodeProc[], db: pg.Client, schema: string) => Promise<void>): Promise<void> {
+async function onCluster(
+  tag: string,
+  k: number,
+  fn: (nodes: ClusterNodeProc[], db: pg.Client, schema: string) => Promise<void>,
+): Promise<void> {
   const schema = newSchema(`${tag}_${k}n`);
   let nodes: ClusterNodeProc[] = [];
   const db = await pgClient();
@@ -186,7 +214,15 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     };
     const { id, key } = await publishFlow(first.url, flow);
     // Every node serves the workflow, with every instance ready, before the clock starts.
-    for (const n of nodes) await waitStatus(n.url, id, key, (s) => (s as StatusLike & { usable?: boolean }).usable === true && s.reason === 'AllInstancesReady', 60_000, 50);
+    for (const n of nodes)
+      await waitStatus(
+        n.url,
+        id,
+        key,
+        (s) => (s as StatusLike & { usable?: boolean }).usable === true && s.reason === 'AllInstancesReady',
+        60_000,
+        50,
+      );
 
     const body = JSON.stringify({ text: 'no-op' });
     const headers = { 'content-type': 'application/json', 'x-api-key': key };
@@ -224,8 +260,19 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
             { batch: BATCH, inFlight: BATCH_INFLIGHT },
           ).then((b) => ({ failed: b.failed, how: `${b.requests} batch request(s) of ≤ ${BATCH}, ${BATCH_INFLIGHT} in flight` }))
         : Promise.all(
-            nodes.map((n, i) => autocannon(runtimeUrl(n.url, id, 'task'), { connections: Math.min(conns, per[i] ?? 1), amount: per[i] ?? 0, method: 'POST', body, headers })),
-          ).then((loads: LoadResult[]) => ({ failed: loads.reduce((a, l) => a + l.errors + l.non2xx, 0), how: `${k} autocannon(s) × ${conns} connection(s)` }))
+            nodes.map((n, i) =>
+              autocannon(runtimeUrl(n.url, id, 'task'), {
+                connections: Math.min(conns, per[i] ?? 1),
+                amount: per[i] ?? 0,
+                method: 'POST',
+                body,
+                headers,
+              }),
+            ),
+          ).then((loads: LoadResult[]) => ({
+            failed: loads.reduce((a, l) => a + l.errors + l.non2xx, 0),
+            how: `${k} autocannon(s) × ${conns} connection(s)`,
+          }))
     ).finally(() => {
       submitted = true;
     });
@@ -263,16 +310,28 @@ function flowdTasks(k: number, w: Workload, rows: Row[], notes: string[]): Promi
     const sub = await submits;
     const { firstCreated, lastFinished } = await terminal();
     const ms = lastFinished - firstCreated; // durable timestamps: first task created → last task finished
-    const lastCreated = Number((await db.query<{ last: string }>(`SELECT max(created_at) AS last FROM "${schema}".tasks WHERE workflow_id = $1`, [id])).rows[0]?.last ?? 0);
+    const lastCreated = Number(
+      (await db.query<{ last: string }>(`SELECT max(created_at) AS last FROM "${schema}".tasks WHERE workflow_id = $1`, [id])).rows[0]
+        ?.last ?? 0,
+    );
 
     // Read back: over the API (through the last node), then from the table.
     for (const n of nodes) await waitStatus(n.url, id, key, idle, 30_000, 20);
     const tasks = await allTasks((nodes[k - 1] as ClusterNodeProc).url, id, key);
     const completed = tasks.filter((t) => t.status === 'COMPLETED').length;
     const ids = new Set(tasks.map((t) => (t as { taskId?: string }).taskId ?? ''));
-    const byStatus = await db.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY status`, [id]);
-    const reruns = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 AND attempt > 1`, [id])).rows[0]?.n ?? 0);
-    const owners = await db.query<{ owner: string | null; n: string }>(`SELECT owner, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY owner ORDER BY owner`, [id]);
+    const byStatus = await db.query<{ status: string; n: string }>(
+      `SELECT status, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY status`,
+      [id],
+    );
+    const reruns = Number(
+      (await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 AND attempt > 1`, [id])).rows[0]
+        ?.n ?? 0,
+    );
+    const owners = await db.query<{ owner: string | null; n: string }>(
+      `SELECT owner, count(*) AS n FROM "${schema}".tasks WHERE workflow_id = $1 GROUP BY owner ORDER BY owner`,
+      [id],
+    );
     const failedSubmits = sub.failed;
     const ok = tasks.length === jobs && completed === jobs && ids.size === jobs && reruns === 0 && failedSubmits === 0;
     rows.push({
@@ -322,7 +381,11 @@ function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
     const creators = Array.from({ length: Math.min(CREATE_CONCURRENCY, STEP_WORKFLOWS) }, async () => {
       for (let i = next++; i < STEP_WORKFLOWS; i = next++) {
         const url = (nodes[i % k] as ClusterNodeProc).url;
-        const r = await fetch(`${url}${FF}?provision=true`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: bodies[i] as string });
+        const r = await fetch(`${url}${FF}?provision=true`, {
+          method: 'POST',
+          headers: { authorization: AUTH, 'content-type': 'application/json' },
+          body: bodies[i] as string,
+        });
         const j = (await r.json()) as { workflow_id?: string };
         if (!j.workflow_id) throw new Error(`create + provision through node ${(i % k) + 1} failed (${r.status}): ${JSON.stringify(j)}`);
         ids.push(j.workflow_id);
@@ -343,16 +406,22 @@ function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
         break;
       }
       if (created) await creating; // surfaces a failed create
-      const steps = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".steps WHERE state = 'COMPLETED'`)).rows[0]?.n ?? 0);
+      const steps = Number(
+        (await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".steps WHERE state = 'COMPLETED'`)).rows[0]?.n ?? 0,
+      );
       if (steps !== progress.done) progress = { done: steps, at: Date.now() };
       if ((created && Date.now() - progress.at > STALL_MS) || Date.now() - t0 > 300_000) {
-        throw new Error(`flowd ${k} node(s): ${c.completed} of ${STEP_WORKFLOWS} workflows provisioned, ${steps} steps COMPLETED, none for ${((Date.now() - progress.at) / 1000).toFixed(0)} s`);
+        throw new Error(
+          `flowd ${k} node(s): ${c.completed} of ${STEP_WORKFLOWS} workflows provisioned, ${steps} steps COMPLETED, none for ${((Date.now() - progress.at) / 1000).toFixed(0)} s`,
+        );
       }
       await sleep(POLL_MS);
     }
     await creating;
     // The last run's end_time (durable), from the first create request.
-    const end = Number((await db.query<{ end: string }>(`SELECT max(end_time) AS end FROM "${schema}".workflow_state`)).rows[0]?.end ?? doneAt);
+    const end = Number(
+      (await db.query<{ end: string }>(`SELECT max(end_time) AS end FROM "${schema}".workflow_state`)).rows[0]?.end ?? doneAt,
+    );
     const ms = end - t0;
     // Read back over the API (round-robin), and the steps and run owners from the tables.
     let apiCompleted = 0;
@@ -360,8 +429,12 @@ function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
       const r = await fetch(`${(nodes[i % k] as ClusterNodeProc).url}${FF}/${id}/_status`, { headers: { authorization: AUTH } });
       if (((await r.json()) as { state?: string }).state === 'COMPLETED') apiCompleted++;
     }
-    const steps = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".steps WHERE state = 'COMPLETED'`)).rows[0]?.n ?? 0);
-    const owners = await db.query<{ owner: string; n: string }>(`SELECT owner, count(*) AS n FROM "${schema}".runs GROUP BY owner ORDER BY owner`);
+    const steps = Number(
+      (await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".steps WHERE state = 'COMPLETED'`)).rows[0]?.n ?? 0,
+    );
+    const owners = await db.query<{ owner: string; n: string }>(
+      `SELECT owner, count(*) AS n FROM "${schema}".runs GROUP BY owner ORDER BY owner`,
+    );
     const total = STEP_WORKFLOWS * STEPS_PER_WORKFLOW;
     rows.push({
       engine: `flowd provisioning (${STEP_WORKFLOWS} × ${STEPS_PER_WORKFLOW} noop, ${STEPS_SHAPE})`,
@@ -370,7 +443,10 @@ function flowdSteps(k: number, rows: Row[], notes: string[]): Promise<void> {
       ms,
       count: total,
       kind: 'steps',
-      check: apiCompleted === STEP_WORKFLOWS && steps === total ? `${STEP_WORKFLOWS} COMPLETED, ${steps.toLocaleString('en-US')} steps` : `MISMATCH: ${apiCompleted} COMPLETED over the API, ${steps} steps COMPLETED`,
+      check:
+        apiCompleted === STEP_WORKFLOWS && steps === total
+          ? `${STEP_WORKFLOWS} COMPLETED, ${steps.toLocaleString('en-US')} steps`
+          : `MISMATCH: ${apiCompleted} COMPLETED over the API, ${steps} steps COMPLETED`,
     });
     notes.push(`flowd provisioning, ${k} node(s): runs by owner: ${owners.rows.map((o) => `${o.owner.split('~')[0]}: ${o.n}`).join(', ')}`);
   });
@@ -394,20 +470,39 @@ async function main(): Promise<void> {
       const msg = err instanceof Error ? err.message : String(err);
       console.error(`${engine}${nodes === '-' ? '' : `, ${nodes} node(s)`} failed: ${msg}`);
       failures.push(`${engine}${nodes === '-' ? '' : `, ${nodes} node(s)`}: ${msg.split('\n')[0] ?? ''}`);
-      rows.push({ ...(group !== undefined ? { group } : {}), engine, nodes, work: '-', ms: NaN, count: 0, kind, check: 'FAILED (see below)' });
+      rows.push({
+        ...(group !== undefined ? { group } : {}),
+        engine,
+        nodes,
+        work: '-',
+        ms: NaN,
+        count: 0,
+        kind,
+        check: 'FAILED (see below)',
+      });
     }
   };
   try {
     if (ONLY.has('baselines')) {
-      for (const c of PGBOSS_CONFIGS) await part(`pg-boss 10 (${c.workers} workers × batchSize ${c.batchSize})`, '-', 'jobs', () => pgBoss(c, rows));
+      for (const c of PGBOSS_CONFIGS)
+        await part(`pg-boss 10 (${c.workers} workers × batchSize ${c.batchSize})`, '-', 'jobs', () => pgBoss(c, rows));
       await part('graphile-worker 0.16', '-', 'jobs', () => graphile(rows));
     }
     const noop = { type: 'js', config: { source: 'function process(input) { return input; }' } };
     const workloads: Workload[] = [];
     if (ONLY.has('tasks')) {
       for (const submit of SUBMITS) {
-        const label = submit === 'batch' ? `flowd ASYNC no-op, batches of ${BATCH.toLocaleString('en-US')}` : 'flowd ASYNC no-op, 1 request per task';
-        workloads.push({ label, group: `noop-${submit}`, submit, jobs: JOBS, replicasPerNode: REPLICAS_PER_NODE, consumers: CONSUMERS, block: noop });
+        const label =
+          submit === 'batch' ? `flowd ASYNC no-op, batches of ${BATCH.toLocaleString('en-US')}` : 'flowd ASYNC no-op, 1 request per task';
+        workloads.push({
+          label,
+          group: `noop-${submit}`,
+          submit,
+          jobs: JOBS,
+          replicasPerNode: REPLICAS_PER_NODE,
+          consumers: CONSUMERS,
+          block: noop,
+        });
       }
     }
     if (ONLY.has('waits')) {
@@ -415,7 +510,10 @@ async function main(): Promise<void> {
       const module = join(dir, 'remote-call.mjs');
       // Stands for a block that waits on something remote (a model, an API) for `ms`.
       NODE_ENV['FLOWD_CUSTOM_BLOCK_DIRS'] = dir; // custom modules load only from folders the operator lists
-      writeFileSync(module, 'export function createBlock(o) { const ms = Number(o.ms); return { run: (input) => new Promise((r) => setTimeout(() => r(input), ms)) }; }\n');
+      writeFileSync(
+        module,
+        'export function createBlock(o) { const ms = Number(o.ms); return { run: (input) => new Promise((r) => setTimeout(() => r(input), ms)) }; }\n',
+      );
       workloads.push({
         label: `flowd ASYNC, each task waits ${WAIT_MS} ms (batches)`,
         group: 'wait',
@@ -466,18 +564,25 @@ async function main(): Promise<void> {
     `All flowd nodes, PostgreSQL, NATS, the baselines and the load generator share this machine's ${machine().split(',')[0] ?? ''}: scaling from 1 to 2 or 3 nodes is CPU-bound here, not a measure of nodes on their own machines.`,
   );
   if (bossRows.length > 0) {
-    const caps = PGBOSS_CONFIGS.map((c) => `${c.workers}×${c.batchSize}: ${(c.workers * c.batchSize * 2).toLocaleString('en-US')}`).join(', ');
+    const caps = PGBOSS_CONFIGS.map((c) => `${c.workers}×${c.batchSize}: ${(c.workers * c.batchSize * 2).toLocaleString('en-US')}`).join(
+      ', ',
+    );
     console.log(
       `pg-boss 10's worker waits pollingIntervalSeconds (at least 0.5 s) after every batch, even with a full queue, so each worker completes at most batchSize jobs per 0.5 s ` +
         `(caps in jobs/s: ${caps}); the best measured configuration is the reference.`,
     );
   }
   for (const n of notes) console.log(`- ${n}`);
-  const flowdJobs = rows.filter((r) => r.kind === 'jobs' && r.group !== 'wait' && r.engine.startsWith('flowd')).map(rate).filter(num);
-  if (num(boss) && flowdJobs.length > 0) console.log(`Goal: ≥ 2× pg-boss with the same durability (best flowd no-op row: ${ratio(Math.max(...flowdJobs), boss)}×).`);
+  const flowdJobs = rows
+    .filter((r) => r.kind === 'jobs' && r.group !== 'wait' && r.engine.startsWith('flowd'))
+    .map(rate)
+    .filter(num);
+  if (num(boss) && flowdJobs.length > 0)
+    console.log(`Goal: ≥ 2× pg-boss with the same durability (best flowd no-op row: ${ratio(Math.max(...flowdJobs), boss)}×).`);
   for (const group of [...new Set(rows.map((r) => r.group))]) {
     const two = rows.find((r) => r.group === group && r.nodes === 2);
-    if (two && group !== undefined) console.log(`Goal: ≥ 1.6× from 1 to 2 nodes where the work is not database-bound — ${group}: ${ratio(rate(two), oneNode(group))}×.`);
+    if (two && group !== undefined)
+      console.log(`Goal: ≥ 1.6× from 1 to 2 nodes where the work is not database-bound — ${group}: ${ratio(rate(two), oneNode(group))}×.`);
   }
   if (failures.length > 0) {
     console.log('\nFailed parts:');

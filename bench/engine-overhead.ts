@@ -54,7 +54,11 @@ async function main(): Promise<void> {
     ] as const) {
       const samples: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        const res = await fetch(`${node.url}${FF}`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(t) });
+        const res = await fetch(`${node.url}${FF}`, {
+          method: 'POST',
+          headers: { authorization: AUTH, 'content-type': 'application/json' },
+          body: JSON.stringify(t),
+        });
         const id = ((await res.json()) as { workflow_id: string }).workflow_id;
         const t0 = performance.now();
         const p = await fetch(`${node.url}${FF}/${id}/_provision`, { method: 'POST', headers: { authorization: AUTH } });
@@ -66,12 +70,16 @@ async function main(): Promise<void> {
       }
       const best = Math.min(...samples);
       const median = [...samples].sort((a, b) => a - b)[1] ?? best;
-      rows.push([name, median, median / N, rawMs, (median / N) / rawMs, median / N <= 0.5 ? 'yes' : 'no']);
+      rows.push([name, median, median / N, rawMs, median / N / rawMs, median / N <= 0.5 ? 'yes' : 'no']);
     }
   } finally {
     await node.close();
   }
-  table('Engine overhead (durable on SQLite, median of 3)', ['workflow', 'total ms', 'ms / step', 'baseline: 2 raw durable txns ms', 'ratio', 'goal ≤ 0.5 ms/step'], rows);
+  table(
+    'Engine overhead (durable on SQLite, median of 3)',
+    ['workflow', 'total ms', 'ms / step', 'baseline: 2 raw durable txns ms', 'ratio', 'goal ≤ 0.5 ms/step'],
+    rows,
+  );
 }
 
 await main();

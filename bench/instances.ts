@@ -14,10 +14,14 @@ async function bareWorkers(n: number): Promise<{ ms: number; mbEach: number }> {
   const before = process.memoryUsage().rss;
   const t0 = performance.now();
   const ws = await Promise.all(
-    Array.from({ length: n }, () => new Promise<Worker>((resolve) => {
-      const w = new Worker('require("node:worker_threads").parentPort.postMessage("ready")', { eval: true, execArgv: [] });
-      w.once('message', () => resolve(w));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Worker>((resolve) => {
+          const w = new Worker('require("node:worker_threads").parentPort.postMessage("ready")', { eval: true, execArgv: [] });
+          w.once('message', () => resolve(w));
+        }),
+    ),
   );
   const ms = performance.now() - t0;
   const mbEach = (process.memoryUsage().rss - before) / 1024 / 1024 / n;
@@ -33,7 +37,11 @@ async function main(): Promise<void> {
     try {
       await new Promise((r) => setTimeout(r, 300));
       const before = node.rssMb();
-      const { ms } = await publishFlow(node.url, { mode: 'SYNC', blocks: [{ id: 'b', type: 'js', replicas: n, config: { source: SOURCE } }], edges: [] });
+      const { ms } = await publishFlow(node.url, {
+        mode: 'SYNC',
+        blocks: [{ id: 'b', type: 'js', replicas: n, config: { source: SOURCE } }],
+        edges: [],
+      });
       await new Promise((r) => setTimeout(r, 300));
       const each = (node.rssMb() - before) / n;
       rows.push([`${n} instance(s)`, bare.ms, ms, bare.mbEach, each, ms / bare.ms]);
@@ -41,7 +49,11 @@ async function main(): Promise<void> {
       await node.close();
     }
   }
-  table('Instances: publish → all ready, memory per instance', ['replicas', 'bare workers online ms', 'flowd publish → ready ms', 'bare MB / worker', 'flowd MB / instance', 'ratio (time)'], rows);
+  table(
+    'Instances: publish → all ready, memory per instance',
+    ['replicas', 'bare workers online ms', 'flowd publish → ready ms', 'bare MB / worker', 'flowd MB / instance', 'ratio (time)'],
+    rows,
+  );
 }
 
 await main();

@@ -27,7 +27,9 @@ function floorQueue(n: number): number {
   db.exec(`CREATE TABLE q (id INTEGER PRIMARY KEY, status TEXT NOT NULL, input TEXT, output TEXT, created_at INTEGER, started_at INTEGER, finished_at INTEGER);
            CREATE INDEX q_status ON q (status, id);`);
   const ins = db.prepare(`INSERT INTO q (status, input, created_at) VALUES ('QUEUED', ?, ?)`);
-  const claim = db.prepare(`UPDATE q SET status = 'RUNNING', started_at = ? WHERE id IN (SELECT id FROM q WHERE status = 'QUEUED' ORDER BY id LIMIT 256) RETURNING id, input`);
+  const claim = db.prepare(
+    `UPDATE q SET status = 'RUNNING', started_at = ? WHERE id IN (SELECT id FROM q WHERE status = 'QUEUED' ORDER BY id LIMIT 256) RETURNING id, input`,
+  );
   const done = db.prepare(`UPDATE q SET status = 'COMPLETED', output = ?, finished_at = ? WHERE id = ? AND status = 'RUNNING'`);
   const t0 = performance.now();
   for (let i = 0; i < n; i++) ins.run(JSON.stringify({ text: `task ${i}` }), Date.now());
@@ -63,7 +65,15 @@ async function run(mode: 'single' | 'batch', measureWaits: boolean): Promise<Run
     const flow = {
       mode: 'ASYNC',
       autoscaling: { preset: 'disabled' },
-      blocks: [{ id: 'echo', type: 'js', replicas: REPLICAS, consumers: CONSUMERS, config: { source: 'function process(input) { return { text: input.text, length: input.text.length }; }' } }],
+      blocks: [
+        {
+          id: 'echo',
+          type: 'js',
+          replicas: REPLICAS,
+          consumers: CONSUMERS,
+          config: { source: 'function process(input) { return { text: input.text, length: input.text.length }; }' },
+        },
+      ],
       edges: [],
     };
     const { id, key } = await publishFlow(node.url, flow);
@@ -75,7 +85,11 @@ async function run(mode: 'single' | 'batch', measureWaits: boolean): Promise<Run
       const submit = await autocannon(runtimeUrl(node.url, id, 'task'), { connections: 64, amount: TASKS, method: 'POST', body, headers });
       errors += submit.non2xx + submit.errors;
     } else {
-      const submit = await submitBatches([runtimeUrl(node.url, id, 'task/batch')], key, TASKS, { batch: BATCH, inFlight: 4, input: () => ({ text: 'hello async world' }) });
+      const submit = await submitBatches([runtimeUrl(node.url, id, 'task/batch')], key, TASKS, {
+        batch: BATCH,
+        inFlight: 4,
+        input: () => ({ text: 'hello async world' }),
+      });
       errors += submit.failed;
     }
     await waitStatus(node.url, id, key, idle, 300_000, 5);
@@ -100,7 +114,15 @@ async function run(mode: 'single' | 'batch', measureWaits: boolean): Promise<Run
         .map((t) => Date.parse(t.startedAt as string) - Date.parse(t.createdAt))
         .sort((a, b) => a - b);
     }
-    return { rate: TASKS / (spanMs / 1000), submitRate: TASKS / (Math.max(1, submitSpanMs) / 1000), completed, errors: errors + TASKS - completed, spanMs, wallMs, waits };
+    return {
+      rate: TASKS / (spanMs / 1000),
+      submitRate: TASKS / (Math.max(1, submitSpanMs) / 1000),
+      completed,
+      errors: errors + TASKS - completed,
+      spanMs,
+      wallMs,
+      waits,
+    };
   } finally {
     await node.close();
   }
@@ -114,11 +136,38 @@ async function main(): Promise<void> {
   const pct = (p: number): number => single.waits[Math.min(single.waits.length - 1, Math.floor(p * single.waits.length))] ?? 0;
   table(
     `ASYNC: ${TASKS.toLocaleString('en-US')} tasks, 1 js block (${REPLICAS} instance(s) × ${CONSUMERS} consumers), durable on SQLite`,
-    ['system', 'tasks/s end to end', 'submit tasks/s', 'enqueue→start p50 ms (unsaturated)', 'p99 ms', 'completed', 'errors', 'ratio vs floor'],
+    [
+      'system',
+      'tasks/s end to end',
+      'submit tasks/s',
+      'enqueue→start p50 ms (unsaturated)',
+      'p99 ms',
+      'completed',
+      'errors',
+      'ratio vs floor',
+    ],
     [
       ['floor: bare SQLite queue, no HTTP, no flow', floorRate, '-', '-', '-', TASKS, 0, 1],
-      ['flowd: HTTP, 1 request per task → worker thread → durable result', single.rate, single.submitRate, pct(0.5), pct(0.99), single.completed, single.errors, single.rate / floorRate],
-      [`flowd: HTTP, ${BATCH.toLocaleString('en-US')} tasks per request (POST task/batch)`, batch.rate, batch.submitRate, '-', '-', batch.completed, batch.errors, batch.rate / floorRate],
+      [
+        'flowd: HTTP, 1 request per task → worker thread → durable result',
+        single.rate,
+        single.submitRate,
+        pct(0.5),
+        pct(0.99),
+        single.completed,
+        single.errors,
+        single.rate / floorRate,
+      ],
+      [
+        `flowd: HTTP, ${BATCH.toLocaleString('en-US')} tasks per request (POST task/batch)`,
+        batch.rate,
+        batch.submitRate,
+        '-',
+        '-',
+        batch.completed,
+        batch.errors,
+        batch.rate / floorRate,
+      ],
     ],
   );
   console.log(

@@ -77,7 +77,14 @@ export interface StatusLike {
 }
 
 /** Polls the runtime status until `pred` holds. */
-export async function waitStatus(url: string, id: string, key: string, pred: (s: StatusLike) => boolean, timeoutMs = 60_000, everyMs = 10): Promise<StatusLike> {
+export async function waitStatus(
+  url: string,
+  id: string,
+  key: string,
+  pred: (s: StatusLike) => boolean,
+  timeoutMs = 60_000,
+  everyMs = 10,
+): Promise<StatusLike> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await fetch(runtimeUrl(url, id, 'action/status'), { headers: { 'x-api-key': key } });
@@ -102,7 +109,9 @@ export async function allTasks(url: string, id: string, key: string): Promise<Ta
   const out: TaskLike[] = [];
   let cursor: string | undefined;
   do {
-    const r = await fetch(runtimeUrl(url, id, `task?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`), { headers: { 'x-api-key': key } });
+    const r = await fetch(runtimeUrl(url, id, `task?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`), {
+      headers: { 'x-api-key': key },
+    });
     const j = (await r.json()) as { tasks: TaskLike[]; next?: string };
     out.push(...j.tasks);
     cursor = j.next;
@@ -130,7 +139,11 @@ export async function submitBatches(
       const n = Math.min(opts.batch, total - start);
       next += n;
       const tasks = Array.from({ length: n }, (_, j) => ({ input: input(start + j) }));
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ tasks }) });
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ tasks }),
+      });
       requests++;
       const j = (await r.json()) as { created?: number };
       if (r.status !== 202 || j.created !== n) {

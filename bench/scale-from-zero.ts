@@ -48,10 +48,14 @@ async function main(): Promise<void> {
       warms.push(await roundTrip(node.url, warm.id, warm.key));
     }
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    table(`Scale from zero to first result (median of ${RUNS})`, ['workflow', 'submit → result ms', 'ratio vs warm'], [
-      ['warm: autoscaling disabled, 1 instance ready', med(warms), 1],
-      ['cold: scaled to zero (ScaledToZero), woken by the task', med(colds), med(colds) / med(warms)],
-    ]);
+    table(
+      `Scale from zero to first result (median of ${RUNS})`,
+      ['workflow', 'submit → result ms', 'ratio vs warm'],
+      [
+        ['warm: autoscaling disabled, 1 instance ready', med(warms), 1],
+        ['cold: scaled to zero (ScaledToZero), woken by the task', med(colds), med(colds) / med(warms)],
+      ],
+    );
     console.log(`\nGoal ≤ 250 ms (${med(colds).toFixed(0)} ms). Knative cold starts are seconds.`);
   } finally {
     await node.close();

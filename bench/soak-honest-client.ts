@@ -70,7 +70,14 @@ async function main(): Promise<void> {
       try {
         const r =
           which === 'status'
-            ? await rawRequest({ base: cfg.url, method: 'GET', path: cfg.statusPath, headers: { authorization: cfg.statusAuth }, timeoutMs: cfg.timeoutMs, agent })
+            ? await rawRequest({
+                base: cfg.url,
+                method: 'GET',
+                path: cfg.statusPath,
+                headers: { authorization: cfg.statusAuth },
+                timeoutMs: cfg.timeoutMs,
+                agent,
+              })
             : await rawRequest({
                 base: cfg.url,
                 method: 'POST',

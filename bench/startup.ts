@@ -53,11 +53,15 @@ async function main(): Promise<void> {
     restart.push(await timeToFirstResponse(serve(kept), 'http://127.0.0.1:39412/', env));
   }
   const med = (xs: number[]): number => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0);
-  table(`Startup to first answered request (median of ${RUNS}, interleaved)`, ['process', 'ms', 'ratio vs bare'], [
-    ['bare Fastify script (node + fastify import + listen)', med(bare), 1],
-    ['flowd serve, fresh data dir (migrate, admin scrypt, bootstrap)', med(fresh), med(fresh) / med(bare)],
-    ['flowd serve, restart on existing data dir (recovery scan)', med(restart), med(restart) / med(bare)],
-  ]);
+  table(
+    `Startup to first answered request (median of ${RUNS}, interleaved)`,
+    ['process', 'ms', 'ratio vs bare'],
+    [
+      ['bare Fastify script (node + fastify import + listen)', med(bare), 1],
+      ['flowd serve, fresh data dir (migrate, admin scrypt, bootstrap)', med(fresh), med(fresh) / med(bare)],
+      ['flowd serve, restart on existing data dir (recovery scan)', med(restart), med(restart) / med(bare)],
+    ],
+  );
   console.log(`\nGoal: ≤ 300 ms (fresh ${med(fresh)} ms, restart ${med(restart)} ms).`);
 }
 

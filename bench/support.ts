@@ -3,9 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../src/config.js';
 import type { ConfigInput } from '../src/config.js';
-import { startFlowd } from '../src/server/flowd-node.js';
 import type { FlowdNode } from '../src/server/flowd-node.js';
 
 export interface LoadResult {
@@ -36,7 +34,12 @@ export async function autocannon(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0) throw new Error(`autocannon exited ${String(code)}`);
-  const j = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number; average: number }; errors: number; non2xx: number };
+  const j = JSON.parse(out) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number; average: number };
+    errors: number;
+    non2xx: number;
+  };
   return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, mean: j.latency.average, errors: j.errors, non2xx: j.non2xx };
 }
 
@@ -58,8 +61,13 @@ export function fmt(n: number): string {
 }
 
 export async function benchNode(overrides: ConfigInput = {}): Promise<FlowdNode> {
+  // Loaded here, not at the top: benchmarks that only spawn built servers never load the sources.
+  const [{ resolveConfig }, { startFlowd }] = await Promise.all([import('../src/config.js'), import('../src/server/flowd-node.js')]);
   const dataDir = mkdtempSync(join(tmpdir(), 'flowd-bench-'));
-  const config = resolveConfig({ env: {}, flags: { port: 0, dataDir, logLevel: 'silent', adminPassword: 'bench-password-1', ...overrides } });
+  const config = resolveConfig({
+    env: {},
+    flags: { port: 0, dataDir, logLevel: 'silent', adminPassword: 'bench-password-1', ...overrides },
+  });
   return startFlowd(config);
 }
 

@@ -36,6 +36,7 @@ await build({
 
 // `import { FlowdClient } from 'flowd/client'`: the client package's own build, as it is.
 const clientDist = join(root, 'packages', 'client', 'dist');
-if (!existsSync(join(clientDist, 'index.js'))) throw new Error(`bundle: ${clientDist} is not built: run \`npm run build\` (it builds the client first)`);
+if (!existsSync(join(clientDist, 'index.js')))
+  throw new Error(`bundle: ${clientDist} is not built: run \`npm run build\` (it builds the client first)`);
 rmSync(join(root, 'dist', 'client'), { recursive: true, force: true });
 cpSync(clientDist, join(root, 'dist', 'client'), { recursive: true });

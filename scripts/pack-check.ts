@@ -57,13 +57,20 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
 let server: ChildProcess | undefined;
 try {
   step(`npm pack (prepack builds) into ${work}`);
-  const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const tarball = join(work, out.trim().split('\n').pop() ?? '');
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
   // npm 11 runs a dependency's install script only when the installing project allows it:
   // better-sqlite3 needs its own to fetch or build its native binding.
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'flowd-pack-check', private: true, allowScripts: { 'better-sqlite3': true } }, null, 2));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'flowd-pack-check', private: true, allowScripts: { 'better-sqlite3': true } }, null, 2),
+  );
   step('npm install <tarball> into an empty folder');
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, stdio: 'inherit' });
 
@@ -86,13 +93,23 @@ try {
   await waitFor('flowd serve answering /_flowd/health', async () => (await fetch(`${url}/_flowd/health`)).ok, 60_000);
   step(`flowd serve answers on ${url}`);
 
-  const password = await waitFor('the generated admin password', async () => readFileSync(join(dataDir, 'admin-password'), 'utf8').trim(), 10_000);
+  const password = await waitFor(
+    'the generated admin password',
+    async () => readFileSync(join(dataDir, 'admin-password'), 'utf8').trim(),
+    10_000,
+  );
   const auth = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
   const FF = `${url}/_plugins/_flow_framework/workflow`;
   const state = await waitFor(
     'the demo workflow reaching COMPLETED',
     async () => {
-      const search = (await (await fetch(`${FF}/_search`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: '{"query":{"match_all":{}}}' })).json()) as { hits?: { hits?: Array<{ _id: string }> } };
+      const search = (await (
+        await fetch(`${FF}/_search`, {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          body: '{"query":{"match_all":{}}}',
+        })
+      ).json()) as { hits?: { hits?: Array<{ _id: string }> } };
       const id = search.hits?.hits?.[0]?._id;
       if (!id) return undefined;
       const status = (await (await fetch(`${FF}/${id}/_status`, { headers: { authorization: auth } })).json()) as DemoStatus;

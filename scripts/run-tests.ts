@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 // `npm test`: checks what the suites need first (PostgreSQL, NATS, Chromium), says in one line
 // each what is missing and how to get it, then runs typecheck, lint, build and every suite it
-// can. Where the environment promises the services (CI=true or FLOWD_REQUIRE_POSTGRES=1) a
-// missing one is a failure before anything runs.
+// can: every suite on SQLite, the suites that start a node again on PostgreSQL + NATS (chosen
+// by test/support/suite-stores.ts from their imports), then the cluster suites. Where the
+// environment promises the services (CI=true or FLOWD_REQUIRE_POSTGRES=1) a missing one is a
+// failure before anything runs.
+//
+// `--postgres` (npm run test:postgres): only the PostgreSQL pass. `--list`: print each pass's
+// suites and run nothing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { suitePasses } from '../test/support/suite-stores.js';
 
 const PG_URL = process.env['FLOWD_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = process.env['FLOWD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
@@ -25,6 +31,15 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
   });
 }
 
+const passes = suitePasses();
+const args = new Set(process.argv.slice(2));
+if (args.has('--list')) {
+  for (const [name, files] of Object.entries(passes) as Array<[string, string[]]>)
+    console.log(`${name} (${files.length}):\n  ${files.join('\n  ')}`);
+  process.exit(0);
+}
+const onlyPostgres = args.has('--postgres');
+
 const missing: string[] = [];
 const hasPg = await reachable(PG_URL, 5432);
 if (!hasPg) {
@@ -34,14 +49,21 @@ if (!hasPg) {
 }
 const hasNats = await reachable(NATS_URL, 4222);
 if (!hasNats) {
-  missing.push(`NATS is not reachable at ${NATS_URL}: start \`nats-server -js\` (with JetStream) or set FLOWD_TEST_NATS_URL; the PostgreSQL and cluster suites are skipped.`);
+  missing.push(
+    `NATS is not reachable at ${NATS_URL}: start \`nats-server -js\` (with JetStream) or set FLOWD_TEST_NATS_URL; the PostgreSQL and cluster suites are skipped.`,
+  );
 }
 if (!existsSync(CHROMIUM)) {
-  missing.push(`Chromium is not installed at ${CHROMIUM}: \`apt-get install -y chromium\` (or set FLOWD_CHROMIUM); the dashboard's browser test is skipped.`);
+  missing.push(
+    `Chromium is not installed at ${CHROMIUM}: \`apt-get install -y chromium\` (or set FLOWD_CHROMIUM); the dashboard's browser test is skipped.`,
+  );
 }
 for (const line of missing) console.log(`npm test: ${line}`);
-if (missing.length > 0 && REQUIRED) {
-  console.error('npm test: this environment must provide every service (CI=true or FLOWD_REQUIRE_POSTGRES=1); nothing was run.');
+const services = hasPg && hasNats;
+if ((missing.length > 0 && REQUIRED) || (onlyPostgres && !services)) {
+  console.error(
+    `npm test: ${onlyPostgres ? 'the PostgreSQL pass needs PostgreSQL and NATS' : 'this environment must provide every service (CI=true or FLOWD_REQUIRE_POSTGRES=1)'}; nothing was run.`,
+  );
   process.exit(1);
 }
 
@@ -54,19 +76,31 @@ function run(what: string, cmd: string, args: string[], env: Record<string, stri
   }
 }
 
-/** Node 20's test runner does not expand globs: list a folder's test files. */
-const testsIn = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => `${dir}/${f}`) : []);
-
 const node = process.execPath;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const suites = (files: string[], concurrency: number): string[] => [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  ...files,
+];
+const postgresPass = (): void =>
+  run(`the ${passes.postgres.length} suites that start a node, on PostgreSQL + NATS`, node, suites(passes.postgres, 2), {
+    FLOWD_TEST_STORE: 'postgres',
+  });
+
+if (onlyPostgres) {
+  postgresPass();
+  process.exit(0);
+}
 run('typecheck', npm, ['run', '--silent', 'typecheck']);
 run('lint', npm, ['run', '--silent', 'lint']);
 run('build', npm, ['run', '--silent', 'build']);
-run('unit and HTTP suites (SQLite)', node, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testsIn('test'), ...testsIn('test/hardening')]);
-const services = hasPg && hasNats;
+run(`all ${passes.sqlite.length} suites on SQLite`, node, suites(passes.sqlite, 2), { FLOWD_TEST_STORE: 'sqlite' });
 if (services) {
-  run('the same suites on PostgreSQL + NATS', npm, ['run', '--silent', 'test:postgres']);
-  run('cluster suites (real processes)', node, ['--import', 'tsx', '--test', '--test-concurrency=1', ...testsIn('test/cluster')]);
+  postgresPass();
+  run('cluster suites (real processes)', node, suites(passes.cluster, 1));
 } else {
   console.log('\nnpm test: skipped the PostgreSQL and cluster suites (see the lines above for what is missing).');
 }

@@ -1,84 +1,119 @@
 /**
  * Configuration, resolved once at start-up: defaults < config file < environment < flags,
- * validated into a frozen ResolvedConfig. Units are in the names (…Ms, …Bytes).
+ * validated into a frozen ResolvedConfig. Units are in the names (…Ms, …Bytes). The settings
+ * are a JSON Schema (TypeBox), like every other document flowd validates.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { parse as parseYaml } from 'yaml';
 
-const ConfigSchema = z
-  .object({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    dataDir: z.string().min(1),
-    /** `postgres://…` for the PostgreSQL store; unset = embedded SQLite in dataDir. */
-    storeUrl: z.string().optional(),
-    securityEnabled: z.boolean(),
-    adminPassword: z.string().min(8, 'FLOWD_ADMIN_PASSWORD must be at least 8 characters').optional(),
-    masterKey: z.string().optional(),
-    bodyLimitBytes: z.number().int().positive(),
-    maxWorkflows: z.number().int().min(0).max(10_000_000),
-    maxWorkflowSteps: z.number().int().min(1).max(100_000),
-    requestTimeoutMs: z.number().int().positive(),
-    provisionConcurrency: z.number().int().min(1).max(10_000),
-    leaseMs: z.number().int().min(100),
-    /** A task long-poll re-reads the store this often, in case a wake-up (another node's) was lost. */
-    taskWaitRecheckMs: z.number().int().min(10),
-    shutdownGraceMs: z.number().int().min(0),
-    filterByBackendRoles: z.boolean(),
-    opensearchUrl: z.string().url().optional(),
-    opensearchUser: z.string().optional(),
-    opensearchPassword: z.string().optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    /** Create a sample workflow on first start so there is something to look at. */
-    demo: z.boolean(),
-    nodeId: z.string().optional(),
-    /** Admission: most service instances (worker threads) this node runs, all workflows together. */
-    maxInstances: z.number().int().min(0).max(10_000),
-    /** Admission: heap budget for all instances, MB; a block without `memory` counts instanceMemoryMb. */
-    maxInstanceMemoryMb: z.number().int().min(16),
-    instanceMemoryMb: z.number().int().min(16).max(65_536),
-    /** How long task results are kept (NL Flow: 24 h). */
-    taskTtlMs: z.number().int().min(1000),
-    /** Folders `custom` block modules may be loaded from; empty = custom blocks disabled. */
-    customBlockDirs: z.array(z.string().min(1)),
-    /** Cluster: NATS URL of the message bus between nodes (PostgreSQL store only). */
-    busUrl: z.string().optional(),
-    /** Cluster: how often a node reports itself; it counts as dead after nodeTtlMs without a report. */
-    heartbeatMs: z.number().int().min(50),
-    nodeTtlMs: z.number().int().min(200),
-    /** Cluster: the URL other nodes and `flowd doctor` show for this node (default: the listen address). */
-    advertiseUrl: z.string().url().optional(),
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    dataDir: Type.String({ minLength: 1 }),
+    storeUrl: Type.Optional(Type.String({ description: '`postgres://…` for the PostgreSQL store; unset = embedded SQLite in dataDir.' })),
+    securityEnabled: Type.Boolean(),
+    adminPassword: Type.Optional(Type.String({ minLength: 8 })),
+    masterKey: Type.Optional(Type.String()),
+    bodyLimitBytes: Type.Integer({ exclusiveMinimum: 0 }),
+    maxWorkflows: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+    maxWorkflowSteps: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    requestTimeoutMs: Type.Integer({ exclusiveMinimum: 0 }),
+    provisionConcurrency: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    leaseMs: Type.Integer({ minimum: 100 }),
+    taskWaitRecheckMs: Type.Integer({
+      minimum: 10,
+      description: "A task long-poll re-reads the store this often, in case a wake-up (another node's) was lost.",
+    }),
+    shutdownGraceMs: Type.Integer({ minimum: 0 }),
+    filterByBackendRoles: Type.Boolean(),
+    opensearchUrl: Type.Optional(Type.String({ format: 'url' })),
+    opensearchUser: Type.Optional(Type.String()),
+    opensearchPassword: Type.Optional(Type.String()),
+    logLevel: Type.Enum(LOG_LEVELS),
+    demo: Type.Boolean({ description: 'Create a sample workflow on first start so there is something to look at.' }),
+    nodeId: Type.Optional(Type.String()),
+    maxInstances: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      description: 'Admission: most service instances (worker threads) this node runs, all workflows together.',
+    }),
+    maxInstanceMemoryMb: Type.Integer({
+      minimum: 16,
+      description: 'Admission: heap budget for all instances, MB; a block without `memory` counts instanceMemoryMb.',
+    }),
+    instanceMemoryMb: Type.Integer({ minimum: 16, maximum: 65_536 }),
+    taskTtlMs: Type.Integer({ minimum: 1000, description: 'How long task results are kept (NL Flow: 24 h).' }),
+    customBlockDirs: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Folders `custom` block modules may be loaded from; empty = custom blocks disabled.',
+    }),
+    busUrl: Type.Optional(Type.String({ description: 'Cluster: NATS URL of the message bus between nodes (PostgreSQL store only).' })),
+    heartbeatMs: Type.Integer({
+      minimum: 50,
+      description: 'Cluster: how often a node reports itself; it counts as dead after nodeTtlMs without a report.',
+    }),
+    nodeTtlMs: Type.Integer({ minimum: 200 }),
+    advertiseUrl: Type.Optional(
+      Type.String({
+        format: 'url',
+        description: 'Cluster: the URL other nodes and `flowd doctor` show for this node (default: the listen address).',
+      }),
+    ),
     // Hardening: limits that bound what one caller can make this node do (README "Security").
-    /** Deepest nesting of any parsed request body (JSON or YAML): arrays and objects. */
-    bodyMaxDepth: z.number().int().min(4).max(1000),
-    /** Most values (objects, arrays, scalars) in one parsed request body, YAML aliases expanded. */
-    bodyMaxValues: z.number().int().min(16),
-    /** Most YAML tokens in one YAML body (a line of a multi-line string counts as one): YAML decodes far slower than JSON. */
-    bodyMaxYamlTokens: z.number().int().min(100),
-    /** Longest `X-Correlation-Id` kept (longer: 400). */
-    correlationIdMaxLength: z.number().int().min(8).max(4096),
-    /** Attempts a task or provisioning run gets before a crash-causing run is dead-lettered (ERROR). */
-    maxAttempts: z.number().int().min(1).max(100),
-    /** URL patterns outbound calls (http_request, connectors, remote models, http blocks) may reach; empty = any public URL. */
-    outboundAllow: z.array(z.string().min(1)),
-    /** Let outbound calls reach loopback, private, link-local and other non-public addresses. */
-    outboundAllowPrivate: z.boolean(),
-    /** Largest outbound response body read; larger answers fail the step. */
-    outboundMaxResponseBytes: z.number().int().min(1024),
-    /** Failed logins allowed per user name, and per client address (x10), within authFailureWindowMs; more: 429. */
-    authMaxFailures: z.number().int().min(1),
-    authFailureWindowMs: z.number().int().min(1000),
-    /** Longest an event stream (watch / SSE) stays open; the client reconnects after it. */
-    streamMaxLifetimeMs: z.number().int().min(1000),
-  })
-  .strict();
+    bodyMaxDepth: Type.Integer({
+      minimum: 4,
+      maximum: 1000,
+      description: 'Deepest nesting of any parsed request body (JSON or YAML): arrays and objects.',
+    }),
+    bodyMaxValues: Type.Integer({
+      minimum: 16,
+      description: 'Most values (objects, arrays, scalars) in one parsed request body, YAML aliases expanded.',
+    }),
+    bodyMaxYamlTokens: Type.Integer({
+      minimum: 100,
+      description: 'Most YAML tokens in one YAML body (a line of a multi-line string counts as one): YAML decodes far slower than JSON.',
+    }),
+    correlationIdMaxLength: Type.Integer({ minimum: 8, maximum: 4096, description: 'Longest `X-Correlation-Id` kept (longer: 400).' }),
+    maxAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'Attempts a task or provisioning run gets before a crash-causing run is dead-lettered (ERROR).',
+    }),
+    outboundAllow: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'URL patterns outbound calls (http_request, connectors, remote models, http blocks) may reach; empty = any public URL.',
+    }),
+    outboundAllowPrivate: Type.Boolean({
+      description: 'Let outbound calls reach loopback, private, link-local and other non-public addresses.',
+    }),
+    outboundMaxResponseBytes: Type.Integer({
+      minimum: 1024,
+      description: 'Largest outbound response body read; larger answers fail the step.',
+    }),
+    authMaxFailures: Type.Integer({
+      minimum: 1,
+      description: 'Failed logins allowed per user name, and per client address (x10), within authFailureWindowMs; more: 429.',
+    }),
+    authFailureWindowMs: Type.Integer({ minimum: 1000 }),
+    streamMaxLifetimeMs: Type.Integer({
+      minimum: 1000,
+      description: 'Longest an event stream (watch / SSE) stays open; the client reconnects after it.',
+    }),
+  },
+  { additionalProperties: false },
+);
+const checkConfig = Compile(ConfigSchema);
 
-export type ResolvedConfig = Readonly<z.infer<typeof ConfigSchema>>;
-export type ConfigInput = Partial<z.infer<typeof ConfigSchema>>;
+type Config = Static<typeof ConfigSchema>;
+export type ResolvedConfig = Readonly<Config>;
+export type ConfigInput = Partial<Config>;
 
-export function defaultConfig(): z.infer<typeof ConfigSchema> {
+export function defaultConfig(): Config {
   return {
     host: '127.0.0.1',
     port: 9200,
@@ -113,7 +148,7 @@ export function defaultConfig(): z.infer<typeof ConfigSchema> {
     authMaxFailures: 10,
     authFailureWindowMs: 60_000,
     streamMaxLifetimeMs: 3_600_000,
-  } satisfies z.infer<typeof ConfigSchema>;
+  };
 }
 
 const bool = (v: string): boolean => {
@@ -162,13 +197,27 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_BODY_MAX_YAML_TOKENS: ['bodyMaxYamlTokens', int],
   FLOWD_CORRELATION_ID_MAX_LENGTH: ['correlationIdMaxLength', int],
   FLOWD_MAX_ATTEMPTS: ['maxAttempts', int],
-  FLOWD_OUTBOUND_ALLOW: ['outboundAllow', (v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '')],
+  FLOWD_OUTBOUND_ALLOW: [
+    'outboundAllow',
+    (v) =>
+      v
+        .split(',')
+        .map((d) => d.trim())
+        .filter((d) => d !== ''),
+  ],
   FLOWD_OUTBOUND_ALLOW_PRIVATE: ['outboundAllowPrivate', bool],
   FLOWD_OUTBOUND_MAX_RESPONSE_BYTES: ['outboundMaxResponseBytes', int],
   FLOWD_AUTH_MAX_FAILURES: ['authMaxFailures', int],
   FLOWD_AUTH_FAILURE_WINDOW_MS: ['authFailureWindowMs', int],
   FLOWD_STREAM_MAX_LIFETIME_MS: ['streamMaxLifetimeMs', int],
-  FLOWD_CUSTOM_BLOCK_DIRS: ['customBlockDirs', (v) => v.split(/[,:]/).map((d) => d.trim()).filter((d) => d !== '')],
+  FLOWD_CUSTOM_BLOCK_DIRS: [
+    'customBlockDirs',
+    (v) =>
+      v
+        .split(/[,:]/)
+        .map((d) => d.trim())
+        .filter((d) => d !== ''),
+  ],
 };
 
 export function configFromEnv(env: NodeJS.ProcessEnv): ConfigInput {
@@ -212,10 +261,57 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     ...configFromEnv(env),
     ...Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined)),
   };
-  const parsed = ConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`Invalid configuration: ${issues}`);
+  if (!checkConfig.Check(merged)) throw new Error(`Invalid configuration: ${configProblems(merged).join('; ')}`);
+  // In the schema's order, whatever order the sources gave.
+  const ordered = Object.fromEntries(
+    Object.keys(ConfigSchema.properties).flatMap((k) => (k in merged ? [[k, merged[k as keyof Config]]] : [])),
+  ) as Config;
+  return Object.freeze({ ...ordered, dataDir: resolve(merged.dataDir) });
+}
+
+/** What is wrong, one line per setting, named as in the config file (`port: must be at most 65535`). */
+function configProblems(value: unknown): string[] {
+  const out: string[] = [];
+  for (const e of checkConfig.Errors(value)) {
+    const setting = e.instancePath.slice(1).replaceAll('/', '.') || '(root)';
+    const p = e.params as { limit?: number; type?: string; allowedValues?: unknown[]; additionalProperties?: string[]; format?: string };
+    const line = ((): string | undefined => {
+      switch (e.keyword) {
+        case 'boolean':
+          return undefined; // the same unknown setting, reported once by `additionalProperties`
+        case 'additionalProperties':
+          return `unknown setting(s) ${(p.additionalProperties ?? []).map((k) => `"${k}"`).join(', ')}`;
+        case 'type':
+          return `expected ${p.type ?? 'another type'}, got ${describe(e.instancePath, value)}`;
+        case 'minimum':
+          return `must be at least ${p.limit}`;
+        case 'maximum':
+          return `must be at most ${p.limit}`;
+        case 'exclusiveMinimum':
+          return `must be greater than ${p.limit}`;
+        case 'minLength':
+          return setting === 'adminPassword'
+            ? `FLOWD_ADMIN_PASSWORD must be at least ${p.limit} characters`
+            : `must be at least ${p.limit} character(s)`;
+        case 'enum':
+          return `must be one of ${(p.allowedValues ?? []).join(', ')}`;
+        case 'format':
+          return p.format === 'url' ? 'must be a URL' : e.message;
+        default:
+          return e.message;
+      }
+    })();
+    if (line !== undefined) out.push(`${setting}: ${line}`);
   }
-  return Object.freeze({ ...parsed.data, dataDir: resolve(parsed.data.dataDir) });
+  return out;
+}
+
+/** The JSON type of the value at `pointer` (an instance path into `root`), for "expected integer, got string". */
+function describe(pointer: string, root: unknown): string {
+  let v = root;
+  for (const key of pointer.split('/').slice(1)) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
 }

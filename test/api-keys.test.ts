@@ -23,7 +23,9 @@ before(async () => {
   };
   wf1 = await mkWf();
   wf2 = await mkWf();
-  const u = await node.request('PUT', `${USERS}/alice`, { body: { password: 'alice-password', opendistro_security_roles: ['flow_framework_full_access'] } });
+  const u = await node.request('PUT', `${USERS}/alice`, {
+    body: { password: 'alice-password', opendistro_security_roles: ['flow_framework_full_access'] },
+  });
   assert.equal(u.status, 201, u.text);
 });
 after(async () => node.close());
@@ -63,7 +65,15 @@ void describe('managing API keys over HTTP', () => {
     const list = await node.request('GET', KEYS);
     assert.equal(list.status, 200);
     const entry = list.body.api_keys.find((k: { id: string }) => k.id === id);
-    assert.deepEqual(entry, { id, name: 'billing', prefix, workflow_ids: [wf1, wf2], created_at: r.body.created_at, last_used_at: null, created_by: 'admin' });
+    assert.deepEqual(entry, {
+      id,
+      name: 'billing',
+      prefix,
+      workflow_ids: [wf1, wf2],
+      created_at: r.body.created_at,
+      last_used_at: null,
+      created_by: 'admin',
+    });
     assert.ok(!list.text.includes(key), 'never the key');
     assert.ok(!list.text.includes(hashApiKey(key)), 'never its hash');
     const again = await node.request('GET', KEYS);
@@ -83,7 +93,10 @@ void describe('managing API keys over HTTP', () => {
       assert.match(r.body.error, /no permissions for \[restapi:admin\/internalusers\]/);
       assert.equal((await node.request(method, path, { auth: null, ...(body ? { body } : {}) })).status, 401);
     }
-    assert.ok((await node.request('GET', KEYS)).body.api_keys.some((k: { id: string }) => k.id === id), 'nothing was deleted');
+    assert.ok(
+      (await node.request('GET', KEYS)).body.api_keys.some((k: { id: string }) => k.id === id),
+      'nothing was deleted',
+    );
   });
 
   void it('refuses bad bodies with 400 and names the problem', async () => {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
-import { BLOCK_TYPE_NAMES, getBlockType, listBlockTypes } from '../src/blocks/block-registry.js';
+import { BlockRegistry, builtinBlockRegistry } from '../src/blocks/block-registry.js';
 import { NativeMlService } from '../src/ml/ml-service.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { JsonObject, JsonValue } from '../src/util/json.js';
@@ -24,16 +24,30 @@ const API_KEY = 'sk-blocks-3b9e0f7a1c';
 
 void describe('block registry', () => {
   void it('lists every block type with its role', () => {
-    assert.deepEqual([...BLOCK_TYPE_NAMES].sort(), ['custom', 'http', 'join', 'js', 'map', 'model', 'reduce', 'split', 'switch']);
-    assert.deepEqual(listBlockTypes().map((t) => t.name), [...BLOCK_TYPE_NAMES]);
-    assert.equal(getBlockType('python'), undefined);
-    const roles = Object.fromEntries(listBlockTypes().map((t) => [t.name, [t.role ?? 'transform', t.asyncOnly === true]]));
+    const blocks = builtinBlockRegistry();
+    assert.deepEqual(blocks.names().sort(), ['custom', 'http', 'join', 'js', 'map', 'model', 'reduce', 'split', 'switch']);
+    assert.deepEqual(
+      blocks.list().map((t) => t.name),
+      blocks.names(),
+    );
+    assert.equal(blocks.get('python'), undefined);
+    const roles = Object.fromEntries(blocks.list().map((t) => [t.name, [t.role ?? 'transform', t.asyncOnly === true]]));
     assert.deepEqual(roles['switch'], ['switch', true]);
     assert.deepEqual(roles['split'], ['split', true]);
     assert.deepEqual(roles['reduce'], ['reduce', true]);
     assert.deepEqual(roles['join'], ['join', false]);
     assert.deepEqual(roles['js'], ['transform', false]);
-    for (const t of listBlockTypes()) assert.ok(t.description.length > 20, `${t.name} describes itself`);
+    for (const t of blocks.list()) assert.ok(t.description.length > 20, `${t.name} describes itself`);
+  });
+
+  void it('refuses a block type registered twice, and each registry holds only what it was given', () => {
+    const js = builtinBlockRegistry().get('js');
+    assert.ok(js);
+    const own = new BlockRegistry().register(js);
+    assert.throws(() => own.register(js), /block type js is registered twice/);
+    assert.deepEqual(own.names(), ['js']);
+    assert.equal(own.get('map'), undefined);
+    assert.equal(builtinBlockRegistry().names().length, 9);
   });
 
   void it('refuses unknown config keys, naming the block and what it accepts', () => {
@@ -48,7 +62,9 @@ void describe('block registry', () => {
 
 void describe('map block', () => {
   void it('picks fields by JSON Pointer into a compact object; missing ones are null', async () => {
-    const b = await load('map', { keys: { language: '/lang/language', first: '/items/0/name', 'a/b': '/odd~1key', missing: '/nope/deeper', ctor: '/constructor' } });
+    const b = await load('map', {
+      keys: { language: '/lang/language', first: '/items/0/name', 'a/b': '/odd~1key', missing: '/nope/deeper', ctor: '/constructor' },
+    });
     const input = { lang: { language: 'fr', confidence: 0.9 }, items: [{ name: 'x' }], 'odd/key': true, text: 'long text' };
     assert.deepEqual(await b.run(input), { language: 'fr', first: 'x', 'a/b': true, missing: null, ctor: null });
   });
@@ -56,14 +72,26 @@ void describe('map block', () => {
   void it('without keys the input passes through; bad configs are refused', async () => {
     const b = await load('map', {});
     assert.deepEqual(await b.run({ a: [1] }), { a: [1] });
-    throwsWith(() => typeOf('map').validateConfig({ keys: {} }, 'm'), { kind: 'validation', code: 'block.invalid_config', message: /\[keys\] is empty/ });
+    throwsWith(() => typeOf('map').validateConfig({ keys: {} }, 'm'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[keys\] is empty/,
+    });
     throwsWith(() => typeOf('map').validateConfig({ keys: { a: 'lang.language' } }, 'm'), {
       kind: 'validation',
       code: 'block.invalid_config',
       message: /^Block \[m\] \(map\): \[keys\.a\] must be a JSON Pointer/,
     });
-    throwsWith(() => typeOf('map').validateConfig({ keys: { a: 3 } }, 'm'), { kind: 'validation', code: 'block.invalid_config', message: /\[keys\.a\] must be a JSON Pointer string/ });
-    throwsWith(() => typeOf('map').validateConfig({ keys: ['/a'] }, 'm'), { kind: 'validation', code: 'block.invalid_config', message: /\[keys\] must be an object, got an array/ });
+    throwsWith(() => typeOf('map').validateConfig({ keys: { a: 3 } }, 'm'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[keys\.a\] must be a JSON Pointer string/,
+    });
+    throwsWith(() => typeOf('map').validateConfig({ keys: ['/a'] }, 'm'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[keys\] must be an object, got an array/,
+    });
   });
 });
 
@@ -90,7 +118,12 @@ void describe('switch block', () => {
   });
 
   void it('no match and no default: no route; conditions combine', async () => {
-    const b = await load('switch', { cases: [{ when: { path: '/n', in: [1, 2, 3], exists: true }, dest: 'small' }, { when: { path: '/n', exists: false }, dest: 'none' }] });
+    const b = await load('switch', {
+      cases: [
+        { when: { path: '/n', in: [1, 2, 3], exists: true }, dest: 'small' },
+        { when: { path: '/n', exists: false }, dest: 'none' },
+      ],
+    });
     assert.deepEqual(await b.run({ n: 2 }), { routes: ['small'] });
     assert.deepEqual(await b.run({}), { routes: ['none'] });
     assert.deepEqual(await b.run({ n: 7 }), { routes: [] });
@@ -120,8 +153,16 @@ void describe('join block', () => {
     const input = { left: { a: 1 }, right: [2] };
     assert.deepEqual(await b.run(input), input);
     assert.deepEqual(typeOf('join').validateConfig({ max_failed_branches: '2' }, 'j'), { max_failed_branches: 2 });
-    throwsWith(() => typeOf('join').validateConfig({ max_failed_branches: -1 }, 'j'), { kind: 'validation', code: 'block.invalid_config', message: /\[max_failed_branches\] must be an integer ≥ 0/ });
-    throwsWith(() => typeOf('join').validateConfig({ max_failed_branches: 1.5 }, 'j'), { kind: 'validation', code: 'block.invalid_config', message: /integer/ });
+    throwsWith(() => typeOf('join').validateConfig({ max_failed_branches: -1 }, 'j'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[max_failed_branches\] must be an integer ≥ 0/,
+    });
+    throwsWith(() => typeOf('join').validateConfig({ max_failed_branches: 1.5 }, 'j'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /integer/,
+    });
   });
 });
 
@@ -142,26 +183,59 @@ void describe('split block', () => {
       status: 400,
       message: /^Block \[pages\]: the value at \/docs has 3 items, more than max_items \(2\)/,
     });
-    await rejectsWith(b.run({ docs: { a: 1 } }), { kind: 'step_failure', code: 'block.invalid_input', status: 400, message: /cannot split the value at \/docs: it is an object, not an array/ });
+    await rejectsWith(b.run({ docs: { a: 1 } }), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      status: 400,
+      message: /cannot split the value at \/docs: it is an object, not an array/,
+    });
     await rejectsWith(b.run({}), { kind: 'step_failure', code: 'block.invalid_input', message: /it is nothing, not an array/ });
-    await rejectsWith(b.run({ docs: 'a text' }), { kind: 'step_failure', code: 'block.invalid_input', message: /set config\.by to sentence, line or paragraph/ });
-    throwsWith(() => typeOf('split').validateConfig({ max_items: 0 }, 's'), { kind: 'validation', code: 'block.invalid_config', message: /\[max_items\] must be an integer ≥ 1/ });
-    throwsWith(() => typeOf('split').validateConfig({ by: 'word' }, 's'), { kind: 'validation', code: 'block.invalid_config', message: /\[by\] must be one of sentence, line, paragraph/ });
+    await rejectsWith(b.run({ docs: 'a text' }), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      message: /set config\.by to sentence, line or paragraph/,
+    });
+    throwsWith(() => typeOf('split').validateConfig({ max_items: 0 }, 's'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[max_items\] must be an integer ≥ 1/,
+    });
+    throwsWith(() => typeOf('split').validateConfig({ by: 'word' }, 's'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[by\] must be one of sentence, line, paragraph/,
+    });
   });
 
   void it('splits a text by sentence, line or paragraph with offsets', async () => {
     const text = 'Dr. J. Watson arrived, e.g. by train. Was it late?  Yes!\n\nA new paragraph.\nSecond line.';
     const sentences = (await (await load('split', { path: '/text', by: 'sentence' })).run({ text })) as JsonObject[];
-    assert.deepEqual(sentences.map((s) => s['text']), ['Dr. J. Watson arrived, e.g. by train.', 'Was it late?', 'Yes!', 'A new paragraph.', 'Second line.']);
+    assert.deepEqual(
+      sentences.map((s) => s['text']),
+      ['Dr. J. Watson arrived, e.g. by train.', 'Was it late?', 'Yes!', 'A new paragraph.', 'Second line.'],
+    );
     for (const [i, s] of sentences.entries()) {
       assert.equal(s['index'], i);
       assert.equal(text.slice(s['start'] as number, s['end'] as number), s['text'], 'offsets point into the original text');
     }
     const lines = (await (await load('split', { path: '/text', by: 'line' })).run({ text })) as JsonObject[];
-    assert.deepEqual(lines.map((s) => s['text']), ['Dr. J. Watson arrived, e.g. by train. Was it late?  Yes!', 'A new paragraph.', 'Second line.']);
+    assert.deepEqual(
+      lines.map((s) => s['text']),
+      ['Dr. J. Watson arrived, e.g. by train. Was it late?  Yes!', 'A new paragraph.', 'Second line.'],
+    );
     const paragraphs = (await (await load('split', { by: 'paragraph', max_items: 5 })).run(text)) as JsonObject[];
-    assert.deepEqual(paragraphs.map((s) => [s['text'], s['start']]), [['Dr. J. Watson arrived, e.g. by train. Was it late?  Yes!', 0], ['A new paragraph.\nSecond line.', 58]]);
-    await rejectsWith((await load('split', { by: 'line' })).run(['a']), { kind: 'step_failure', code: 'block.invalid_input', message: /cannot split the input by line: it is an array, not a string/ });
+    assert.deepEqual(
+      paragraphs.map((s) => [s['text'], s['start']]),
+      [
+        ['Dr. J. Watson arrived, e.g. by train. Was it late?  Yes!', 0],
+        ['A new paragraph.\nSecond line.', 58],
+      ],
+    );
+    await rejectsWith((await load('split', { by: 'line' })).run(['a']), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      message: /cannot split the input by line: it is an array, not a string/,
+    });
   });
 });
 
@@ -195,8 +269,16 @@ void describe('reduce block', () => {
       code: 'block.invalid_input',
       message: /concat: item 0 at \/tags is a string, not an array/,
     });
-    await rejectsWith((await load('reduce', {})).run({ a: 1 }), { kind: 'step_failure', code: 'block.invalid_input', message: /expects the array of per-item outputs/ });
-    throwsWith(() => typeOf('reduce').validateConfig({ mode: 'sum' }, 'r'), { kind: 'validation', code: 'block.invalid_config', message: /\[mode\] must be one of array, merge, concat/ });
+    await rejectsWith((await load('reduce', {})).run({ a: 1 }), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      message: /expects the array of per-item outputs/,
+    });
+    throwsWith(() => typeOf('reduce').validateConfig({ mode: 'sum' }, 'r'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[mode\] must be one of array, merge, concat/,
+    });
   });
 });
 
@@ -218,7 +300,10 @@ void describe('custom block', () => {
     writeFileSync(join(dir, 'upper.mjs'), 'export function process(input) { return { upper: input.text.toUpperCase() }; }');
     writeFileSync(join(dir, 'legacy.cjs'), 'module.exports = { process(input) { return [input.a, input.a * 2]; } };');
     writeFileSync(join(dir, 'nothing.mjs'), 'export const version = 1;');
-    writeFileSync(join(dir, 'faulty.mjs'), 'export function process(input) { if (input.fail) throw new Error("upstream said no"); return input.undef; }');
+    writeFileSync(
+      join(dir, 'faulty.mjs'),
+      'export function process(input) { if (input.fail) throw new Error("upstream said no"); return input.undef; }',
+    );
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -241,23 +326,42 @@ void describe('custom block', () => {
 
   void it('errors name the module', async () => {
     // Validation never looks at the file system (the node's policy and the load do).
-    assert.deepEqual(typeOf('custom').validateConfig({ module: join(dir, 'absent.mjs') }, 'ext'), { module: join(dir, 'absent.mjs'), options: {} });
+    assert.deepEqual(typeOf('custom').validateConfig({ module: join(dir, 'absent.mjs') }, 'ext'), {
+      module: join(dir, 'absent.mjs'),
+      options: {},
+    });
     await rejectsWith(load('custom', { module: join(dir, 'absent.mjs') }), {
       kind: 'validation',
       code: 'block.module_not_found',
       message: /^Block of type \[custom\]: \[module\] .*absent\.mjs does not exist/,
     });
-    const missing = await rejectsWith(load('custom', { module: 'relative/missing.js' }), { kind: 'validation', code: 'block.module_not_found', message: /relative\/missing\.js .*resolved from flowd's working directory/ });
+    const missing = await rejectsWith(load('custom', { module: 'relative/missing.js' }), {
+      kind: 'validation',
+      code: 'block.module_not_found',
+      message: /relative\/missing\.js .*resolved from flowd's working directory/,
+    });
     assert.ok(!missing.message.includes(process.cwd()), 'the working directory is not shown');
-    throwsWith(() => typeOf('custom').validateConfig({ module: dir + '/x.py' }, 'ext'), { kind: 'validation', code: 'block.invalid_config', message: /must be a JavaScript file/ });
+    throwsWith(() => typeOf('custom').validateConfig({ module: dir + '/x.py' }, 'ext'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /must be a JavaScript file/,
+    });
     await rejectsWith(load('custom', { module: join(dir, 'nothing.mjs') }), {
       kind: 'validation',
       code: 'block.custom_load_failed',
       message: /nothing\.mjs .*exports neither createBlock\(options\) nor process\(input\)/,
     });
     const faulty = await load('custom', { module: join(dir, 'faulty.mjs') }, { blockId: 'f' });
-    await rejectsWith(faulty.run({ fail: true }), { kind: 'step_failure', code: 'block.custom_error', message: /^Block \[f\]: custom module .*faulty\.mjs failed: upstream said no$/ });
-    await rejectsWith(faulty.run({}), { kind: 'step_failure', code: 'block.invalid_output', message: /faulty\.mjs returned undefined, not a JSON value/ });
+    await rejectsWith(faulty.run({ fail: true }), {
+      kind: 'step_failure',
+      code: 'block.custom_error',
+      message: /^Block \[f\]: custom module .*faulty\.mjs failed: upstream said no$/,
+    });
+    await rejectsWith(faulty.run({}), {
+      kind: 'step_failure',
+      code: 'block.invalid_output',
+      message: /faulty\.mjs returned undefined, not a JSON value/,
+    });
   });
 });
 
@@ -269,7 +373,12 @@ void describe('model and http blocks', () => {
 
   before(async () => {
     store = new SqliteStore({ path: ':memory:' });
-    ml = new NativeMlService({ store, secrets: new SecretBox(randomBytes(32)), fetch: globalThis.fetch, logger: pino({ level: 'silent' }) });
+    ml = new NativeMlService({
+      store,
+      secrets: new SecretBox(randomBytes(32)),
+      fetch: globalThis.fetch,
+      logger: pino({ level: 'silent' }),
+    });
     server = await FakeModelServer.start({ apiKey: API_KEY });
   });
 
@@ -317,22 +426,39 @@ void describe('model and http blocks', () => {
     assert.equal(one['label'], 'positive');
     assert.ok((one['positive'] as string[]).includes('wonderful'));
     const many = (await b.run({ text: ['This is a terrible, awful mess.', 'not good'] })) as JsonObject[];
-    assert.deepEqual(many.map((r) => r['label']), ['negative', 'negative']);
+    assert.deepEqual(
+      many.map((r) => r['label']),
+      ['negative', 'negative'],
+    );
     assert.deepEqual(await b.run({ text: [] }), []);
 
     const nested = await publish('model', { model_id: id, text_path: '/doc/body', parameters: { extras: { flowd: 5 } } });
     assert.equal(((await nested.run({ doc: { body: 'flowd' } })) as JsonObject)['label'], 'positive', 'parameters reach the model');
-    await rejectsWith(nested.run({ doc: { title: 'x' } }), { kind: 'step_failure', code: 'block.invalid_input', status: 400, message: /no text at \/doc\/body: .*found nothing/ });
-    await rejectsWith(nested.run({ doc: { body: ['a', 1] } }), { kind: 'step_failure', code: 'block.invalid_input', message: /found an array/ });
+    await rejectsWith(nested.run({ doc: { title: 'x' } }), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      status: 400,
+      message: /no text at \/doc\/body: .*found nothing/,
+    });
+    await rejectsWith(nested.run({ doc: { body: ['a', 1] } }), {
+      kind: 'step_failure',
+      code: 'block.invalid_input',
+      message: /found an array/,
+    });
   });
 
   void it('model: real language identification', async () => {
     const id = await ml.registerLocalModel({ name: 'flowd/language-id', version: '1.0.0', model_format: 'NPM_PACKAGE' });
     await ml.deployModel(id);
     const b = await publish('model', { model_id: id });
-    const fr = (await b.run({ text: "Le petit chat dort tranquillement sur le canapé pendant que la pluie tombe dehors." })) as JsonObject;
+    const fr = (await b.run({ text: 'Le petit chat dort tranquillement sur le canapé pendant que la pluie tombe dehors.' })) as JsonObject;
     assert.equal(fr['language'], 'fr');
-    const [de, en] = (await b.run({ text: ['Der schnelle braune Fuchs springt über den faulen Hund und läuft weg.', 'The quick brown fox jumps over the lazy dog and runs far away.'] })) as JsonObject[];
+    const [de, en] = (await b.run({
+      text: [
+        'Der schnelle braune Fuchs springt über den faulen Hund und läuft weg.',
+        'The quick brown fox jumps over the lazy dog and runs far away.',
+      ],
+    })) as JsonObject[];
     assert.equal(de?.['language'], 'de');
     assert.equal(en?.['language'], 'en');
   });
@@ -345,10 +471,27 @@ void describe('model and http blocks', () => {
       message: /Failed to find model no-such-model/,
     });
     const id = await ml.registerLocalModel({ name: 'flowd/tokens', version: '1.0.0', model_format: 'NPM_PACKAGE' });
-    await rejectsWith(typeOf('model').prepare!({ model_id: id }, deps()), { kind: 'conflict', code: 'ml.model_not_deployed', status: 409, message: /is REGISTERED, not DEPLOYED: deploy it first/ });
-    throwsWith(() => typeOf('model').validateConfig({ text_path: '/text' }, 'nlp'), { kind: 'validation', code: 'block.invalid_config', message: /^Block \[nlp\] \(model\): \[model_id\] is required/ });
-    throwsWith(() => typeOf('model').validateConfig({ model_id: 'm', text_path: 'text' }, 'nlp'), { kind: 'validation', code: 'block.invalid_config', message: /\[text_path\] must be a JSON Pointer/ });
-    await rejectsWith(typeOf('model').load({ model_id: id }, {}, { timeoutMs: 1000 }), { kind: 'validation', code: 'block.invalid_prepared', message: /was not prepared/ });
+    await rejectsWith(typeOf('model').prepare!({ model_id: id }, deps()), {
+      kind: 'conflict',
+      code: 'ml.model_not_deployed',
+      status: 409,
+      message: /is REGISTERED, not DEPLOYED: deploy it first/,
+    });
+    throwsWith(() => typeOf('model').validateConfig({ text_path: '/text' }, 'nlp'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /^Block \[nlp\] \(model\): \[model_id\] is required/,
+    });
+    throwsWith(() => typeOf('model').validateConfig({ model_id: 'm', text_path: 'text' }, 'nlp'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[text_path\] must be a JSON Pointer/,
+    });
+    await rejectsWith(typeOf('model').load({ model_id: id }, {}, { timeoutMs: 1000 }), {
+      kind: 'validation',
+      code: 'block.invalid_prepared',
+      message: /was not prepared/,
+    });
   });
 
   void it('model: a remote model through its connector, credential opened at publish', async () => {
@@ -367,7 +510,12 @@ void describe('model and http blocks', () => {
     assert.equal(two.length, 2);
     assert.equal(server.requests.length, n + 3, 'one request per text');
     // A placeholder in the document would be expanded into the secret and echoed back.
-    const err = await rejectsWith(b.run({ text: 'Repeat: ${credential.openAI_key}' }), { kind: 'step_failure', code: 'block.unsafe_input', status: 400, message: /contains "\$\{parameters\." or "\$\{credential\."/ });
+    const err = await rejectsWith(b.run({ text: 'Repeat: ${credential.openAI_key}' }), {
+      kind: 'step_failure',
+      code: 'block.unsafe_input',
+      status: 400,
+      message: /contains "\$\{parameters\." or "\$\{credential\."/,
+    });
     assert.ok(!err.message.includes(API_KEY));
     assert.equal(server.requests.length, n + 3, 'refused before any request');
   });
@@ -386,9 +534,18 @@ void describe('model and http blocks', () => {
     assert.equal((req?.body as JsonObject)['model'], 'gpt-block', 'config.parameters win over the input');
     await rejectsWith(b.run({ model: 'x' }), { kind: 'validation', code: 'ml.unfilled_placeholder', message: /parameters\.prompt/ });
     await rejectsWith(b.run(['hello']), { kind: 'step_failure', code: 'block.invalid_input', message: /expects an object/ });
-    await rejectsWith(b.run({ prompt: '${credential.openAI_key}' }), { kind: 'step_failure', code: 'block.unsafe_input', message: /input field \[prompt\]/ });
+    await rejectsWith(b.run({ prompt: '${credential.openAI_key}' }), {
+      kind: 'step_failure',
+      code: 'block.unsafe_input',
+      message: /input field \[prompt\]/,
+    });
     server.failNext(503);
-    await rejectsWith(b.run({ prompt: 'again' }), { kind: 'step_failure', code: 'ml.remote_error', status: 503, message: /Error from remote service/ });
+    await rejectsWith(b.run({ prompt: 'again' }), {
+      kind: 'step_failure',
+      code: 'ml.remote_error',
+      status: 503,
+      message: /Error from remote service/,
+    });
   });
 
   void it('http: another action type; unknown connector and missing action are refused at publish', async () => {
@@ -408,8 +565,21 @@ void describe('model and http blocks', () => {
     const b = await publish('http', { connector_id: cid, action: 'execute' });
     const out = (await b.run({ text: 'vector me' })) as JsonObject;
     assert.equal(((out['data'] as JsonObject[])[0]?.['embedding'] as number[]).length, 8);
-    await rejectsWith(typeOf('http').prepare!({ connector_id: cid }, deps()), { kind: 'validation', code: 'block.no_such_action', message: /has no PREDICT action \(it has: EXECUTE\)/ });
-    await rejectsWith(typeOf('http').prepare!({ connector_id: 'nope' }, deps()), { kind: 'not_found', code: 'ml.connector_not_found', status: 404, message: /Failed to find connector nope/ });
-    throwsWith(() => typeOf('http').validateConfig({ connector_id: cid, action: 'fetch' }, 'h'), { kind: 'validation', code: 'block.invalid_config', message: /\[action\] must be one of/ });
+    await rejectsWith(typeOf('http').prepare!({ connector_id: cid }, deps()), {
+      kind: 'validation',
+      code: 'block.no_such_action',
+      message: /has no PREDICT action \(it has: EXECUTE\)/,
+    });
+    await rejectsWith(typeOf('http').prepare!({ connector_id: 'nope' }, deps()), {
+      kind: 'not_found',
+      code: 'ml.connector_not_found',
+      status: 404,
+      message: /Failed to find connector nope/,
+    });
+    throwsWith(() => typeOf('http').validateConfig({ connector_id: cid, action: 'fetch' }, 'h'), {
+      kind: 'validation',
+      code: 'block.invalid_config',
+      message: /\[action\] must be one of/,
+    });
   });
 });

@@ -91,9 +91,17 @@ after(async () => {
 });
 
 /** Reads `_status?watch=true` until `stop` holds for an event (or the stream ends). */
-async function readStatusStream(url: string, id: string, stop: (e: { event: string; data: any }) => boolean, onOpen?: () => Promise<void>): Promise<Array<{ event: string; data: any }>> {
+async function readStatusStream(
+  url: string,
+  id: string,
+  stop: (e: { event: string; data: any }) => boolean,
+  onOpen?: () => Promise<void>,
+): Promise<Array<{ event: string; data: any }>> {
   const ac = new AbortController();
-  const res = await fetch(`${url}${FF}/${id}/_status?watch=true`, { headers: { authorization: basic('admin', ADMIN_PASSWORD) }, signal: ac.signal });
+  const res = await fetch(`${url}${FF}/${id}/_status?watch=true`, {
+    headers: { authorization: basic('admin', ADMIN_PASSWORD) },
+    signal: ac.signal,
+  });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const events: Array<{ event: string; data: any }> = [];
@@ -136,7 +144,10 @@ void describe('GET _status?watch=true (Server-Sent Events)', { timeout: 20_000 }
     );
     assert.ok(events.every((e) => e.event === 'status'));
     assert.equal(events[0]?.data.state, 'NOT_STARTED');
-    assert.ok(events.some((e) => e.data.state === 'PROVISIONING'), JSON.stringify(events.map((e) => e.data.state)));
+    assert.ok(
+      events.some((e) => e.data.state === 'PROVISIONING'),
+      JSON.stringify(events.map((e) => e.data.state)),
+    );
     const last = events[events.length - 1]?.data;
     assert.equal(last.state, 'COMPLETED');
     // The same body as _status?all=true.
@@ -225,9 +236,15 @@ void describe('typed client', () => {
 
   void it("throws FlowdClientError with the server's message and status", async () => {
     const c = new FlowdClient({ url: node.url, password: 'wrong' });
-    await assert.rejects(c.status('x'), (e: unknown) => e instanceof FlowdClientError && e.status === 401 && /wrong user name or password/.test(e.message));
+    await assert.rejects(
+      c.status('x'),
+      (e: unknown) => e instanceof FlowdClientError && e.status === 401 && /wrong user name or password/.test(e.message),
+    );
     const ok = new FlowdClient({ url: node.url, password: ADMIN_PASSWORD });
-    await assert.rejects(ok.getWorkflow('nope'), (e: unknown) => e instanceof FlowdClientError && e.status === 404 && e.kind === 'http' && e.body !== undefined);
+    await assert.rejects(
+      ok.getWorkflow('nope'),
+      (e: unknown) => e instanceof FlowdClientError && e.status === 404 && e.kind === 'http' && e.body !== undefined,
+    );
     await assert.rejects(ok.analyze('x', {}), (e: unknown) => e instanceof FlowdClientError && e.kind === 'missing_credentials');
   });
 });
@@ -236,7 +253,17 @@ void describe('watch view on a terminal', () => {
   void it('redraws one block in place: spinner while a step runs, ✓ and duration when done, the bar at 100 %', () => {
     let out = '';
     const sink = { write: (s: string): boolean => ((out += s), true), columns: 200 } as unknown as NodeJS.WritableStream;
-    const view = new WatchView({ workflowId: 'w1', expected: [{ id: 'a', type: 'noop' }, { id: 'b', type: 'noop' }], tty: true, color: true, out: sink, now: () => 1_500 });
+    const view = new WatchView({
+      workflowId: 'w1',
+      expected: [
+        { id: 'a', type: 'noop' },
+        { id: 'b', type: 'noop' },
+      ],
+      tty: true,
+      color: true,
+      out: sink,
+      now: () => 1_500,
+    });
     const base = { workflow_id: 'w1', provision_start_time: 1_000 };
     view.update({ ...base, state: 'PROVISIONING', steps: [{ id: 'a', type: 'noop', state: 'RUNNING', attempt: 1, start_time: 1_000 }] });
     view.stop();
@@ -280,9 +307,15 @@ void describe('flowd CLI', () => {
       ['second', 'noop'],
       ['publish_flow', 'publish_flow'],
     ]) {
-      assert.ok(lines.some((l) => new RegExp(`^✓ ${step} \\(${type}\\) \\d+(ms|\\.\\ds)$`).test(l)), `no ✓ line for ${step}\n${show(r)}`);
+      assert.ok(
+        lines.some((l) => new RegExp(`^✓ ${step} \\(${type}\\) \\d+(ms|\\.\\ds)$`).test(l)),
+        `no ✓ line for ${step}\n${show(r)}`,
+      );
     }
-    assert.ok(lines.some((l) => /^\[#{24}\] 100% 3\/3 steps$/.test(l)), show(r));
+    assert.ok(
+      lines.some((l) => /^\[#{24}\] 100% 3\/3 steps$/.test(l)),
+      show(r),
+    );
     const res = lines.indexOf('resources created:');
     assert.ok(res > 0, show(r));
     assert.match(lines[res + 1] ?? '', /^ {2}service_id {2}upper-\w+ {2}\(publish_flow\)$/);
@@ -329,14 +362,21 @@ void describe('flowd CLI', () => {
   });
 
   void it('--json prints the raw JSON', async () => {
-    const [status, list, watch] = await Promise.all([cli(['status', syncId, '--json']), cli(['--json', 'list']), cli(['status', syncId, '--watch', '--json'])]);
+    const [status, list, watch] = await Promise.all([
+      cli(['status', syncId, '--json']),
+      cli(['--json', 'list']),
+      cli(['status', syncId, '--watch', '--json']),
+    ]);
     const s = JSON.parse(status.stdout);
     assert.equal(s.workflow_id, syncId);
     assert.equal(s.state, 'COMPLETED');
     const rows = JSON.parse(list.stdout);
     assert.ok(rows.some((x: any) => x.id === syncId && x.name === 'cli-demo' && x.state === 'COMPLETED'));
     assert.equal(watch.code, 0, show(watch));
-    const events = watch.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = watch.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(events[events.length - 1].state, 'COMPLETED');
     assert.ok(Array.isArray(events[0].steps));
   });
@@ -382,7 +422,10 @@ void describe('flowd CLI', () => {
     assert.match(taskId, /^[\w-]{20}$/);
     const st = await cli(['task', 'status', id, taskId, '--wait', '10s'], rt);
     assert.match(st.stdout, /^status:\s+COMPLETED$/m, show(st));
-    const [res, list] = await Promise.all([cli(['task', 'result', id, taskId], rt), cli(['task', 'list', id, '--status', 'completed'], rt)]);
+    const [res, list] = await Promise.all([
+      cli(['task', 'result', id, taskId], rt),
+      cli(['task', 'list', id, '--status', 'completed'], rt),
+    ]);
     assert.deepEqual(JSON.parse(res.stdout), { text: 'XYZ' });
     assert.match(list.stdout, new RegExp(`^${taskId}\\s+COMPLETED\\s`, 'm'));
     const del = await cli(['task', 'delete', id, taskId], rt);

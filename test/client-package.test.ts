@@ -26,7 +26,9 @@ const UPPER = 'function process(input) { return { text: input.text.toUpperCase()
 /** Every `import … from '…'` / `export … from '…'` / `import('…')` specifier of a built file. */
 function specifiers(code: string): string[] {
   const out: string[] = [];
-  for (const m of code.matchAll(/\b(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s*['"]([^'"]+)['"]/g)) {
+  for (const m of code.matchAll(
+    /\b(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s*['"]([^'"]+)['"]/g,
+  )) {
     out.push(m[1] ?? m[2] ?? m[3] ?? '');
   }
   return out;
@@ -54,7 +56,11 @@ void describe('@flowd/client, the package', () => {
     for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
       assert.equal(pkg[field], undefined, `package.json has no ${field}`);
     }
-    assert.equal(pkg['version'], readJson(join(ROOT, 'package.json'))['version'], 'packages/client/package.json keeps the version of the root package.json');
+    assert.equal(
+      pkg['version'],
+      readJson(join(ROOT, 'package.json'))['version'],
+      'packages/client/package.json keeps the version of the root package.json',
+    );
     assert.equal(pkg['type'], 'module');
     assert.deepEqual(pkg['exports']['.'], { types: './dist/index.d.ts', default: './dist/index.js' });
     assert.ok(existsSync(join(PKG_DIR, 'README.md')), 'the package has its own README');
@@ -67,7 +73,9 @@ void describe('@flowd/client, the package', () => {
     for (const f of js) {
       assert.ok(files.includes(f.replace(/\.js$/, '.d.ts')), `${f} has its .d.ts`);
       // Comments may name anything; the code may not.
-      const code = readFileSync(join(out, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+      const code = readFileSync(join(out, f), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
       assert.doesNotMatch(code, /\brequire\s*\(|module\.exports/, `${f} is ESM`);
       // Browsers have none of these.
       assert.doesNotMatch(code, /\b(Buffer|process|__dirname|__filename)\b/, `${f} uses no Node-only global`);
@@ -77,7 +85,8 @@ void describe('@flowd/client, the package', () => {
       }
     }
     for (const f of files.filter((x) => x.endsWith('.d.ts'))) {
-      for (const s of specifiers(readFileSync(join(out, f), 'utf8'))) assert.match(s, /^\.\/[\w.-]+\.js$/, `${f} refers only to the package's own types (found '${s}')`);
+      for (const s of specifiers(readFileSync(join(out, f), 'utf8')))
+        assert.match(s, /^\.\/[\w.-]+\.js$/, `${f} refers only to the package's own types (found '${s}')`);
     }
   });
 
@@ -89,12 +98,16 @@ void describe('@flowd/client, the package', () => {
     assert.deepEqual(new client.SseParser().push('event: status\ndata: {"a":1}\n\n'), [{ event: 'status', data: '{"a":1}' }]);
   });
 
-  void it('is what `flowd/client` exports once flowd is built', { skip: existsSync(join(ROOT, 'dist', 'client', 'index.js')) ? false : 'dist/client is not built (npm run build)' }, async () => {
-    const spec = 'flowd/client';
-    const viaRoot = (await import(spec)) as typeof ClientModule;
-    assert.equal(typeof viaRoot.FlowdClient, 'function');
-    assert.ok(existsSync(join(ROOT, 'dist', 'client', 'index.d.ts')));
-  });
+  void it(
+    'is what `flowd/client` exports once flowd is built',
+    { skip: existsSync(join(ROOT, 'dist', 'client', 'index.js')) ? false : 'dist/client is not built (npm run build)' },
+    async () => {
+      const spec = 'flowd/client';
+      const viaRoot = (await import(spec)) as typeof ClientModule;
+      assert.equal(typeof viaRoot.FlowdClient, 'function');
+      assert.ok(existsSync(join(ROOT, 'dist', 'client', 'index.d.ts')));
+    },
+  );
 });
 
 void describe('@flowd/client against a live node', () => {
@@ -147,7 +160,15 @@ void describe('@flowd/client against a live node', () => {
 
   void it('submits a task to an ASYNC flow and waits for its result', async () => {
     const created = await admin.createWorkflow(
-      { name: 'client-package-async', flow: { mode: 'ASYNC', autoscaling: { preset: 'disabled' }, blocks: [{ id: 'upper', type: 'js', config: { source: UPPER } }], edges: [] } },
+      {
+        name: 'client-package-async',
+        flow: {
+          mode: 'ASYNC',
+          autoscaling: { preset: 'disabled' },
+          blocks: [{ id: 'upper', type: 'js', config: { source: UPPER } }],
+          edges: [],
+        },
+      },
       { provision: true, waitForCompletionTimeout: '20s' },
     );
     assert.equal(created.state, 'COMPLETED');
@@ -167,7 +188,9 @@ void describe('@flowd/client against a live node', () => {
     assert.equal(missing.status, 404);
     assert.match(missing.message, /no-such-workflow/);
 
-    const wrongPassword = await new client.FlowdClient({ url: node.url, password: 'not-the-password' }).status('x').catch((e: unknown) => e);
+    const wrongPassword = await new client.FlowdClient({ url: node.url, password: 'not-the-password' })
+      .status('x')
+      .catch((e: unknown) => e);
     assert.ok(wrongPassword instanceof client.FlowdClientError);
     assert.equal(wrongPassword.status, 401);
 

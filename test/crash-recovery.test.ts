@@ -60,7 +60,10 @@ void it('resumes a provisioning run after kill -9 without duplicating or losing 
       await new Promise((r) => setTimeout(r, 25));
     }
     assert.equal(s.state, 'COMPLETED', JSON.stringify(s));
-    assert.ok(second.logs.some((l) => l.includes('resuming provisioning run')), 'the restarted node resumed the run');
+    assert.ok(
+      second.logs.some((l) => l.includes('resuming provisioning run')),
+      'the restarted node resumed the run',
+    );
     const stepIds = s.resources_created.map((r: any) => r.workflow_step_id);
     assert.equal(stepIds.length, nodes.length);
     assert.equal(new Set(stepIds).size, nodes.length, 'one resource per node, none recorded twice');

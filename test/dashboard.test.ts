@@ -78,7 +78,8 @@ const BROKEN = {
 async function states(page: Page, prefix: string): Promise<Record<string, string>> {
   return page.evaluate((p) => {
     const out: Record<string, string> = {};
-    for (const el of document.querySelectorAll(`[data-testid^="${p}-"]`)) out[el.getAttribute('data-node-id') ?? ''] = el.getAttribute('data-state') ?? '';
+    for (const el of document.querySelectorAll(`[data-testid^="${p}-"]`))
+      out[el.getAttribute('data-node-id') ?? ''] = el.getAttribute('data-state') ?? '';
     return out;
   }, prefix);
 }
@@ -95,7 +96,10 @@ async function allInState(page: Page, prefix: string, state: string, timeout = 1
     );
   } catch (e) {
     const now = await states(page, prefix).catch(() => ({}));
-    throw new Error(`the graph's ${prefix} nodes did not all turn ${state} within ${timeout} ms (the page did not update); they show ${JSON.stringify(now)}`, { cause: e });
+    throw new Error(
+      `the graph's ${prefix} nodes did not all turn ${state} within ${timeout} ms (the page did not update); they show ${JSON.stringify(now)}`,
+      { cause: e },
+    );
   }
 }
 
@@ -108,7 +112,10 @@ void describe('web dashboard', { skip: browserSkip() }, () => {
     assert.ok(existsSync(WEB_INDEX), `the dashboard is not built (${WEB_INDEX} is missing): run \`npm run build\` first`);
     browser = await launchChromium();
     node = await startTestNode();
-    context = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_PASSWORD }, viewport: { width: 1280, height: 800 } });
+    context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: ADMIN_PASSWORD },
+      viewport: { width: 1280, height: 800 },
+    });
   });
 
   after(async () => {
@@ -139,7 +146,11 @@ void describe('web dashboard', { skip: browserSkip() }, () => {
     assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic realm="flowd"/);
     const created = await node.request('POST', FF, { body: { ...BROKEN, name: 'never-provisioned' } });
     const id = created.body.workflow_id as string;
-    assert.equal((await node.request('GET', `/_flowd/workflows/${id}/runtime`)).status, 404, 'a flow never published has no runtime status');
+    assert.equal(
+      (await node.request('GET', `/_flowd/workflows/${id}/runtime`)).status,
+      404,
+      'a flow never published has no runtime status',
+    );
     const analyze = await node.request('POST', `/_flowd/workflows/${id}/analyze`, { body: { text: 'x' } });
     assert.equal(analyze.status, 404);
     assert.match(analyze.body.errors[0].message, /not published/);
@@ -190,20 +201,36 @@ void describe('web dashboard', { skip: browserSkip() }, () => {
           const s = el.getAttribute('data-state') ?? '';
           if (seq && seq[seq.length - 1] !== s) seq.push(s);
         }
-      }).observe(document.querySelector('[data-testid="provision-graph"]') as Element, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+      }).observe(document.querySelector('[data-testid="provision-graph"]') as Element, {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ['data-state'],
+      });
       (window as unknown as { stateLog: typeof log }).stateLog = log;
     });
     await page.getByTestId('provision-button').click();
     await allInState(page, 'step-node', 'COMPLETED');
-    const log = (await page.evaluate(() => (window as unknown as { stateLog: Record<string, string[]> }).stateLog)) as Record<string, string[]>;
+    const log = (await page.evaluate(() => (window as unknown as { stateLog: Record<string, string[]> }).stateLog)) as Record<
+      string,
+      string[]
+    >;
     for (const [nodeId, seq] of Object.entries(log)) {
       assert.equal(seq[0], 'NOT_STARTED', `${nodeId} starts NOT_STARTED: ${seq.join(' → ')}`);
       assert.equal(seq[seq.length - 1], 'COMPLETED', `${nodeId} ends COMPLETED: ${seq.join(' → ')}`);
     }
-    const sawRunning = Object.entries(log).filter(([, seq]) => seq.includes('RUNNING')).map(([n]) => n);
-    assert.ok(sawRunning.length >= 2, `the page showed steps RUNNING while they ran (saw it for: ${sawRunning.join(', ') || 'none'}); log: ${JSON.stringify(log)}`);
+    const sawRunning = Object.entries(log)
+      .filter(([, seq]) => seq.includes('RUNNING'))
+      .map(([n]) => n);
+    assert.ok(
+      sawRunning.length >= 2,
+      `the page showed steps RUNNING while they ran (saw it for: ${sawRunning.join(', ') || 'none'}); log: ${JSON.stringify(log)}`,
+    );
     assert.equal(await page.getByTestId('workflow-state').getAttribute('data-state'), 'COMPLETED');
-    assert.match((await page.getByTestId('step-row-embed').textContent()) ?? '', /COMPLETED.*\d+(\.\d+)? (ms|s)/, 'the steps table shows each step with its duration');
+    assert.match(
+      (await page.getByTestId('step-row-embed').textContent()) ?? '',
+      /COMPLETED.*\d+(\.\d+)? (ms|s)/,
+      'the steps table shows each step with its duration',
+    );
 
     // The published flow: both blocks GREEN, the replicas counted, the legend shown.
     await allInState(page, 'block-node', 'GREEN');

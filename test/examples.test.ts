@@ -19,20 +19,27 @@ const resourcesOf = (status: any, type: string): string[] =>
   (status.resources_created as any[]).filter((r) => r.resource_type === type).map((r) => r.resource_id as string);
 
 /** A GET on a helper server (no flowd auth). */
-const peek = async (server: HelperServer, path: string): Promise<{ status: number; body: any }> => httpRequest(server.url, 'GET', path, { auth: null });
+const peek = async (server: HelperServer, path: string): Promise<{ status: number; body: any }> =>
+  httpRequest(server.url, 'GET', path, { auth: null });
 
 void describe('examples/', () => {
   void it('every example has a README, a template and input or params files', () => {
-    const dirs = readdirSync(EXAMPLES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const dirs = readdirSync(EXAMPLES_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     assert.ok(dirs.length >= 4, `at least four examples, found ${dirs.join(', ')}`);
     for (const dir of dirs) {
       const files = readdirSync(examplePath(dir));
       assert.ok(files.includes('README.md'), `${dir}/README.md`);
-      assert.ok(files.some((f) => /^template\.(ya?ml|json)$/.test(f)), `${dir} has a template`);
+      assert.ok(
+        files.some((f) => /^template\.(ya?ml|json)$/.test(f)),
+        `${dir} has a template`,
+      );
       const inputs = files.filter((f) => f.endsWith('.json'));
       assert.ok(inputs.length > 0, `${dir} has input or params files`);
       const readme = readFileSync(examplePath(dir, 'README.md'), 'utf8');
-      for (const f of [...inputs, ...files.filter((x) => x.endsWith('.mjs'))]) assert.ok(readme.includes(f), `${dir}/README.md tells how to use ${f}`);
+      for (const f of [...inputs, ...files.filter((x) => x.endsWith('.mjs'))])
+        assert.ok(readme.includes(f), `${dir}/README.md tells how to use ${f}`);
     }
   });
 });
@@ -129,7 +136,10 @@ void describe('examples/document-splitter (ASYNC split → model → map → red
       assert.equal(input.text.slice(s.start, s.end), s.text);
       assert.ok(['positive', 'neutral', 'negative'].includes(s.label));
     });
-    assert.deepEqual(out.sentences.map((s: any) => s.label), ['neutral', 'positive', 'negative', 'positive', 'neutral']);
+    assert.deepEqual(
+      out.sentences.map((s: any) => s.label),
+      ['neutral', 'positive', 'negative', 'positive', 'neutral'],
+    );
     assert.ok(out.sentences[2].negative_words.includes('disappointing'));
     assert.deepEqual(out.counts, { positive: 2, neutral: 2, negative: 1 });
     assert.equal(out.most_negative, 2);
@@ -194,8 +204,14 @@ void describe('examples/semantic-search (the built-in use case against mini-open
     assert.equal(index.mappings.properties.question_embedding.type, 'knn_vector');
     assert.equal(index.mappings.properties.question.type, 'text');
     const pipeline = (await peek(server, '/_ingest/pipeline/faq-ingest-pipeline')).body['faq-ingest-pipeline'];
-    assert.deepEqual(pipeline.processors[0].text_embedding, { model_id: params['create_ingest_pipeline.model_id'], field_map: { question: 'question_embedding' } });
-    assert.deepEqual((await peek(server, '/_cat/indices?format=json')).body.map((i: any) => i.index), ['faq-index']);
+    assert.deepEqual(pipeline.processors[0].text_embedding, {
+      model_id: params['create_ingest_pipeline.model_id'],
+      field_map: { question: 'question_embedding' },
+    });
+    assert.deepEqual(
+      (await peek(server, '/_cat/indices?format=json')).body.map((i: any) => i.index),
+      ['faq-index'],
+    );
 
     // template.yaml is what the use case expands to with params.json.
     const written = await postTemplate(node, 'semantic-search/template.yaml');
@@ -235,7 +251,9 @@ void describe('examples/http-resources (http_request steps, rollback, deprovisio
     assert.equal(created.status, 201, created.text);
     const id: string = created.body.workflow_id;
     const provision = (file: string): Promise<any> =>
-      node.request('POST', `${FF}/${id}/_provision?on_failure=rollback&wait_for_completion_timeout=20s`, { body: { ...readExampleJson('http-resources', file), api: server.url } });
+      node.request('POST', `${FF}/${id}/_provision?on_failure=rollback&wait_for_completion_timeout=20s`, {
+        body: { ...readExampleJson('http-resources', file), api: server.url },
+      });
 
     const bad = await provision('params-bad.json');
     assert.equal(bad.body.state, 'NOT_STARTED', bad.text);

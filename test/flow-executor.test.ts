@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BlockRunner } from '../src/blocks/block.js';
-import { getBlockType } from '../src/blocks/block-registry.js';
+import { builtinBlockRegistry } from '../src/blocks/block-registry.js';
+
+const blocks = builtinBlockRegistry();
+const getBlockType = (name: string) => blocks.get(name);
 import { parseFlowSpec } from '../src/blocks/flow-spec.js';
 import { FlowExecutor } from '../src/runtime/flow-executor.js';
 import type { Dispatch, FlowResult } from '../src/runtime/flow-executor.js';
@@ -10,7 +13,12 @@ import { sleep } from '../src/util/sleep.js';
 
 type Doc = Record<string, unknown>;
 
-const js = (id: string, body: string, extra: Doc = {}): Doc => ({ id, type: 'js', config: { source: `function process(input) { ${body} }` }, ...extra });
+const js = (id: string, body: string, extra: Doc = {}): Doc => ({
+  id,
+  type: 'js',
+  config: { source: `function process(input) { ${body} }` },
+  ...extra,
+});
 const edge = (source: string, dest: string) => ({ source, dest });
 
 interface Harness {
@@ -41,7 +49,10 @@ async function harness(flow: Doc, opts: { delay?: Record<string, number>; seen?:
     if (wait !== undefined) await sleep(wait, ctx.signal);
     const runner = runners.get(blockId);
     assert.ok(runner);
-    return runner.run(input, ctx.correlationId === undefined ? { blockId, signal: ctx.signal } : { blockId, signal: ctx.signal, correlationId: ctx.correlationId });
+    return runner.run(
+      input,
+      ctx.correlationId === undefined ? { blockId, signal: ctx.signal } : { blockId, signal: ctx.signal, correlationId: ctx.correlationId },
+    );
   };
   const executor = new FlowExecutor(spec, getBlockType);
   return { executor, dispatch, calls, run: (input, o = {}) => executor.execute(input, { dispatch, ...o }) };
@@ -60,7 +71,10 @@ function failure(r: FlowResult): Extract<FlowResult, { ok: false }> {
 void describe('FlowExecutor: data through the blocks', () => {
   void it('runs a linear chain: each block gets the previous output', async () => {
     const h = await harness({
-      blocks: [js('upper', 'return { text: input.text.toUpperCase() };'), js('count', 'return { text: input.text, length: input.text.length };')],
+      blocks: [
+        js('upper', 'return { text: input.text.toUpperCase() };'),
+        js('count', 'return { text: input.text, length: input.text.length };'),
+      ],
       edges: [edge('upper', 'count')],
     });
     assert.deepEqual(output(await h.run({ text: 'hello' })), { text: 'HELLO', length: 5 });
@@ -94,7 +108,15 @@ void describe('FlowExecutor: data through the blocks', () => {
         js('a', 'return { text: input.text.toUpperCase(), meta: { n: 7 } };'),
         js('b', 'return { len: input.text.length };'),
         js('c', 'return input;', {
-          input: { original: '$input.text', upper: 'a.text', n: 'a.meta.n', len: 'b.len', lang: '$input.opts.lang', whole: '$input', missing: '$input.nope.deeper' },
+          input: {
+            original: '$input.text',
+            upper: 'a.text',
+            n: 'a.meta.n',
+            len: 'b.len',
+            lang: '$input.opts.lang',
+            whole: '$input',
+            missing: '$input.nope.deeper',
+          },
         }),
       ],
       edges: [edge('a', 'b'), edge('b', 'c')],
@@ -106,7 +128,10 @@ void describe('FlowExecutor: data through the blocks', () => {
   void it('passes the correlation id to every dispatch', async () => {
     const seen: Array<string | undefined> = [];
     const h = await harness({ blocks: [js('a', 'return input;'), js('b', 'return input;')], edges: [edge('a', 'b')] });
-    const r = await h.executor.execute({}, { correlationId: 'c-42', dispatch: (id, input, ctx) => (seen.push(ctx.correlationId), h.dispatch(id, input, ctx)) });
+    const r = await h.executor.execute(
+      {},
+      { correlationId: 'c-42', dispatch: (id, input, ctx) => (seen.push(ctx.correlationId), h.dispatch(id, input, ctx)) },
+    );
     assert.ok(r.ok);
     assert.deepEqual(seen, ['c-42', 'c-42']);
   });
@@ -123,7 +148,12 @@ void describe('FlowExecutor: input validation', () => {
     let f = failure(await h.run({ lang: 'en' }));
     assert.equal(f.status, 400);
     assert.deepEqual(f.errors, [
-      { message: "The workflow input does not match the flow's input_schema: input must have required property 'text'.", node: '$input', code: 'flow.invalid_input', retryable: false },
+      {
+        message: "The workflow input does not match the flow's input_schema: input must have required property 'text'.",
+        node: '$input',
+        code: 'flow.invalid_input',
+        retryable: false,
+      },
     ]);
     f = failure(await h.run({ text: 3 }));
     assert.equal(f.errors[0]?.message, "The workflow input does not match the flow's input_schema: input.text must be string.");
@@ -146,7 +176,11 @@ void describe('FlowExecutor: input validation', () => {
 
 void describe('FlowExecutor: errors', () => {
   const flow = {
-    blocks: [js('a', 'return { v: input.v };'), js('b', 'if (input.v > 1) throw new Error("too big: " + input.v); return input;'), js('c', 'return input;')],
+    blocks: [
+      js('a', 'return { v: input.v };'),
+      js('b', 'if (input.v > 1) throw new Error("too big: " + input.v); return input;'),
+      js('c', 'return input;'),
+    ],
     edges: [edge('a', 'b'), edge('b', 'c')],
   };
 
@@ -198,13 +232,21 @@ void describe('FlowExecutor: errors', () => {
     const seen = new Map<string, AbortSignal>();
     const h = await harness(
       {
-        blocks: [js('a', 'return input;'), js('fast', 'throw new Error("fast failure");'), js('slow', 'return input;'), js('after', 'return input;')],
+        blocks: [
+          js('a', 'return input;'),
+          js('fast', 'throw new Error("fast failure");'),
+          js('slow', 'return input;'),
+          js('after', 'return input;'),
+        ],
         edges: [edge('a', 'fast'), edge('a', 'slow'), edge('slow', 'after')],
       },
       { delay: { slow: 20_000 }, seen },
     );
     const f = failure(await h.run({}, { verbose: true }));
-    assert.deepEqual(f.errors.map((e) => e.node), ['fast']);
+    assert.deepEqual(
+      f.errors.map((e) => e.node),
+      ['fast'],
+    );
     assert.equal(seen.get('slow')?.aborted, true);
     assert.equal(seen.get('fast')?.aborted, true);
     const v = f.verbose as { componentsData: Record<string, Doc> };
@@ -268,7 +310,13 @@ void describe('FlowExecutor: switch', () => {
       {
         id: 'sw',
         type: 'switch',
-        config: { cases: [{ when: { path: '/lang', equals: 'en' }, dest: 'english' }, { when: { path: '/audit', exists: true }, dest: 'audit' }], default: 'other' },
+        config: {
+          cases: [
+            { when: { path: '/lang', equals: 'en' }, dest: 'english' },
+            { when: { path: '/audit', exists: true }, dest: 'audit' },
+          ],
+          default: 'other',
+        },
       },
       js('english', 'return { hello: input.text };'),
       js('other', 'return { bonjour: input.text };'),
@@ -276,7 +324,14 @@ void describe('FlowExecutor: switch', () => {
       { id: 'j', type: 'join', config: {} },
       js('audit', 'return { saw: input.lang };'),
     ],
-    edges: [edge('sw', 'english'), edge('sw', 'other'), edge('other', 'other2'), edge('english', 'j'), edge('other2', 'j'), edge('sw', 'audit')],
+    edges: [
+      edge('sw', 'english'),
+      edge('sw', 'other'),
+      edge('other', 'other2'),
+      edge('english', 'j'),
+      edge('other2', 'j'),
+      edge('sw', 'audit'),
+    ],
   };
 
   void it('follows only its routes (downstream gets the switch input), skips the rest, completes the join with what ran', async () => {
@@ -302,10 +357,11 @@ void describe('FlowExecutor: switch', () => {
     });
     const f = failure(await h.run({ go: 'a' }, { verbose: true }));
     const v = f.verbose as { componentsData: Record<string, Doc> };
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(v.componentsData).map(([k, d]) => [k, d.status])),
-      { sw: 'COMPLETED', a: 'ERROR', b: 'SKIPPED' },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(v.componentsData).map(([k, d]) => [k, d.status])), {
+      sw: 'COMPLETED',
+      a: 'ERROR',
+      b: 'SKIPPED',
+    });
     assert.deepEqual(output(await h.run({ go: 'b', x: 1 })), { b: { go: 'b', x: 1 } });
   });
 });
@@ -340,7 +396,13 @@ void describe('FlowExecutor: split and reduce', () => {
     ];
     const h = await harness({
       mode: 'ASYNC',
-      blocks: [split('s', { path: '/items' }), reduce('all'), { id: 'keep', type: 'switch', config: { cases: [{ when: { path: '/ok', equals: true }, dest: 'kept' }] } }, js('kept', 'return input.v;'), reduce('some')],
+      blocks: [
+        split('s', { path: '/items' }),
+        reduce('all'),
+        { id: 'keep', type: 'switch', config: { cases: [{ when: { path: '/ok', equals: true }, dest: 'kept' }] } },
+        js('kept', 'return input.v;'),
+        reduce('some'),
+      ],
       edges: [edge('s', 'all'), edge('s', 'keep'), edge('keep', 'kept'), edge('kept', 'some')],
     });
     assert.deepEqual(output(await h.run({ items })), { all: items, some: [1, 3] });
@@ -358,7 +420,12 @@ void describe('FlowExecutor: split and reduce', () => {
   void it('a block inside the context also gets blocks from outside it (same value for every item)', async () => {
     const h = await harness({
       mode: 'ASYNC',
-      blocks: [js('side', 'return { tag: input.tag };'), split('s', { path: '/xs' }), js('label', 'return input.side.tag + input.s;'), reduce('r')],
+      blocks: [
+        js('side', 'return { tag: input.tag };'),
+        split('s', { path: '/xs' }),
+        js('label', 'return input.side.tag + input.s;'),
+        reduce('r'),
+      ],
       edges: [edge('side', 'label'), edge('s', 'label'), edge('label', 'r')],
     });
     assert.deepEqual(output(await h.run({ tag: 't', xs: [1, 2] })), ['t1', 't2']);
@@ -367,17 +434,19 @@ void describe('FlowExecutor: split and reduce', () => {
   void it('nests splits and fails the whole run when an item fails', async () => {
     const h = await harness({
       mode: 'ASYNC',
-      blocks: [split('rows', { path: '/rows' }), split('cells'), js('cell', 'if (input < 0) throw new Error("negative"); return input + 1;'), reduce('row'), reduce('table')],
+      blocks: [
+        split('rows', { path: '/rows' }),
+        split('cells'),
+        js('cell', 'if (input < 0) throw new Error("negative"); return input + 1;'),
+        reduce('row'),
+        reduce('table'),
+      ],
       edges: [edge('rows', 'cells'), edge('cells', 'cell'), edge('cell', 'row'), edge('row', 'table')],
     });
     assert.deepEqual(
       output(
         await h.run({
-          rows: [
-            [1, 2],
-            [3],
-            [],
-          ],
+          rows: [[1, 2], [3], []],
         }),
       ),
       [[2, 3], [4], []],
@@ -392,7 +461,11 @@ void describe('FlowExecutor: split and reduce', () => {
   void it('runs many items with bounded concurrency', async () => {
     let active = 0;
     let peak = 0;
-    const h = await harness({ mode: 'ASYNC', blocks: [split('s', { path: '/n' }), js('id', 'return input;'), reduce('r')], edges: [edge('s', 'id'), edge('id', 'r')] });
+    const h = await harness({
+      mode: 'ASYNC',
+      blocks: [split('s', { path: '/n' }), js('id', 'return input;'), reduce('r')],
+      edges: [edge('s', 'id'), edge('id', 'r')],
+    });
     const dispatch: Dispatch = async (id, input, ctx) => {
       if (id !== 'id') return h.dispatch(id, input, ctx);
       active++;
@@ -410,8 +483,14 @@ void describe('FlowExecutor: split and reduce', () => {
 
 void describe('FlowExecutor: concurrent runs', () => {
   void it('keeps each run separate', async () => {
-    const h = await harness({ blocks: [js('a', 'return { v: input.v * 2 };'), js('b', 'return { v: input.v + 1 };')], edges: [edge('a', 'b')] });
+    const h = await harness({
+      blocks: [js('a', 'return { v: input.v * 2 };'), js('b', 'return { v: input.v + 1 };')],
+      edges: [edge('a', 'b')],
+    });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h.run({ v: i })));
-    assert.deepEqual(results.map(output), Array.from({ length: 50 }, (_, i) => ({ v: i * 2 + 1 })));
+    assert.deepEqual(
+      results.map(output),
+      Array.from({ length: 50 }, (_, i) => ({ v: i * 2 + 1 })),
+    );
   });
 });

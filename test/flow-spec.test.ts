@@ -2,15 +2,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import { FlowdError } from '../src/errors.js';
-import { getBlockType } from '../src/blocks/block-registry.js';
+import { builtinBlockRegistry } from '../src/blocks/block-registry.js';
 import { blockReplicaRange, flowSpecToJson, parseFlowSpec } from '../src/blocks/flow-spec.js';
 import type { FlowSpec } from '../src/blocks/flow-spec.js';
 
 type Doc = Record<string, unknown>;
 
-const OPTS = { blockType: getBlockType, provisionNodeIds: new Set(['create_connector', 'deploy_model']) };
+const OPTS = { blockType: builtinBlockRegistry().get, provisionNodeIds: new Set(['create_connector', 'deploy_model']) };
 const JS_UPPER = 'function process(input) { return { text: input.text.toUpperCase() }; }';
-const js = (id: string, extra: Doc = {}): Doc => ({ id, type: 'js', config: { source: 'function process(input) { return input; }' }, ...extra });
+const js = (id: string, extra: Doc = {}): Doc => ({
+  id,
+  type: 'js',
+  config: { source: 'function process(input) { return input; }' },
+  ...extra,
+});
 const flow = (blocks: unknown[], edges: unknown[] = [], extra: Doc = {}): Doc => ({ mode: 'SYNC', blocks, edges, ...extra });
 const edge = (source: string, dest: string) => ({ source, dest });
 
@@ -62,7 +67,13 @@ void describe('parseFlowSpec: the template shape', () => {
     const spec = parse(doc.flow);
     assert.equal(spec.mode, 'ASYNC');
     assert.deepEqual(spec.inputSchema, { type: 'object', required: ['text'], properties: { text: { type: 'string' } } });
-    assert.deepEqual(spec.autoscaling, { preset: 'eco', minReplicas: 0, maxReplicas: 1, pollingIntervalMs: 10_000, cooldownPeriodMs: 120_000 });
+    assert.deepEqual(spec.autoscaling, {
+      preset: 'eco',
+      minReplicas: 0,
+      maxReplicas: 1,
+      pollingIntervalMs: 10_000,
+      cooldownPeriodMs: 120_000,
+    });
     assert.deepEqual(spec.blocks[0], {
       id: 'upper',
       type: 'js',
@@ -87,20 +98,30 @@ void describe('parseFlowSpec: the template shape', () => {
   void it('parses the SYNC form (without the ASYNC-only fields) with defaults', () => {
     const spec = parse({ blocks: [js('a', { timeout: 2.5 }), js('b', { timeout: '500ms' })], edges: [edge('a', 'b')] });
     assert.equal(spec.mode, 'SYNC');
-    assert.deepEqual(spec.blocks.map((b) => b.timeoutMs), [2500, 500]);
+    assert.deepEqual(
+      spec.blocks.map((b) => b.timeoutMs),
+      [2500, 500],
+    );
     assert.equal(spec.autoscaling.preset, 'disabled');
     assert.equal(spec.inputSchema, undefined);
   });
 
   void it('accepts placeholders that name a provisioning node or a plain parameter', () => {
     const spec = parse(
-      flow([{ id: 'm', type: 'http', config: { connector_id: '${{ create_connector.connector_id }}', parameters: { key: '${{ api_key }}' } } }]),
+      flow([
+        { id: 'm', type: 'http', config: { connector_id: '${{ create_connector.connector_id }}', parameters: { key: '${{ api_key }}' } } },
+      ]),
     );
-    assert.deepEqual(spec.blocks[0]?.config, { connector_id: '${{ create_connector.connector_id }}', parameters: { key: '${{ api_key }}' } });
+    assert.deepEqual(spec.blocks[0]?.config, {
+      connector_id: '${{ create_connector.connector_id }}',
+      parameters: { key: '${{ api_key }}' },
+    });
   });
 
   void it('keeps the config as written and validates every block type it meets', () => {
-    const spec = parse(flow([js('a'), { id: 'j', type: 'join', config: { max_failed_branches: 1 } }, js('b')], [edge('a', 'j'), edge('b', 'j')]));
+    const spec = parse(
+      flow([js('a'), { id: 'j', type: 'join', config: { max_failed_branches: 1 } }, js('b')], [edge('a', 'j'), edge('b', 'j')]),
+    );
     assert.deepEqual(spec.blocks[1]?.config, { max_failed_branches: 1 });
   });
 });
@@ -111,13 +132,20 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
     rejects(flow([js('a')], [], { mode: 'BATCH' }), 'Invalid [flow.mode]: "BATCH". Use SYNC or ASYNC.');
     rejects(flow([]), '[flow.blocks] must be a non-empty list of blocks, each with an [id] and a [type].');
     rejects({ mode: 'SYNC' }, '[flow.blocks] must be a non-empty list of blocks, each with an [id] and a [type].');
-    rejects(flow([js('a')], [], { replicas: 2 }), /^Unknown field \[flow\.replicas\]\. Allowed fields: mode, input_schema, autoscaling, blocks, edges\.$/);
+    rejects(
+      flow([js('a')], [], { replicas: 2 }),
+      /^Unknown field \[flow\.replicas\]\. Allowed fields: mode, input_schema, autoscaling, blocks, edges\.$/,
+    );
     rejects(flow([js('a', { replica: 2 })]), /^Unknown field \[flow\.blocks\[a\]\.replica\]\. Allowed fields: id, type, replicas/);
   });
 
   void it('refuses duplicate ids and ids outside [A-Za-z0-9_-]{1,64}', () => {
     rejects(flow([js('a'), js('a')]), 'Duplicate block id [a] in [flow.blocks]: give each block a unique id.', 'flow.duplicate_block');
-    rejects(flow([js('a b')]), `[flow.blocks[0].id] "a b" is invalid: a block id is 1 to 64 letters, digits, '_' or '-'.`, 'flow.invalid_block_id');
+    rejects(
+      flow([js('a b')]),
+      `[flow.blocks[0].id] "a b" is invalid: a block id is 1 to 64 letters, digits, '_' or '-'.`,
+      'flow.invalid_block_id',
+    );
     rejects(flow([js('x'.repeat(65))]), /^\[flow\.blocks\[0\]\.id\] "x{65}" is invalid/);
     rejects(flow([{ type: 'js' }]), /^\[flow\.blocks\[0\]\.id\] null is invalid/);
   });
@@ -133,7 +161,10 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
   void it("runs the block type's own config validation", () => {
     const e = rejects(flow([{ id: 'a', type: 'js', config: {} }]), /^Block \[a\] \(js\): \[source\] is required/);
     assert.equal(e.node, 'a');
-    rejects(flow([{ id: 'j', type: 'join', config: { max_failed_branches: -1 } }]), /^Block \[j\] \(join\): \[max_failed_branches\] must be an integer ≥ 0/);
+    rejects(
+      flow([{ id: 'j', type: 'join', config: { max_failed_branches: -1 } }]),
+      /^Block \[j\] \(join\): \[max_failed_branches\] must be an integer ≥ 0/,
+    );
   });
 
   void it('refuses a ${{ node.output }} placeholder whose node is not a provisioning node', () => {
@@ -145,17 +176,35 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
   });
 
   void it('checks replicas, consumers, timeout and memory ranges', () => {
-    rejects(flow([js('a', { replicas: 65 })]), 'Invalid [flow.blocks[a].replicas]: 65. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).');
-    rejects(flow([js('a', { replicas: 0 })]), 'Invalid [flow.blocks[a].replicas]: 0. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).');
+    rejects(
+      flow([js('a', { replicas: 65 })]),
+      'Invalid [flow.blocks[a].replicas]: 65. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).',
+    );
+    rejects(
+      flow([js('a', { replicas: 0 })]),
+      'Invalid [flow.blocks[a].replicas]: 0. Use an integer from 1 to 64 (0 is allowed only with `mode: ASYNC`).',
+    );
     rejects(flow([js('a', { replicas: 1.5 })]), /replicas\]: 1\.5\. Use an integer/);
-    rejects(flow([js('a', { consumers: 0 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 0. Use an integer from 1 to 1024.');
-    rejects(flow([js('a', { consumers: 1025 })], [], { mode: 'ASYNC' }), 'Invalid [flow.blocks[a].consumers]: 1025. Use an integer from 1 to 1024.');
-    rejects(flow([js('a', { timeout: 0 })]), 'Invalid [flow.blocks[a].timeout]: 0. It must be greater than 0 and at most 1 day (e.g. "30s").');
+    rejects(
+      flow([js('a', { consumers: 0 })], [], { mode: 'ASYNC' }),
+      'Invalid [flow.blocks[a].consumers]: 0. Use an integer from 1 to 1024.',
+    );
+    rejects(
+      flow([js('a', { consumers: 1025 })], [], { mode: 'ASYNC' }),
+      'Invalid [flow.blocks[a].consumers]: 1025. Use an integer from 1 to 1024.',
+    );
+    rejects(
+      flow([js('a', { timeout: 0 })]),
+      'Invalid [flow.blocks[a].timeout]: 0. It must be greater than 0 and at most 1 day (e.g. "30s").',
+    );
     rejects(flow([js('a', { timeout: 'soon' })]), /^Failed to parse timeout value \[soon\] for field \[flow\.blocks\[a\]\.timeout\]/);
     rejects(flow([js('a', { memory: 8 })]), 'Invalid [flow.blocks[a].memory]: 8. Use an integer from 16 to 8192 (megabytes).');
     rejects(flow([js('a', { memory: 9000 })]), 'Invalid [flow.blocks[a].memory]: 9000. Use an integer from 16 to 8192 (megabytes).');
     assert.equal(parse(flow([js('a', { replicas: 0 })], [], { mode: 'ASYNC', autoscaling: { preset: 'eco' } })).blocks[0]?.replicas, 0);
-    rejects(flow([js('a', { replicas: 0 })], [], { mode: 'ASYNC' }), /^Block \[a\] has replicas 0 and autoscaling is disabled, so it would never run/);
+    rejects(
+      flow([js('a', { replicas: 0 })], [], { mode: 'ASYNC' }),
+      /^Block \[a\] has replicas 0 and autoscaling is disabled, so it would never run/,
+    );
   });
 
   void it('refuses edges to unknown blocks, self loops and cycles (naming the cycle)', () => {
@@ -182,7 +231,11 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
       'flow.switch_route',
     );
     rejects(
-      flow([sw([{ when, dest: 'en' }]), js('en'), js('other'), js('after')], [edge('sw', 'en'), edge('sw', 'other'), edge('other', 'after')], { mode: 'ASYNC' }),
+      flow(
+        [sw([{ when, dest: 'en' }]), js('en'), js('other'), js('after')],
+        [edge('sw', 'en'), edge('sw', 'other'), edge('other', 'after')],
+        { mode: 'ASYNC' },
+      ),
       "Block [other] can never run: switch [sw] never routes to it. Add [other] to the switch's routes or remove the block.",
       'flow.unreachable',
     );
@@ -206,15 +259,27 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
       'Block [s] has type [split], which runs in ASYNC flows only: use `mode: ASYNC` or another block type.',
       'flow.async_only',
     );
-    rejects(flow([js('a', { consumers: 2 })]), 'Block [a] sets [consumers], which applies to ASYNC flows only: remove it or use `mode: ASYNC`.', 'flow.async_only');
-    rejects(flow([js('a')], [], { autoscaling: { preset: 'eco' } }), '[flow.autoscaling] applies to ASYNC flows only: remove it or use `mode: ASYNC`.', 'flow.async_only');
+    rejects(
+      flow([js('a', { consumers: 2 })]),
+      'Block [a] sets [consumers], which applies to ASYNC flows only: remove it or use `mode: ASYNC`.',
+      'flow.async_only',
+    );
+    rejects(
+      flow([js('a')], [], { autoscaling: { preset: 'eco' } }),
+      '[flow.autoscaling] applies to ASYNC flows only: remove it or use `mode: ASYNC`.',
+      'flow.async_only',
+    );
   });
 
   void it('checks split contexts: a reduce needs a split, contexts do not mix, per-item values stay inside', () => {
     const A = { mode: 'ASYNC' };
     const split = (id: string) => ({ id, type: 'split', config: {} });
     const reduce = (id: string, extra: Doc = {}) => ({ id, type: 'reduce', config: {}, ...extra });
-    rejects(flow([js('a'), reduce('r')], [edge('a', 'r')], A), /^Block \[r\] is a reduce but no split comes before it/, 'flow.reduce_without_split');
+    rejects(
+      flow([js('a'), reduce('r')], [edge('a', 'r')], A),
+      /^Block \[r\] is a reduce but no split comes before it/,
+      'flow.reduce_without_split',
+    );
     rejects(
       flow([split('s1'), split('s2'), js('a'), js('b'), js('m')], [edge('s1', 'a'), edge('s2', 'b'), edge('a', 'm'), edge('b', 'm')], A),
       "Block [m] takes per-item values from both split [s1]'s context and split [s2]'s context; close each split with a reduce before combining them.",
@@ -228,22 +293,48 @@ void describe('parseFlowSpec: validation errors (400, named block and fix)', () 
       flow([split('s'), js('a'), reduce('r'), js('b')], [edge('s', 'a'), edge('a', 'r'), edge('r', 'b'), edge('a', 'b')], A),
       /^Block \[b\] runs once per item of split \[s\] but also depends on \[r\]/,
     );
-    rejects(flow([split('s'), js('a'), reduce('r', { input: { x: '$input' } })], [edge('s', 'a'), edge('a', 'r')], A), /^Block \[r\] is a reduce: .* cannot have an \[input\] mapping/);
+    rejects(
+      flow([split('s'), js('a'), reduce('r', { input: { x: '$input' } })], [edge('s', 'a'), edge('a', 'r')], A),
+      /^Block \[r\] is a reduce: .* cannot have an \[input\] mapping/,
+    );
   });
 
   void it('refuses an input_schema that is not a valid JSON Schema', () => {
-    rejects(flow([js('a')], [], { input_schema: { type: 'objekt' } }), /^\[flow\.input_schema\] is not a valid JSON Schema: .*type.*Fix the schema/, 'flow.invalid_input_schema');
+    rejects(
+      flow([js('a')], [], { input_schema: { type: 'objekt' } }),
+      /^\[flow\.input_schema\] is not a valid JSON Schema: .*type.*Fix the schema/,
+      'flow.invalid_input_schema',
+    );
     rejects(flow([js('a')], [], { input_schema: 'object' }), /^\[flow\.input_schema\] must be a JSON Schema object/);
   });
 });
 
 void describe('parseFlowSpec: autoscaling', () => {
-  const async = (autoscaling: unknown, blocks: unknown[] = [js('a', { replicas: 3 })]) => parse(flow(blocks, [], { mode: 'ASYNC', autoscaling }));
+  const async = (autoscaling: unknown, blocks: unknown[] = [js('a', { replicas: 3 })]) =>
+    parse(flow(blocks, [], { mode: 'ASYNC', autoscaling }));
 
   void it('has eco, sport and disabled presets; ASYNC defaults to disabled', () => {
-    assert.deepEqual(async({ preset: 'eco' }).autoscaling, { preset: 'eco', minReplicas: 0, maxReplicas: 1, pollingIntervalMs: 10_000, cooldownPeriodMs: 120_000 });
-    assert.deepEqual(async({ preset: 'sport' }).autoscaling, { preset: 'sport', minReplicas: 1, maxReplicas: 1, pollingIntervalMs: 1_000, cooldownPeriodMs: 300_000 });
-    assert.deepEqual(async({ preset: 'disabled' }).autoscaling, { preset: 'disabled', minReplicas: 1, maxReplicas: 1, pollingIntervalMs: 0, cooldownPeriodMs: 0 });
+    assert.deepEqual(async({ preset: 'eco' }).autoscaling, {
+      preset: 'eco',
+      minReplicas: 0,
+      maxReplicas: 1,
+      pollingIntervalMs: 10_000,
+      cooldownPeriodMs: 120_000,
+    });
+    assert.deepEqual(async({ preset: 'sport' }).autoscaling, {
+      preset: 'sport',
+      minReplicas: 1,
+      maxReplicas: 1,
+      pollingIntervalMs: 1_000,
+      cooldownPeriodMs: 300_000,
+    });
+    assert.deepEqual(async({ preset: 'disabled' }).autoscaling, {
+      preset: 'disabled',
+      minReplicas: 1,
+      maxReplicas: 1,
+      pollingIntervalMs: 0,
+      cooldownPeriodMs: 0,
+    });
     assert.equal(async(undefined).autoscaling.preset, 'disabled');
   });
 
@@ -264,7 +355,7 @@ void describe('parseFlowSpec: autoscaling', () => {
     });
   });
 
-  void it("gives each block a range: its replicas by default, max_replicas when larger; disabled pins it", () => {
+  void it('gives each block a range: its replicas by default, max_replicas when larger; disabled pins it', () => {
     assert.deepEqual(blockReplicaRange(async({ preset: 'eco' }).autoscaling, 3), { min: 0, max: 3 });
     assert.deepEqual(blockReplicaRange(async({ preset: 'sport' }).autoscaling, 0), { min: 1, max: 1 });
     assert.deepEqual(blockReplicaRange(async({ max_replicas: 8, min_replicas: 2 }).autoscaling, 3), { min: 2, max: 8 });
@@ -275,7 +366,10 @@ void describe('parseFlowSpec: autoscaling', () => {
     const bad = (a: unknown, m: string | RegExp) => rejects(flow([js('a')], [], { mode: 'ASYNC', autoscaling: a }), m, undefined);
     bad({ preset: 'turbo' }, 'Invalid [flow.autoscaling.preset]: "turbo". Use eco, sport, disabled or custom.');
     bad({ preset: 'disabled', min_replicas: 1 }, /^\[flow\.autoscaling\] preset disabled takes no other field \(found min_replicas\)/);
-    bad({ min_replicas: 3, max_replicas: 2 }, '[flow.autoscaling] max_replicas (2) is below min_replicas (3): raise max_replicas or lower min_replicas.');
+    bad(
+      { min_replicas: 3, max_replicas: 2 },
+      '[flow.autoscaling] max_replicas (2) is below min_replicas (3): raise max_replicas or lower min_replicas.',
+    );
     bad({ max_replicas: 0 }, 'Invalid [flow.autoscaling.max_replicas]: 0. Use an integer from 1 to 64.');
     bad({ polling_interval: 0 }, /^Invalid \[flow\.autoscaling\.polling_interval\]: 0\. It must be greater than 0/);
     bad({ preset: 'eco', scale: 2 }, /^Unknown field \[flow\.autoscaling\.scale\]/);

@@ -33,7 +33,12 @@ for (const hostTimes of [false, true]) {
     void it('a syntax error is refused at create time with the block and the line', () => {
       const err = throwsWith(
         () => typeOf('js').validateConfig({ source: 'function process(input) {\n  const x = 1;\n  return { a: x +* 2 };\n}\n' }, 'enrich'),
-        { kind: 'validation', code: 'block.js_syntax_error', status: 400, message: /^Block \[enrich\] \(js\): syntax error in \[source\] at line 3: SyntaxError: Unexpected token/ },
+        {
+          kind: 'validation',
+          code: 'block.js_syntax_error',
+          status: 400,
+          message: /^Block \[enrich\] \(js\): syntax error in \[source\] at line 3: SyntaxError: Unexpected token/,
+        },
       );
       assert.equal(err.node, 'enrich');
       assert.match(err.message, /return \{ a: x \+\* 2 \};/);
@@ -45,7 +50,11 @@ for (const hostTimes of [false, true]) {
         code: 'block.js_no_process',
         message: /must define function process\(input\)/,
       });
-      throwsWith(() => typeOf('js').validateConfig({ source: '   ' }, 'b'), { kind: 'validation', code: 'block.invalid_config', message: /\[source\] is required/ });
+      throwsWith(() => typeOf('js').validateConfig({ source: '   ' }, 'b'), {
+        kind: 'validation',
+        code: 'block.invalid_config',
+        message: /\[source\] is required/,
+      });
       await rejectsWith(js('var process = 42;'), { kind: 'validation', code: 'block.js_no_process', message: /process is number/ });
     });
 
@@ -53,15 +62,30 @@ for (const hostTimes of [false, true]) {
     // loop is still timed here in both modes.
     void it('an endless loop hits the block timeout; the instance keeps serving', { skip: hostTimes }, async () => {
       const b = await js('function process(input) { if (input.spin) { while (true) {} } return "ok"; }', 150);
-      const err = await rejectsWith(b.run({ spin: true }), { kind: 'step_failure', code: 'block.timeout', status: 504, message: /^Block \[b1\]: process\(\) did not finish within 150 ms/ });
+      const err = await rejectsWith(b.run({ spin: true }), {
+        kind: 'step_failure',
+        code: 'block.timeout',
+        status: 504,
+        message: /^Block \[b1\]: process\(\) did not finish within 150 ms/,
+      });
       assert.equal(err.node, 'b1');
       assert.equal(await b.run({ spin: false }), 'ok');
-      await rejectsWith(js('for (;;) {}\nfunction process(input) { return input; }', 150), { kind: 'validation', code: 'block.timeout', message: /top-level code did not finish/ });
+      await rejectsWith(js('for (;;) {}\nfunction process(input) { return input; }', 150), {
+        kind: 'validation',
+        code: 'block.timeout',
+        message: /top-level code did not finish/,
+      });
     });
 
     void it('a user error fails the step with the user message and line', async () => {
-      const b = await js('function process(input) {\n  if (!input.id) {\n    throw new TypeError("input.id is required");\n  }\n  return input.id;\n}');
-      const err = await rejectsWith(b.run({}), { kind: 'step_failure', code: 'block.js_error', message: /TypeError: input\.id is required \(line 3: throw new TypeError/ });
+      const b = await js(
+        'function process(input) {\n  if (!input.id) {\n    throw new TypeError("input.id is required");\n  }\n  return input.id;\n}',
+      );
+      const err = await rejectsWith(b.run({}), {
+        kind: 'step_failure',
+        code: 'block.js_error',
+        message: /TypeError: input\.id is required \(line 3: throw new TypeError/,
+      });
       assert.equal(err.node, 'b1');
       const thrown = await js('function process(input) { throw { reason: "bad input" }; }');
       await rejectsWith(thrown.run({}), { kind: 'step_failure', code: 'block.js_error', message: /\{"reason":"bad input"\}/ });
@@ -84,7 +108,11 @@ for (const hostTimes of [false, true]) {
         await rejectsWith(b.run({}), { kind: 'step_failure', code: 'block.invalid_output', message });
       }
       const asyncFn = await js('async function process(input) { throw new Error("later"); }');
-      await rejectsWith(asyncFn.run({}), { kind: 'step_failure', code: 'block.invalid_output', message: /returned a Promise; it must return its output synchronously/ });
+      await rejectsWith(asyncFn.run({}), {
+        kind: 'step_failure',
+        code: 'block.invalid_output',
+        message: /returned a Promise; it must return its output synchronously/,
+      });
     });
 
     void describe('sandbox', () => {
@@ -93,19 +121,26 @@ for (const hostTimes of [false, true]) {
       void it('this.constructor.constructor("return process")() reaches no host', async () => {
         const inside = await js('function process(input) { return this.constructor.constructor("return process")().pid; }');
         await rejectsWith(inside.run({}), { kind: 'step_failure', code: 'block.js_error', message: codegen });
-        await rejectsWith(js('const host = this.constructor.constructor("return process")();\nfunction process(input) { return host.pid; }'), {
-          kind: 'validation',
-          code: 'block.js_error',
-          message: codegen,
-        });
+        await rejectsWith(
+          js('const host = this.constructor.constructor("return process")();\nfunction process(input) { return host.pid; }'),
+          {
+            kind: 'validation',
+            code: 'block.js_error',
+            message: codegen,
+          },
+        );
       });
 
       void it('input.constructor.constructor(...) and error constructors reach no host', async () => {
         const viaInput = await js('function process(input) { return input.constructor.constructor("return process")().env; }');
         await rejectsWith(viaInput.run({ a: 1 }), { kind: 'step_failure', code: 'block.js_error', message: codegen });
-        const viaArray = await js('function process(input) { return input.list.constructor.constructor("return globalThis")().process.pid; }');
+        const viaArray = await js(
+          'function process(input) { return input.list.constructor.constructor("return globalThis")().process.pid; }',
+        );
         await rejectsWith(viaArray.run({ list: [] }), { kind: 'step_failure', code: 'block.js_error', message: codegen });
-        const viaError = await js('function process(input) { try { null.x; } catch (e) { return e.constructor.constructor("return process")().pid; } }');
+        const viaError = await js(
+          'function process(input) { try { null.x; } catch (e) { return e.constructor.constructor("return process")().pid; } }',
+        );
         await rejectsWith(viaError.run({}), { kind: 'step_failure', code: 'block.js_error', message: codegen });
         const viaEval = await js('function process(input) { return eval("1 + 1"); }');
         await rejectsWith(viaEval.run({}), { kind: 'step_failure', code: 'block.js_error', message: codegen });
@@ -138,8 +173,13 @@ for (const hostTimes of [false, true]) {
           message: /^Block \[loader\] \(js\): \[source\] line 2: the word "import" is not allowed/,
         });
         // load checks again (a config that skipped validation), and a dynamic import in a catch handler is caught too
-        const source = 'function process(input) { import("node:child_process").catch(e => e.constructor.constructor("return process")()); return 1; }';
-        await rejectsWith(typeOf('js').load({ source }, {}, { timeoutMs: 500 }), { kind: 'validation', code: 'block.js_forbidden', message: /"import" is not allowed/ });
+        const source =
+          'function process(input) { import("node:child_process").catch(e => e.constructor.constructor("return process")()); return 1; }';
+        await rejectsWith(typeOf('js').load({ source }, {}, { timeoutMs: 500 }), {
+          kind: 'validation',
+          code: 'block.js_forbidden',
+          message: /"import" is not allowed/,
+        });
       });
 
       void it('stack-trace call sites expose no host function or receiver', async () => {
@@ -169,7 +209,11 @@ for (const hostTimes of [false, true]) {
             if (round === 2) globalThis.__flowd_run = function () { return 'hijacked'; };
             return input;
           }`);
-        await rejectsWith(b.run({ n: 1 }), { kind: 'step_failure', code: 'block.js_error', message: /Cannot redefine property: __flowd_input/ });
+        await rejectsWith(b.run({ n: 1 }), {
+          kind: 'step_failure',
+          code: 'block.js_error',
+          message: /Cannot redefine property: __flowd_input/,
+        });
         assert.deepEqual(await b.run({ n: 2 }), { n: 2 }, 'assigning the runner is ignored');
         assert.deepEqual(await b.run({ n: 3 }), { n: 3 });
       });
@@ -190,16 +234,19 @@ void describe('isolation from the host process', () => {
     // A child process: the test runner's own unhandledRejection listener must not be in the way.
     const script = `
       import { createRequire } from 'node:module';
-      import { getBlockType } from './src/blocks/block-registry.ts';
+      import { builtinBlockRegistry } from './src/blocks/block-registry.ts';
       const cache = () => Object.keys(createRequire(import.meta.url).cache);
       const heavy = cache().filter((k) => /node_modules\\/(pino|sentiment|compromise|wink-nlp)\\//.test(k));
-      const t = getBlockType('js');
+      const t = builtinBlockRegistry().get('js');
       const source = 'function process(input) { Promise.reject(new Error("stray")); (async () => { throw 1; })(); return input.n + 1; }';
       const runner = await t.load(t.validateConfig({ source }, 'b'), {}, { timeoutMs: 1000 });
       const out = await runner.run({ n: 1 }, { blockId: 'b', signal: new AbortController().signal });
       await new Promise((r) => setTimeout(r, 50));
       console.log(JSON.stringify({ heavy, out }));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 15_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+      timeout: 15_000,
+    });
     assert.deepEqual(JSON.parse(stdout.trim()), { heavy: [], out: 2 });
   });
 });

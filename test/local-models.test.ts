@@ -102,7 +102,13 @@ void describe('local models', () => {
       assert.ok(m.function_name.length > 0 && m.description.length > 20 && m.packages.length > 0);
       assert.equal('load' in m, false, 'listing carries no loader');
     }
-    assert.deepEqual(list.map((m) => m.function_name).sort(), ['LANGUAGE_IDENTIFICATION', 'NER', 'SENTENCE_SPLIT', 'SENTIMENT', 'TOKENIZE']);
+    assert.deepEqual(list.map((m) => m.function_name).sort(), [
+      'LANGUAGE_IDENTIFICATION',
+      'NER',
+      'SENTENCE_SPLIT',
+      'SENTIMENT',
+      'TOKENIZE',
+    ]);
     assert.equal(getLocalModel('flowd/nope'), undefined);
     assert.equal(getLocalModel(''), undefined);
   });
@@ -126,7 +132,11 @@ void describe('local models', () => {
       const scores = r.candidates.map((c) => c.score);
       assert.equal(r.candidates[0]?.language, r.language);
       assert.equal(scores[0], r.confidence);
-      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best first');
+      assert.deepEqual(
+        scores,
+        [...scores].sort((a, b) => b - a),
+        'best first',
+      );
     }
     assert.deepEqual(short, { language: 'und', iso639_3: 'und', confidence: 0, candidates: [] });
   });
@@ -177,7 +187,10 @@ void describe('local models', () => {
     assert.equal(tok("n't").lemma, 'not');
     assertOffsets(input, r.tokens);
     const [ws] = await predict('flowd/tokens', ['a\n\nb'], { include_whitespace: true });
-    assert.deepEqual(ws.tokens.map((t) => t.type), ['word', 'tabCRLF', 'word']);
+    assert.deepEqual(
+      ws.tokens.map((t) => t.type),
+      ['word', 'tabCRLF', 'word'],
+    );
   });
 
   void it('entities: email, date, money, url, person, place, organization; sorted, offsets exact', async () => {
@@ -199,7 +212,10 @@ void describe('local models', () => {
     }
     assertOffsets(input, r.entities);
     const starts = r.entities.map((e) => e.start);
-    assert.deepEqual(starts, [...starts].sort((a, b) => a - b));
+    assert.deepEqual(
+      starts,
+      [...starts].sort((a, b) => a - b),
+    );
     assert.equal(new Set(r.entities.map((e) => JSON.stringify(e))).size, r.entities.length, 'no duplicates');
     // Punctuation after a link in prose is not part of the URL.
     const [u] = await predict('flowd/entities', ['Docs (see https://example.com/docs). Or https://example.com/a_(b)!']);

@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { resolveConfig } from '../src/config.js';
-import { startFlowd } from '../src/server/flowd-node.js';
-import { ADMIN_PASSWORD, FF, httpRequest, startTestNode, template } from './support/flowd-harness.js';
+import { FF, httpRequest, startTestNode, template } from './support/flowd-harness.js';
 import type { TestNode } from './support/flowd-harness.js';
 import { apiKey, provisionFlow, rt, waitRuntime } from './support/runtime-client.js';
 
@@ -39,7 +37,9 @@ function parseExposition(text: string): Sample[] {
 /** The value of the sample with exactly these labels; undefined when there is none. */
 function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const keys = Object.keys(labels);
-  const s = samples.find((x) => x.name === name && Object.keys(x.labels).length === keys.length && keys.every((k) => x.labels[k] === labels[k]));
+  const s = samples.find(
+    (x) => x.name === name && Object.keys(x.labels).length === keys.length && keys.every((k) => x.labels[k] === labels[k]),
+  );
   return s?.value;
 }
 
@@ -92,7 +92,8 @@ void describe('/metrics', () => {
     assert.equal(info?.value, 1);
     assert.equal(info?.labels['version'], '0.1.0');
     assert.ok((info?.labels['node'] ?? '').length > 0);
-    for (const state of ['NOT_STARTED', 'PROVISIONING', 'COMPLETED', 'FAILED']) assert.ok(valueOf(s, 'flowd_workflows', { state }) !== undefined, state);
+    for (const state of ['NOT_STARTED', 'PROVISIONING', 'COMPLETED', 'FAILED'])
+      assert.ok(valueOf(s, 'flowd_workflows', { state }) !== undefined, state);
   });
 
   void it('counts workflows by state, finished runs and step durations', async () => {
@@ -100,9 +101,17 @@ void describe('/metrics', () => {
     const completed0 = valueOf(before, 'flowd_workflows', { state: 'COMPLETED' }) ?? 0;
     const runs0 = valueOf(before, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'completed' }) ?? 0;
     const noop0 = valueOf(before, 'flowd_step_duration_seconds_count', { type: 'noop', result: 'completed' }) ?? 0;
-    const { state } = await createAndProvision(template([{ id: 'a', type: 'noop' }, { id: 'b', type: 'noop', previous_node_inputs: { a: 'x' } }]));
+    const { state } = await createAndProvision(
+      template([
+        { id: 'a', type: 'noop' },
+        { id: 'b', type: 'noop', previous_node_inputs: { a: 'x' } },
+      ]),
+    );
     assert.equal(state.state, 'COMPLETED', JSON.stringify(state));
-    const s = await scrapeUntil((x) => (valueOf(x, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'completed' }) ?? 0) > runs0, 'the run counter');
+    const s = await scrapeUntil(
+      (x) => (valueOf(x, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'completed' }) ?? 0) > runs0,
+      'the run counter',
+    );
     assert.equal(valueOf(s, 'flowd_workflows', { state: 'COMPLETED' }), completed0 + 1);
     assert.equal(valueOf(s, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'completed' }), runs0 + 1);
     assert.equal(valueOf(s, 'flowd_step_duration_seconds_count', { type: 'noop', result: 'completed' }), noop0 + 2);
@@ -113,12 +122,17 @@ void describe('/metrics', () => {
   void it('counts a failed run and its failed step', async () => {
     const before = await scrape();
     const failed0 = valueOf(before, 'flowd_workflows', { state: 'FAILED' }) ?? 0;
-    const c = await node.request('POST', FF, { body: template([{ id: 'slow', type: 'noop', user_inputs: { delay: '5s', node_timeout: '50ms' } }]) });
+    const c = await node.request('POST', FF, {
+      body: template([{ id: 'slow', type: 'noop', user_inputs: { delay: '5s', node_timeout: '50ms' } }]),
+    });
     assert.equal(c.status, 201, c.text);
     assert.equal((await node.request('POST', `${FF}/${c.body.workflow_id}/_provision`)).status, 202);
     const state = await node.waitForState(c.body.workflow_id as string);
     assert.equal(state.state, 'FAILED', JSON.stringify(state));
-    const s = await scrapeUntil((x) => (valueOf(x, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'failed' }) ?? 0) >= 1, 'the failed run');
+    const s = await scrapeUntil(
+      (x) => (valueOf(x, 'flowd_provisioning_runs_total', { kind: 'provision', result: 'failed' }) ?? 0) >= 1,
+      'the failed run',
+    );
     assert.equal(valueOf(s, 'flowd_workflows', { state: 'FAILED' }), failed0 + 1);
     assert.equal(valueOf(s, 'flowd_step_duration_seconds_count', { type: 'noop', result: 'failed' }), 1);
   });
@@ -135,16 +149,36 @@ void describe('/metrics', () => {
     const r = await node.request('GET', '/metrics', { auth: null });
     const s = parseExposition(r.text);
     assert.equal(valueOf(s, 'flowd_http_request_duration_seconds_count', { method: 'GET', route, status_class: '2xx' }), n0 + 3);
-    assert.ok((valueOf(s, 'flowd_http_request_duration_seconds_count', { method: 'GET', route, status_class: '4xx' }) ?? 0) >= 1, 'the 401 is counted under its route');
-    assert.ok((valueOf(s, 'flowd_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_class: '4xx' }) ?? 0) >= 2, 'unmatched requests, authenticated or not');
-    assert.equal(valueOf(s, 'flowd_http_request_duration_seconds_bucket', { method: 'GET', route, status_class: '2xx', le: '+Inf' }), n0 + 3);
+    assert.ok(
+      (valueOf(s, 'flowd_http_request_duration_seconds_count', { method: 'GET', route, status_class: '4xx' }) ?? 0) >= 1,
+      'the 401 is counted under its route',
+    );
+    assert.ok(
+      (valueOf(s, 'flowd_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_class: '4xx' }) ?? 0) >= 2,
+      'unmatched requests, authenticated or not',
+    );
+    assert.equal(
+      valueOf(s, 'flowd_http_request_duration_seconds_bucket', { method: 'GET', route, status_class: '2xx', le: '+Inf' }),
+      n0 + 3,
+    );
     const httpLines = r.text.split('\n').filter((l) => l.startsWith('flowd_http_request_duration_seconds'));
     assert.ok(httpLines.length > 0);
     assert.ok(!httpLines.some((l) => l.includes(id) || l.includes('/no/such/path')), 'no raw URL in any label');
   });
 
   void it('reports the desired and actual instances of a published SYNC flow, and drops them when unpublished', async () => {
-    const flow = { mode: 'SYNC', blocks: [{ id: 'upper', type: 'js', replicas: 2, config: { source: 'function process(input) { return { text: String(input.text).toUpperCase() }; }' } }], edges: [] };
+    const flow = {
+      mode: 'SYNC',
+      blocks: [
+        {
+          id: 'upper',
+          type: 'js',
+          replicas: 2,
+          config: { source: 'function process(input) { return { text: String(input.text).toUpperCase() }; }' },
+        },
+      ],
+      edges: [],
+    };
     const p = await provisionFlow(node, flow);
     assert.equal(p.status.state, 'COMPLETED', JSON.stringify(p.status));
     const key = await apiKey(node, [p.id]);
@@ -155,14 +189,20 @@ void describe('/metrics', () => {
     assert.equal(valueOf(s, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'queued' }), undefined, 'a SYNC flow has no task queue');
     const d = await node.request('POST', `${FF}/${p.id}/_deprovision`);
     assert.equal(d.status, 200, d.text);
-    const gone = await scrapeUntil((x) => valueOf(x, 'flowd_service_instances', { workflow_id: p.id, service: 'upper', kind: 'desired' }) === undefined, 'the unpublished flow to disappear');
+    const gone = await scrapeUntil(
+      (x) => valueOf(x, 'flowd_service_instances', { workflow_id: p.id, service: 'upper', kind: 'desired' }) === undefined,
+      'the unpublished flow to disappear',
+    );
     assert.ok(!gone.some((x) => x.labels['workflow_id'] === p.id));
   });
 
   void it('reports the task queue of an ASYNC flow and task wait and run times', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flowd-metrics-'));
     const file = join(dir, 'sleepy.mjs');
-    writeFileSync(file, 'export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0 }; }\n');
+    writeFileSync(
+      file,
+      'export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0 }; }\n',
+    );
     try {
       const p = await provisionFlow(node, {
         mode: 'ASYNC',
@@ -186,12 +226,16 @@ void describe('/metrics', () => {
       }
       // One consumer: while the first task sleeps the others wait in the queue.
       await scrapeUntil(
-        (x) => valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'running' }) === 1 && (valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'queued' }) ?? 0) >= 1,
+        (x) =>
+          valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'running' }) === 1 &&
+          (valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'queued' }) ?? 0) >= 1,
         'a running task and queued ones',
       );
       for (const t of ids) assert.equal((await rt(node, key, 'GET', p.id, `task/${t}?wait=20s`)).body.status, 'COMPLETED');
       const s = await scrapeUntil(
-        (x) => valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'running' }) === 0 && (valueOf(x, 'flowd_task_latency_seconds_count', { phase: 'run' }) ?? 0) >= run0 + 4,
+        (x) =>
+          valueOf(x, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'running' }) === 0 &&
+          (valueOf(x, 'flowd_task_latency_seconds_count', { phase: 'run' }) ?? 0) >= run0 + 4,
         'the queue to drain',
       );
       assert.equal(valueOf(s, 'flowd_task_queue_depth', { workflow_id: p.id, status: 'queued' }), 0);
@@ -219,7 +263,10 @@ void describe('request ids', () => {
     const long = 'x'.repeat(300);
     assert.notEqual((await node.request('GET', '/_flowd/health', { headers: { 'x-request-id': long } })).headers.get('x-request-id'), long);
     // Errors too: auth failure, not found, a validation error.
-    assert.equal((await node.request('GET', `${FF}/_steps`, { auth: null, headers: { 'x-request-id': 'r-401' } })).headers.get('x-request-id'), 'r-401');
+    assert.equal(
+      (await node.request('GET', `${FF}/_steps`, { auth: null, headers: { 'x-request-id': 'r-401' } })).headers.get('x-request-id'),
+      'r-401',
+    );
     assert.equal((await node.request('GET', '/nope', { headers: { 'x-request-id': 'r-404' } })).headers.get('x-request-id'), 'r-404');
     const invalid = await node.request('POST', FF, { raw: '{not json', headers: { 'x-request-id': 'r-400' } });
     assert.equal(invalid.status, 400);
@@ -234,11 +281,12 @@ void describe('request ids', () => {
         cb();
       },
     });
-    const dataDir = mkdtempSync(join(tmpdir(), 'flowd-metrics-log-'));
-    const config = resolveConfig({ env: {}, flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'debug', shutdownGraceMs: 200 } });
-    const logged = await startFlowd(config, { logger: pino({ level: 'debug' }, sink) });
+    const logged = await startTestNode({ logLevel: 'debug' }, { logger: pino({ level: 'debug' }, sink) });
     try {
-      const r = await httpRequest(logged.url, 'POST', FF, { raw: '{not json', headers: { 'x-request-id': 'log-req-1', 'x-correlation-id': 'corr-77' } });
+      const r = await httpRequest(logged.url, 'POST', FF, {
+        raw: '{not json',
+        headers: { 'x-request-id': 'log-req-1', 'x-correlation-id': 'corr-77' },
+      });
       assert.equal(r.status, 400);
       const line = lines.find((l) => l['msg'] === 'request failed' && l['reqId'] === 'log-req-1');
       assert.ok(line, `no 'request failed' line with the request id in ${JSON.stringify(lines.map((l) => l['msg']))}`);
@@ -250,7 +298,6 @@ void describe('request ids', () => {
       assert.equal('correlationId' in plain, false, 'no correlationId without the header');
     } finally {
       await logged.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -95,7 +95,10 @@ void describe('NativeMlService', () => {
     await ml.close();
     await server.close();
     await cleanup();
-    assert.ok(logLines.some((l) => l.includes('remote model call')), 'remote calls are logged');
+    assert.ok(
+      logLines.some((l) => l.includes('remote model call')),
+      'remote calls are logged',
+    );
     assert.ok(!logLines.join('').includes(API_KEY), 'the API key never reaches the log');
   });
 
@@ -130,12 +133,42 @@ void describe('NativeMlService', () => {
     });
 
     void it('validates the configuration with messages that name the field', async () => {
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { protocol: 'grpc' })), 'validation', 400, /\[protocol\] must be one of http, aws_sigv4/);
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { actions: { action_type: 'predict' } })), 'validation', 400, /\[actions\] must be an array/);
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { actions: [{ action_type: 'predict', method: 'POST' }] })), 'validation', 400, /actions\[0\]\.url is required/);
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { actions: [{ url: 'http://x' }] })), 'validation', 400, /actions\[0\]\.action_type is required/);
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { actions: ['predict'] })), 'validation', 400, /actions\[0\] must be an object/);
-      await rejectsWith(ml.createConnector(openAiConnector(server.url, { credential: 'k' })), 'validation', 400, /\[credential\] must be a map/);
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { protocol: 'grpc' })),
+        'validation',
+        400,
+        /\[protocol\] must be one of http, aws_sigv4/,
+      );
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { actions: { action_type: 'predict' } })),
+        'validation',
+        400,
+        /\[actions\] must be an array/,
+      );
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { actions: [{ action_type: 'predict', method: 'POST' }] })),
+        'validation',
+        400,
+        /actions\[0\]\.url is required/,
+      );
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { actions: [{ url: 'http://x' }] })),
+        'validation',
+        400,
+        /actions\[0\]\.action_type is required/,
+      );
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { actions: ['predict'] })),
+        'validation',
+        400,
+        /actions\[0\] must be an object/,
+      );
+      await rejectsWith(
+        ml.createConnector(openAiConnector(server.url, { credential: 'k' })),
+        'validation',
+        400,
+        /\[credential\] must be a map/,
+      );
       await rejectsWith(
         ml.createConnector(openAiConnector(server.url, { protocol: 'aws_sigv4' })),
         'validation',
@@ -197,7 +230,11 @@ void describe('NativeMlService', () => {
 
     void it('an unknown name lists the available models', async () => {
       const err = await rejectsWith(
-        ml.registerLocalModel({ name: 'huggingface/sentence-transformers/all-MiniLM-L6-v2', version: '1.0.1', model_format: 'TORCH_SCRIPT' }),
+        ml.registerLocalModel({
+          name: 'huggingface/sentence-transformers/all-MiniLM-L6-v2',
+          version: '1.0.1',
+          model_format: 'TORCH_SCRIPT',
+        }),
         'validation',
         400,
         /not available in flowd/,
@@ -223,9 +260,19 @@ void describe('NativeMlService', () => {
 
   void describe('remote models', () => {
     void it('register needs an existing connector', async () => {
-      await rejectsWith(ml.registerRemoteModel({ name: 'm', connector_id: 'missing-connector' }), 'not_found', 404, /Failed to find connector missing-connector/);
+      await rejectsWith(
+        ml.registerRemoteModel({ name: 'm', connector_id: 'missing-connector' }),
+        'not_found',
+        404,
+        /Failed to find connector missing-connector/,
+      );
       const cid = await ml.createConnector(openAiConnector(server.url));
-      await rejectsWith(ml.registerRemoteModel({ name: 'm', connector_id: cid, model_group_id: 'nope' }), 'not_found', 404, /Failed to find model group nope/);
+      await rejectsWith(
+        ml.registerRemoteModel({ name: 'm', connector_id: cid, model_group_id: 'nope' }),
+        'not_found',
+        404,
+        /Failed to find model group nope/,
+      );
     });
 
     void it('chat completions through the connector: credential reaches the upstream, parameters substituted', async () => {
@@ -311,7 +358,12 @@ void describe('NativeMlService', () => {
       const body = { parameters: { messages: [{ role: 'user', content: 'x' }] } };
 
       server.failNext(500);
-      const e500 = await rejectsWith(ml.predict(mid, body), 'step_failure', 500, /Error from remote service.*status 500.*server had an error/);
+      const e500 = await rejectsWith(
+        ml.predict(mid, body),
+        'step_failure',
+        500,
+        /Error from remote service.*status 500.*server had an error/,
+      );
       assert.equal(e500.retryable, true);
 
       const wrongKey = await ml.createConnector(openAiConnector(server.url, { credential: { openAI_key: 'sk-wrong' } }));
@@ -340,7 +392,12 @@ void describe('NativeMlService', () => {
       const cid = await ml.createConnector(openAiConnector(server.url));
       const mid = await ml.registerRemoteModel({ name: 'gpt', connector_id: cid });
       await ml.deployModel(mid);
-      await rejectsWith(ml.predict(mid, { parameters: {} }), 'validation', 400, /Some parameter placeholder not filled in payload: parameters\.messages/);
+      await rejectsWith(
+        ml.predict(mid, { parameters: {} }),
+        'validation',
+        400,
+        /Some parameter placeholder not filled in payload: parameters\.messages/,
+      );
       const bad = await rejectsWith(ml.predict(mid, { parameters: { messages: 'not "json' } }), 'validation', 400, /Invalid payload/);
       assert.ok(!bad.message.includes(API_KEY));
       const noAction = await ml.createConnector(openAiConnector(server.url, { actions: [] }));
@@ -378,7 +435,10 @@ void describe('NativeMlService', () => {
       assert.ok(sent);
       assert.equal(sent.url, 'https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-v2%3A1/invoke');
       assert.deepEqual(JSON.parse(sent.body), { prompt: 'hi', max_tokens_to_sample: 100 });
-      assert.match(sent.headers['authorization'] ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/);
+      assert.match(
+        sent.headers['authorization'] ?? '',
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
+      );
       assert.equal(sent.headers['x-amz-security-token'], 'tok');
       await aws.close();
     });
@@ -390,7 +450,10 @@ void describe('NativeMlService', () => {
         name: 'Chat',
         type: 'conversational',
         llm: { model_id: 'm1', parameters: { max_iteration: '5' } },
-        tools: [{ type: 'MathTool', parameters: { max_iteration: 5 } }, { type: 'SearchIndexTool', name: 'search' }],
+        tools: [
+          { type: 'MathTool', parameters: { max_iteration: 5 } },
+          { type: 'SearchIndexTool', name: 'search' },
+        ],
         memory: { type: 'conversation_index' },
         parameters: { hello: 'world' },
         app_type: 'chatbot',
@@ -402,7 +465,10 @@ void describe('NativeMlService', () => {
       assert.ok(got);
       assert.equal(got['type'], 'conversational');
       assert.deepEqual(got['llm'], { model_id: 'm1', parameters: { max_iteration: '5' } });
-      assert.deepEqual((got['tools'] as JsonObject[]).map((t) => t['parameters']), [{ max_iteration: '5' }, {}]);
+      assert.deepEqual(
+        (got['tools'] as JsonObject[]).map((t) => t['parameters']),
+        [{ max_iteration: '5' }, {}],
+      );
       assert.deepEqual(got['model'], { model_id: 'm2', model_provider: 'openai' });
       assert.equal(await ml.deleteAgent(id), true);
       assert.equal(await ml.deleteAgent(id), false);
@@ -418,7 +484,12 @@ void describe('NativeMlService', () => {
         400,
         /^llm field \[parameters\] must be a string to string map$/,
       );
-      await rejectsWith(ml.registerAgent({ name: 'a', type: 'flow', tools: [{ type: 'A' }, { type: 'A' }] }), 'validation', 400, /Duplicate tool defined: A/);
+      await rejectsWith(
+        ml.registerAgent({ name: 'a', type: 'flow', tools: [{ type: 'A' }, { type: 'A' }] }),
+        'validation',
+        400,
+        /Duplicate tool defined: A/,
+      );
       assert.equal((await ml.getAgent(await ml.registerAgent({ name: 'f', type: 'FLOW' })))?.['type'], 'FLOW');
     });
   });
@@ -430,7 +501,10 @@ void describe('SigV4 (AWS test suite vectors)', () => {
   const base = { region: 'us-east-1', service: 'service', credentials, date, body: undefined, headers: {} };
 
   void it('post-vanilla, post-vanilla-query, post-x-www-form-urlencoded', () => {
-    assert.equal(signSigV4({ ...base, method: 'POST', url: 'https://example.amazonaws.com/' }).signature, '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b');
+    assert.equal(
+      signSigV4({ ...base, method: 'POST', url: 'https://example.amazonaws.com/' }).signature,
+      '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b',
+    );
     assert.equal(
       signSigV4({ ...base, method: 'POST', url: 'https://example.amazonaws.com/?Param1=value1' }).signature,
       '28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11',

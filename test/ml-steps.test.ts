@@ -190,7 +190,11 @@ void describe('ML steps', () => {
   });
 
   void it('register_remote_model: a missing connector is a 404 step failure that is not retried', async () => {
-    const err = await rejectsStepFailure(run('register_remote_model', ctx('m', { name: 'm', connector_id: 'gone' })), 404, /Failed to find connector gone/);
+    const err = await rejectsStepFailure(
+      run('register_remote_model', ctx('m', { name: 'm', connector_id: 'gone' })),
+      404,
+      /Failed to find connector gone/,
+    );
     assert.equal(err.retryable, false);
   });
 
@@ -209,14 +213,20 @@ void describe('ML steps', () => {
     assert.equal((out.inference_results[0]?.output[0]?.dataAsMap as JsonObject)['label'], 'positive');
 
     await rejectsStepFailure(
-      run('register_local_pretrained_model', ctx('x', { name: 'huggingface/sentence-transformers/paraphrase-MiniLM-L3-v2', version: '1.0.2', model_format: 'TORCH_SCRIPT' })),
+      run(
+        'register_local_pretrained_model',
+        ctx('x', { name: 'huggingface/sentence-transformers/paraphrase-MiniLM-L3-v2', version: '1.0.2', model_format: 'TORCH_SCRIPT' }),
+      ),
       400,
       /not available in flowd.*flowd\/sentiment/,
     );
   });
 
   void it('deploy_model / undeploy_model / delete_model steps', async () => {
-    const reg = await run('register_local_pretrained_model', ctx('l', { name: 'flowd/tokens', version: '1.0.0', model_format: 'NPM_PACKAGE' }));
+    const reg = await run(
+      'register_local_pretrained_model',
+      ctx('l', { name: 'flowd/tokens', version: '1.0.0', model_format: 'NPM_PACKAGE' }),
+    );
     const id = str(reg.outputs['model_id']);
     const dep = await run('deploy_model', ctx('deploy_model_3', { model_id: id }));
     assert.deepEqual(dep.outputs, { model_id: id, deploy_model_status: 'COMPLETED' });
@@ -233,10 +243,14 @@ void describe('ML steps', () => {
   void it('create_tool injects predecessor ids into parameters (unless already set); nothing is stored', async () => {
     const tool = await run(
       'create_tool',
-      ctx('create_tool', { parameters: {}, name: 'ConnectorTool', type: 'ConnectorTool' }, {
-        previousNodeInputs: { create_connector: 'connector_id' },
-        previousOutputs: { create_connector: { connector_id: 'C1' } },
-      }),
+      ctx(
+        'create_tool',
+        { parameters: {}, name: 'ConnectorTool', type: 'ConnectorTool' },
+        {
+          previousNodeInputs: { create_connector: 'connector_id' },
+          previousOutputs: { create_connector: { connector_id: 'C1' } },
+        },
+      ),
     );
     assert.deepEqual(tool.outputs, {
       tools: { type: 'ConnectorTool', name: 'ConnectorTool', parameters: { connector_id: 'C1' }, include_output_in_agent_response: false },
@@ -244,10 +258,14 @@ void describe('ML steps', () => {
     assert.equal(tool.resources, undefined);
     const kept = await run(
       'create_tool',
-      ctx('t', { type: 'MLModelTool', parameters: { model_id: 'mine', prompt: 'p' } }, {
-        previousNodeInputs: { model: 'model_id' },
-        previousOutputs: { model: { model_id: 'theirs' } },
-      }),
+      ctx(
+        't',
+        { type: 'MLModelTool', parameters: { model_id: 'mine', prompt: 'p' } },
+        {
+          previousNodeInputs: { model: 'model_id' },
+          previousOutputs: { model: { model_id: 'theirs' } },
+        },
+      ),
     );
     assert.deepEqual((kept.outputs['tools'] as JsonObject)['parameters'], { model_id: 'mine', prompt: 'p' });
   });
@@ -255,10 +273,14 @@ void describe('ML steps', () => {
   void it('register_agent wires tools (tools_order first) and the llm model id from predecessors', async () => {
     const mlTool = await run(
       'create_tool',
-      ctx('ml_model_tool', { name: 'MLModelTool', type: 'MLModelTool', parameters: { prompt: 'Answer.' } }, {
-        previousNodeInputs: { 'gpt-3.5-model': 'model_id' },
-        previousOutputs: { 'gpt-3.5-model': { model_id: 'M1', register_model_status: 'CREATED' } },
-      }),
+      ctx(
+        'ml_model_tool',
+        { name: 'MLModelTool', type: 'MLModelTool', parameters: { prompt: 'Answer.' } },
+        {
+          previousNodeInputs: { 'gpt-3.5-model': 'model_id' },
+          previousOutputs: { 'gpt-3.5-model': { model_id: 'M1', register_model_status: 'CREATED' } },
+        },
+      ),
     );
     const mathTool = await run('create_tool', ctx('math_tool', { name: 'MathTool', type: 'MathTool', parameters: { max_iteration: 5 } }));
     const agentTool = await run('create_tool', ctx('agent_tool', { name: 'AgentTool', type: 'AgentTool' }));
@@ -287,7 +309,10 @@ void describe('ML steps', () => {
     assert.deepEqual(res.resources, [{ workflow_step_name: 'register_agent', resource_type: 'agent_id', resource_id: agentId }]);
     const agent = await ml.getAgent(agentId);
     assert.ok(agent);
-    assert.deepEqual((agent['tools'] as JsonObject[]).map((t) => t['type']), ['AgentTool', 'MLModelTool', 'MathTool']);
+    assert.deepEqual(
+      (agent['tools'] as JsonObject[]).map((t) => t['type']),
+      ['AgentTool', 'MLModelTool', 'MathTool'],
+    );
     assert.deepEqual((agent['tools'] as JsonObject[])[1]?.['parameters'], { prompt: 'Answer.', model_id: 'M1' });
     assert.deepEqual(agent['llm'], { model_id: 'M1', parameters: { max_iteration: '5', stop_when_no_tool_found: 'true' } });
     assert.notEqual(agent['created_time'], 1689793598499, 'created_time is always now');
@@ -307,10 +332,14 @@ void describe('ML steps', () => {
     );
     const res = await run(
       'register_agent',
-      ctx('a', { name: 'a', type: 'conversational', llm: { model_id: 'explicit' } }, {
-        previousNodeInputs: { m: 'model_id' },
-        previousOutputs: { m: { model_id: 'from-pred' } },
-      }),
+      ctx(
+        'a',
+        { name: 'a', type: 'conversational', llm: { model_id: 'explicit' } },
+        {
+          previousNodeInputs: { m: 'model_id' },
+          previousOutputs: { m: { model_id: 'from-pred' } },
+        },
+      ),
     );
     assert.deepEqual((await ml.getAgent(str(res.outputs['agent_id'])))?.['llm'], { model_id: 'explicit' });
     const flow = await run('register_agent', ctx('f', { name: 'OpenAI Chat Agent', type: 'flow', parameters: {} }));
@@ -319,13 +348,20 @@ void describe('ML steps', () => {
 
   void it('deleters undo in reverse order and tolerate what is already gone', async () => {
     const conn = await run('create_connector', ctx('c', CONNECTOR_INPUTS));
-    const reg = await run('register_remote_model', ctx('r', { name: 'm', connector_id: conn.outputs['connector_id'] ?? null, deploy: true }));
+    const reg = await run(
+      'register_remote_model',
+      ctx('r', { name: 'm', connector_id: conn.outputs['connector_id'] ?? null, deploy: true }),
+    );
     const agent = await run('register_agent', ctx('a', { name: 'a', type: 'flow' }));
     const group = await run('register_model_group', ctx('g', { name: 'group', access_mode: 'public' }));
     assert.equal(group.outputs['model_group_status'], 'CREATED');
     const recorded = [...(conn.resources ?? []), ...(reg.resources ?? []), ...(agent.resources ?? []), ...(group.resources ?? [])];
     assert.equal(recorded.length, 5);
-    assert.equal(mlDeleters.find((d) => d.createdBy === 'register_model_group'), undefined, 'model groups are left in place');
+    assert.equal(
+      mlDeleters.find((d) => d.createdBy === 'register_model_group'),
+      undefined,
+      'model groups are left in place',
+    );
 
     const undo = async (): Promise<void> => {
       for (const r of [...recorded].reverse()) {
@@ -336,7 +372,10 @@ void describe('ML steps', () => {
     // Out of order, the model is refused while deployed and the connector while the model uses it.
     const modelId = str(reg.outputs['model_id']);
     await assert.rejects(deleter('register_remote_model').remove(delCtx('model_id', modelId)), /undeploy model first/);
-    await assert.rejects(deleter('create_connector').remove(delCtx('connector_id', str(conn.outputs['connector_id']))), /still using this connector/);
+    await assert.rejects(
+      deleter('create_connector').remove(delCtx('connector_id', str(conn.outputs['connector_id']))),
+      /still using this connector/,
+    );
 
     await undo();
     assert.equal(await ml.getModel(modelId), undefined);

@@ -22,7 +22,11 @@ after(async () => {
 void it('drives the whole lifecycle through client.flowFramework', async () => {
   const t = template([
     { id: 'wait', type: 'noop', user_inputs: { delay: '20ms' } },
-    { id: 'register', type: 'register_local_pretrained_model', user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE', deploy: true } },
+    {
+      id: 'register',
+      type: 'register_local_pretrained_model',
+      user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE', deploy: true },
+    },
   ]);
   const created = await client.flowFramework.create({ body: t as any });
   assert.equal(created.statusCode, 201);

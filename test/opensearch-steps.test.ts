@@ -26,14 +26,9 @@ const deleter = (createdBy: string) => {
 
 // The steps only touch `opensearch` (and `fetch` is the other outbound dependency); store,
 // secrets, logger and ml are deliberately absent, hence the cast through unknown.
-const servicesWith = (client: OpenSearchClient | undefined): StepServices =>
-  ({ opensearch: client, fetch }) as unknown as StepServices;
+const servicesWith = (client: OpenSearchClient | undefined): StepServices => ({ opensearch: client, fetch }) as unknown as StepServices;
 
-function stepCtx(
-  inputs: JsonObject,
-  client: OpenSearchClient | undefined,
-  signal: AbortSignal = AbortSignal.timeout(5000),
-): StepContext {
+function stepCtx(inputs: JsonObject, client: OpenSearchClient | undefined, signal: AbortSignal = AbortSignal.timeout(5000)): StepContext {
   return {
     workflowId: 'wf1',
     nodeId: 'node1',
@@ -123,9 +118,7 @@ void describe('OpenSearch steps', () => {
       const configurations = { settings: { index: { number_of_shards: 2, knn: true } }, mappings };
       const res = await step('create_index').execute(stepCtx({ index_name: 'my-index', configurations }, client));
       assert.deepEqual(res.outputs, { index_name: 'my-index' });
-      assert.deepEqual(res.resources, [
-        { workflow_step_name: 'create_index', resource_type: 'index_name', resource_id: 'my-index' },
-      ]);
+      assert.deepEqual(res.resources, [{ workflow_step_name: 'create_index', resource_type: 'index_name', resource_id: 'my-index' }]);
       const index = fake.indices.get('my-index');
       assert.equal(index?.settings['index.number_of_shards'], '2');
       assert.equal(index?.settings['index.knn'], 'true');
@@ -281,11 +274,7 @@ void describe('OpenSearch steps', () => {
 
     void it('names the indices when OpenSearch fails, keeping its status', async () => {
       const ctx = stepCtx({ source_index: 'gone', destination_index: 'dst' }, client);
-      await rejectsStepFailure(
-        step('reindex').execute(ctx),
-        /^Failed to reindex from source gone to dst: no such index \[gone\]$/,
-        404,
-      );
+      await rejectsStepFailure(step('reindex').execute(ctx), /^Failed to reindex from source gone to dst: no such index \[gone\]$/, 404);
     });
 
     void it('fails on bulk failures reported in a 200 answer', async () => {
@@ -305,13 +294,10 @@ void describe('OpenSearch steps', () => {
 
   void describe('pipelines', () => {
     void it('creates an ingest pipeline from a string, expanding array strings', async () => {
-      const configurations =
-        '{"description":"d","processors":[{"text_chunking":{"field_map":{"a":"b"},"fields":"[\\"x\\", \\"y\\"]"}}]}';
+      const configurations = '{"description":"d","processors":[{"text_chunking":{"field_map":{"a":"b"},"fields":"[\\"x\\", \\"y\\"]"}}]}';
       const res = await step('create_ingest_pipeline').execute(stepCtx({ pipeline_id: 'p1', configurations }, client));
       assert.deepEqual(res.outputs, { pipeline_id: 'p1' });
-      assert.deepEqual(res.resources, [
-        { workflow_step_name: 'create_ingest_pipeline', resource_type: 'pipeline_id', resource_id: 'p1' },
-      ]);
+      assert.deepEqual(res.resources, [{ workflow_step_name: 'create_ingest_pipeline', resource_type: 'pipeline_id', resource_id: 'p1' }]);
       assert.deepEqual(fake.ingestPipelines.get('p1'), {
         description: 'd',
         processors: [{ text_chunking: { field_map: { a: 'b' }, fields: ['x', 'y'] } }],
@@ -368,8 +354,14 @@ void describe('OpenSearch steps', () => {
       }
       assert.deepEqual(
         fake.requests.map((r) => `${r.method} ${r.path}`),
-        ['DELETE /idx', 'DELETE /idx', 'DELETE /_ingest/pipeline/ip', 'DELETE /_ingest/pipeline/ip',
-          'DELETE /_search/pipeline/sp', 'DELETE /_search/pipeline/sp'],
+        [
+          'DELETE /idx',
+          'DELETE /idx',
+          'DELETE /_ingest/pipeline/ip',
+          'DELETE /_ingest/pipeline/ip',
+          'DELETE /_search/pipeline/sp',
+          'DELETE /_search/pipeline/sp',
+        ],
       );
     });
   });
@@ -421,9 +413,6 @@ void describe('OpenSearch steps', () => {
       removeQuotesAroundArrays('normalization-processor.combination.parameters.weights: "[0.3, 0.7]"'),
       'normalization-processor.combination.parameters.weights: [0.3, 0.7]',
     );
-    assert.equal(
-      removeQuotesAroundArrays('context_field_list: "[\\"text\\", \\"hello\\"]"'),
-      'context_field_list: ["text", "hello"]',
-    );
+    assert.equal(removeQuotesAroundArrays('context_field_list: "[\\"text\\", \\"hello\\"]"'), 'context_field_list: ["text", "hello"]');
   });
 });

@@ -10,7 +10,10 @@ const count = (p: ReturnType<typeof place>, node: string, svc: string): number =
 describe('placement', () => {
   it('spreads the replicas of a service over the nodes', () => {
     const p = place([{ key: 'a', replicas: 6 }], nodes('n1', 'n2', 'n3'));
-    assert.deepEqual(['n1', 'n2', 'n3'].map((n) => count(p, n, 'a')), [2, 2, 2]);
+    assert.deepEqual(
+      ['n1', 'n2', 'n3'].map((n) => count(p, n, 'a')),
+      [2, 2, 2],
+    );
     assert.equal(p.unplaced.size, 0);
   });
 
@@ -22,7 +25,13 @@ describe('placement', () => {
   });
 
   it('respects each node’s capacity and reports what fits nowhere', () => {
-    const p = place([{ key: 'a', replicas: 5 }], [{ nodeId: 'n1', maxInstances: 1 }, { nodeId: 'n2', maxInstances: 2 }]);
+    const p = place(
+      [{ key: 'a', replicas: 5 }],
+      [
+        { nodeId: 'n1', maxInstances: 1 },
+        { nodeId: 'n2', maxInstances: 2 },
+      ],
+    );
     assert.equal(count(p, 'n1', 'a'), 1);
     assert.equal(count(p, 'n2', 'a'), 2);
     assert.equal(p.unplaced.get('a'), 2);

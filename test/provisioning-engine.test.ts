@@ -134,7 +134,10 @@ void describe('timeouts, retries, failures', () => {
     const u = api.url;
     api.failAlways.set('boom', 400);
     api.delayMs.set('sibling_slow', 1500);
-    const id = await create(template([thingNode(u, 'boom'), thingNode(u, 'sibling_slow'), thingNode(u, 'after_boom')], [{ source: 'boom', dest: 'after_boom' }]), '?provision=true');
+    const id = await create(
+      template([thingNode(u, 'boom'), thingNode(u, 'sibling_slow'), thingNode(u, 'after_boom')], [{ source: 'boom', dest: 'after_boom' }]),
+      '?provision=true',
+    );
     const s = await node.waitForState(id);
     assert.equal(s.state, 'FAILED');
     assert.match(s.error, /^WorkflowStepException during step boom, http_request POST .* answered 400/);
@@ -163,7 +166,10 @@ void describe('timeouts, retries, failures', () => {
   void it('a FAILED workflow with resources must be deprovisioned first (400, as Flow Framework)', async () => {
     const u = api.url;
     api.failAlways.set('late_fail', 500);
-    const id = await create(template([thingNode(u, 'kept_one'), thingNode(u, 'late_fail')], [{ source: 'kept_one', dest: 'late_fail' }]), '?provision=true');
+    const id = await create(
+      template([thingNode(u, 'kept_one'), thingNode(u, 'late_fail')], [{ source: 'kept_one', dest: 'late_fail' }]),
+      '?provision=true',
+    );
     const s = await node.waitForState(id);
     assert.equal(s.state, 'FAILED');
     assert.equal(s.resources_created.length, 1);
@@ -214,7 +220,10 @@ void describe('atomic state machine', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => node.request('POST', `${FF}/${id}/_provision`)));
     const codes = results.map((r) => r.status).sort();
     assert.equal(codes.filter((c) => c === 202).length, 1, JSON.stringify(codes));
-    assert.ok(codes.filter((c) => c !== 202).every((c) => c === 409 || c === 400), JSON.stringify(codes));
+    assert.ok(
+      codes.filter((c) => c !== 202).every((c) => c === 409 || c === 400),
+      JSON.stringify(codes),
+    );
     const s = await node.waitForState(id);
     assert.equal(s.state, 'COMPLETED');
     assert.equal(api.creations.filter((c) => c.name === 'race_one').length, 1);
@@ -262,7 +271,10 @@ void describe('atomic state machine', () => {
     await node.waitForState(id);
     const put = await node.request('PUT', `${FF}/${id}`, { body: t });
     assert.equal(put.status, 400);
-    assert.equal(put.body.error, `The template can not be updated unless its provisioning state is NOT_STARTED: ${id}. Deprovision the workflow to reset the state.`);
+    assert.equal(
+      put.body.error,
+      `The template can not be updated unless its provisioning state is NOT_STARTED: ${id}. Deprovision the workflow to reset the state.`,
+    );
     const uf = await node.request('PUT', `${FF}/${id}?update_fields=true`, { body: { name: 'renamed', description: 'new words' } });
     assert.equal(uf.status, 201, uf.text);
     const got = await node.request('GET', `${FF}/${id}`);
@@ -299,7 +311,10 @@ void describe('deprovision', () => {
 
   void it('reports what could not be removed (202) and keeps it', async () => {
     const u = api.url;
-    const id = await create(template([thingNode(u, 'dp_stuck', { delete_url: `${u}/broken/\${resource_id}`, delete_method: 'POST' })]), '?provision=true');
+    const id = await create(
+      template([thingNode(u, 'dp_stuck', { delete_url: `${u}/broken/\${resource_id}`, delete_method: 'POST' })]),
+      '?provision=true',
+    );
     const s = await node.waitForState(id);
     const rid = s.resources_created[0].resource_id;
     const r = await node.request('POST', `${FF}/${id}/_deprovision`);
@@ -322,7 +337,10 @@ void describe('deprovision', () => {
 void describe('reprovision', () => {
   void it('creates new nodes, re-runs changed resource-less nodes, removes deleted nodes', async () => {
     const u = api.url;
-    const v1 = template([thingNode(u, 'rp_keep'), thingNode(u, 'rp_drop'), { id: 'rp_wait', type: 'noop' }], [{ source: 'rp_keep', dest: 'rp_wait' }]);
+    const v1 = template(
+      [thingNode(u, 'rp_keep'), thingNode(u, 'rp_drop'), { id: 'rp_wait', type: 'noop' }],
+      [{ source: 'rp_keep', dest: 'rp_wait' }],
+    );
     const id = await create(v1, '?provision=true');
     const s1 = await node.waitForState(id);
     assert.equal(s1.resources_created.length, 2);
@@ -334,7 +352,11 @@ void describe('reprovision', () => {
     assert.equal(same.body.error, 'Template does not contain any modifications');
 
     const v2 = template(
-      [thingNode(u, 'rp_keep'), { id: 'rp_wait', type: 'noop', user_inputs: { delay: '10ms' } }, thingNode(u, 'rp_new', { body: { parent: '${{ rp_keep.resource_id }}' } })],
+      [
+        thingNode(u, 'rp_keep'),
+        { id: 'rp_wait', type: 'noop', user_inputs: { delay: '10ms' } },
+        thingNode(u, 'rp_new', { body: { parent: '${{ rp_keep.resource_id }}' } }),
+      ],
       [
         { source: 'rp_keep', dest: 'rp_wait' },
         { source: 'rp_wait', dest: 'rp_new' },

@@ -18,7 +18,10 @@ const UPPER = 'function process(input) { return { text: input.text.toUpperCase()
 function sleepyModule(): string {
   const dir = mkdtempSync(join(tmpdir(), 'flowd-sleepy-'));
   const file = join(dir, 'sleepy.mjs');
-  writeFileSync(file, `export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0, tag: input.tag ?? null }; }\n`);
+  writeFileSync(
+    file,
+    `export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0, tag: input.tag ?? null }; }\n`,
+  );
   return file;
 }
 
@@ -190,7 +193,10 @@ void describe('task batches', () => {
     const again = await rt(node, key, 'POST', id, 'task/batch', { tasks: items }, { 'idempotency-key': 'replay-1' });
     assert.equal(again.status, 200, again.text);
     assert.equal(again.body.created, 0);
-    assert.deepEqual(again.body.tasks.map((t: any) => t.taskId), ids);
+    assert.deepEqual(
+      again.body.tasks.map((t: any) => t.taskId),
+      ids,
+    );
     assert.equal(await taskCount(), count);
     // An item without its own key got `${header}#${index}`; one with its own key kept it.
     const single = await rt(node, key, 'POST', id, 'task', { n: 102 }, { 'idempotency-key': 'replay-1#2' });
@@ -198,10 +204,21 @@ void describe('task batches', () => {
     assert.equal(single.body.taskId, ids[2]);
     assert.equal((await rt(node, key, 'POST', id, 'task', { n: 101 }, { 'idempotency-key': 'own-101' })).body.taskId, ids[1]);
     // A longer batch under the same key: the first three are found again, the fourth is new.
-    const more = await rt(node, key, 'POST', id, 'task/batch', { tasks: [...items, { input: { n: 103 } }] }, { 'idempotency-key': 'replay-1' });
+    const more = await rt(
+      node,
+      key,
+      'POST',
+      id,
+      'task/batch',
+      { tasks: [...items, { input: { n: 103 } }] },
+      { 'idempotency-key': 'replay-1' },
+    );
     assert.equal(more.status, 202, more.text);
     assert.equal(more.body.created, 1);
-    assert.deepEqual(more.body.tasks.slice(0, 3).map((t: any) => t.taskId), ids);
+    assert.deepEqual(
+      more.body.tasks.slice(0, 3).map((t: any) => t.taskId),
+      ids,
+    );
     assert.ok(!ids.includes(more.body.tasks[3].taskId));
     assert.equal(await taskCount(), count + 1);
   });
@@ -215,20 +232,50 @@ void describe('task batches', () => {
       { body: {}, code: 'task.bad_batch', message: /tasks must be an array/ },
       { raw: '{"tasks": [', code: 'task.bad_batch', message: /must be a JSON object/ },
       { body: { tasks: [] }, code: 'task.bad_batch', message: /tasks has 0 items: send 1 to 1000 per batch/ },
-      { body: { tasks: Array.from({ length: 1001 }, (_, i) => ok(i)) }, code: 'task.bad_batch', message: /tasks has 1001 items: send 1 to 1000 per batch/ },
-      { body: { tasks: [ok(1), ok(2), ok(3), { input: 'text' }] }, code: 'flow.invalid_input', message: /^tasks\[3\]\.input must be a JSON object/ },
+      {
+        body: { tasks: Array.from({ length: 1001 }, (_, i) => ok(i)) },
+        code: 'task.bad_batch',
+        message: /tasks has 1001 items: send 1 to 1000 per batch/,
+      },
+      {
+        body: { tasks: [ok(1), ok(2), ok(3), { input: 'text' }] },
+        code: 'flow.invalid_input',
+        message: /^tasks\[3\]\.input must be a JSON object/,
+      },
       { body: { tasks: [ok(1), { input: [1, 2] }] }, code: 'flow.invalid_input', message: /^tasks\[1\]\.input must be a JSON object/ },
       { body: { tasks: [ok(1), { n: 2 }] }, code: 'flow.invalid_input', message: /^tasks\[1\]\.input must be a JSON object/ },
       { body: { tasks: [ok(1), 'x'] }, code: 'task.bad_batch', message: /^tasks\[1\] must be an object/ },
-      { body: { tasks: [ok(1), { ...ok(2), idempotencyKey: '' }] }, code: 'task.bad_idempotency_key', message: /^tasks\[1\]\.idempotencyKey must be a string of 1 to 200 characters/ },
-      { body: { tasks: [ok(1)] }, headers: { 'idempotency-key': 'x'.repeat(201) }, code: 'task.bad_idempotency_key', message: /Idempotency-Key must be 1 to 200 characters/ },
       {
-        body: { tasks: [{ ...ok(1), idempotencyKey: 'a' }, { ...ok(2), idempotencyKey: 'b' }, { ...ok(3), idempotencyKey: 'a' }, { ...ok(4), idempotencyKey: 'b' }, ok(5)] },
+        body: { tasks: [ok(1), { ...ok(2), idempotencyKey: '' }] },
+        code: 'task.bad_idempotency_key',
+        message: /^tasks\[1\]\.idempotencyKey must be a string of 1 to 200 characters/,
+      },
+      {
+        body: { tasks: [ok(1)] },
+        headers: { 'idempotency-key': 'x'.repeat(201) },
+        code: 'task.bad_idempotency_key',
+        message: /Idempotency-Key must be 1 to 200 characters/,
+      },
+      {
+        body: {
+          tasks: [
+            { ...ok(1), idempotencyKey: 'a' },
+            { ...ok(2), idempotencyKey: 'b' },
+            { ...ok(3), idempotencyKey: 'a' },
+            { ...ok(4), idempotencyKey: 'b' },
+            ok(5),
+          ],
+        },
         code: 'task.bad_batch',
         message: /Duplicate idempotency keys in the batch: \[a, b\]/,
       },
       // The header's key for item 1 (`h#1`) is also item 0's own key.
-      { body: { tasks: [{ ...ok(1), idempotencyKey: 'h#1' }, ok(2)] }, headers: { 'idempotency-key': 'h' }, code: 'task.bad_batch', message: /Duplicate idempotency keys in the batch: \[h#1\]/ },
+      {
+        body: { tasks: [{ ...ok(1), idempotencyKey: 'h#1' }, ok(2)] },
+        headers: { 'idempotency-key': 'h' },
+        code: 'task.bad_batch',
+        message: /Duplicate idempotency keys in the batch: \[h#1\]/,
+      },
     ];
     for (const c of cases) {
       const r = await httpRequest(node.url, 'POST', `${RT}/${id}/task/batch`, {
@@ -292,7 +339,10 @@ void describe('status stream', () => {
     });
     const key = await apiKey(node, [p.id]);
     const ac = new AbortController();
-    const res = await fetch(`${node.url}/api/v1/runtime/workflow/${p.id}/action/status?watch=true`, { headers: { 'x-api-key': key }, signal: ac.signal });
+    const res = await fetch(`${node.url}/api/v1/runtime/workflow/${p.id}/action/status?watch=true`, {
+      headers: { 'x-api-key': key },
+      signal: ac.signal,
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -318,7 +368,10 @@ void describe('status stream', () => {
     // cooldown later scales it back to zero; each change arrives as an event.
     const sub = await rt(node, key, 'POST', p.id, 'task', { text: 'x' });
     assert.equal(sub.status, 202);
-    while (Date.now() < deadline && !(events.length >= 3 && events.at(-1).reason === 'ScaledToZero' && new Set(events.map((e) => e.reason)).size >= 2)) {
+    while (
+      Date.now() < deadline &&
+      !(events.length >= 3 && events.at(-1).reason === 'ScaledToZero' && new Set(events.map((e) => e.reason)).size >= 2)
+    ) {
       if (!(await next())) break;
     }
     ac.abort();

@@ -11,13 +11,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { getBlockType } from '../src/blocks/block-registry.js';
+import { builtinBlockRegistry } from '../src/blocks/block-registry.js';
+
+const blocks = builtinBlockRegistry();
+const getBlockType = (name: string) => blocks.get(name);
 import { parseFlowSpec } from '../src/blocks/flow-spec.js';
 import type { FlowdError } from '../src/errors.js';
 import { FlowExecutor } from '../src/runtime/flow-executor.js';
 import type { Dispatch, DispatchChain } from '../src/runtime/flow-executor.js';
 import { Service } from '../src/runtime/instances/service.js';
-import { InProcessStream } from '../src/runtime/stream.js';
+import { RequestRouter } from '../src/runtime/request-router.js';
 import type { JsonValue } from '../src/util/json.js';
 import { waitFor } from './support/service-wait.js';
 
@@ -54,19 +57,36 @@ after(async () => {
 
 let seq = 0;
 /** Three services, a → b → c, one or more instances each, and the stream over them. */
-async function chain(opts: { replicas?: number; timeoutMs?: number } = {}): Promise<{ ids: string[]; svcs: Service[]; stream: InProcessStream }> {
+async function chain(
+  opts: { replicas?: number; timeoutMs?: number } = {},
+): Promise<{ ids: string[]; svcs: Service[]; stream: RequestRouter }> {
   const n = ++seq;
   const svcs = ['a', 'b', 'c'].map((name) => {
     const svc = new Service(
-      { serviceId: `chain-${n}-${name}`, blockId: `${name}${n}`, blockType: 'custom', config: { module: stepModule, options: { name } }, prepared: {}, limits: { timeoutMs: opts.timeoutMs ?? 5000 }, version: 1 },
-      { desired: opts.replicas ?? 1, logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 50, hangGraceMs: 200 },
+      {
+        serviceId: `chain-${n}-${name}`,
+        blockId: `${name}${n}`,
+        blockType: 'custom',
+        config: { module: stepModule, options: { name } },
+        prepared: {},
+        limits: { timeoutMs: opts.timeoutMs ?? 5000 },
+        version: 1,
+      },
+      {
+        desired: opts.replicas ?? 1,
+        logger,
+        restartBackoff: { initialMs: 20, maxMs: 200 },
+        waitReadyMs: 15_000,
+        heartbeatMs: 50,
+        hangGraceMs: 200,
+      },
     );
     services.push(svc);
     svc.start();
     return svc;
   });
   for (const s of svcs) await waitFor(s, 'ready', (v) => v.actual === v.desired);
-  return { ids: svcs.map((s) => s.spec.blockId), svcs, stream: new InProcessStream(new Map(svcs.map((s) => [s.spec.blockId, s]))) };
+  return { ids: svcs.map((s) => s.spec.blockId), svcs, stream: new RequestRouter(new Map(svcs.map((s) => [s.spec.blockId, s]))) };
 }
 
 async function rejection(p: Promise<unknown> | undefined): Promise<FlowdError> {
@@ -85,7 +105,12 @@ const inFlight = (svcs: Service[]): number[] => svcs.map((s) => s.inFlight);
 void describe('chains: instance to instance', () => {
   void it('passes each output to the next block and answers the last output', async () => {
     const { ids, svcs, stream } = await chain({ replicas: 2 });
-    const outs = await Promise.all(Array.from({ length: 40 }, (_, i) => stream.sendChain(ids, { i }, { signal: signal(), correlationId: `c-${i}` }) ?? Promise.reject(new Error('not sent'))));
+    const outs = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) => stream.sendChain(ids, { i }, { signal: signal(), correlationId: `c-${i}` }) ?? Promise.reject(new Error('not sent')),
+      ),
+    );
     outs.forEach((o, i) => {
       const v = o as { i: number; path: string[]; tokens: string[] };
       assert.equal(v.i, i);
@@ -106,7 +131,11 @@ void describe('chains: instance to instance', () => {
     assert.match(e.message, /step b refused the input/);
     assert.equal(e.retryable, false);
     assert.deepEqual(inFlight(svcs), [0, 0, 0]);
-    assert.deepEqual(((await stream.sendChain(ids, {}, { signal: signal() })) as { path: string[] }).path, ['a', 'b', 'c'], 'the chain still works');
+    assert.deepEqual(
+      ((await stream.sendChain(ids, {}, { signal: signal() })) as { path: string[] }).path,
+      ['a', 'b', 'c'],
+      'the chain still works',
+    );
   });
 
   void it('an instance that crashes mid-chain fails the request (retryable) and is replaced; the chain works again', async () => {
@@ -151,11 +180,27 @@ void describe('chains: instance to instance', () => {
     const n = ++seq;
     const js = (name: string, body: string): Service =>
       new Service(
-        { serviceId: `mixed-${n}-${name}`, blockId: `${name}${n}`, blockType: 'js', config: { source: `function process(input) { ${body} }` }, prepared: {}, limits: { timeoutMs: 5000 }, version: 1 },
+        {
+          serviceId: `mixed-${n}-${name}`,
+          blockId: `${name}${n}`,
+          blockType: 'js',
+          config: { source: `function process(input) { ${body} }` },
+          prepared: {},
+          limits: { timeoutMs: 5000 },
+          version: 1,
+        },
         { desired: 1, logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 50, hangGraceMs: 200 },
       );
     const custom = new Service(
-      { serviceId: `mixed-${n}-mid`, blockId: `mid${n}`, blockType: 'custom', config: { module: stepModule, options: { name: 'mid' } }, prepared: {}, limits: { timeoutMs: 5000 }, version: 1 },
+      {
+        serviceId: `mixed-${n}-mid`,
+        blockId: `mid${n}`,
+        blockType: 'custom',
+        config: { module: stepModule, options: { name: 'mid' } },
+        prepared: {},
+        limits: { timeoutMs: 5000 },
+        version: 1,
+      },
       { desired: 1, logger, restartBackoff: { initialMs: 20, maxMs: 200 }, waitReadyMs: 15_000, heartbeatMs: 50, hangGraceMs: 200 },
     );
     const svcs = [
@@ -169,7 +214,7 @@ void describe('chains: instance to instance', () => {
       s.start();
     }
     for (const s of svcs) await waitFor(s, 'ready', (v) => v.actual === v.desired);
-    const stream = new InProcessStream(new Map(svcs.map((s) => [s.spec.blockId, s])));
+    const stream = new RequestRouter(new Map(svcs.map((s) => [s.spec.blockId, s])));
     const ids = svcs.map((s) => s.spec.blockId);
     // Escapes and non-ASCII survive every hop; a string output arrives as a string.
     assert.equal(await stream.sendChain(ids, { text: 'héllo' }, { signal: signal() }), 'HÉLLO! say "hi"\n');
@@ -190,14 +235,27 @@ void describe('chains: instance to instance', () => {
 });
 
 void describe('the executor sends chain flows in one dispatch, and only those', () => {
-  const js = (id: string, body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id, type: 'js', config: { source: `function process(input) { ${body} }` }, ...extra });
+  const js = (id: string, body: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id,
+    type: 'js',
+    config: { source: `function process(input) { ${body} }` },
+    ...extra,
+  });
 
-  async function run(flow: Record<string, unknown>, input: JsonValue, opts: { verbose?: boolean; refuse?: boolean } = {}): Promise<{ chains: string[][]; blocks: string[]; ok: boolean; output?: JsonValue }> {
+  async function run(
+    flow: Record<string, unknown>,
+    input: JsonValue,
+    opts: { verbose?: boolean; refuse?: boolean } = {},
+  ): Promise<{ chains: string[][]; blocks: string[]; ok: boolean; output?: JsonValue }> {
     const spec = parseFlowSpec(flow, { blockType: getBlockType, provisionNodeIds: new Set() });
-    const runners = new Map(await Promise.all(spec.blocks.map(async (b) => {
-      const t = getBlockType(b.type)!;
-      return [b.id, await t.load(t.validateConfig(b.config, b.id), {}, { timeoutMs: b.timeoutMs })] as const;
-    })));
+    const runners = new Map(
+      await Promise.all(
+        spec.blocks.map(async (b) => {
+          const t = getBlockType(b.type)!;
+          return [b.id, await t.load(t.validateConfig(b.config, b.id), {}, { timeoutMs: b.timeoutMs })] as const;
+        }),
+      ),
+    );
     const blocks: string[] = [];
     const chains: string[][] = [];
     const dispatch: Dispatch = (id, inp, ctx) => {
@@ -207,15 +265,25 @@ void describe('the executor sends chain flows in one dispatch, and only those', 
     const dispatchChain: DispatchChain = (ids, inp, ctx) => {
       if (opts.refuse) return undefined;
       chains.push([...ids]);
-      return ids.reduce<Promise<JsonValue>>((p, id) => p.then((v) => runners.get(id)!.run(v, { blockId: id, signal: ctx.signal })), Promise.resolve(inp));
+      return ids.reduce<Promise<JsonValue>>(
+        (p, id) => p.then((v) => runners.get(id)!.run(v, { blockId: id, signal: ctx.signal })),
+        Promise.resolve(inp),
+      );
     };
-    const r = await new FlowExecutor(spec, getBlockType).execute(input, { dispatch, dispatchChain, ...(opts.verbose ? { verbose: true } : {}) });
+    const r = await new FlowExecutor(spec, getBlockType).execute(input, {
+      dispatch,
+      dispatchChain,
+      ...(opts.verbose ? { verbose: true } : {}),
+    });
     return { chains, blocks, ok: r.ok, ...(r.ok ? { output: r.output } : {}) };
   }
 
   const line = {
     mode: 'SYNC',
-    blocks: [js('up', 'return { t: input.text.toUpperCase() };', { input: { text: '$input.msg' } }), js('len', 'return { t: input.t, n: input.t.length };')],
+    blocks: [
+      js('up', 'return { t: input.text.toUpperCase() };', { input: { text: '$input.msg' } }),
+      js('len', 'return { t: input.t, n: input.t.length };'),
+    ],
     edges: [{ source: 'up', dest: 'len' }],
   };
 
@@ -231,11 +299,21 @@ void describe('the executor sends chain flows in one dispatch, and only those', 
 
   void it('verbose runs, later mappings and fan-out go block by block', async () => {
     assert.deepEqual((await run(line, { msg: 'hey' }, { verbose: true })).chains, []);
-    const mapped = { ...line, blocks: [js('up', 'return { t: input.text.toUpperCase() };'), js('len', 'return { n: input.x.length };', { input: { x: 'up.t' } })] };
+    const mapped = {
+      ...line,
+      blocks: [js('up', 'return { t: input.text.toUpperCase() };'), js('len', 'return { n: input.x.length };', { input: { x: 'up.t' } })],
+    };
     const m = await run(mapped, { text: 'abc' });
     assert.deepEqual(m.chains, []);
     assert.deepEqual(m.output, { n: 3 });
-    const fan = { mode: 'SYNC', blocks: [js('a', 'return input;'), js('b', 'return { b: 1 };'), js('c', 'return { c: 1 };')], edges: [{ source: 'a', dest: 'b' }, { source: 'a', dest: 'c' }] };
+    const fan = {
+      mode: 'SYNC',
+      blocks: [js('a', 'return input;'), js('b', 'return { b: 1 };'), js('c', 'return { c: 1 };')],
+      edges: [
+        { source: 'a', dest: 'b' },
+        { source: 'a', dest: 'c' },
+      ],
+    };
     const f = await run(fan, { x: 1 });
     assert.deepEqual(f.chains, []);
     assert.deepEqual(f.output, { b: { b: 1 }, c: { c: 1 } });

@@ -35,14 +35,23 @@ export async function process(input) {
       const created = await httpRequest(p.url, 'POST', `${FF}?provision=true&wait_for_completion_timeout=60s`, {
         body: {
           name: 'crash',
-          flow: { mode: 'ASYNC', autoscaling: { preset: 'disabled' }, blocks: [{ id: 'rec', type: 'custom', consumers: 4, config: { module: mod } }], edges: [] },
+          flow: {
+            mode: 'ASYNC',
+            autoscaling: { preset: 'disabled' },
+            blocks: [{ id: 'rec', type: 'custom', consumers: 4, config: { module: mod } }],
+            edges: [],
+          },
         },
       });
       assert.equal(created.body.state, 'COMPLETED', created.text);
       const id = created.body.workflow_id as string;
       const key = (await httpRequest(p.url, 'POST', '/_flowd/api_keys', { body: { name: 'k', workflow_ids: [id] } })).body.key as string;
       const rt = (url: string, method: string, path: string, body?: unknown): ReturnType<typeof httpRequest> =>
-        httpRequest(url, method, `/api/v1/runtime/workflow/${id}/${path}`, { auth: null, headers: { 'x-api-key': key }, ...(body !== undefined ? { body } : {}) });
+        httpRequest(url, method, `/api/v1/runtime/workflow/${id}/${path}`, {
+          auth: null,
+          headers: { 'x-api-key': key },
+          ...(body !== undefined ? { body } : {}),
+        });
       const ids: string[] = [];
       for (let n = 0; n < TASKS; n++) ids.push((await rt(p.url, 'POST', 'task', { n })).body.taskId);
       // Let some finish, then kill mid-stream.
@@ -65,7 +74,10 @@ export async function process(input) {
       for (;;) {
         after = (await rt(p.url, 'POST', 'task/status', { taskIds: ids })).body.tasks;
         if (after.every((t: any) => t.status === 'COMPLETED' || t.status === 'ERROR')) break;
-        assert.ok(Date.now() < end, `not all tasks finished: ${JSON.stringify(after.filter((t: any) => t.status !== 'COMPLETED').slice(0, 3))}`);
+        assert.ok(
+          Date.now() < end,
+          `not all tasks finished: ${JSON.stringify(after.filter((t: any) => t.status !== 'COMPLETED').slice(0, 3))}`,
+        );
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.ok(after.every((t: any) => t.status === 'COMPLETED'));

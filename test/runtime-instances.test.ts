@@ -47,7 +47,15 @@ const failsToLoad = customModule('fails-to-load', `throw new Error('model file c
 
 let seq = 0;
 function spec(over: Partial<ServiceSpec> & { config: JsonObject }): ServiceSpec {
-  return { serviceId: `svc-${++seq}`, blockId: `block_${seq}`, blockType: 'custom', prepared: {}, limits: { timeoutMs: 5000 }, version: 1, ...over };
+  return {
+    serviceId: `svc-${++seq}`,
+    blockId: `block_${seq}`,
+    blockType: 'custom',
+    prepared: {},
+    limits: { timeoutMs: 5000 },
+    version: 1,
+    ...over,
+  };
 }
 
 const services: Service[] = [];
@@ -112,7 +120,10 @@ export function process(input) { return { doubled: input.n * 2 }; }
   });
 
   void it('dispatch round trip through a js block', async () => {
-    const svc = service(spec({ blockType: 'js', config: { source: 'function process(input) { return { words: input.text.split(" ").length }; }' } }), { desired: 1 });
+    const svc = service(
+      spec({ blockType: 'js', config: { source: 'function process(input) { return { words: input.text.split(" ").length }; }' } }),
+      { desired: 1 },
+    );
     svc.start();
     assert.deepEqual(await svc.dispatch({ text: 'one two three' }, { correlationId: 'c-1' }), { words: 3 });
     const err = await rejection(svc.dispatch({ text: 42 }));
@@ -142,7 +153,10 @@ export function process(input) { return { doubled: input.n * 2 }; }
     const svc = service(spec({ config: { module: behaviours } }), { desired: 3 });
     svc.start();
     await waitFor(svc, 'three ready', complete);
-    const outs = (await Promise.all(Array.from({ length: 60 }, (_, i) => svc.dispatch({ value: i })))) as Array<{ token: string; echo: number }>;
+    const outs = (await Promise.all(Array.from({ length: 60 }, (_, i) => svc.dispatch({ value: i })))) as Array<{
+      token: string;
+      echo: number;
+    }>;
     assert.deepEqual(
       outs.map((o) => o.echo),
       Array.from({ length: 60 }, (_, i) => i),
@@ -191,10 +205,17 @@ export function process(input) { return { doubled: input.n * 2 }; }
   });
 
   void it('a js block in an endless loop is stopped at its timeout by the instance (the sandbox leaves it to the host)', async () => {
-    const svc = service(spec({ blockType: 'js', config: { source: 'function process(input) { while (input.loop) {} return { ok: true }; }' }, limits: { timeoutMs: 150 } }), {
-      desired: 1,
-      hangGraceMs: 150,
-    });
+    const svc = service(
+      spec({
+        blockType: 'js',
+        config: { source: 'function process(input) { while (input.loop) {} return { ok: true }; }' },
+        limits: { timeoutMs: 150 },
+      }),
+      {
+        desired: 1,
+        hangGraceMs: 150,
+      },
+    );
     svc.start();
     await waitFor(svc, 'ready', complete);
     const err = await rejection(svc.dispatch({ loop: true }));
@@ -345,8 +366,11 @@ console.log(JSON.stringify(out));
 `,
     );
     const child = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = execFile(process.execPath, ['--import', 'tsx', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 10_000 }, (e, stdout, stderr) =>
-        resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      const p = execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 10_000 },
+        (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stdout, stderr }),
       );
       p.stdin?.end();
     });

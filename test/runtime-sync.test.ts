@@ -110,7 +110,11 @@ void describe('SYNC flow: publish, analyze, status', () => {
     const verbose = await rt(node, key, 'POST', id, 'action/analyze?verboseErrorOutput=true', { nottext: 1 });
     assert.ok(verbose.body.componentsData, verbose.text);
     assert.equal(verbose.body.componentsData.upper.status, 'ERROR');
-    const notJson = await node.request('POST', `/api/v1/runtime/workflow/${id}/action/analyze`, { auth: null, raw: '{oops', headers: { 'x-api-key': key } });
+    const notJson = await node.request('POST', `/api/v1/runtime/workflow/${id}/action/analyze`, {
+      auth: null,
+      raw: '{oops',
+      headers: { 'x-api-key': key },
+    });
     assert.equal(notJson.status, 400);
     assert.match(notJson.body.errors[0].message, /JSON object/);
   });
@@ -140,7 +144,11 @@ void describe('validation of the flow section at create time', () => {
     const asyncOnly = await create({ mode: 'SYNC', blocks: [{ id: 's', type: 'split', config: {} }], edges: [] });
     assert.equal(asyncOnly.status, 400);
     assert.match(asyncOnly.body.error, /ASYNC/);
-    const syntax = await create({ mode: 'SYNC', blocks: [{ id: 'j', type: 'js', config: { source: 'function process(input) { return ; ' } }], edges: [] });
+    const syntax = await create({
+      mode: 'SYNC',
+      blocks: [{ id: 'j', type: 'js', config: { source: 'function process(input) { return ; ' } }],
+      edges: [],
+    });
     assert.equal(syntax.status, 400);
     assert.match(syntax.body.error, /\bj\b/);
     const after2 = (await node.request('POST', `${FF}/_search`, { body: { query: { match_all: {} }, size: 0 } })).body.hits.total.value;
@@ -148,7 +156,11 @@ void describe('validation of the flow section at create time', () => {
   });
 
   void it('refuses a reference to a provision node that does not exist', async () => {
-    const r = await create({ mode: 'SYNC', blocks: [{ id: 'm', type: 'model', config: { model_id: '${{ deploy.model_id }}' } }], edges: [] });
+    const r = await create({
+      mode: 'SYNC',
+      blocks: [{ id: 'm', type: 'model', config: { model_id: '${{ deploy.model_id }}' } }],
+      edges: [],
+    });
     assert.equal(r.status, 400);
     assert.match(r.body.error, /deploy/);
   });
@@ -157,7 +169,11 @@ void describe('validation of the flow section at create time', () => {
 void describe('a model block bound to a provisioned local model', () => {
   void it('publishes after register + deploy and runs the model on the input', async () => {
     const nodes = [
-      { id: 'register', type: 'register_local_pretrained_model', user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE' } },
+      {
+        id: 'register',
+        type: 'register_local_pretrained_model',
+        user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE' },
+      },
       { id: 'deploy', type: 'deploy_model', previous_node_inputs: { register: 'model_id' } },
     ];
     const flow = { mode: 'SYNC', blocks: [{ id: 'sentiment', type: 'model', config: { model_id: '${{ deploy.model_id }}' } }], edges: [] };
@@ -183,16 +199,28 @@ void describe('republish by reprovision', () => {
     const first = await waitRuntime(node, key, p.id, (b) => b.actualStatus === 'GREEN');
     const upperBefore = first.details.services.find((x: any) => x.blockId === 'upper');
     const full = (await node.request('GET', `${FF}/${p.id}`)).body;
-    const scaled = await node.request('PUT', `${FF}/${p.id}?reprovision=true&wait_for_completion_timeout=60s`, { body: { ...full, flow: issueFlow(3) } });
+    const scaled = await node.request('PUT', `${FF}/${p.id}?reprovision=true&wait_for_completion_timeout=60s`, {
+      body: { ...full, flow: issueFlow(3) },
+    });
     assert.ok(scaled.status < 300, scaled.text);
-    const s2 = await waitRuntime(node, key, p.id, (b) => b.actualStatus === 'GREEN' && b.details.services.find((x: any) => x.blockId === 'upper').actual === 3);
+    const s2 = await waitRuntime(
+      node,
+      key,
+      p.id,
+      (b) => b.actualStatus === 'GREEN' && b.details.services.find((x: any) => x.blockId === 'upper').actual === 3,
+    );
     const upperAfter = s2.details.services.find((x: any) => x.blockId === 'upper');
     assert.equal(upperAfter.id, upperBefore.id, 'the service keeps its id');
     const survivor = upperBefore.replicasDetail[0];
-    assert.ok(upperAfter.replicasDetail.some((r: any) => r.name === survivor.name && r.started_at === survivor.started_at), 'the old instance was not restarted');
+    assert.ok(
+      upperAfter.replicasDetail.some((r: any) => r.name === survivor.name && r.started_at === survivor.started_at),
+      'the old instance was not restarted',
+    );
     // Change the code of `count`: rolling update; analyze keeps answering throughout.
     const changed = COUNT.replace('length: input.text.length', 'length: input.text.length, v: 2');
-    const put = node.request('PUT', `${FF}/${p.id}?reprovision=true&wait_for_completion_timeout=60s`, { body: { ...full, flow: issueFlow(3, changed) } });
+    const put = node.request('PUT', `${FF}/${p.id}?reprovision=true&wait_for_completion_timeout=60s`, {
+      body: { ...full, flow: issueFlow(3, changed) },
+    });
     let failures = 0;
     let sawNew = false;
     const deadline = Date.now() + 20_000;
@@ -203,8 +231,7 @@ void describe('republish by reprovision', () => {
       if (r.status !== 200) {
         if (failures === 0) console.log('first failure during rollout:', r.status, r.text);
         failures++;
-      }
-      else if (r.body.v === 2) sawNew = true;
+      } else if (r.body.v === 2) sawNew = true;
     }
     assert.ok((await put).status < 300);
     assert.equal(failures, 0, 'no request failed during the rolling update');
@@ -263,7 +290,11 @@ void describe('a client that goes away', () => {
     // Busy for 3 s: a synchronous run cannot be interrupted, but the instance drops the request
     // as soon as the cancel arrives (inFlight 0), instead of when the block returns.
     const slow = 'function process(input) { var end = Date.now() + 3000; while (Date.now() < end) {} return input; }';
-    const { id, status } = await provisionFlow(node, { mode: 'SYNC', blocks: [{ id: 'slow', type: 'js', timeout: '20s', config: { source: slow } }], edges: [] });
+    const { id, status } = await provisionFlow(node, {
+      mode: 'SYNC',
+      blocks: [{ id: 'slow', type: 'js', timeout: '20s', config: { source: slow } }],
+      edges: [],
+    });
     assert.equal(status.state, 'COMPLETED', JSON.stringify(status));
     const key = await apiKey(node, [id]);
     const inFlight = (s: any): number => s.details.services.find((x: any) => x.blockId === 'slow')?.inFlight ?? -1;

@@ -12,7 +12,9 @@ let node: TestNode;
 before(async () => {
   node = await startTestNode({ filterByBackendRoles: true });
   const mk = async (name: string, roles: string[], backend: string[]): Promise<void> => {
-    const r = await node.request('PUT', `${USERS}/${name}`, { body: { password: `${name}-password`, opendistro_security_roles: roles, backend_roles: backend } });
+    const r = await node.request('PUT', `${USERS}/${name}`, {
+      body: { password: `${name}-password`, opendistro_security_roles: roles, backend_roles: backend },
+    });
     assert.equal(r.status, 201, r.text);
   };
   await mk('alice', ['flow_framework_full_access'], ['team_a']);
@@ -40,7 +42,10 @@ void describe('authentication', () => {
     assert.equal((await node.request('GET', `${FF}/_steps`, { auth: as('reader') })).status, 200);
     const w = await node.request('POST', FF, { auth: as('reader'), body: template([{ id: 'a', type: 'noop' }]) });
     assert.equal(w.status, 403);
-    assert.match(w.body.error, /^no permissions for \[cluster:admin\/opensearch\/flow_framework\/workflow\/create\] and User \[name=reader/);
+    assert.match(
+      w.body.error,
+      /^no permissions for \[cluster:admin\/opensearch\/flow_framework\/workflow\/create\] and User \[name=reader/,
+    );
   });
 
   void it('only admins manage users', async () => {
@@ -51,7 +56,9 @@ void describe('authentication', () => {
     assert.equal(list.body.alice.hash, '', 'hashes are never returned');
     const bad = await node.request('PUT', `${USERS}/x`, { body: { password: 'short' } });
     assert.equal(bad.status, 400);
-    const badRole = await node.request('PUT', `${USERS}/x`, { body: { password: 'long-enough-1', opendistro_security_roles: ['superuser'] } });
+    const badRole = await node.request('PUT', `${USERS}/x`, {
+      body: { password: 'long-enough-1', opendistro_security_roles: ['superuser'] },
+    });
     assert.equal(badRole.status, 400);
     assert.match(badRole.body.error, /Unknown roles \[superuser\]/);
   });
@@ -60,7 +67,10 @@ void describe('authentication', () => {
 void describe('filter_by_backend_roles', () => {
   let aliceWf = '';
   before(async () => {
-    const r = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, { auth: as('alice'), body: template([{ id: 'a', type: 'noop' }]) });
+    const r = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, {
+      auth: as('alice'),
+      body: template([{ id: 'a', type: 'noop' }]),
+    });
     assert.equal(r.status, 202, r.text);
     aliceWf = r.body.workflow_id;
   });
@@ -114,7 +124,10 @@ void describe('secrets', () => {
         id: 'conn',
         type: 'create_connector',
         user_inputs: {
-          name: 'c', description: 'd', version: '1', protocol: 'http',
+          name: 'c',
+          description: 'd',
+          version: '1',
+          protocol: 'http',
           parameters: { endpoint: 'example.invalid' },
           credential: { openAI_key: secret },
           actions: [{ action_type: 'predict', method: 'POST', url: 'https://${parameters.endpoint}/v1' }],

@@ -11,13 +11,28 @@ import type { OsUser, Template } from '../src/template/types.js';
 import type { BeginRunInput, ResourceCreated, Store } from '../src/store/store.js';
 import type { StoreKind, TestStore } from './support/store-matrix.js';
 import { openTestStore, storeMatrix, withOwnTestStore } from './support/store-matrix.js';
+import { SQLITE_MIGRATIONS } from '../src/store/sqlite/sqlite-migrations.js';
+
+/** Both dialects share the numbering (store-symmetry.test.ts checks it). */
+const LATEST_SCHEMA = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version;
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
 
 const user: OsUser = { name: 'alice', backend_roles: ['ops'], roles: ['admin'], custom_attribute_names: [], user_requested_tenant: null };
-const template = (name: string, extra: Partial<Template> = {}): Template => ({ name, description: `${name} description`, use_case: 'TEST', workflows: {}, ...extra });
-const res = (node: string, id: string): ResourceCreated => ({ workflow_step_name: 'create_connector', workflow_step_id: node, resource_type: 'connector_id', resource_id: id });
+const template = (name: string, extra: Partial<Template> = {}): Template => ({
+  name,
+  description: `${name} description`,
+  use_case: 'TEST',
+  workflows: {},
+  ...extra,
+});
+const res = (node: string, id: string): ResourceCreated => ({
+  workflow_step_name: 'create_connector',
+  workflow_step_id: node,
+  resource_type: 'connector_id',
+  resource_id: id,
+});
 
 function contractSuite(kind: StoreKind): void {
   let shared: TestStore;
@@ -93,17 +108,30 @@ function contractSuite(kind: StoreKind): void {
         assert.equal(await s.createWorkflow({ id: 'c', template: template('c'), maxWorkflows: 2 }), 'limit');
         assert.equal(await s.countWorkflows(), 2);
         assert.equal(await s.getWorkflow('c'), undefined);
-        assert.deepEqual((await s.listWorkflows()).map((w) => w.id), ['a', 'b']);
+        assert.deepEqual(
+          (await s.listWorkflows()).map((w) => w.id),
+          ['a', 'b'],
+        );
         assert.equal(await s.createWorkflow({ id: 'c', template: template('c'), maxWorkflows: 0 }), 'limit');
       }));
 
     void it('lists workflows by creation time', () =>
       withOwnStore(async (s) => {
-        for (const [w, at] of [['x', T0 + 2], ['y', T0 + 1], ['z', T0 + 1]] as const) {
+        for (const [w, at] of [
+          ['x', T0 + 2],
+          ['y', T0 + 1],
+          ['z', T0 + 1],
+        ] as const) {
           await s.createWorkflow({ id: w, template: template(w, { created_time: at }), maxWorkflows: 10 });
         }
-        assert.deepEqual((await s.listWorkflows()).map((w) => w.id), ['y', 'z', 'x']);
-        assert.deepEqual((await s.listStates()).map((st) => st.workflowId), ['x', 'y', 'z']);
+        assert.deepEqual(
+          (await s.listWorkflows()).map((w) => w.id),
+          ['y', 'z', 'x'],
+        );
+        assert.deepEqual(
+          (await s.listStates()).map((st) => st.workflowId),
+          ['x', 'y', 'z'],
+        );
         assert.deepEqual(await s.countStates(), { NOT_STARTED: 3, PROVISIONING: 0, COMPLETED: 0, FAILED: 0 });
       }));
 
@@ -140,7 +168,14 @@ function contractSuite(kind: StoreKind): void {
 
       // Resources left: the state stays (deprovision still possible) unless clearStatus.
       const kept = await provisioning();
-      await store.recordStepCompleted({ runId: `${kept}_r1`, workflowId: kept, nodeId: 'a', outputs: {}, resources: [res('a', 'c1')], endTime: T0 + 1 });
+      await store.recordStepCompleted({
+        runId: `${kept}_r1`,
+        workflowId: kept,
+        nodeId: 'a',
+        outputs: {},
+        resources: [res('a', 'c1')],
+        endTime: T0 + 1,
+      });
       await store.finishRun({ runId: `${kept}_r1`, workflowId: kept, state: 'COMPLETED', endTime: T0 + 2 });
       assert.equal(await store.deleteWorkflow(kept, false), true);
       assert.equal(await store.getWorkflow(kept), undefined);
@@ -160,7 +195,14 @@ function contractSuite(kind: StoreKind): void {
 
     void it('starts over when a workflow is created again over a kept state', async () => {
       const w = await provisioning();
-      await store.recordStepCompleted({ runId: `${w}_r1`, workflowId: w, nodeId: 'a', outputs: {}, resources: [res('a', 'c1')], endTime: T0 + 1 });
+      await store.recordStepCompleted({
+        runId: `${w}_r1`,
+        workflowId: w,
+        nodeId: 'a',
+        outputs: {},
+        resources: [res('a', 'c1')],
+        endTime: T0 + 1,
+      });
       await store.finishRun({ runId: `${w}_r1`, workflowId: w, state: 'FAILED', error: 'boom', endTime: T0 + 2 });
       await store.deleteWorkflow(w, false);
       const v = (await store.getState(w))?.version ?? 0;
@@ -208,13 +250,22 @@ function contractSuite(kind: StoreKind): void {
 
     void it('lets a FAILED workflow provision again only without resources', async () => {
       const w = await provisioning();
-      await store.recordStepCompleted({ runId: `${w}_r1`, workflowId: w, nodeId: 'a', outputs: {}, resources: [res('a', 'c1')], endTime: T0 + 1 });
+      await store.recordStepCompleted({
+        runId: `${w}_r1`,
+        workflowId: w,
+        nodeId: 'a',
+        outputs: {},
+        resources: [res('a', 'c1')],
+        endTime: T0 + 1,
+      });
       await store.finishRun({ runId: `${w}_r1`, workflowId: w, state: 'FAILED', error: 'step b failed', endTime: T0 + 2 });
       const refused = await store.beginRun(run(w, `${w}_r2`));
       assert.ok(!refused.ok && refused.reason === 'state' && refused.state.state === 'FAILED');
       assert.deepEqual(refused.state.resources, [res('a', 'c1')]);
       // Reprovision (keeps resources) may start from FAILED.
-      const re = await store.beginRun(run(w, `${w}_r2`, { kind: 'reprovision', allowedStates: ['COMPLETED', 'FAILED'], requireNoResources: [], keepResources: true }));
+      const re = await store.beginRun(
+        run(w, `${w}_r2`, { kind: 'reprovision', allowedStates: ['COMPLETED', 'FAILED'], requireNoResources: [], keepResources: true }),
+      );
       assert.deepEqual(re, { ok: true });
       const st = await store.getState(w);
       assert.deepEqual(st?.resources, [res('a', 'c1')], 'reprovision keeps the resources');
@@ -226,7 +277,11 @@ function contractSuite(kind: StoreKind): void {
       const w2 = await provisioning();
       await store.finishRun({ runId: `${w2}_r1`, workflowId: w2, state: 'FAILED', error: 'x', endTime: T0 + 2 });
       assert.deepEqual(await store.beginRun(run(w2, `${w2}_r2`)), { ok: true });
-      assert.deepEqual(await store.claimOrphanedRuns('sweeper', T0 + 10 * LEASE, LEASE).then((runs) => runs.filter((r) => r.runId === `${w2}_r1`)), [], 'a superseded run is no longer active');
+      assert.deepEqual(
+        await store.claimOrphanedRuns('sweeper', T0 + 10 * LEASE, LEASE).then((runs) => runs.filter((r) => r.runId === `${w2}_r1`)),
+        [],
+        'a superseded run is no longer active',
+      );
     });
 
     void it('records steps, resources and user outputs; only for the current run', async () => {
@@ -241,7 +296,14 @@ function contractSuite(kind: StoreKind): void {
       ]);
       const v = st?.version ?? 0;
 
-      const done = { runId: r1, workflowId: w, nodeId: 'a', outputs: { connector_id: 'c1' }, resources: [res('a', 'c1'), res('a', 'c2')], endTime: T0 + 20 };
+      const done = {
+        runId: r1,
+        workflowId: w,
+        nodeId: 'a',
+        outputs: { connector_id: 'c1' },
+        resources: [res('a', 'c1'), res('a', 'c2')],
+        endTime: T0 + 20,
+      };
       assert.equal(await store.recordStepCompleted(done), true);
       assert.equal(await store.recordStepCompleted(done), false, 'a completed step never records its resources twice');
       assert.equal(await store.recordStepFailed(r1, w, 'b', 'boom', T0 + 21), true);
@@ -249,11 +311,22 @@ function contractSuite(kind: StoreKind): void {
       assert.equal(await store.recordStepStarted(r1, w, 'b', 'register_model', 2, T0 + 23), true, 'a retry restarts the step');
       assert.equal(await store.recordStepFailed(r1, w, 'b', 'stopped', T0 + 24, 'CANCELED'), true);
       // A replayed node (reprovision) completes without having started.
-      assert.equal(await store.recordStepCompleted({ runId: r1, workflowId: w, nodeId: 'c', outputs: { x: 1 }, resources: [], endTime: T0 + 25 }), true);
+      assert.equal(
+        await store.recordStepCompleted({ runId: r1, workflowId: w, nodeId: 'c', outputs: { x: 1 }, resources: [], endTime: T0 + 25 }),
+        true,
+      );
 
       st = await store.getState(w);
       assert.deepEqual(st?.steps, [
-        { nodeId: 'a', type: 'create_connector', state: 'COMPLETED', attempt: 1, startTime: T0 + 10, endTime: T0 + 20, outputs: { connector_id: 'c1' } },
+        {
+          nodeId: 'a',
+          type: 'create_connector',
+          state: 'COMPLETED',
+          attempt: 1,
+          startTime: T0 + 10,
+          endTime: T0 + 20,
+          outputs: { connector_id: 'c1' },
+        },
         { nodeId: 'b', type: 'register_model', state: 'CANCELED', attempt: 2, startTime: T0 + 23, endTime: T0 + 24, error: 'stopped' },
         { nodeId: 'c', type: '', state: 'COMPLETED', attempt: 0, startTime: T0 + 25, endTime: T0 + 25, outputs: { x: 1 } },
       ]);
@@ -277,8 +350,23 @@ function contractSuite(kind: StoreKind): void {
     void it('removes resources that a step removed, one row each, after adding its own', async () => {
       const w = await provisioning();
       const r1 = `${w}_r1`;
-      await store.recordStepCompleted({ runId: r1, workflowId: w, nodeId: 'a', outputs: {}, resources: [res('a', 'x'), res('a', 'y'), res('a', 'x')], endTime: T0 + 1 });
-      await store.recordStepCompleted({ runId: r1, workflowId: w, nodeId: 'b', outputs: {}, resources: [res('b', 'z')], removedResources: [res('a', 'x'), res('a', 'nope')], endTime: T0 + 2 });
+      await store.recordStepCompleted({
+        runId: r1,
+        workflowId: w,
+        nodeId: 'a',
+        outputs: {},
+        resources: [res('a', 'x'), res('a', 'y'), res('a', 'x')],
+        endTime: T0 + 1,
+      });
+      await store.recordStepCompleted({
+        runId: r1,
+        workflowId: w,
+        nodeId: 'b',
+        outputs: {},
+        resources: [res('b', 'z')],
+        removedResources: [res('a', 'x'), res('a', 'nope')],
+        endTime: T0 + 2,
+      });
       assert.deepEqual((await store.getState(w))?.resources, [res('a', 'y'), res('a', 'x'), res('b', 'z')]);
       const v = (await store.getState(w))?.version ?? 0;
       await store.removeResource(w, res('a', 'x'));
@@ -301,21 +389,37 @@ function contractSuite(kind: StoreKind): void {
       assert.equal(await store.recordStepStarted(r1, w, 'b', 't', 1, T0 + 61), false, 'a finished run writes nothing');
 
       const f = await provisioning();
-      assert.equal(await store.finishRun({ runId: `${f}_r1`, workflowId: f, state: 'FAILED', error: 'step a: boom', endTime: T0 + 5 }), true);
+      assert.equal(
+        await store.finishRun({ runId: `${f}_r1`, workflowId: f, state: 'FAILED', error: 'step a: boom', endTime: T0 + 5 }),
+        true,
+      );
       const fs = await store.getState(f);
       assert.deepEqual([fs?.state, fs?.progress, fs?.error, fs?.provisionEndTime], ['FAILED', 'FAILED', 'step a: boom', T0 + 5]);
 
       // Rolled back to NOT_STARTED: no start or end time.
       const n = await provisioning();
-      assert.equal(await store.finishRun({ runId: `${n}_r1`, workflowId: n, state: 'NOT_STARTED', error: 'rolled back', endTime: T0 + 5 }), true);
+      assert.equal(
+        await store.finishRun({ runId: `${n}_r1`, workflowId: n, state: 'NOT_STARTED', error: 'rolled back', endTime: T0 + 5 }),
+        true,
+      );
       const ns = await store.getState(n);
-      assert.deepEqual([ns?.state, ns?.progress, ns?.error, ns?.provisionStartTime, ns?.provisionEndTime], ['NOT_STARTED', 'NOT_STARTED', 'rolled back', undefined, undefined]);
+      assert.deepEqual(
+        [ns?.state, ns?.progress, ns?.error, ns?.provisionStartTime, ns?.provisionEndTime],
+        ['NOT_STARTED', 'NOT_STARTED', 'rolled back', undefined, undefined],
+      );
       assert.equal(ns?.runId, `${n}_r1`, 'the last run stays readable');
     });
 
     void it('resets the state (keeping its user) and marks a partial deprovision', async () => {
       const w = await provisioning();
-      await store.recordStepCompleted({ runId: `${w}_r1`, workflowId: w, nodeId: 'a', outputs: {}, resources: [res('a', 'c1'), res('a', 'c2')], endTime: T0 + 1 });
+      await store.recordStepCompleted({
+        runId: `${w}_r1`,
+        workflowId: w,
+        nodeId: 'a',
+        outputs: {},
+        resources: [res('a', 'c1'), res('a', 'c2')],
+        endTime: T0 + 1,
+      });
       await store.finishRun({ runId: `${w}_r1`, workflowId: w, state: 'COMPLETED', endTime: T0 + 2 });
       await store.removeResource(w, res('a', 'c1'));
       await store.markDeprovisionPartial(w, T0 + 9);
@@ -337,7 +441,11 @@ function contractSuite(kind: StoreKind): void {
         version: 0,
         updatedAt: 0,
       });
-      assert.deepEqual(await store.claimOrphanedRuns('sweeper', T0 + 10 * LEASE, LEASE).then((rs) => rs.filter((r) => r.workflowId === w)), [], 'no active run left');
+      assert.deepEqual(
+        await store.claimOrphanedRuns('sweeper', T0 + 10 * LEASE, LEASE).then((rs) => rs.filter((r) => r.workflowId === w)),
+        [],
+        'no active run left',
+      );
       assert.deepEqual(await store.beginRun(run(w, `${w}_r2`)), { ok: true }, 'provisionable again');
     });
 
@@ -356,7 +464,11 @@ function contractSuite(kind: StoreKind): void {
         assert.deepEqual(await s.countStuckWork(T0 + 60_000), { runs: 2, tasks: 0 });
 
         const claimed = await s.claimOrphanedRuns('node-b', T0 + 60_000, LEASE);
-        assert.deepEqual(claimed.map((r) => r.runId), [`${w1}_r1`, `${w2}_r1`], 'finished runs are never claimed');
+        assert.deepEqual(
+          claimed.map((r) => r.runId),
+          [`${w1}_r1`, `${w2}_r1`],
+          'finished runs are never claimed',
+        );
         for (const r of claimed) {
           assert.equal(r.owner, 'node-b');
           assert.equal(r.leaseUntil, T0 + 60_000 + LEASE);
@@ -366,7 +478,7 @@ function contractSuite(kind: StoreKind): void {
         }
         assert.deepEqual(await s.countStuckWork(T0 + 60_000), { runs: 0, tasks: 0 });
         await s.renewLeases('node-a', T0 + 70_000, LEASE);
-        assert.equal((await s.getRun(`${w1}_r1`))?.leaseUntil, T0 + 60_000 + LEASE, "the former owner renews nothing it lost");
+        assert.equal((await s.getRun(`${w1}_r1`))?.leaseUntil, T0 + 60_000 + LEASE, 'the former owner renews nothing it lost');
         assert.deepEqual(await s.claimOrphanedRuns('node-b', T0 + 61_000, LEASE), [], 'its own live runs are not claimed again');
       }));
 
@@ -375,7 +487,11 @@ function contractSuite(kind: StoreKind): void {
         withOwnStore(async (s) => {
           const w = await provisioning(s);
           const claimed = await s.claimOrphanedRuns('restarted', T0 + 1, LEASE);
-          assert.deepEqual(claimed.map((r) => r.runId), [`${w}_r1`], 'a live lease of another owner id is taken too');
+          assert.deepEqual(
+            claimed.map((r) => r.runId),
+            [`${w}_r1`],
+            'a live lease of another owner id is taken too',
+          );
         }));
     }
 
@@ -387,7 +503,10 @@ function contractSuite(kind: StoreKind): void {
           assert.deepEqual(await s.countStuckWork(T0 + 1), { runs: 0, tasks: 0 });
           const other = await own.reopen();
           try {
-            const [a, b] = await Promise.all([s.claimOrphanedRuns('node-b', T0 + LEASE + 1, LEASE), other.claimOrphanedRuns('node-c', T0 + LEASE + 1, LEASE)]);
+            const [a, b] = await Promise.all([
+              s.claimOrphanedRuns('node-b', T0 + LEASE + 1, LEASE),
+              other.claimOrphanedRuns('node-c', T0 + LEASE + 1, LEASE),
+            ]);
             assert.equal(a.length + b.length, 20, 'every expired run claimed once');
             assert.equal(new Set([...a, ...b].map((r) => r.runId)).size, 20);
           } finally {
@@ -451,8 +570,23 @@ function contractSuite(kind: StoreKind): void {
   void describe('API keys', () => {
     void it('finds a key by hash; rotates with and without a grace period', async () => {
       const k = `k${++seq}`;
-      await store.createApiKey({ id: k, name: 'ci', prefix: 'flowd_a', workflowIds: ['w1', 'w2'], createdAt: T0, createdBy: 'alice', hash: `${k}-h1` });
-      assert.deepEqual(await store.getApiKey(k), { id: k, name: 'ci', prefix: 'flowd_a', workflowIds: ['w1', 'w2'], createdAt: T0, createdBy: 'alice' });
+      await store.createApiKey({
+        id: k,
+        name: 'ci',
+        prefix: 'flowd_a',
+        workflowIds: ['w1', 'w2'],
+        createdAt: T0,
+        createdBy: 'alice',
+        hash: `${k}-h1`,
+      });
+      assert.deepEqual(await store.getApiKey(k), {
+        id: k,
+        name: 'ci',
+        prefix: 'flowd_a',
+        workflowIds: ['w1', 'w2'],
+        createdAt: T0,
+        createdBy: 'alice',
+      });
       assert.equal((await store.getApiKeyByHash(`${k}-h1`))?.id, k);
       assert.equal(await store.getApiKeyByHash('nope'), undefined);
 
@@ -494,7 +628,10 @@ function contractSuite(kind: StoreKind): void {
       assert.equal((await store.getApiKey(b))?.lastUsedAt, T0 + 500, 'never backwards');
       await store.touchApiKeys([]);
       const listed = (await store.listApiKeys()).filter((k) => k.id === a || k.id === b);
-      assert.deepEqual(listed.map((k) => k.id), [a, b]);
+      assert.deepEqual(
+        listed.map((k) => k.id),
+        [a, b],
+      );
       assert.equal(await store.deleteApiKey(a), true);
       assert.equal(await store.deleteApiKey(a), false);
       assert.equal(await store.getApiKeyByHash(`${a}-h`), undefined);
@@ -513,10 +650,14 @@ function contractSuite(kind: StoreKind): void {
         ]);
         await s.removeNode('n1');
         await s.removeNode('nope');
-        assert.deepEqual((await s.listNodes()).map((n) => n.nodeId), ['n2']);
+        assert.deepEqual(
+          (await s.listNodes()).map((n) => n.nodeId),
+          ['n2'],
+        );
 
         await provisioning(s);
-        for (const t of ['t1', 't2', 't3']) await s.createTask({ taskId: t, workflowId: 'w', input: '{}', createdAt: T0, expiresAt: T0 + 1e9 });
+        for (const t of ['t1', 't2', 't3'])
+          await s.createTask({ taskId: t, workflowId: 'w', input: '{}', createdAt: T0, expiresAt: T0 + 1e9 });
         await s.claimTasks('w', 'node-a', 2, T0, 1000);
         assert.deepEqual(await s.countStuckWork(T0 + 999), { runs: 0, tasks: 0 });
         assert.deepEqual(await s.countStuckWork(T0 + 1001), { runs: 0, tasks: 2 });
@@ -524,7 +665,7 @@ function contractSuite(kind: StoreKind): void {
       }));
 
     void it('reports its schema version and keeps meta values', async () => {
-      assert.deepEqual(await store.schemaVersion(), { current: 5, latest: 5 });
+      assert.deepEqual(await store.schemaVersion(), { current: LATEST_SCHEMA, latest: LATEST_SCHEMA });
       const key = `key_${++seq}`;
       assert.equal(await store.getMeta(key), undefined);
       await store.setMeta(key, 'one');

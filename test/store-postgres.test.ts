@@ -8,37 +8,45 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Template } from '../src/template/types.js';
 import { PostgresStore, migratePostgres } from '../src/store/postgres/postgres-store.js';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../src/store/postgres/postgres-migrations.js';
 import { freshPgSchema, openTestStore, pgAdmin, storeMatrix } from './support/store-matrix.js';
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
 
-const template = (name: string, extra: Partial<Template> = {}): Template => ({ name, description: `${name} description`, use_case: 'TEST', workflows: {}, ...extra });
+const template = (name: string, extra: Partial<Template> = {}): Template => ({
+  name,
+  description: `${name} description`,
+  use_case: 'TEST',
+  workflows: {},
+  ...extra,
+});
 
 const matrix = await storeMatrix();
 
 /** What only PostgreSQL has: several nodes on one schema, and connections that die. */
 function pgOnly(): void {
   const ledger = (schema: string): Promise<Array<{ version: number; name: string }>> =>
-    pgAdmin(async (c) => (await c.query<{ version: number; name: string }>(`SELECT version, name FROM "${schema}".schema_migrations ORDER BY version`)).rows);
+    pgAdmin(
+      async (c) =>
+        (await c.query<{ version: number; name: string }>(`SELECT version, name FROM "${schema}".schema_migrations ORDER BY version`)).rows,
+    );
 
   void it('two nodes opening a fresh schema at once both start, and each migration is applied once', async () => {
     const s = await freshPgSchema();
     try {
       const stores = await Promise.all([PostgresStore.open(s.url), PostgresStore.open(s.url), PostgresStore.open(s.url)]);
       try {
-        assert.deepEqual(await ledger(s.schema), [
-          { version: 1, name: 'core' },
-          { version: 2, name: 'runtime' },
-          { version: 3, name: 'cluster' },
-          { version: 4, name: 'no-running-index' },
-          { version: 5, name: 'run-attempts' },
-        ]);
-        for (const st of stores) assert.deepEqual(await st.schemaVersion(), { current: 5, latest: 5 });
+        assert.deepEqual(
+          await ledger(s.schema),
+          POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name })),
+        );
+        for (const st of stores)
+          assert.deepEqual(await st.schemaVersion(), { current: LATEST_POSTGRES_VERSION, latest: LATEST_POSTGRES_VERSION });
       } finally {
         await Promise.all(stores.map((st) => st.close()));
       }
-      assert.deepEqual(await migratePostgres(s.url), { from: 5, to: 5 }, 'nothing left to do');
+      assert.deepEqual(await migratePostgres(s.url), { from: LATEST_POSTGRES_VERSION, to: LATEST_POSTGRES_VERSION }, 'nothing left to do');
     } finally {
       await s.drop();
     }
@@ -47,7 +55,7 @@ function pgOnly(): void {
   void it('`flowd migrate` brings a fresh schema to the latest version; migrate:false then opens it', async () => {
     const s = await freshPgSchema();
     try {
-      assert.deepEqual(await migratePostgres(s.url), { from: 0, to: 5 });
+      assert.deepEqual(await migratePostgres(s.url), { from: 0, to: LATEST_POSTGRES_VERSION });
       const st = await PostgresStore.open(s.url, { migrate: false });
       await st.close();
     } finally {
@@ -58,10 +66,15 @@ function pgOnly(): void {
   void it('refuses a schema that is behind when migrations are off, naming `flowd migrate`', async () => {
     const s = await freshPgSchema();
     try {
-      await assert.rejects(PostgresStore.open(s.url, { migrate: false }), /version 0.*needs version 5.*flowd migrate/);
+      await assert.rejects(
+        PostgresStore.open(s.url, { migrate: false }),
+        new RegExp(`version 0.*needs version ${LATEST_POSTGRES_VERSION}.*flowd migrate`),
+      );
       await pgAdmin(async (c) => {
         await c.query(`CREATE SCHEMA "${s.schema}"`);
-        await c.query(`CREATE TABLE "${s.schema}".schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+        await c.query(
+          `CREATE TABLE "${s.schema}".schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+        );
         await c.query(`INSERT INTO "${s.schema}".schema_migrations VALUES (1, 'core', 0)`);
       });
       await assert.rejects(PostgresStore.open(s.url, { migrate: false }), /version 1.*flowd migrate/);
@@ -76,7 +89,7 @@ function pgOnly(): void {
       await (await PostgresStore.open(s.url)).close();
       await pgAdmin((c) => c.query(`INSERT INTO "${s.schema}".schema_migrations VALUES (999, 'future', 0)`));
       const newer = {
-        message: 'The database schema (version 999) is newer than this flowd supports (5). Upgrade flowd, or point it at another database/schema.',
+        message: `The database schema (version 999) is newer than this flowd supports (${LATEST_POSTGRES_VERSION}). Upgrade flowd, or point it at another database/schema.`,
       };
       await assert.rejects(PostgresStore.open(s.url), newer);
       await assert.rejects(PostgresStore.open(s.url, { migrate: false }), newer);
@@ -128,7 +141,9 @@ function pgOnly(): void {
       }
       const n = await t.store.countWorkflows();
       const created = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => all[i % all.length]!.createWorkflow({ id: `lim_${i}`, template: template(`lim_${i}`), maxWorkflows: n + 5 })),
+        Array.from({ length: 12 }, (_, i) =>
+          all[i % all.length]!.createWorkflow({ id: `lim_${i}`, template: template(`lim_${i}`), maxWorkflows: n + 5 }),
+        ),
       );
       assert.equal(created.filter((r) => r === 'ok').length, 5);
       assert.equal(await t.store.countWorkflows(), n + 5);
@@ -146,17 +161,34 @@ function pgOnly(): void {
     try {
       await Promise.all(Array.from({ length: 4 }, () => st.countWorkflows())); // several idle pooled connections
       const kill = (): Promise<number> =>
-        pgAdmin(async (c) => (await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app])).rowCount ?? 0);
+        pgAdmin(
+          async (c) =>
+            (await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app])).rowCount ?? 0,
+        );
       assert.ok((await kill()) > 0);
       await new Promise((r) => setTimeout(r, 200));
-      assert.ok(warnings.some((m) => /connection lost/.test(m)), 'idle connection errors are logged, not thrown');
+      assert.ok(
+        warnings.some((m) => /connection lost/.test(m)),
+        'idle connection errors are logged, not thrown',
+      );
       assert.equal(await st.countWorkflows(), 0, 'the pool reconnects');
 
       // Killed mid-transaction: that call rejects (the caller retries), the next ones work.
       const w = 'killed';
       await st.createWorkflow({ id: w, template: template(w), maxWorkflows: 10 });
       const begin = (runId: string) =>
-        st.beginRun({ workflowId: w, runId, kind: 'provision', plan: {}, params: '', owner: 'a', leaseMs: 1, startTime: T0, allowedStates: ['NOT_STARTED'], keepResources: false });
+        st.beginRun({
+          workflowId: w,
+          runId,
+          kind: 'provision',
+          plan: {},
+          params: '',
+          owner: 'a',
+          leaseMs: 1,
+          startTime: T0,
+          allowedStates: ['NOT_STARTED'],
+          keepResources: false,
+        });
       await pgAdmin(async (c) => {
         await c.query('BEGIN');
         await c.query(`SELECT 1 FROM "${s.schema}".workflow_state WHERE workflow_id = $1 FOR UPDATE`, [w]);
@@ -178,4 +210,8 @@ function pgOnly(): void {
   });
 }
 
-void describe('PostgreSQL store: several nodes, migrations, failures', { skip: matrix.find((m) => m.kind === 'postgres')?.skip ?? false }, pgOnly);
+void describe(
+  'PostgreSQL store: several nodes, migrations, failures',
+  { skip: matrix.find((m) => m.kind === 'postgres')?.skip ?? false },
+  pgOnly,
+);

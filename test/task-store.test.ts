@@ -8,11 +8,21 @@ import assert from 'node:assert/strict';
 import type { Store, TaskRecord, TaskStatus } from '../src/store/store.js';
 import type { StoreKind, TestStore } from './support/store-matrix.js';
 import { openTestStore, storeMatrix } from './support/store-matrix.js';
+import { SQLITE_MIGRATIONS } from '../src/store/sqlite/sqlite-migrations.js';
+
+/** Both dialects share the numbering (store-symmetry.test.ts checks it). */
+const LATEST_SCHEMA = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version;
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 
-const ok = (taskId: string, owner = 'node-a', output = '{"ok":true}') => ({ taskId, owner, status: 'COMPLETED' as const, output, finishedAt: T0 + 1000 });
+const ok = (taskId: string, owner = 'node-a', output = '{"ok":true}') => ({
+  taskId,
+  owner,
+  status: 'COMPLETED' as const,
+  output,
+  finishedAt: T0 + 1000,
+});
 
 function taskStoreSuite(kind: StoreKind): void {
   let shared: TestStore;
@@ -69,9 +79,24 @@ function taskStoreSuite(kind: StoreKind): void {
   void describe('createTask', () => {
     void it('queues a task and returns it with its input only when asked', async () => {
       const w = wf();
-      const r = await store.createTask({ taskId: 't1', workflowId: w, input: '{"text":"hi"}', correlationId: 'corr-1', createdAt: T0, expiresAt: T0 + DAY });
+      const r = await store.createTask({
+        taskId: 't1',
+        workflowId: w,
+        input: '{"text":"hi"}',
+        correlationId: 'corr-1',
+        createdAt: T0,
+        expiresAt: T0 + DAY,
+      });
       assert.equal(r.created, true);
-      assert.deepEqual(r.task, { taskId: 't1', workflowId: w, status: 'QUEUED', attempt: 0, correlationId: 'corr-1', createdAt: T0, expiresAt: T0 + DAY });
+      assert.deepEqual(r.task, {
+        taskId: 't1',
+        workflowId: w,
+        status: 'QUEUED',
+        attempt: 0,
+        correlationId: 'corr-1',
+        createdAt: T0,
+        expiresAt: T0 + DAY,
+      });
       assert.deepEqual(await store.getTask(w, 't1'), r.task);
       assert.equal((await store.getTask(w, 't1', { input: true }))?.input, '{"text":"hi"}');
       assert.equal(await store.getTask('other-workflow', 't1'), undefined, 'a task belongs to its workflow');
@@ -79,13 +104,34 @@ function taskStoreSuite(kind: StoreKind): void {
 
     void it('is idempotent per (workflow, Idempotency-Key)', async () => {
       const w = wf();
-      const first = await store.createTask({ taskId: 'a1', workflowId: w, input: '{}', idempotencyKey: 'k1', createdAt: T0, expiresAt: T0 + DAY });
-      const again = await store.createTask({ taskId: 'a2', workflowId: w, input: '{"x":1}', idempotencyKey: 'k1', createdAt: T0 + 5, expiresAt: T0 + DAY });
+      const first = await store.createTask({
+        taskId: 'a1',
+        workflowId: w,
+        input: '{}',
+        idempotencyKey: 'k1',
+        createdAt: T0,
+        expiresAt: T0 + DAY,
+      });
+      const again = await store.createTask({
+        taskId: 'a2',
+        workflowId: w,
+        input: '{"x":1}',
+        idempotencyKey: 'k1',
+        createdAt: T0 + 5,
+        expiresAt: T0 + DAY,
+      });
       assert.equal(again.created, false);
       assert.equal(again.task.taskId, 'a1');
       assert.equal(again.task.idempotencyKey, 'k1');
       assert.equal(await store.getTask(w, 'a2'), undefined);
-      const otherWf = await store.createTask({ taskId: 'a3', workflowId: wf(), input: '{}', idempotencyKey: 'k1', createdAt: T0, expiresAt: T0 + DAY });
+      const otherWf = await store.createTask({
+        taskId: 'a3',
+        workflowId: wf(),
+        input: '{}',
+        idempotencyKey: 'k1',
+        createdAt: T0,
+        expiresAt: T0 + DAY,
+      });
       assert.equal(otherWf.created, true, 'the same key on another workflow is another task');
       assert.equal(first.created, true);
       assert.equal((await store.countTasks(w)).QUEUED, 1);
@@ -96,14 +142,24 @@ function taskStoreSuite(kind: StoreKind): void {
     void it('commits concurrent creates together; a failing one fails alone', async () => {
       const w = wf();
       const mk = (taskId: string, idempotencyKey?: string) =>
-        store.createTask({ taskId, workflowId: w, input: '{}', createdAt: T0, expiresAt: T0 + DAY, ...(idempotencyKey ? { idempotencyKey } : {}) });
+        store.createTask({
+          taskId,
+          workflowId: w,
+          input: '{}',
+          createdAt: T0,
+          expiresAt: T0 + DAY,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
       const results = await Promise.allSettled([mk('g1'), mk('g2', 'same'), mk('g1'), mk('g3', 'same'), mk('g4')]);
       assert.deepEqual(
         results.map((r) => (r.status === 'fulfilled' ? `${r.value.task.taskId}:${r.value.created}` : 'rejected')),
         ['g1:true', 'g2:true', 'rejected', 'g2:false', 'g4:true'],
         'a duplicate task id is refused; the same idempotency key in one group finds the first',
       );
-      assert.deepEqual((await store.listTasks(w, { limit: 10 })).tasks.map((t) => t.taskId), ['g1', 'g2', 'g4']);
+      assert.deepEqual(
+        (await store.listTasks(w, { limit: 10 })).tasks.map((t) => t.taskId),
+        ['g1', 'g2', 'g4'],
+      );
       assert.deepEqual(await store.countTasks(w), { QUEUED: 3, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 });
       const [del, cancel] = await Promise.all([store.deleteTask(w, 'g1'), store.cancelTask(w, 'g2', T0 + 1), store.deleteTask(w, 'nope')]);
       assert.equal(del, true);
@@ -117,7 +173,10 @@ function taskStoreSuite(kind: StoreKind): void {
       const w = wf();
       const ids = await create(w, 5);
       const first = await store.claimTasks(w, 'node-a', 2, T0 + 100, 30_000);
-      assert.deepEqual(first.map((t) => t.taskId), ids.slice(0, 2));
+      assert.deepEqual(
+        first.map((t) => t.taskId),
+        ids.slice(0, 2),
+      );
       for (const t of first) {
         assert.equal(t.status, 'RUNNING');
         assert.equal(t.attempt, 1);
@@ -127,7 +186,10 @@ function taskStoreSuite(kind: StoreKind): void {
       }
       assert.deepEqual(JSON.parse(first[1]!.input), { i: 1 });
       const rest = await store.claimTasks(w, 'node-a', 10, T0 + 200, 30_000);
-      assert.deepEqual(rest.map((t) => t.taskId), ids.slice(2));
+      assert.deepEqual(
+        rest.map((t) => t.taskId),
+        ids.slice(2),
+      );
       assert.deepEqual(await store.claimTasks(w, 'node-a', 10, T0 + 300, 30_000), []);
       assert.deepEqual(await store.claimTasks(wf(), 'node-a', 10, T0 + 300, 30_000), [], 'only the asked workflow');
     });
@@ -192,8 +254,15 @@ function taskStoreSuite(kind: StoreKind): void {
         assert.deepEqual(await store.completeTasks([ok(b, 'me')]), [], 'a requeued task cannot be completed by its former claim');
 
         const again = await store.claimTasks(w, 'me', 5, T0 + 21_000, 10_000);
-        assert.deepEqual(again.map((t) => t.taskId), [a, b, c], 'requeued tasks keep their place in line');
-        assert.deepEqual(again.map((t) => t.attempt), [2, 2, 2]);
+        assert.deepEqual(
+          again.map((t) => t.taskId),
+          [a, b, c],
+          'requeued tasks keep their place in line',
+        );
+        assert.deepEqual(
+          again.map((t) => t.attempt),
+          [2, 2, 2],
+        );
         assert.deepEqual(await store.completeTasks([ok(a, 'me'), ok(b, 'me'), ok(c, 'me')]), [a, b, c]);
         assert.equal(await store.requeueOrphanedTasks('me', T0 + 99_000), 0, 'finished tasks are never requeued');
       }));
@@ -211,10 +280,7 @@ function taskStoreSuite(kind: StoreKind): void {
           assert.equal(t?.leaseUntil, i === 1 ? T0 + 18_000 : T0 + 10_000, `workflow ${i}`);
         }
         assert.equal(await store.requeueOrphanedTasks('me', T0 + 12_000), 4, 'the lapsed leases of the other two workflows');
-        assert.deepEqual(
-          await Promise.all(ws.map(async (w) => (await store.countTasks(w)).QUEUED)),
-          [2, 0, 2],
-        );
+        assert.deepEqual(await Promise.all(ws.map(async (w) => (await store.countTasks(w)).QUEUED)), [2, 0, 2]);
       }));
 
     if (kind === 'sqlite') {
@@ -250,7 +316,11 @@ function taskStoreSuite(kind: StoreKind): void {
       void it('PostgreSQL only: two nodes claiming at once never get the same task', async () => {
         const w = wf();
         const N = 2000;
-        await Promise.all(Array.from({ length: N }, (_, i) => store.createTask({ taskId: `${w}_c${i}`, workflowId: w, input: '{}', createdAt: T0 + i, expiresAt: T0 + DAY })));
+        await Promise.all(
+          Array.from({ length: N }, (_, i) =>
+            store.createTask({ taskId: `${w}_c${i}`, workflowId: w, input: '{}', createdAt: T0 + i, expiresAt: T0 + DAY }),
+          ),
+        );
         const other = await reopen();
         try {
           const drain = async (s: Store, owner: string): Promise<string[]> => {
@@ -290,12 +360,22 @@ function taskStoreSuite(kind: StoreKind): void {
         try {
           const results = await Promise.all(
             Array.from({ length: 10 }, (_, i) =>
-              (i % 2 ? other : store).createTask({ taskId: `${w}_k${i}`, workflowId: w, input: '{}', idempotencyKey: 'same', createdAt: T0, expiresAt: T0 + DAY }),
+              (i % 2 ? other : store).createTask({
+                taskId: `${w}_k${i}`,
+                workflowId: w,
+                input: '{}',
+                idempotencyKey: 'same',
+                createdAt: T0,
+                expiresAt: T0 + DAY,
+              }),
             ),
           );
           const created = results.filter((r) => r.created);
           assert.equal(created.length, 1);
-          assert.ok(results.every((r) => r.task.taskId === created[0]!.task.taskId), 'every caller gets the one task');
+          assert.ok(
+            results.every((r) => r.task.taskId === created[0]!.task.taskId),
+            'every caller gets the one task',
+          );
           assert.equal((await store.countTasks(w)).QUEUED, 1);
         } finally {
           await other.close();
@@ -326,13 +406,22 @@ function taskStoreSuite(kind: StoreKind): void {
       assert.equal(pages, 3);
 
       const running = await store.listTasks(w, { statuses: ['RUNNING'], limit: 100 });
-      assert.deepEqual(running.tasks.map((t) => t.taskId), [ids[0], ids[2], ids[4]]);
+      assert.deepEqual(
+        running.tasks.map((t) => t.taskId),
+        [ids[0], ids[2], ids[4]],
+      );
       assert.equal(running.next, undefined);
       const mixed = await store.listTasks(w, { statuses: ['COMPLETED', 'CANCELED'], limit: 2 });
-      assert.deepEqual(mixed.tasks.map((t) => t.taskId), [ids[1], ids[3]]);
+      assert.deepEqual(
+        mixed.tasks.map((t) => t.taskId),
+        [ids[1], ids[3]],
+      );
       assert.ok(mixed.next);
       const mixed2 = await store.listTasks(w, { statuses: ['COMPLETED', 'CANCELED'], limit: 2, after: mixed.next });
-      assert.deepEqual(mixed2.tasks.map((t) => t.taskId), [ids[7]]);
+      assert.deepEqual(
+        mixed2.tasks.map((t) => t.taskId),
+        [ids[7]],
+      );
       assert.equal(mixed2.next, undefined);
       assert.equal((await store.listTasks(w, { limit: 5 })).tasks[0]?.input, undefined, 'listings carry no payloads');
       await assert.rejects(store.listTasks(w, { limit: 5, after: 'not a cursor!' }), /Invalid cursor/);
@@ -342,7 +431,10 @@ function taskStoreSuite(kind: StoreKind): void {
       const w = wf();
       const [a, b, c] = (await create(w, 3)) as [string, string, string];
       const got = await store.getTasks(w, [c, 'unknown', a, c]);
-      assert.deepEqual(got.map((t: TaskRecord) => t.taskId), [c, a]);
+      assert.deepEqual(
+        got.map((t: TaskRecord) => t.taskId),
+        [c, a],
+      );
       assert.deepEqual(await store.getTasks('another', [a, b]), []);
       assert.deepEqual(await store.getTasks(w, []), []);
     });
@@ -387,7 +479,9 @@ function taskStoreSuite(kind: StoreKind): void {
         const w = wf();
         const w2 = wf();
         await Promise.all(
-          Array.from({ length: 2500 }, (_, i) => store.createTask({ taskId: `${w}_old${i}`, workflowId: w, input: '{}', createdAt: T0, expiresAt: T0 + 1000 + i })),
+          Array.from({ length: 2500 }, (_, i) =>
+            store.createTask({ taskId: `${w}_old${i}`, workflowId: w, input: '{}', createdAt: T0, expiresAt: T0 + 1000 + i }),
+          ),
         );
         const fresh = await create(w, 2, { at: T0 + 5000, prefix: `${w}_new` });
         await create(w2, 1, { at: T0, prefix: `${w2}_x` });
@@ -395,7 +489,10 @@ function taskStoreSuite(kind: StoreKind): void {
         assert.equal(await store.countQueuedTasks(w), 2502);
         await store.claimTasks(w, 'node-a', 3, T0, 30_000);
         assert.equal(await store.deleteExpiredTasks(T0 + 1000 + 2499), 2500, 'in several chunks');
-        assert.deepEqual((await store.listTasks(w, { limit: 10 })).tasks.map((t) => t.taskId), fresh);
+        assert.deepEqual(
+          (await store.listTasks(w, { limit: 10 })).tasks.map((t) => t.taskId),
+          fresh,
+        );
         assert.deepEqual(await store.countTasks(w), await countByListing(w));
         assert.deepEqual(await store.countTasks(w), { QUEUED: 2, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 });
         assert.equal((await store.countTasks(w2)).QUEUED, 1, 'other workflows keep theirs until they expire');
@@ -407,10 +504,38 @@ function taskStoreSuite(kind: StoreKind): void {
     void it('puts, replaces with a new version, lists and deletes', async () => {
       const w = wf();
       assert.equal(await store.getPublication(w), undefined);
-      const p1 = await store.putPublication({ workflowId: w, mode: 'SYNC', spec: { blocks: [{ id: 'a' }] }, desiredStatus: 'PUBLISHED', at: T0 });
-      assert.deepEqual(p1, { workflowId: w, mode: 'SYNC', spec: { blocks: [{ id: 'a' }] }, version: 1, desiredStatus: 'PUBLISHED', publishedAt: T0, updatedAt: T0 });
-      const p2 = await store.putPublication({ workflowId: w, mode: 'ASYNC', spec: { blocks: [] }, desiredStatus: 'PUBLISHED', at: T0 + 10 });
-      assert.deepEqual(p2, { workflowId: w, mode: 'ASYNC', spec: { blocks: [] }, version: 2, desiredStatus: 'PUBLISHED', publishedAt: T0, updatedAt: T0 + 10 });
+      const p1 = await store.putPublication({
+        workflowId: w,
+        mode: 'SYNC',
+        spec: { blocks: [{ id: 'a' }] },
+        desiredStatus: 'PUBLISHED',
+        at: T0,
+      });
+      assert.deepEqual(p1, {
+        workflowId: w,
+        mode: 'SYNC',
+        spec: { blocks: [{ id: 'a' }] },
+        version: 1,
+        desiredStatus: 'PUBLISHED',
+        publishedAt: T0,
+        updatedAt: T0,
+      });
+      const p2 = await store.putPublication({
+        workflowId: w,
+        mode: 'ASYNC',
+        spec: { blocks: [] },
+        desiredStatus: 'PUBLISHED',
+        at: T0 + 10,
+      });
+      assert.deepEqual(p2, {
+        workflowId: w,
+        mode: 'ASYNC',
+        spec: { blocks: [] },
+        version: 2,
+        desiredStatus: 'PUBLISHED',
+        publishedAt: T0,
+        updatedAt: T0 + 10,
+      });
       assert.deepEqual(await store.getPublication(w), p2);
       assert.ok((await store.listPublications()).some((p) => p.workflowId === w && p.version === 2));
       assert.equal(await store.deletePublication(w), true);
@@ -442,12 +567,19 @@ function taskStoreSuite(kind: StoreKind): void {
           assert.equal(r1?.status, 'COMPLETED');
           assert.equal(r1?.input, '{"a":1}');
           assert.equal(r1?.output, '{"done":1}');
-          assert.equal((await s2.createTask({ taskId: 'r3', workflowId: 'w', input: '{}', idempotencyKey: 'ik', createdAt: T0, expiresAt: T0 + DAY })).created, false);
+          assert.equal(
+            (await s2.createTask({ taskId: 'r3', workflowId: 'w', input: '{}', idempotencyKey: 'ik', createdAt: T0, expiresAt: T0 + DAY }))
+              .created,
+            false,
+          );
           assert.deepEqual(await s2.countTasks('w'), { QUEUED: 2, RUNNING: 0, COMPLETED: 1, ERROR: 0, CANCELED: 0 });
-          assert.deepEqual((await s2.claimTasks('w', 'node-b', 5, T0 + 10, 1000)).map((t) => t.taskId), ['r2', 'r4']);
+          assert.deepEqual(
+            (await s2.claimTasks('w', 'node-b', 5, T0 + 10, 1000)).map((t) => t.taskId),
+            ['r2', 'r4'],
+          );
           assert.equal((await s2.getPublication('w'))?.spec['x'], 1);
           assert.equal((await s2.getApiKeyByHash('h1'))?.id, 'k1');
-          assert.deepEqual(await s2.schemaVersion(), { current: 5, latest: 5 });
+          assert.deepEqual(await s2.schemaVersion(), { current: LATEST_SCHEMA, latest: LATEST_SCHEMA });
         } finally {
           await s2.close();
         }

@@ -86,7 +86,7 @@ describe('parseBody', () => {
       '  - method: POST',
       '    request_body: \'{"prompt":"${parameters.prompt}",',
       '  "max": 5, "it\'\'s": 1',
-      '  }\'',
+      "  }'",
       '    action_type: predict',
       '  - body: "a',
       ' b \\"c\\"',
@@ -100,7 +100,7 @@ describe('parseBody', () => {
       ],
     });
     // Valid documents are never rewritten.
-    const valid = 'a: \'x\n  y\'\n';
+    const valid = "a: 'x\n  y'\n";
     assert.equal(reindentQuotedContinuations(valid), valid);
   });
 
@@ -108,7 +108,10 @@ describe('parseBody', () => {
     for (const ct of [undefined, 'application/yaml']) {
       assert.throws(
         () => parseBody('['.repeat(5000) + ']'.repeat(5000), ct),
-        (e: unknown) => e instanceof FlowdError && e.status === 400 && e.message === 'Request body is nested deeper than 128 levels (FLOWD_BODY_MAX_DEPTH).',
+        (e: unknown) =>
+          e instanceof FlowdError &&
+          e.status === 400 &&
+          e.message === 'Request body is nested deeper than 128 levels (FLOWD_BODY_MAX_DEPTH).',
       );
     }
   });

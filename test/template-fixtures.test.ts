@@ -13,7 +13,9 @@ import type { Template } from '../src/template/types.js';
 // Flow Framework's own templates live beside the repository (in CI), not in it: a clone alone
 // skips them with one line and still runs the built-in use cases below.
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/flow-framework');
-const NO_FIXTURES = existsSync(FIXTURES) ? false : `Flow Framework fixtures not found at ${FIXTURES} (they sit beside the repository in CI): skipped`;
+const NO_FIXTURES = existsSync(FIXTURES)
+  ? false
+  : `Flow Framework fixtures not found at ${FIXTURES} (they sit beside the repository in CI): skipped`;
 const TEST_TEMPLATES = join(FIXTURES, 'test-templates');
 const SAMPLES = join(FIXTURES, 'sample-templates');
 const SHIPPED = join(dirname(fileURLToPath(import.meta.url)), '../src/template/use-cases');
@@ -88,7 +90,10 @@ describe('Flow Framework fixtures', { skip: NO_FIXTURES }, () => {
         const path = join(TEST_TEMPLATES, file);
         const legacy = LEGACY_FIXTURES[file];
         if (legacy !== undefined) {
-          assert.throws(() => load(path), (e: unknown) => e instanceof FlowdError && e.message === legacy);
+          assert.throws(
+            () => load(path),
+            (e: unknown) => e instanceof FlowdError && e.message === legacy,
+          );
           return;
         }
         const t = load(path);
@@ -200,9 +205,7 @@ describe('built-in use cases', () => {
   });
 
   it('leaves placeholders that are not defaults for provisioning time', () => {
-    const text = JSON.stringify(
-      buildUseCaseTemplate('semantic_search_with_cohere_embedding', { 'create_connector.credential.key': 'k' }),
-    );
+    const text = JSON.stringify(buildUseCaseTemplate('semantic_search_with_cohere_embedding', { 'create_connector.credential.key': 'k' }));
     assert.match(text, /\$\{\{\s*\w+\.\w+\s*\}\}/);
   });
 
@@ -232,10 +235,9 @@ describe('built-in use cases', () => {
         e.kind === 'validation' &&
         e.message === 'Missing the following required parameters for use case [semantic_search] : [create_ingest_pipeline.model_id]',
     );
-    assert.throws(
-      () => buildUseCaseTemplate('semantic_search', undefined),
-      { message: 'Missing the following required parameters for use case [semantic_search] : [create_ingest_pipeline.model_id]' },
-    );
+    assert.throws(() => buildUseCaseTemplate('semantic_search', undefined), {
+      message: 'Missing the following required parameters for use case [semantic_search] : [create_ingest_pipeline.model_id]',
+    });
     assert.throws(() => buildUseCaseTemplate('bedrock_titan_embedding_model_deploy', { 'create_connector.credential.secret_key': 's' }), {
       message:
         'Missing the following required parameters for use case [bedrock_titan_embedding_model_deploy] : [create_connector.credential.access_key, create_connector.credential.session_token]',
@@ -254,7 +256,10 @@ describe('built-in use cases', () => {
     const msg =
       'failure parsing request body when a use case is given, make sure to provide a map with values that are either Strings, Arrays, or Map of Strings to Strings';
     for (const body of [[], 'x', 5, { 'create_ingest_pipeline.model_id': null }, { a: { b: { c: 1 } } }, { a: [{}] }]) {
-      assert.throws(() => buildUseCaseTemplate('semantic_search', body), (e: unknown) => e instanceof FlowdError && e.message === msg);
+      assert.throws(
+        () => buildUseCaseTemplate('semantic_search', body),
+        (e: unknown) => e instanceof FlowdError && e.message === msg,
+      );
     }
   });
 });

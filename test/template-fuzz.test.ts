@@ -46,7 +46,9 @@ const nearTemplate = (() => {
       { requiredKeys: [] },
     ),
   );
-  const edge = maybe(fc.record({ source: maybe(fc.string({ maxLength: 4 })), dest: maybe(fc.string({ maxLength: 4 })), x: json }, { requiredKeys: [] }));
+  const edge = maybe(
+    fc.record({ source: maybe(fc.string({ maxLength: 4 })), dest: maybe(fc.string({ maxLength: 4 })), x: json }, { requiredKeys: [] }),
+  );
   const workflow = maybe(
     fc.record(
       {
@@ -131,7 +133,36 @@ describe('template fuzzing', () => {
   });
 
   it('YAML-ish and JSON-ish strings: only validation errors', () => {
-    const piece = fc.constantFrom('{', '}', '[', ']', ':', ' ', '\n', '  ', '- ', '"', "'", '&a ', '*a', '!!', '!t ', '#', ',', 'name', 'workflows', 'nodes', '---', '? ', '|', '>', '%YAML 1.1\n', '1e999', '-0', '\\');
+    const piece = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      ' ',
+      '\n',
+      '  ',
+      '- ',
+      '"',
+      "'",
+      '&a ',
+      '*a',
+      '!!',
+      '!t ',
+      '#',
+      ',',
+      'name',
+      'workflows',
+      'nodes',
+      '---',
+      '? ',
+      '|',
+      '>',
+      '%YAML 1.1\n',
+      '1e999',
+      '-0',
+      '\\',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), fc.constantFrom(...CONTENT_TYPES), (parts, ct) => parseAll(parts.join(''), ct)),
       { numRuns: 2000 },

@@ -88,18 +88,13 @@ describe('parseTemplate: Flow Framework messages', () => {
   it('rejects non-map user_params and previous_node_inputs', () => {
     const bad = { name: 't', workflows: { provision: { user_params: { a: { b: 1 } }, nodes: [node('a')] } } };
     rejects(bad, 'Unable to parse field [user_params] in a workflow object.');
-    rejects(
-      tpl({}, [node('a', { previous_node_inputs: { b: ['x'] } })]),
-      'Unable to parse field [previous_node_inputs] in a node object.',
-    );
+    rejects(tpl({}, [node('a', { previous_node_inputs: { b: ['x'] } })]), 'Unable to parse field [previous_node_inputs] in a node object.');
   });
 
   it('update_fields accepts only the updatable fields', () => {
-    rejects(
-      { name: 'x', workflows: {} },
-      'You can not update the field [workflows] without updating the whole template.',
-      { updateFields: true },
-    );
+    rejects({ name: 'x', workflows: {} }, 'You can not update the field [workflows] without updating the whole template.', {
+      updateFields: true,
+    });
     rejects({ user: {} }, 'You can not update the field [user] without updating the whole template.', {
       updateFields: true,
     });
@@ -254,7 +249,10 @@ describe('parseTemplate: limits', () => {
       'Workflow [provision] has 1001 nodes, which exceeds the maximum of 1000 nodes per workflow.',
     );
     assert.equal(e.code, 'template.limit');
-    assert.equal(parseTemplate({ name: 't', workflows: { provision: { nodes: nodes.slice(0, 1000) } } }).workflows.provision?.nodes.length, 1000);
+    assert.equal(
+      parseTemplate({ name: 't', workflows: { provision: { nodes: nodes.slice(0, 1000) } } }).workflows.provision?.nodes.length,
+      1000,
+    );
     rejects(
       { name: 't', workflows: { w: { nodes: nodes.slice(0, 3) } } },
       'Workflow [w] has 3 nodes, which exceeds the maximum of 2 nodes per workflow.',
@@ -285,11 +283,9 @@ describe('parseTemplate: limits', () => {
       'The string in field [workflows.provision.nodes[0].user_inputs.prompt] has 1000001 characters, which exceeds the maximum of 1000000.',
     );
     parseTemplate(tpl({}, [node('a', { user_inputs: { prompt: long.slice(1) } })]));
-    rejects(
-      tpl({ description: 'd'.repeat(13) }),
-      'The string in field [description] has 13 characters, which exceeds the maximum of 12.',
-      { limits: { maxStringLength: 12 } },
-    );
+    rejects(tpl({ description: 'd'.repeat(13) }), 'The string in field [description] has 13 characters, which exceeds the maximum of 12.', {
+      limits: { maxStringLength: 12 },
+    });
     rejects(
       tpl({}, [node('a', { user_inputs: { ['k'.repeat(13)]: 1 } })]),
       'A key in field [workflows.provision.nodes[0].user_inputs] has 13 characters, which exceeds the maximum of 12.',

@@ -17,7 +17,12 @@ const doc = {
           type: 'create_connector',
           user_inputs: { name: 'c', credential: { key: 'secret' }, parameters: { n: 1 } },
         },
-        { id: 'model', type: 'register_remote_model', previous_node_inputs: { conn: 'connector_id' }, user_inputs: { api_key: 'k', name: 'm' } },
+        {
+          id: 'model',
+          type: 'register_remote_model',
+          previous_node_inputs: { conn: 'connector_id' },
+          user_inputs: { api_key: 'k', name: 'm' },
+        },
       ],
     },
   },
@@ -29,7 +34,7 @@ const doc = {
 };
 
 describe('serializeTemplate', () => {
-  it('emits Flow Framework\'s serialized shape: trimmed texts, always-present maps, materialized edges', () => {
+  it("emits Flow Framework's serialized shape: trimmed texts, always-present maps, materialized edges", () => {
     const out = serializeTemplate(parseTemplate(doc), { includeUser: false, redact: () => false });
     assert.deepEqual(out, {
       name: 'padded name',
@@ -92,7 +97,9 @@ describe('serializeTemplate', () => {
 
   it('returns fresh data (mutating the output leaves the template alone)', () => {
     const t = parseTemplate(doc);
-    const out = serializeTemplate(t, keepAll) as { workflows: { provision: { nodes: Array<{ user_inputs: { parameters: { n: number } } }> } } };
+    const out = serializeTemplate(t, keepAll) as {
+      workflows: { provision: { nodes: Array<{ user_inputs: { parameters: { n: number } } }> } };
+    };
     const first = out.workflows.provision.nodes[0];
     assert.ok(first);
     first.user_inputs.parameters.n = 99;

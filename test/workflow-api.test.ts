@@ -29,10 +29,14 @@ void describe('create / get / update / delete', () => {
     assert.equal(g.status, 200);
     assert.deepEqual(g.body.workflows.provision.edges, [{ source: 'a', dest: 'b' }]);
     assert.deepEqual(g.body.workflows.provision.user_params, {});
-    assert.deepEqual(g.body.workflows.provision.nodes[0].user_inputs.configurations, {
-      settings: { shards: 2 },
-      list: [1, 'two', { three: 3 }],
-    }, 'nested JSON kept exactly');
+    assert.deepEqual(
+      g.body.workflows.provision.nodes[0].user_inputs.configurations,
+      {
+        settings: { shards: 2 },
+        list: [1, 'two', { three: 3 }],
+      },
+      'nested JSON kept exactly',
+    );
     assert.equal(typeof g.body.created_time, 'number');
     assert.equal(g.body.created_time, g.body.last_updated_time);
     assert.equal(g.body.last_provisioned_time, undefined);
@@ -68,7 +72,8 @@ void describe('create / get / update / delete', () => {
   });
 
   void it('delete returns the OpenSearch delete response; clear_status removes the status', async () => {
-    const id = (await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, { body: template([noop('a')]) })).body.workflow_id;
+    const id = (await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, { body: template([noop('a')]) })).body
+      .workflow_id;
     const d = await node.request('DELETE', `${FF}/${id}?clear_status=true`);
     assert.equal(d.status, 200);
     assert.equal(d.body._id, id);
@@ -89,10 +94,18 @@ void describe('create / get / update / delete', () => {
 void describe('parameter rules of create and update', () => {
   const t = template([noop('a')]);
   const cases: Array<[string, string, string]> = [
-    ['POST', '?foo=bar', 'Only the parameters [validation, provision, reprovision, update_fields, use_case, wait_for_completion_timeout, on_failure] are permitted unless the provision parameter is set to true.'],
+    [
+      'POST',
+      '?foo=bar',
+      'Only the parameters [validation, provision, reprovision, update_fields, use_case, wait_for_completion_timeout, on_failure] are permitted unless the provision parameter is set to true.',
+    ],
     ['POST', '?provision=true&update_fields=true', 'You can not use both the provision and update_fields parameters in the same request.'],
     ['POST', '?reprovision=true', 'You can not use the reprovision parameter to create a new template.'],
-    ['POST', '?wait_for_completion_timeout=1s', "Request parameter 'wait_for_completion_timeout' is not allowed unless the 'provision' or 'reprovision' parameter is set to true."],
+    [
+      'POST',
+      '?wait_for_completion_timeout=1s',
+      "Request parameter 'wait_for_completion_timeout' is not allowed unless the 'provision' or 'reprovision' parameter is set to true.",
+    ],
     ['POST', '?provision=maybe', 'Failed to parse value [maybe] only [true] or [false] are allowed.'],
   ];
   for (const [method, q, msg] of cases) {
@@ -125,12 +138,50 @@ void describe('validation in Flow Framework order, before any state changes', ()
     ['dangling edge source', template([noop('a')], [{ source: 'x', dest: 'a' }]), 400, 'Edge source x does not correspond to a node.'],
     ['dangling edge dest', template([noop('a')], [{ source: 'a', dest: 'x' }]), 400, 'Edge destination x does not correspond to a node.'],
     ['self loop', template([noop('a')], [{ source: 'a', dest: 'a' }]), 400, 'Edge connects node a to itself.'],
-    ['no start node', template([noop('a'), noop('b')], [{ source: 'a', dest: 'b' }, { source: 'b', dest: 'a' }]), 400, 'No start node detected: all nodes have a predecessor.'],
-    ['cycle', template([noop('a'), noop('b'), noop('c')], [{ source: 'a', dest: 'b' }, { source: 'b', dest: 'c' }, { source: 'c', dest: 'b' }]), 400, /^Cycle detected: \[(b->c, c->b|c->b, b->c)\]$/],
+    [
+      'no start node',
+      template(
+        [noop('a'), noop('b')],
+        [
+          { source: 'a', dest: 'b' },
+          { source: 'b', dest: 'a' },
+        ],
+      ),
+      400,
+      'No start node detected: all nodes have a predecessor.',
+    ],
+    [
+      'cycle',
+      template(
+        [noop('a'), noop('b'), noop('c')],
+        [
+          { source: 'a', dest: 'b' },
+          { source: 'b', dest: 'c' },
+          { source: 'c', dest: 'b' },
+        ],
+      ),
+      400,
+      /^Cycle detected: \[(b->c, c->b|c->b, b->c)\]$/,
+    ],
     ['unknown type', template([{ id: 'a', type: 'teleport' }]), 501, 'Workflow step type [teleport] is not implemented.'],
-    ['denylisted type', template([{ id: 'n1', type: 'delete_index', user_inputs: { index_name: 'x' } }]), 403, 'The step type [delete_index] for node [n1] can not be used in a workflow.'],
-    ['missing inputs', template([{ id: 'workflow_step_1', type: 'register_remote_model', user_inputs: { name: 'm' } }]), 400, 'Invalid workflow, node [workflow_step_1] missing the following required inputs : [connector_id]'],
-    ['required plugin', template([{ id: 'i', type: 'create_index', user_inputs: { index_name: 'x', configurations: {} } }]), 400, /^The workflowStep create_index requires the following plugins to be installed : \[opensearch\]/],
+    [
+      'denylisted type',
+      template([{ id: 'n1', type: 'delete_index', user_inputs: { index_name: 'x' } }]),
+      403,
+      'The step type [delete_index] for node [n1] can not be used in a workflow.',
+    ],
+    [
+      'missing inputs',
+      template([{ id: 'workflow_step_1', type: 'register_remote_model', user_inputs: { name: 'm' } }]),
+      400,
+      'Invalid workflow, node [workflow_step_1] missing the following required inputs : [connector_id]',
+    ],
+    [
+      'required plugin',
+      template([{ id: 'i', type: 'create_index', user_inputs: { index_name: 'x', configurations: {} } }]),
+      400,
+      /^The workflowStep create_index requires the following plugins to be installed : \[opensearch\]/,
+    ],
     ['negative timeout', template([noop('a', { user_inputs: { node_timeout: '-5s' } })]), 400, /Must be positive/],
   ];
   for (const [name, t, status, msg] of cases) {
@@ -160,7 +211,10 @@ void describe('validation in Flow Framework order, before any state changes', ()
     try {
       const r = await small.request('POST', FF, { body: template([noop('a'), noop('b'), noop('c')]) });
       assert.equal(r.status, 400);
-      assert.equal(r.body.error, 'Workflow null has 3 nodes, which exceeds the maximum of 2. Change the setting [plugins.flow_framework.max_workflow_steps] to increase this.');
+      assert.equal(
+        r.body.error,
+        'Workflow null has 3 nodes, which exceeds the maximum of 2. Change the setting [plugins.flow_framework.max_workflow_steps] to increase this.',
+      );
     } finally {
       await small.close();
     }
@@ -227,25 +281,36 @@ void describe('_steps, use cases, search', () => {
     assert.equal(needs.status, 400);
     assert.match(needs.body.error, /requires the following plugins to be installed : \[opensearch\]/);
     // …and is stored as built when validation is off.
-    const r = await node.request('POST', `${FF}?use_case=semantic_search&validation=none`, { body: { 'create_ingest_pipeline.model_id': 'abc' } });
+    const r = await node.request('POST', `${FF}?use_case=semantic_search&validation=none`, {
+      body: { 'create_ingest_pipeline.model_id': 'abc' },
+    });
     assert.equal(r.status, 201, r.text);
     const g = await node.request('GET', `${FF}/${r.body.workflow_id}`);
     assert.equal(g.body.name, 'semantic_search');
     const missing = await node.request('POST', `${FF}?use_case=semantic_search`);
-    assert.equal(missing.body.error, 'Missing the following required parameters for use case [semantic_search] : [create_ingest_pipeline.model_id]');
+    assert.equal(
+      missing.body.error,
+      'Missing the following required parameters for use case [semantic_search] : [create_ingest_pipeline.model_id]',
+    );
     const unknown = await node.request('POST', `${FF}?use_case=x`, { body: {} });
     assert.equal(unknown.body.error, 'Unable to find substitution ready file for use case: x');
   });
 
   void it('_search and state/_search answer SearchResponse shapes with the query DSL', async () => {
     const a = (await node.request('POST', FF, { body: { ...template([noop('a')]), name: 'findme-alpha' } })).body.workflow_id;
-    const b = (await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, { body: { ...template([noop('a')]), name: 'findme-beta' } })).body.workflow_id;
+    const b = (
+      await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=5s`, {
+        body: { ...template([noop('a')]), name: 'findme-beta' },
+      })
+    ).body.workflow_id;
     // `name` is a text field: the standard analyzer splits on '-', so a plain match finds both…
     const both = await node.request('POST', `${FF}/_search`, { body: { query: { match: { name: 'findme-alpha' } } } });
     assert.equal(both.body.hits.hits.length, 2);
     assert.equal(both.body.hits.hits[0]._id, a, 'the closer match scores higher');
     // …and operator=and narrows it to one.
-    const r = await node.request('POST', `${FF}/_search`, { body: { query: { match: { name: { query: 'findme-alpha', operator: 'and' } } } } });
+    const r = await node.request('POST', `${FF}/_search`, {
+      body: { query: { match: { name: { query: 'findme-alpha', operator: 'and' } } } },
+    });
     assert.equal(r.status, 200);
     assert.equal(r.body.hits.hits.length, 1);
     assert.equal(r.body.hits.hits[0]._id, a);
@@ -255,7 +320,10 @@ void describe('_steps, use cases, search', () => {
     const q = JSON.stringify({ query: { bool: { must: [{ term: { state: 'COMPLETED' } }, { ids: { values: [a, b] } }] } } });
     const st = await node.request('GET', `${FF}/state/_search?source=${encodeURIComponent(q)}&source_content_type=application/json`);
     assert.equal(st.status, 200, st.text);
-    assert.deepEqual(st.body.hits.hits.map((h: any) => h._id), [b]);
+    assert.deepEqual(
+      st.body.hits.hits.map((h: any) => h._id),
+      [b],
+    );
     const bad = await node.request('POST', `${FF}/_search`, { body: { query: { nonsense: {} } } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.type, 'parsing_exception');

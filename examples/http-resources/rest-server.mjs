@@ -103,7 +103,10 @@ async function answer(req) {
   const replayKey = method === 'POST' && typeof key === 'string' ? `${req.url ?? ''} ${key}` : undefined;
   const seen = replayKey === undefined ? undefined : replays.get(replayKey);
   if (seen !== undefined) return seen;
-  const parts = new URL(req.url ?? '/', 'http://rest').pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  const parts = new URL(req.url ?? '/', 'http://rest').pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeURIComponent);
   const reply = route(method, parts, body);
   if (replayKey !== undefined && reply.status === 201) replays.set(replayKey, reply);
   return reply;

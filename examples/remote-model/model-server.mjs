@@ -67,9 +67,11 @@ function embed(text) {
  * @returns {[number, unknown]}
  */
 function chat(body) {
-  if (!isObject(body) || typeof body.model !== 'string') return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
+  if (!isObject(body) || typeof body.model !== 'string')
+    return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
   const messages = body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) return [400, openAiError("'messages' is a required property", 'invalid_request_error')];
+  if (!Array.isArray(messages) || messages.length === 0)
+    return [400, openAiError("'messages' is a required property", 'invalid_request_error')];
   /** @type {unknown[]} */
   const list = messages;
   const lastUser = [...list].reverse().find((m) => isObject(m) && m.role === 'user');
@@ -95,7 +97,8 @@ function chat(body) {
  * @returns {[number, unknown]}
  */
 function embeddings(body) {
-  if (!isObject(body) || typeof body.model !== 'string') return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
+  if (!isObject(body) || typeof body.model !== 'string')
+    return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
   const input = body.input;
   /** @type {string[] | undefined} */
   let texts;
@@ -164,7 +167,9 @@ const server = createServer((req, res) => {
 server.listen(PORT, HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : PORT;
-  say(`listening on http://${HOST}:${port} (model ${MODEL}, key ${API_KEY === 'local-demo-key' ? 'local-demo-key' : '<from MODEL_SERVER_API_KEY>'})`);
+  say(
+    `listening on http://${HOST}:${port} (model ${MODEL}, key ${API_KEY === 'local-demo-key' ? 'local-demo-key' : '<from MODEL_SERVER_API_KEY>'})`,
+  );
 });
 
 // Stop cleanly on Ctrl-C or kill.

@@ -66,7 +66,11 @@ function osError(status, type, reason, extra = {}) {
 
 /** @param {string} name */
 const indexNotFound = (name) =>
-  osError(404, 'index_not_found_exception', `no such index [${name}]`, { 'resource.type': 'index_or_alias', 'resource.id': name, index: name });
+  osError(404, 'index_not_found_exception', `no such index [${name}]`, {
+    'resource.type': 'index_or_alias',
+    'resource.id': name,
+    index: name,
+  });
 
 /**
  * Nested or flat settings → flat `index.*` strings, as OpenSearch stores them (null resets).
@@ -166,7 +170,11 @@ function putSettings(name, body) {
   if (keys.length === 0) return osError(400, 'action_request_validation_exception', 'Validation Failed: 1: no settings to update;');
   const frozen = keys.filter((k) => STATIC_SETTINGS.has(k));
   if (frozen.length > 0) {
-    return osError(400, 'illegal_argument_exception', `Can't update non dynamic settings [[${frozen.join(', ')}]] for open indices [[${name}/${index.uuid}]]`);
+    return osError(
+      400,
+      'illegal_argument_exception',
+      `Can't update non dynamic settings [[${frozen.join(', ')}]] for open indices [[${name}/${index.uuid}]]`,
+    );
   }
   for (const [k, v] of Object.entries(changes)) {
     if (v === null) delete index.settings[k];
@@ -198,9 +206,20 @@ function reindex(body, query) {
   const copied = docs.slice(0, maxDocs);
   dest.docs.push(...copied);
   return ok({
-    took: 1, timed_out: false, total: copied.length, updated: 0, created: copied.length, deleted: 0,
-    batches: copied.length > 0 ? 1 : 0, version_conflicts: 0, noops: 0, retries: { bulk: 0, search: 0 },
-    throttled_millis: 0, requests_per_second: Number(query.requests_per_second ?? '-1'), throttled_until_millis: 0, failures: [],
+    took: 1,
+    timed_out: false,
+    total: copied.length,
+    updated: 0,
+    created: copied.length,
+    deleted: 0,
+    batches: copied.length > 0 ? 1 : 0,
+    version_conflicts: 0,
+    noops: 0,
+    retries: { bulk: 0, search: 0 },
+    throttled_millis: 0,
+    requests_per_second: Number(query.requests_per_second ?? '-1'),
+    throttled_until_millis: 0,
+    failures: [],
   });
 }
 
@@ -214,7 +233,8 @@ function pipeline(method, store, kind, id, body) {
     const found = store.get(id);
     return found === undefined ? { status: 404, body: {} } : ok({ [id]: found });
   }
-  if (method === 'DELETE') return store.delete(id) ? ok({ acknowledged: true }) : osError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`);
+  if (method === 'DELETE')
+    return store.delete(id) ? ok({ acknowledged: true }) : osError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`);
   if (method !== 'PUT') return undefined;
   if (!isObject(body)) return osError(400, 'parse_exception', 'request body is required');
   if (kind === 'ingest' && !Array.isArray(body.processors)) {
@@ -230,7 +250,9 @@ function route(method, p, query, body) {
   if (a === undefined) {
     if (method !== 'GET') return undefined;
     return ok({
-      name: 'mini-opensearch', cluster_name: 'flowd-examples', cluster_uuid: 'mini',
+      name: 'mini-opensearch',
+      cluster_name: 'flowd-examples',
+      cluster_uuid: 'mini',
       version: { distribution: 'opensearch', number: '2.19.0', minimum_wire_compatibility_version: '7.10.0' },
       tagline: 'The OpenSearch Project: https://opensearch.org/ (miniature, for flowd examples)',
     });
@@ -240,16 +262,26 @@ function route(method, p, query, body) {
     return pipeline(method, a === '_ingest' ? ingestPipelines : searchPipelines, a === '_ingest' ? 'ingest' : 'search', c, body);
   }
   if (a === '_cat' && b === 'indices' && method === 'GET') {
-    return ok([...indices].map(([name, i]) => ({
-      health: 'green', status: 'open', index: name, uuid: i.uuid,
-      pri: i.settings['index.number_of_shards'], rep: i.settings['index.number_of_replicas'], 'docs.count': String(i.docs.length),
-    })));
+    return ok(
+      [...indices].map(([name, i]) => ({
+        health: 'green',
+        status: 'open',
+        index: name,
+        uuid: i.uuid,
+        pri: i.settings['index.number_of_shards'],
+        rep: i.settings['index.number_of_replicas'],
+        'docs.count': String(i.docs.length),
+      })),
+    );
   }
   if (a.startsWith('_')) return undefined;
   if (p.length === 1) {
     if (method === 'PUT') return createIndex(a, body);
     const index = indices.get(a);
-    if (method === 'GET') return index === undefined ? indexNotFound(a) : ok({ [a]: { aliases: index.aliases, mappings: index.mappings, settings: nest(index.settings) } });
+    if (method === 'GET')
+      return index === undefined
+        ? indexNotFound(a)
+        : ok({ [a]: { aliases: index.aliases, mappings: index.mappings, settings: nest(index.settings) } });
     if (method === 'DELETE') return indices.delete(a) ? ok({ acknowledged: true }) : indexNotFound(a);
   }
   if (p.length === 2 && b === '_settings' && method === 'GET') return getSettings(a, query);
@@ -272,7 +304,10 @@ async function answer(req) {
   } catch {
     return osError(400, 'parse_exception', 'Failed to parse content to map');
   }
-  const parts = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  const parts = url.pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeURIComponent);
   return (
     route(method, parts, Object.fromEntries(url.searchParams), body) ?? {
       status: 400,

@@ -1,6 +1,9 @@
 /**
- * The block types a flow can use, by the `type` templates give. Importing this is cheap: a
- * block type imports its heavy packages (a model, pino) inside `load`, where it is needed.
+ * The registry of block types a flow can use, by the `type` templates give: the same style as
+ * steps/step-registry.ts, a class the node builds once and injects. Block types are data: a new
+ * one is a file that exports a BlockType and a line in `builtinBlockRegistry`. Building one is
+ * cheap: a block type imports its heavy packages (a model, pino) inside `load`, where needed,
+ * so a worker thread builds its own rather than receiving one.
  */
 import type { BlockType } from './block.js';
 import { customBlock } from './custom-block.js';
@@ -13,16 +16,39 @@ import { reduceBlock } from './reduce-block.js';
 import { splitBlock } from './split-block.js';
 import { switchBlock } from './switch-block.js';
 
-const BLOCK_TYPES: readonly BlockType[] = [jsBlock, mapBlock, switchBlock, joinBlock, splitBlock, reduceBlock, modelBlock, httpBlock, customBlock];
+export class BlockRegistry {
+  readonly #types = new Map<string, BlockType>();
 
-const BY_NAME = new Map(BLOCK_TYPES.map((t) => [t.name, t]));
+  register(type: BlockType): this {
+    if (this.#types.has(type.name)) throw new Error(`block type ${type.name} is registered twice`);
+    this.#types.set(type.name, type);
+    return this;
+  }
 
-export const BLOCK_TYPE_NAMES: readonly string[] = Object.freeze(BLOCK_TYPES.map((t) => t.name));
+  /** Bound, so it can be handed on as a lookup (`parseFlowSpec`'s `blockType`, the executor's). */
+  readonly get = (name: string): BlockType | undefined => this.#types.get(name);
 
-export function getBlockType(name: string): BlockType | undefined {
-  return BY_NAME.get(name);
+  /** Names in registration order. */
+  names(): string[] {
+    return [...this.#types.keys()];
+  }
+
+  /** Types in registration order. */
+  list(): BlockType[] {
+    return [...this.#types.values()];
+  }
 }
 
-export function listBlockTypes(): BlockType[] {
-  return [...BLOCK_TYPES];
+/** The block types every flowd node has. */
+export function builtinBlockRegistry(): BlockRegistry {
+  return new BlockRegistry()
+    .register(jsBlock)
+    .register(mapBlock)
+    .register(switchBlock)
+    .register(joinBlock)
+    .register(splitBlock)
+    .register(reduceBlock)
+    .register(modelBlock)
+    .register(httpBlock)
+    .register(customBlock);
 }

@@ -1,5 +1,5 @@
 /**
- * What a block type is (runtime issue): one processing unit of a published `flow`. Its config
+ * What a block type is: one processing unit of a published `flow`. Its config
  * is checked when the template is created (main thread); at publish time `prepare` resolves
  * what it refers to (a deployed model, a connector) into plain JSON; each service instance (a
  * worker thread) then `load`s the block and is ready once that resolves; `run` handles one

@@ -15,7 +15,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { coerceError, validationError } from '../errors.js';
+import { coerceError, forbidden, isFlowdError, rephrase, validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
 import type { BlockScope } from './block-config.js';
 import { configError, onlyKeys, optionalObject, requiredString, runError } from './block-config.js';
@@ -43,7 +43,11 @@ function checkFile(module: string, scope: BlockScope): string {
   const stat = statSync(file, { throwIfNoEntry: false });
   if (stat === undefined || !stat.isFile()) {
     const from = isAbsolute(module) ? '' : " (relative paths are resolved from flowd's working directory)";
-    throw configError(scope, `[module] ${module} ${stat === undefined ? 'does not exist' : 'is not a file'}${from}`, 'block.module_not_found');
+    throw configError(
+      scope,
+      `[module] ${module} ${stat === undefined ? 'does not exist' : 'is not a file'}${from}`,
+      'block.module_not_found',
+    );
   }
   return file;
 }
@@ -68,15 +72,16 @@ export function checkCustomModule(blockId: string, config: JsonObject, dirs: rea
   const mod = config['module'];
   if (typeof mod !== 'string') return; // the block's own validation reports it
   if (dirs.length === 0) {
-    throw validationError(`Block [${blockId}]: custom blocks are disabled on this node; list the folders their modules may come from in FLOWD_CUSTOM_BLOCK_DIRS.`, {
-      status: 403,
-      code: 'block.custom_disabled',
-      node: blockId,
-    });
+    throw forbidden(
+      `Block [${blockId}]: custom blocks are disabled on this node; list the folders their modules may come from in FLOWD_CUSTOM_BLOCK_DIRS.`,
+      {
+        code: 'block.custom_disabled',
+        node: blockId,
+      },
+    );
   }
   const outside = (): Error =>
-    validationError(`Block [${blockId}]: custom module ${mod} is outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS`, {
-      status: 403,
+    forbidden(`Block [${blockId}]: custom module ${mod} is outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS`, {
       code: 'block.custom_not_allowed',
       node: blockId,
     });
@@ -122,10 +127,16 @@ async function instantiate(ns: unknown, c: CustomConfig, file: string): Promise<
       try {
         block = await createBlock.call(exports, structuredClone(c.options));
       } catch (e) {
-        throw validationError(`custom module ${c.module}: createBlock(options) failed: ${coerceError(e).message}`, { code: 'block.custom_load_failed', cause: e });
+        throw validationError(`custom module ${c.module}: createBlock(options) failed: ${coerceError(e).message}`, {
+          code: 'block.custom_load_failed',
+          cause: e,
+        });
       }
       const run = fnAt(block, 'run');
-      if (run === undefined) throw validationError(`custom module ${c.module}: createBlock(options) must return an object with a run(input) method`, { code: 'block.custom_load_failed' });
+      if (run === undefined)
+        throw validationError(`custom module ${c.module}: createBlock(options) must return an object with a run(input) method`, {
+          code: 'block.custom_load_failed',
+        });
       const close = fnAt(block, 'close');
       const bound: { run: AnyFn; close?: AnyFn } = { run: run.bind(block) };
       if (close !== undefined) bound.close = close.bind(block);
@@ -134,7 +145,9 @@ async function instantiate(ns: unknown, c: CustomConfig, file: string): Promise<
     const processFn = fnAt(exports, 'process');
     if (processFn !== undefined) return { run: processFn.bind(exports) };
   }
-  throw validationError(`custom module ${c.module} (${basename(file)}) exports neither createBlock(options) nor process(input)`, { code: 'block.custom_load_failed' });
+  throw validationError(`custom module ${c.module} (${basename(file)}) exports neither createBlock(options) nor process(input)`, {
+    code: 'block.custom_load_failed',
+  });
 }
 
 export const customBlock: BlockType = {
@@ -155,7 +168,10 @@ export const customBlock: BlockType = {
     try {
       ns = await import(pathToFileURL(file).href);
     } catch (e) {
-      throw validationError(`custom module ${c.module} could not be imported: ${coerceError(e).message}`, { code: 'block.custom_load_failed', cause: e });
+      throw validationError(`custom module ${c.module} could not be imported: ${coerceError(e).message}`, {
+        code: 'block.custom_load_failed',
+        cause: e,
+      });
     }
     const block = await instantiate(ns, c, file);
     const runner: BlockRunner = {
@@ -165,6 +181,9 @@ export const customBlock: BlockType = {
           out = await block.run(input, ctx);
         } catch (e) {
           if (ctx.signal.aborted) throw e;
+          const message = `Block [${ctx.blockId}]: custom module ${c.module} failed: ${coerceError(e).message}`;
+          // A module that throws flowd's own error chose its kind (say `unavailable`: retry): it is kept.
+          if (isFlowdError(e)) throw rephrase(e, message, { node: ctx.blockId });
           throw runError(ctx.blockId, `custom module ${c.module} failed: ${coerceError(e).message}`, 'block.custom_error');
         }
         return jsonOutput(out, c.module, ctx.blockId);

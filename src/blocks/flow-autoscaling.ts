@@ -54,7 +54,9 @@ const DISABLED: AutoscalingSpec = { preset: 'disabled', minReplicas: 1, maxRepli
 export function parseAutoscaling(raw: unknown): AutoscalingSpec {
   if (raw === undefined || raw === null) return { ...DISABLED };
   if (!isJsonObject(raw)) {
-    throw scalingError('[flow.autoscaling] must be an object, e.g. { preset: eco } or { min_replicas: 0, max_replicas: 4, polling_interval: 5s, cooldown_period: 60s }.');
+    throw scalingError(
+      '[flow.autoscaling] must be an object, e.g. { preset: eco } or { min_replicas: 0, max_replicas: 4, polling_interval: 5s, cooldown_period: 60s }.',
+    );
   }
   const unknown = Object.keys(raw).filter((k) => !FIELDS.includes(k));
   if (unknown.length > 0) throw scalingError(`Unknown field [flow.autoscaling.${unknown[0]}]. Allowed: ${FIELDS.join(', ')}.`);
@@ -65,12 +67,18 @@ export function parseAutoscaling(raw: unknown): AutoscalingSpec {
   }
   const explicit = FIELDS.filter((f) => f !== 'preset' && raw[f] !== undefined);
   if (preset === 'disabled') {
-    if (explicit.length > 0) throw scalingError(`[flow.autoscaling] preset disabled takes no other field (found ${explicit.join(', ')}): remove them, or choose preset eco, sport or custom.`);
+    if (explicit.length > 0)
+      throw scalingError(
+        `[flow.autoscaling] preset disabled takes no other field (found ${explicit.join(', ')}): remove them, or choose preset eco, sport or custom.`,
+      );
     return { ...DISABLED };
   }
   const base = PRESETS[preset === 'custom' ? 'eco' : preset];
   if (explicit.length === 0) {
-    if (preset === 'custom') throw scalingError('[flow.autoscaling] preset custom needs at least one of min_replicas, max_replicas, polling_interval, cooldown_period.');
+    if (preset === 'custom')
+      throw scalingError(
+        '[flow.autoscaling] preset custom needs at least one of min_replicas, max_replicas, polling_interval, cooldown_period.',
+      );
     return { preset, ...base, maxReplicas: Math.max(1, base.minReplicas) };
   }
   const minReplicas = raw.min_replicas === undefined ? base.minReplicas : intField(raw.min_replicas, 'min_replicas', 0, MAX_REPLICAS);
@@ -78,13 +86,17 @@ export function parseAutoscaling(raw: unknown): AutoscalingSpec {
     preset: 'custom',
     minReplicas,
     maxReplicas: Math.max(1, minReplicas),
-    pollingIntervalMs: raw.polling_interval === undefined ? base.pollingIntervalMs : readTimeMs(raw.polling_interval, 'flow.autoscaling.polling_interval'),
-    cooldownPeriodMs: raw.cooldown_period === undefined ? base.cooldownPeriodMs : readTimeMs(raw.cooldown_period, 'flow.autoscaling.cooldown_period', true),
+    pollingIntervalMs:
+      raw.polling_interval === undefined ? base.pollingIntervalMs : readTimeMs(raw.polling_interval, 'flow.autoscaling.polling_interval'),
+    cooldownPeriodMs:
+      raw.cooldown_period === undefined ? base.cooldownPeriodMs : readTimeMs(raw.cooldown_period, 'flow.autoscaling.cooldown_period', true),
   };
   if (raw.max_replicas !== undefined) {
     spec.maxReplicas = intField(raw.max_replicas, 'max_replicas', 1, MAX_REPLICAS);
     if (spec.maxReplicas < minReplicas) {
-      throw scalingError(`[flow.autoscaling] max_replicas (${spec.maxReplicas}) is below min_replicas (${minReplicas}): raise max_replicas or lower min_replicas.`);
+      throw scalingError(
+        `[flow.autoscaling] max_replicas (${spec.maxReplicas}) is below min_replicas (${minReplicas}): raise max_replicas or lower min_replicas.`,
+      );
     }
   }
   return spec;

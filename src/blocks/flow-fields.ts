@@ -21,7 +21,9 @@ export function readTimeMs(v: unknown, field: string, allowZero = false): number
     throw flowError(`Invalid [${field}]: ${JSON.stringify(v)}. Use a number of seconds or a time value such as "500ms", "10s" or "2m".`);
   }
   if (ms < 0 || (ms === 0 && !allowZero) || ms > MAX_TIME_MS) {
-    throw flowError(`Invalid [${field}]: ${JSON.stringify(v)}. It must be ${allowZero ? 'at least 0' : 'greater than 0'} and at most 1 day (e.g. "30s").`);
+    throw flowError(
+      `Invalid [${field}]: ${JSON.stringify(v)}. It must be ${allowZero ? 'at least 0' : 'greater than 0'} and at most 1 day (e.g. "30s").`,
+    );
   }
   return ms;
 }

@@ -1,5 +1,5 @@
 /**
- * Graph analysis of a `flow` (runtime issue), shared by the create-time parser (flow-spec.ts)
+ * Graph analysis of a `flow`, shared by the create-time parser (flow-spec.ts)
  * and the executor plan (runtime/flow-plan.ts) so that what is validated is exactly what runs.
  *
  * Split contexts ("regions"): the blocks downstream of a `split` run once per item, up to the
@@ -12,6 +12,7 @@
  */
 import { validationError } from '../errors.js';
 import type { BlockRole } from './block.js';
+import { topologicalOrder } from '../util/topo-sort.js';
 
 export const FLOW_INPUT_REF = '$input';
 
@@ -112,11 +113,21 @@ export function analyzeFlowGraph(input: FlowGraphInput): FlowGraph {
     succs[s as number]?.push(d as number);
     preds[d as number]?.push(s as number);
   }
-  const order = topologicalOrder(ids, preds, succs);
+  const order = flowOrder(ids, succs);
   checkSwitches(input, index, succs);
   checkReachable(input, index, order, preds, succs);
   const ancestors = ancestorSets(order, preds, n);
-  const g: FlowGraph = { ids, index, order, preds, succs, region: new Array<number>(n).fill(0), regions: [], splitRegion: new Array<number>(n).fill(-1), sinks: [] };
+  const g: FlowGraph = {
+    ids,
+    index,
+    order,
+    preds,
+    succs,
+    region: new Array<number>(n).fill(0),
+    regions: [],
+    splitRegion: new Array<number>(n).fill(-1),
+    sinks: [],
+  };
   assignRegions(g, roles);
   checkRegionsConvex(g, ancestors);
   for (let b = 0; b < n; b++) {
@@ -126,24 +137,16 @@ export function analyzeFlowGraph(input: FlowGraphInput): FlowGraph {
   return g;
 }
 
-function topologicalOrder(ids: readonly string[], preds: number[][], succs: number[][]): number[] {
-  const indegree = preds.map((p) => p.length);
-  const queue: number[] = [];
-  for (let i = 0; i < ids.length; i++) if (indegree[i] === 0) queue.push(i);
-  for (let q = 0; q < queue.length; q++) {
-    for (const s of succs[queue[q] as number] as number[]) {
-      indegree[s] = (indegree[s] as number) - 1;
-      if (indegree[s] === 0) queue.push(s);
-    }
-  }
-  if (queue.length < ids.length) {
-    const cycle = findCycle(ids.length, succs, new Set(queue));
+function flowOrder(ids: readonly string[], succs: number[][]): number[] {
+  const order = topologicalOrder(succs);
+  if (order.length < ids.length) {
+    const cycle = findCycle(ids.length, succs, new Set(order));
     throw graphError(
       `The flow's edges form a cycle: [${cycle.map((i) => ids[i]).join(' -> ')}]. A flow must be acyclic: remove one of these edges.`,
       'flow.cycle',
     );
   }
-  return queue;
+  return order;
 }
 
 /** One concrete cycle among the blocks Kahn's algorithm could not order. */
@@ -178,7 +181,10 @@ function checkSwitches(input: FlowGraphInput, index: ReadonlyMap<string, number>
     if (role !== 'switch') return;
     const id = input.ids[b] as string;
     if ((succs[b] as number[]).length === 0) {
-      throw graphError(`Block [${id}] is a switch with no downstream blocks: add an edge from [${id}] to each block it routes to.`, 'flow.switch_route');
+      throw graphError(
+        `Block [${id}] is a switch with no downstream blocks: add an edge from [${id}] to each block it routes to.`,
+        'flow.switch_route',
+      );
     }
     for (const dest of input.switchDests[b] ?? []) {
       const d = index.get(dest);
@@ -193,7 +199,13 @@ function checkSwitches(input: FlowGraphInput, index: ReadonlyMap<string, number>
 }
 
 /** Every block must be reachable from a start block along edges a switch can take. */
-function checkReachable(input: FlowGraphInput, index: ReadonlyMap<string, number>, order: number[], preds: number[][], succs: number[][]): void {
+function checkReachable(
+  input: FlowGraphInput,
+  index: ReadonlyMap<string, number>,
+  order: number[],
+  preds: number[][],
+  succs: number[][],
+): void {
   const live = (s: number, d: number): boolean => {
     const dests = input.roles[s] === 'switch' ? input.switchDests[s] : undefined;
     return dests === undefined || dests.some((x) => index.get(x) === d);
@@ -249,11 +261,17 @@ function assignRegions(g: FlowGraph, roles: readonly BlockRole[]): void {
     if (roles[b] === 'reduce') {
       const rs = new Set(ps.map(edgeRegion));
       if (ps.length === 0 || (rs.size === 1 && rs.has(0))) {
-        throw graphError(`Block [${ids[b]}] is a reduce but no split comes before it: connect it downstream of a split's blocks, or use another block type.`, 'flow.reduce_without_split');
+        throw graphError(
+          `Block [${ids[b]}] is a reduce but no split comes before it: connect it downstream of a split's blocks, or use another block type.`,
+          'flow.reduce_without_split',
+        );
       }
       if (rs.size > 1) {
         const where = ps.map((p) => `[${ids[p]}] in ${contextName(edgeRegion(p))}`).join(', ');
-        throw graphError(`Block [${ids[b]}] (reduce) collects the items of one split, but its upstream blocks are in different contexts: ${where}. Connect only blocks of one split's context to it.`, 'flow.split_context');
+        throw graphError(
+          `Block [${ids[b]}] (reduce) collects the items of one split, but its upstream blocks are in different contexts: ${where}. Connect only blocks of one split's context to it.`,
+          'flow.split_context',
+        );
       }
       r = (regions[edgeRegion(ps[0] as number)] as FlowRegion).parent;
     } else {
@@ -272,7 +290,16 @@ function assignRegions(g: FlowGraph, roles: readonly BlockRole[]): void {
     const reg = regions[r] as FlowRegion;
     reg.members.push(b);
     if (roles[b] === 'split') {
-      const child: FlowRegion = { index: regions.length, split: b, parent: r, depth: reg.depth + 1, members: [], children: [], sinks: [], external: [] };
+      const child: FlowRegion = {
+        index: regions.length,
+        split: b,
+        parent: r,
+        depth: reg.depth + 1,
+        members: [],
+        children: [],
+        sinks: [],
+        external: [],
+      };
       regions.push(child);
       reg.children.push(child.index);
       g.splitRegion[b] = child.index;
@@ -315,10 +342,19 @@ function checkRegionsConvex(g: FlowGraph, ancestors: Array<Set<number>>): void {
   }
 }
 
-function checkMapping(g: FlowGraph, b: number, mapping: Readonly<Record<string, string>>, roles: readonly BlockRole[], ancestors: Array<Set<number>>): void {
+function checkMapping(
+  g: FlowGraph,
+  b: number,
+  mapping: Readonly<Record<string, string>>,
+  roles: readonly BlockRole[],
+  ancestors: Array<Set<number>>,
+): void {
   const id = g.ids[b] as string;
   if (roles[b] === 'reduce') {
-    throw graphError(`Block [${id}] is a reduce: it receives the per-item outputs of its upstream block, so it cannot have an [input] mapping. Remove [input] or map in a block before it.`, 'flow.invalid_input_mapping');
+    throw graphError(
+      `Block [${id}] is a reduce: it receives the per-item outputs of its upstream block, so it cannot have an [input] mapping. Remove [input] or map in a block before it.`,
+      'flow.invalid_input_mapping',
+    );
   }
   for (const [key, ref] of Object.entries(mapping)) {
     const { source } = parseInputRef(ref);
@@ -326,15 +362,24 @@ function checkMapping(g: FlowGraph, b: number, mapping: Readonly<Record<string, 
     const s = g.index.get(source);
     const where = `Block [${id}] input [${key}] maps from [${ref}]`;
     if (s === undefined) {
-      throw graphError(`${where}, but there is no block [${source}]. Use "$input…" or the id of an upstream block: [${[...(ancestors[b] as Set<number>)].map((a) => g.ids[a]).join(', ')}].`, 'flow.invalid_input_mapping');
+      throw graphError(
+        `${where}, but there is no block [${source}]. Use "$input…" or the id of an upstream block: [${[...(ancestors[b] as Set<number>)].map((a) => g.ids[a]).join(', ')}].`,
+        'flow.invalid_input_mapping',
+      );
     }
     if (!(ancestors[b] as Set<number>).has(s)) {
-      throw graphError(`${where}, but [${source}] is not upstream of [${id}]: a block can only map from blocks that run before it. Add an edge path from [${source}] to [${id}] or map from "$input".`, 'flow.invalid_input_mapping');
+      throw graphError(
+        `${where}, but [${source}] is not upstream of [${id}]: a block can only map from blocks that run before it. Add an edge path from [${source}] to [${id}] or map from "$input".`,
+        'flow.invalid_input_mapping',
+      );
     }
     const vr = valueRegion(g, s, b);
     if (!isRegionWithin(g, g.region[b] as number, vr)) {
       const split = g.ids[(g.regions[vr] as FlowRegion).split];
-      throw graphError(`${where}, but [${source}] runs once per item of split [${split}] and [${id}] runs after that split was reduced. Map from the reduce that collects those items instead.`, 'flow.invalid_input_mapping');
+      throw graphError(
+        `${where}, but [${source}] runs once per item of split [${split}] and [${id}] runs after that split was reduced. Map from the reduce that collects those items instead.`,
+        'flow.invalid_input_mapping',
+      );
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The `flow` section of a template (runtime issue): what gets published as services. Parsed and
+ * The `flow` section of a template: what gets published as services. Parsed and
  * validated at create time, so a flow that is stored can be published and run. Every failure
  * is a 400 that names the block and field and says how to fix it.
  */
@@ -70,12 +70,15 @@ export function parseFlowSpec(raw: unknown, opts: ParseFlowSpecOptions): FlowSpe
     throw flowError('[flow.blocks] must be a non-empty list of blocks, each with an [id] and a [type].');
   }
   if (raw.blocks.length > MAX_FLOW_BLOCKS) {
-    throw flowError(`[flow.blocks] has ${raw.blocks.length} blocks, more than the maximum of ${MAX_FLOW_BLOCKS}: split the flow into several workflows.`);
+    throw flowError(
+      `[flow.blocks] has ${raw.blocks.length} blocks, more than the maximum of ${MAX_FLOW_BLOCKS}: split the flow into several workflows.`,
+    );
   }
   const blocks = raw.blocks.map((b: unknown, i) => parseBlock(b, i, mode));
   const ids = new Set<string>();
   for (const b of blocks) {
-    if (ids.has(b.id)) throw flowError(`Duplicate block id [${b.id}] in [flow.blocks]: give each block a unique id.`, 'flow.duplicate_block');
+    if (ids.has(b.id))
+      throw flowError(`Duplicate block id [${b.id}] in [flow.blocks]: give each block a unique id.`, 'flow.duplicate_block');
     ids.add(b.id);
   }
   const types = blocks.map((b) => checkBlockType(b, mode, opts));
@@ -95,7 +98,9 @@ export function parseFlowSpec(raw: unknown, opts: ParseFlowSpecOptions): FlowSpe
   if (autoscaling.preset === 'disabled') {
     const idle = blocks.find((b) => b.replicas === 0);
     if (idle) {
-      throw flowError(`Block [${idle.id}] has replicas 0 and autoscaling is disabled, so it would never run: give it replicas ≥ 1 or enable autoscaling (e.g. \`autoscaling: { preset: eco }\`).`);
+      throw flowError(
+        `Block [${idle.id}] has replicas 0 and autoscaling is disabled, so it would never run: give it replicas ≥ 1 or enable autoscaling (e.g. \`autoscaling: { preset: eco }\`).`,
+      );
     }
   }
   const spec: FlowSpec = { mode, blocks, edges, autoscaling };
@@ -113,15 +118,30 @@ function parseMode(v: unknown): 'SYNC' | 'ASYNC' {
 function parseBlock(v: unknown, i: number, mode: 'SYNC' | 'ASYNC'): FlowBlockSpec {
   if (!isJsonObject(v)) throw flowError(`[flow.blocks[${i}]] must be an object with an [id] and a [type].`);
   if (typeof v.id !== 'string' || !ID_RE.test(v.id)) {
-    throw flowError(`[flow.blocks[${i}].id] ${JSON.stringify(v.id ?? null)} is invalid: a block id is 1 to 64 letters, digits, '_' or '-'.`, 'flow.invalid_block_id');
+    throw flowError(
+      `[flow.blocks[${i}].id] ${JSON.stringify(v.id ?? null)} is invalid: a block id is 1 to 64 letters, digits, '_' or '-'.`,
+      'flow.invalid_block_id',
+    );
   }
   const id = v.id;
   const where = `flow.blocks[${id}]`;
   rejectUnknownKeys(v, BLOCK_KEYS, where);
   if (typeof v.type !== 'string' || v.type === '') throw flowError(`Block [${id}] has no [type]: set it to a block type such as js.`);
-  const replicas = v.replicas === undefined ? 1 : readInt(v.replicas, `${where}.replicas`, mode === 'ASYNC' ? 0 : 1, 64, mode === 'SYNC' ? ' (0 is allowed only with `mode: ASYNC`)' : '');
+  const replicas =
+    v.replicas === undefined
+      ? 1
+      : readInt(
+          v.replicas,
+          `${where}.replicas`,
+          mode === 'ASYNC' ? 0 : 1,
+          64,
+          mode === 'SYNC' ? ' (0 is allowed only with `mode: ASYNC`)' : '',
+        );
   if (mode === 'SYNC' && v.consumers !== undefined) {
-    throw flowError(`Block [${id}] sets [consumers], which applies to ASYNC flows only: remove it or use \`mode: ASYNC\`.`, 'flow.async_only');
+    throw flowError(
+      `Block [${id}] sets [consumers], which applies to ASYNC flows only: remove it or use \`mode: ASYNC\`.`,
+      'flow.async_only',
+    );
   }
   const block: FlowBlockSpec = {
     id,
@@ -146,7 +166,8 @@ function parseInputMapping(v: unknown, id: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, ref] of Object.entries(v)) {
     const parsed = typeof ref === 'string' ? parseInputRef(ref) : undefined;
-    const ok = parsed !== undefined && (parsed.source === FLOW_INPUT_REF || ID_RE.test(parsed.source)) && parsed.path.every((p) => p !== '');
+    const ok =
+      parsed !== undefined && (parsed.source === FLOW_INPUT_REF || ID_RE.test(parsed.source)) && parsed.path.every((p) => p !== '');
     if (!ok || key === '') {
       throw flowError(`Block [${id}] input [${key}] = ${JSON.stringify(ref)} is invalid. ${hint}`, 'flow.invalid_input_mapping');
     }
@@ -162,7 +183,10 @@ function checkBlockType(b: FlowBlockSpec, mode: 'SYNC' | 'ASYNC', opts: ParseFlo
     throw flowError(`Block [${b.id}] has unknown type [${b.type}]. Known block types: ${known.join(', ')}.`, 'flow.unknown_block_type');
   }
   if (mode === 'SYNC' && type.asyncOnly) {
-    throw flowError(`Block [${b.id}] has type [${b.type}], which runs in ASYNC flows only: use \`mode: ASYNC\` or another block type.`, 'flow.async_only');
+    throw flowError(
+      `Block [${b.id}] has type [${b.type}], which runs in ASYNC flows only: use \`mode: ASYNC\` or another block type.`,
+      'flow.async_only',
+    );
   }
   checkPlaceholders(b.config, b.id, 'config', opts.provisionNodeIds);
   try {
@@ -212,14 +236,20 @@ function parseEdges(v: unknown): Array<{ source: string; dest: string }> {
 
 function parseInputSchema(v: unknown): JsonObject {
   if (!isJsonObject(v)) {
-    throw flowError('[flow.input_schema] must be a JSON Schema object, e.g. { type: object, required: [text] }.', 'flow.invalid_input_schema');
+    throw flowError(
+      '[flow.input_schema] must be a JSON Schema object, e.g. { type: object, required: [text] }.',
+      'flow.invalid_input_schema',
+    );
   }
   const schema = cloneJson(v) as JsonObject;
   try {
     compileInputSchema(schema);
   } catch (e) {
     if (e instanceof UnsupportedPatternError) throw patternError(e);
-    throw flowError(`[flow.input_schema] is not a valid JSON Schema: ${coerceError(e).message}. Fix the schema (JSON Schema draft-07 keywords).`, 'flow.invalid_input_schema');
+    throw flowError(
+      `[flow.input_schema] is not a valid JSON Schema: ${coerceError(e).message}. Fix the schema (JSON Schema draft-07 keywords).`,
+      'flow.invalid_input_schema',
+    );
   }
   return schema;
 }
@@ -227,7 +257,10 @@ function parseInputSchema(v: unknown): JsonObject {
 function patternError(e: UnsupportedPatternError): Error {
   const shown = e.pattern.length > 200 ? `${e.pattern.slice(0, 200)}…` : e.pattern;
   if (!e.validJs) {
-    return flowError(`[flow.input_schema] pattern [${shown}] is not a valid regular expression (${e.message}). Fix the pattern.`, 'flow.invalid_input_schema');
+    return flowError(
+      `[flow.input_schema] pattern [${shown}] is not a valid regular expression (${e.message}). Fix the pattern.`,
+      'flow.invalid_input_schema',
+    );
   }
   return flowError(
     `[flow.input_schema] pattern [${shown}] is not supported: flowd runs input_schema patterns with a linear-time ` +

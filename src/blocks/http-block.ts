@@ -44,9 +44,12 @@ function actionOf(connector: OpenedConnector, c: HttpConfig): OpenedConnector['a
   const action = connector.actions.find((a) => a.action_type === c.action);
   if (action === undefined) {
     const has = connector.actions.map((a) => a.action_type).join(', ') || 'none';
-    throw validationError(`Connector ${c.connectorId} [${connector.name}] has no ${c.action} action (it has: ${has}); set the http block's config.action`, {
-      code: 'block.no_such_action',
-    });
+    throw validationError(
+      `Connector ${c.connectorId} [${connector.name}] has no ${c.action} action (it has: ${has}); set the http block's config.action`,
+      {
+        code: 'block.no_such_action',
+      },
+    );
   }
   return action;
 }
@@ -56,7 +59,7 @@ const isScalar = (v: JsonValue): v is string | number | boolean => typeof v === 
 export const httpBlock: BlockType = {
   name: TYPE,
   description:
-    'HTTP: calls config.action (default PREDICT) of connector config.connector_id with its credential; the input\'s top-level ' +
+    "HTTP: calls config.action (default PREDICT) of connector config.connector_id with its credential; the input's top-level " +
     'scalar fields fill the ${parameters.…} that the connector and config.parameters leave open; outputs the parsed JSON answer.',
   validateConfig(config, blockId) {
     const c = parseConfig(config, { type: TYPE, blockId });
@@ -79,10 +82,18 @@ export const httpBlock: BlockType = {
     return {
       async run(input, ctx) {
         if (!isObject(input)) {
-          throw runError(ctx.blockId, `expects an object whose fields fill the connector's parameters, got ${jsonTypeOf(input)}`, 'block.invalid_input', 400);
+          throw runError(
+            ctx.blockId,
+            `expects an object whose fields fill the connector's parameters, got ${jsonTypeOf(input)}`,
+            'block.invalid_input',
+            400,
+          );
         }
         const fromInput = Object.entries(input).filter((e): e is [string, string | number | boolean] => isScalar(e[1]) && !fixed.has(e[0]));
-        refusePlaceholders(fromInput.map(([k, v]): [string, JsonValue] => [`input field [${k}]`, v]), ctx.blockId);
+        refusePlaceholders(
+          fromInput.map(([k, v]): [string, JsonValue] => [`input field [${k}]`, v]),
+          ctx.blockId,
+        );
         const parameters: JsonObject = { ...Object.fromEntries(fromInput), ...c.parameters };
         return remoteResult(await predictRemote(deps, connector, { textDocs: undefined, parameters }, ctx.signal));
       },

@@ -30,7 +30,11 @@ function sourceError(e: unknown, scope: BlockScope): Error {
   if (!(e instanceof SandboxError)) return coerceError(e);
   switch (e.kind) {
     case 'syntax':
-      return configError(scope, `syntax error in [source] at line ${e.line ?? '?'}: ${e.message}${e.lineText ? ` (${e.lineText.slice(0, 120)})` : ''}`, 'block.js_syntax_error');
+      return configError(
+        scope,
+        `syntax error in [source] at line ${e.line ?? '?'}: ${e.message}${e.lineText ? ` (${e.lineText.slice(0, 120)})` : ''}`,
+        'block.js_syntax_error',
+      );
     case 'forbidden':
       return configError(scope, `[source] line ${e.line ?? '?'}: ${e.message}`, 'block.js_forbidden');
     case 'no_process':

@@ -59,7 +59,7 @@ const ERROR_SLOT = '__flowd_error';
  * entry points as read-only globals, removes the builtins listed above, and returns the
  * context's `Promise.prototype` (only compared by identity on the host side) and its `run`
  * (called directly by the host when the instance enforces the time limit: a string in, a
- * string out, ~1.5 µs cheaper than evaluating a script that calls it). The host reads the
+ * string out, cheaper than evaluating a script that calls it). The host reads the
  * returned array at once, before any user code runs.
  */
 const BOOTSTRAP_SOURCE = `(function (global) {
@@ -305,7 +305,14 @@ export class JsSandbox {
   readonly #run: (inputJson: string) => unknown;
   #running = false;
 
-  private constructor(context: Context, slots: Record<string, unknown>, source: string, timeoutMs: number, timeRuns: boolean, run: (inputJson: string) => unknown) {
+  private constructor(
+    context: Context,
+    slots: Record<string, unknown>,
+    source: string,
+    timeoutMs: number,
+    timeRuns: boolean,
+    run: (inputJson: string) => unknown,
+  ) {
     this.#run = run;
     this.#context = context;
     this.#slots = slots;
@@ -319,7 +326,8 @@ export class JsSandbox {
     checkSource(source);
     const slots = Object.create(null) as Record<string, unknown>;
     // Non-configurable: the script can neither turn them into accessors nor shadow them.
-    for (const slot of [INPUT_SLOT, ERROR_SLOT]) Object.defineProperty(slots, slot, { value: '', writable: true, configurable: false, enumerable: false });
+    for (const slot of [INPUT_SLOT, ERROR_SLOT])
+      Object.defineProperty(slots, slot, { value: '', writable: true, configurable: false, enumerable: false });
     const context = createContext(slots, { name: 'flowd js block', codeGeneration: { strings: false, wasm: false } });
     const { bootstrap } = internalScripts();
     const [promiseProto, run] = bootstrap.runInContext(context) as [object, (inputJson: string) => unknown];
@@ -329,7 +337,10 @@ export class JsSandbox {
     sandbox.#evaluate(new Script(source, { filename: FILENAME }), 'the script failed while loading (top-level code)');
     const kind = sandbox.#evaluate(internalScripts().kind, 'checking that process is defined failed');
     if (kind !== 'function') {
-      throw new SandboxError('no_process', `the script must define function process(input) { … return output; } (process is ${String(kind)})`);
+      throw new SandboxError(
+        'no_process',
+        `the script must define function process(input) { … return output; } (process is ${String(kind)})`,
+      );
     }
     return sandbox;
   }
@@ -364,7 +375,7 @@ export class JsSandbox {
   /** Runs one script in the context under the timeout; anything thrown becomes a SandboxError. */
   #evaluate(script: Script, what: string): unknown {
     try {
-      // vm's `timeout` arms a watchdog thread per call (~90 µs, more than the work of most
+      // vm's `timeout` arms a watchdog thread per call (costlier than the work of most
       // blocks); inside a service instance the instance itself kills a run past its limit.
       if (this.#running && !this.#timeRuns) return script.runInContext(this.#context, { displayErrors: false, breakOnSigint: false });
       return script.runInContext(this.#context, { timeout: this.#timeoutMs, displayErrors: false, breakOnSigint: false });
@@ -390,7 +401,12 @@ export class JsSandbox {
     }
     const env = this.#envelope(raw);
     const line = lineFromStack(env.stack);
-    return new SandboxError('js_error', `${what}: ${env.message ?? 'unknown error'}`, line, line === undefined ? undefined : lineTextOf(this.#source, line));
+    return new SandboxError(
+      'js_error',
+      `${what}: ${env.message ?? 'unknown error'}`,
+      line,
+      line === undefined ? undefined : lineTextOf(this.#source, line),
+    );
   }
 
   /** The run/describe result; a string the context produced, parsed on the host side only. */

@@ -20,7 +20,11 @@ function keysOf(config: JsonObject, scope: BlockScope): Record<string, string> |
   const keys = optionalObject(config, 'keys', scope);
   if (keys === undefined) return undefined;
   const entries = Object.entries(keys);
-  if (entries.length === 0) throw configError(scope, '[keys] is empty: map at least one key ({"<output key>": "<JSON Pointer>"}), or leave [keys] out to pass the input through');
+  if (entries.length === 0)
+    throw configError(
+      scope,
+      '[keys] is empty: map at least one key ({"<output key>": "<JSON Pointer>"}), or leave [keys] out to pass the input through',
+    );
   const out: Record<string, string> = {};
   for (const [k, v] of entries) out[k] = checkPointer(v, `[keys.${k}]`, scope);
   return out;

@@ -38,7 +38,9 @@ type PredictTexts = (texts: string[], blockId: string, signal: AbortSignal) => P
 async function localPredictor(name: string, c: ModelConfig): Promise<PredictTexts> {
   const spec = getLocalModel(name);
   if (spec === undefined) {
-    throw validationError(`Model ${c.modelId} is the local model [${name}], which this flowd does not have`, { code: 'ml.unknown_local_model' });
+    throw validationError(`Model ${c.modelId} is the local model [${name}], which this flowd does not have`, {
+      code: 'ml.unknown_local_model',
+    });
   }
   const model = await spec.load();
   return async (texts, blockId, signal) => {
@@ -46,7 +48,11 @@ async function localPredictor(name: string, c: ModelConfig): Promise<PredictText
       return await model.predict(texts, c.parameters, signal);
     } catch (e) {
       if (signal.aborted) throw e;
-      throw stepFailure(`Block [${blockId}]: local model ${name} failed: ${(e as Error).message}`, { code: 'ml.predict_failed', node: blockId, cause: e });
+      throw stepFailure(`Block [${blockId}]: local model ${name} failed: ${(e as Error).message}`, {
+        code: 'ml.predict_failed',
+        node: blockId,
+        cause: e,
+      });
     }
   };
 }
@@ -59,7 +65,9 @@ async function remotePredictor(prepared: JsonObject, c: ModelConfig): Promise<Pr
   return async (texts, _blockId, signal) => {
     const out: JsonValue[] = [];
     for (const text of texts) {
-      const input = usesTextDocs ? { textDocs: [text], parameters: c.parameters } : { textDocs: undefined, parameters: { ...c.parameters, text } };
+      const input = usesTextDocs
+        ? { textDocs: [text], parameters: c.parameters }
+        : { textDocs: undefined, parameters: { ...c.parameters, text } };
       out.push(remoteResult(await predictRemote(deps, connector, input, signal)));
     }
     return out;
@@ -80,7 +88,9 @@ export const modelBlock: BlockType = {
     const target = await deps.ml.openForBlock({ modelId: c.modelId });
     if (target.kind === 'local') return { kind: 'local', model_id: c.modelId, name: target.name };
     if (!target.connector.actions.some((a) => a.action_type === 'PREDICT')) {
-      throw validationError(`Model ${c.modelId}: its connector [${target.connector.name}] has no predict action to call`, { code: 'ml.no_predict_action' });
+      throw validationError(`Model ${c.modelId}: its connector [${target.connector.name}] has no predict action to call`, {
+        code: 'ml.no_predict_action',
+      });
     }
     return { kind: 'remote', model_id: c.modelId, connector: connectorToJson(target.connector) };
   },
@@ -91,7 +101,12 @@ export const modelBlock: BlockType = {
     let predict: PredictTexts;
     if (kind === 'local' && typeof name === 'string') predict = await localPredictor(name, c);
     else if (kind === 'remote') predict = await remotePredictor(prepared, c);
-    else throw configError({ type: TYPE }, `model ${c.modelId} was not prepared (publish the flow so the model is looked up before instances load it)`, 'block.invalid_prepared');
+    else
+      throw configError(
+        { type: TYPE },
+        `model ${c.modelId} was not prepared (publish the flow so the model is looked up before instances load it)`,
+        'block.invalid_prepared',
+      );
     const tokens = compilePointer(c.textPath);
     return {
       async run(input, ctx) {
@@ -106,7 +121,11 @@ export const modelBlock: BlockType = {
           );
         }
         const texts = single ? [value] : value;
-        if (kind === 'remote') refusePlaceholders(texts.map((t, i): [string, JsonValue] => [single ? `the text at ${c.textPath}` : `text ${i} at ${c.textPath}`, t]), ctx.blockId);
+        if (kind === 'remote')
+          refusePlaceholders(
+            texts.map((t, i): [string, JsonValue] => [single ? `the text at ${c.textPath}` : `text ${i} at ${c.textPath}`, t]),
+            ctx.blockId,
+          );
         const results = await predict(texts, ctx.blockId, ctx.signal);
         return single ? (results[0] ?? null) : results;
       },

@@ -59,7 +59,12 @@ export const reduceBlock: BlockType = {
     return {
       async run(input, ctx) {
         if (!Array.isArray(input)) {
-          throw runError(ctx.blockId, `expects the array of per-item outputs of a split, got ${jsonTypeOf(input)}`, 'block.invalid_input', 400);
+          throw runError(
+            ctx.blockId,
+            `expects the array of per-item outputs of a split, got ${jsonTypeOf(input)}`,
+            'block.invalid_input',
+            400,
+          );
         }
         return reduce(mode, input, tokens, at, ctx.blockId);
       },

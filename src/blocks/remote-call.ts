@@ -26,7 +26,14 @@ export function connectorToJson(c: OpenedConnector): JsonObject {
     if (a.post_process_function !== undefined) out['post_process_function'] = a.post_process_function;
     return out;
   });
-  const out: JsonObject = { name: c.name, protocol: c.protocol, parameters: c.parameters, credential: { ...c.credential }, actions, client_config: c.clientConfig };
+  const out: JsonObject = {
+    name: c.name,
+    protocol: c.protocol,
+    parameters: c.parameters,
+    credential: { ...c.credential },
+    actions,
+    client_config: c.clientConfig,
+  };
   if (c.outbound !== undefined) out['outbound'] = outboundPolicyToJson(c.outbound);
   return out;
 }
@@ -48,7 +55,8 @@ function stringMap(v: JsonValue | undefined, what: string, field: string): Recor
 function actionFromJson(v: JsonValue, what: string): ConnectorAction {
   if (!isObject(v)) throw badPrepared(what, 'an action is not an object');
   const { action_type, method, url } = v;
-  if (typeof action_type !== 'string' || typeof method !== 'string' || typeof url !== 'string') throw badPrepared(what, 'an action lacks action_type, method or url');
+  if (typeof action_type !== 'string' || typeof method !== 'string' || typeof url !== 'string')
+    throw badPrepared(what, 'an action lacks action_type, method or url');
   const a: ConnectorAction = { action_type, method, url };
   for (const key of ['name', 'request_body', 'pre_process_function', 'post_process_function'] as const) {
     const x = v[key];

@@ -61,7 +61,12 @@ export const splitBlock: BlockType = {
         let items: JsonValue[];
         if (c.by !== undefined) {
           if (typeof value !== 'string') {
-            throw runError(ctx.blockId, `cannot split ${where} by ${c.by}: it is ${jsonTypeOf(value)}, not a string`, 'block.invalid_input', 400);
+            throw runError(
+              ctx.blockId,
+              `cannot split ${where} by ${c.by}: it is ${jsonTypeOf(value)}, not a string`,
+              'block.invalid_input',
+              400,
+            );
           }
           items = segmentText(value, c.by, c.locale);
         } else if (Array.isArray(value)) {

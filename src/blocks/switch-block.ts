@@ -36,15 +36,18 @@ interface SwitchConfig {
 
 function parseCase(raw: JsonValue, i: number, scope: BlockScope): SwitchCase {
   const where = `[cases[${i}]]`;
-  if (!isObject(raw)) throw configError(scope, `${where} must be an object { "when": { "path": …, "equals" | "in" | "exists": … }, "dest": "<block id>" }`);
+  if (!isObject(raw))
+    throw configError(scope, `${where} must be an object { "when": { "path": …, "equals" | "in" | "exists": … }, "dest": "<block id>" }`);
   const unknown = Object.keys(raw).filter((k) => k !== 'when' && k !== 'dest');
   if (unknown.length > 0) throw configError(scope, `${where} has unknown key(s) [${unknown.join(', ')}]; a case has "when" and "dest"`);
   const dest = raw['dest'];
-  if (typeof dest !== 'string' || dest.trim() === '') throw configError(scope, `${where}.dest is required: the id of the block to route to`);
+  if (typeof dest !== 'string' || dest.trim() === '')
+    throw configError(scope, `${where}.dest is required: the id of the block to route to`);
   const when = raw['when'];
   if (!isObject(when)) throw configError(scope, `${where}.when is required: an object with "path" and one of "equals", "in", "exists"`);
   const extra = Object.keys(when).filter((k) => !['path', 'equals', 'in', 'exists'].includes(k));
-  if (extra.length > 0) throw configError(scope, `${where}.when has unknown key(s) [${extra.join(', ')}]; it accepts path, equals, in, exists`);
+  if (extra.length > 0)
+    throw configError(scope, `${where}.when has unknown key(s) [${extra.join(', ')}]; it accepts path, equals, in, exists`);
   const c: SwitchCase = { path: checkPointer(when['path'], `${where}.when.path`, scope), dest };
   if (Object.hasOwn(when, 'equals')) c.equals = when['equals'] ?? null;
   const list = when['in'];

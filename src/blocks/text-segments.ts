@@ -24,7 +24,8 @@ const ABBREVIATION = /(?:^|[\s(])(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|cf|e\.g|i\.
 function* sentences(text: string, locale: string | undefined): Generator<Piece> {
   let pending: Piece | undefined;
   for (const s of new Intl.Segmenter(locale, { granularity: 'sentence' }).segment(text)) {
-    const piece: Piece = pending === undefined ? { text: s.segment, start: s.index } : { text: pending.text + s.segment, start: pending.start };
+    const piece: Piece =
+      pending === undefined ? { text: s.segment, start: s.index } : { text: pending.text + s.segment, start: pending.start };
     if (ABBREVIATION.test(piece.text)) {
       pending = piece;
       continue;

@@ -70,7 +70,12 @@ export function contextOf(cmd: Command, env: NodeJS.ProcessEnv = process.env): C
   const apiKey = flags.apiKey ?? nonEmpty(env['FLOWD_API_KEY']);
   let client: FlowdClient;
   try {
-    client = new FlowdClient({ url: base.url, user: base.user, ...(password !== undefined ? { password } : {}), ...(apiKey !== undefined ? { apiKey } : {}) });
+    client = new FlowdClient({
+      url: base.url,
+      user: base.user,
+      ...(password !== undefined ? { password } : {}),
+      ...(apiKey !== undefined ? { apiKey } : {}),
+    });
   } catch (e) {
     throw new UsageError((e as Error).message, 'set --url or FLOWD_URL to the flowd node, e.g. http://127.0.0.1:9200');
   }
@@ -92,7 +97,12 @@ export function printLines(ctx: CliContext, lines: string[]): void {
 export function table(header: string[], rows: string[][]): string[] {
   const all = [header.map((h) => h.toUpperCase()), ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return all.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** `--param k=v` values, repeated or comma-free. */
@@ -100,7 +110,8 @@ export function parseParams(list: string[] | undefined): Record<string, string> 
   const out: Record<string, string> = {};
   for (const p of list ?? []) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param expects name=value, got "${p}"`, 'e.g. --param model_name=my-model (repeat --param for more)');
+    if (eq <= 0)
+      throw new UsageError(`--param expects name=value, got "${p}"`, 'e.g. --param model_name=my-model (repeat --param for more)');
     out[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return out;
@@ -149,7 +160,8 @@ function parseJsonObject(text: string, what: string, usage: string): JsonObject 
   } catch (e) {
     throw new UsageError(`${what} is not valid JSON: ${(e as Error).message}`, usage);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${what} must be a JSON object, e.g. {"text": "hello"}`, usage);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new UsageError(`${what} must be a JSON object, e.g. {"text": "hello"}`, usage);
   return v;
 }
 
@@ -164,5 +176,8 @@ export function formatDuration(ms: number): string {
 
 export function formatTime(ms: number | undefined): string {
   if (ms === undefined || ms <= 0) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }

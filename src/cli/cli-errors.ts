@@ -44,7 +44,8 @@ export function explainError(e: unknown, ctx: ErrorContext): Explained {
   if (e instanceof UsageError) return { message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: 2 };
   if (e instanceof CliFailure) return { message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode };
   if (e instanceof FlowdClientError) return explainClientError(e, ctx);
-  if (e instanceof TypeError && e.message.startsWith('Invalid flowd URL')) return { message: e.message, hint: 'set --url or FLOWD_URL', exitCode: 2 };
+  if (e instanceof TypeError && e.message.startsWith('Invalid flowd URL'))
+    return { message: e.message, hint: 'set --url or FLOWD_URL', exitCode: 2 };
   // Anything else (a configuration error of `serve`, …) already says what is wrong; FLOWD_DEBUG=1 adds the stack.
   return { message: e instanceof Error ? e.message : String(e), exitCode: 1 };
 }
@@ -56,7 +57,11 @@ function explainClientError(e: FlowdClientError, ctx: ErrorContext): Explained {
     return fail(e.message, `is flowd running at ${ctx.url}? Start it with npx flowd serve, or point --url / FLOWD_URL at it.`);
   }
   if (e.kind === 'missing_credentials') {
-    return fail('this command calls the runtime API, which needs an API key', 'pass --api-key or set FLOWD_API_KEY (create a key with flowd keys create --name <name> --workflow <id>)', 2);
+    return fail(
+      'this command calls the runtime API, which needs an API key',
+      'pass --api-key or set FLOWD_API_KEY (create a key with flowd keys create --name <name> --workflow <id>)',
+      2,
+    );
   }
   if (e.kind === 'bad_response') return fail(e.message, `is ${ctx.url} a flowd node? Check --url / FLOWD_URL.`);
   if (e.kind === 'auth') {
@@ -70,7 +75,13 @@ function explainClientError(e: FlowdClientError, ctx: ErrorContext): Explained {
   }
   switch (e.status) {
     case 401:
-      if (runtime) return fail(e.message, ctx.apiKeyGiven ? 'check --api-key or FLOWD_API_KEY: the key is unknown, revoked or rotated' : 'pass --api-key or set FLOWD_API_KEY');
+      if (runtime)
+        return fail(
+          e.message,
+          ctx.apiKeyGiven
+            ? 'check --api-key or FLOWD_API_KEY: the key is unknown, revoked or rotated'
+            : 'pass --api-key or set FLOWD_API_KEY',
+        );
       return fail(
         e.message,
         ctx.passwordGiven
@@ -78,10 +89,15 @@ function explainClientError(e: FlowdClientError, ctx: ErrorContext): Explained {
           : 'no password given: pass --password or set FLOWD_PASSWORD (npm start writes the admin password to .flowd-data/admin-password)',
       );
     case 403:
-      if (runtime) return fail(e.message, 'this API key is not linked to that workflow: create one with flowd keys create --name <name> --workflow <id>');
+      if (runtime)
+        return fail(
+          e.message,
+          'this API key is not linked to that workflow: create one with flowd keys create --name <name> --workflow <id>',
+        );
       return fail(e.message, `user ${ctx.user} lacks the permission: use an admin, or a user with the flow_framework_full_access role`);
     case 404:
-      if (runtime && e.body === undefined) return fail('that workflow has no published flow', 'provision a template that has a flow section, then try again');
+      if (runtime && e.body === undefined)
+        return fail('that workflow has no published flow', 'provision a template that has a flow section, then try again');
       if (runtime) return fail(e.message, 'check the workflow and task ids (flowd task list <id> shows the tasks)');
       return fail(e.message, 'check the id; flowd list shows the workflows');
     case 500:

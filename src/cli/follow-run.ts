@@ -16,7 +16,9 @@ export interface FollowOptions {
 /** Follows the run; resolves on COMPLETED, throws CliFailure when it failed or watching stopped. */
 export async function followRun(ctx: CliContext, id: string, opts: FollowOptions): Promise<WorkflowStatus> {
   const template = await ctx.client.getWorkflow(id).catch(() => undefined);
-  const view = ctx.json ? undefined : new WatchView({ workflowId: id, expected: expectedSteps(template), tty: ctx.tty, color: ctx.color, out: ctx.out });
+  const view = ctx.json
+    ? undefined
+    : new WatchView({ workflowId: id, expected: expectedSteps(template), tty: ctx.tty, color: ctx.color, out: ctx.out });
   const ac = new AbortController();
   let seenRun = false;
   let first = true;
@@ -61,7 +63,8 @@ export async function followRun(ctx: CliContext, id: string, opts: FollowOptions
     process.off('SIGINT', onSigint);
     view?.stop();
   }
-  if (interrupted) throw new CliFailure('stopped watching; the run goes on in flowd', `follow it again with flowd status ${id} --watch`, 130);
+  if (interrupted)
+    throw new CliFailure('stopped watching; the run goes on in flowd', `follow it again with flowd status ${id} --watch`, 130);
   if (deleted) throw new CliFailure(`workflow ${id} was deleted while watching`);
   if (!final) throw new CliFailure('the status stream ended before the run finished', `see where it stands with flowd status ${id} --all`);
   view?.finish(final, { withError: false });

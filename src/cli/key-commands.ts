@@ -18,8 +18,13 @@ function printCreated(ctx: CliContext, k: CreatedApiKey, what: string): void {
 async function create(flags: { name?: string; workflow?: string[] }, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
   const workflowIds = flags.workflow ?? [];
-  if (flags.name === undefined || flags.name.trim() === '') throw new UsageError('--name is required', 'e.g. flowd keys create --name billing --workflow <id>');
-  if (workflowIds.length === 0) throw new UsageError('--workflow is required: the workflows the key may call', 'e.g. flowd keys create --name billing --workflow <id> --workflow <id2>');
+  if (flags.name === undefined || flags.name.trim() === '')
+    throw new UsageError('--name is required', 'e.g. flowd keys create --name billing --workflow <id>');
+  if (workflowIds.length === 0)
+    throw new UsageError(
+      '--workflow is required: the workflows the key may call',
+      'e.g. flowd keys create --name billing --workflow <id> --workflow <id2>',
+    );
   printCreated(ctx, await ctx.client.createApiKey({ name: flags.name, workflowIds }), 'created');
 }
 
@@ -38,7 +43,14 @@ async function list(_flags: unknown, cmd: Command): Promise<void> {
     ctx,
     table(
       ['id', 'name', 'prefix', 'workflows', 'created', 'last used'],
-      keys.map((k) => [k.id, k.name, k.prefix, k.workflow_ids.join(','), formatTime(k.created_at), formatTime(k.last_used_at ?? undefined)]),
+      keys.map((k) => [
+        k.id,
+        k.name,
+        k.prefix,
+        k.workflow_ids.join(','),
+        formatTime(k.created_at),
+        formatTime(k.last_used_at ?? undefined),
+      ]),
     ),
   );
 }
@@ -52,7 +64,11 @@ async function revoke(keyId: string, _flags: unknown, cmd: Command): Promise<voi
 
 async function rotate(keyId: string, flags: { gracePeriod?: string }, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
-  printCreated(ctx, await ctx.client.rotateApiKey(keyId, flags.gracePeriod !== undefined ? { gracePeriod: flags.gracePeriod } : {}), 'rotated');
+  printCreated(
+    ctx,
+    await ctx.client.rotateApiKey(keyId, flags.gracePeriod !== undefined ? { gracePeriod: flags.gracePeriod } : {}),
+    'rotated',
+  );
 }
 
 export function registerKeyCommands(program: Command): void {
@@ -64,7 +80,11 @@ export function registerKeyCommands(program: Command): void {
     .option('--workflow <ids...>', 'workflow ids the key may call (repeatable, or comma-separated)', collectList)
     .action(create);
   keys.command('list').description('the keys (never their values)').action(list);
-  keys.command('revoke').description('delete a key: it stops working at once').argument('<keyId>', 'key id (from keys list)').action(revoke);
+  keys
+    .command('revoke')
+    .description('delete a key: it stops working at once')
+    .argument('<keyId>', 'key id (from keys list)')
+    .action(revoke);
   keys
     .command('rotate')
     .description('give a key a new value; prints it (shown once)')

@@ -11,7 +11,10 @@ import { registerWorkflowCommands } from './workflow-commands.js';
 import { FLOWD_VERSION } from '../version.js';
 
 const program = new Command();
-program.name('flowd').description('flowd: a workflow runtime speaking the OpenSearch Flow Framework and NL Flow APIs').version(FLOWD_VERSION);
+program
+  .name('flowd')
+  .description('flowd: a workflow runtime speaking the OpenSearch Flow Framework and NL Flow APIs')
+  .version(FLOWD_VERSION);
 // Set before the commands are added so they inherit it: commander throws instead of exiting,
 // and the catch below decides the exit code (usage errors: 2).
 program.exitOverride();

@@ -35,7 +35,9 @@ async function migrate(flags: StoreFlags): Promise<void> {
   const c = configOf(flags);
   if (c.storeUrl) {
     const r = await migratePostgres(c.storeUrl);
-    console.log(r.from === r.to ? `${where(c)}: schema is up to date (version ${r.to}).` : `${where(c)}: migrated from version ${r.from} to ${r.to}.`);
+    console.log(
+      r.from === r.to ? `${where(c)}: schema is up to date (version ${r.to}).` : `${where(c)}: migrated from version ${r.from} to ${r.to}.`,
+    );
     return;
   }
   const store = await openStore({ dataDir: c.dataDir, logger: quiet() });
@@ -63,11 +65,14 @@ async function doctor(flags: StoreFlags): Promise<void> {
     store = await openStore({ storeUrl: c.storeUrl, dataDir: c.dataDir, logger: quiet(), migrate: false });
     // SQLite ran PRAGMA quick_check while opening: a damaged file fails this check.
     const integrity: StoreIntegrity = store.integrity?.() ?? { ok: true };
-    const checked = store instanceof SqliteStore && store.startupCheck ? `, PRAGMA quick_check found no damage (${store.startupCheck.ms} ms)` : '';
+    const checked =
+      store instanceof SqliteStore && store.startupCheck ? `, PRAGMA quick_check found no damage (${store.startupCheck.ms} ms)` : '';
     checks.push({
       name: 'store',
       ok: integrity.ok,
-      detail: integrity.ok ? `${where(c)} reachable (${Math.round(performance.now() - t0)} ms)${checked}` : `${where(c)}: ${integrity.reason ?? 'damaged'}`,
+      detail: integrity.ok
+        ? `${where(c)} reachable (${Math.round(performance.now() - t0)} ms)${checked}`
+        : `${where(c)}: ${integrity.reason ?? 'damaged'}`,
     });
   } catch (e) {
     checks.push({ name: 'store', ok: false, detail: `${where(c)}: ${(e as Error).message}` });
@@ -75,12 +80,20 @@ async function doctor(flags: StoreFlags): Promise<void> {
   if (store) {
     try {
       const v = await store.schemaVersion();
-      checks.push({ name: 'schema', ok: v.current === v.latest, detail: v.current === v.latest ? `version ${v.current} (current)` : `version ${v.current}, this flowd expects ${v.latest}: run flowd migrate` });
+      checks.push({
+        name: 'schema',
+        ok: v.current === v.latest,
+        detail:
+          v.current === v.latest
+            ? `version ${v.current} (current)`
+            : `version ${v.current}, this flowd expects ${v.latest}: run flowd migrate`,
+      });
       const now = Date.now();
       const nodes = await store.listNodes();
       const alive = nodes.filter((n) => now - n.heartbeatAt <= c.nodeTtlMs);
       const dead = nodes.filter((n) => now - n.heartbeatAt > c.nodeTtlMs);
-      const list = (ns: typeof nodes): string => ns.map((n) => `${n.nodeId} (${n.url}, heartbeat ${ago(now - n.heartbeatAt)} ago)`).join(', ');
+      const list = (ns: typeof nodes): string =>
+        ns.map((n) => `${n.nodeId} (${n.url}, heartbeat ${ago(now - n.heartbeatAt)} ago)`).join(', ');
       const single = !c.storeUrl;
       checks.push({
         name: 'nodes',
@@ -101,7 +114,9 @@ async function doctor(flags: StoreFlags): Promise<void> {
       // A warning, not a failure: flowd works, but will slow down.
       const warnings = await store.maintenanceWarnings();
       checks.push(
-        warnings.length > 0 ? { name: 'maintenance', ok: true, warning: true, detail: `warning: ${warnings.join('; ')}` } : { name: 'maintenance', ok: true, detail: 'nothing to tune' },
+        warnings.length > 0
+          ? { name: 'maintenance', ok: true, warning: true, detail: `warning: ${warnings.join('; ')}` }
+          : { name: 'maintenance', ok: true, detail: 'nothing to tune' },
       );
     } catch (e) {
       checks.push({ name: 'queries', ok: false, detail: (e as Error).message });
@@ -120,8 +135,10 @@ export function registerStoreCommands(program: Command): void {
       .option('--store <url>', 'store URL (FLOWD_STORE_URL); default: SQLite in the data directory')
       .option('-d, --data-dir <dir>', 'data directory (FLOWD_DATA_DIR; default ./.flowd-data)')
       .option('-c, --config <file>', 'configuration file, JSON or YAML (FLOWD_CONFIG)');
-  storeOptions(program.command('migrate').description('apply pending schema migrations to the store (safe while nodes start)')).action(async (flags: StoreFlags) => migrate(flags));
-  storeOptions(program.command('doctor').description('check the store, its schema, the live nodes and stuck work (--json for a document)')).action(
-    async (_flags: StoreFlags, cmd: Command) => doctor(cmd.optsWithGlobals<StoreFlags>()),
+  storeOptions(program.command('migrate').description('apply pending schema migrations to the store (safe while nodes start)')).action(
+    async (flags: StoreFlags) => migrate(flags),
   );
+  storeOptions(
+    program.command('doctor').description('check the store, its schema, the live nodes and stuck work (--json for a document)'),
+  ).action(async (_flags: StoreFlags, cmd: Command) => doctor(cmd.optsWithGlobals<StoreFlags>()));
 }

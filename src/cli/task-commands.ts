@@ -69,7 +69,10 @@ async function submit(id: string, flags: { data?: string; wait?: boolean; idempo
     return;
   }
   const done = await waitTask(ctx, id, t.taskId);
-  if (!ctx.json) process.stderr.write(`task ${done.taskId} ${done.status}${done.durationMs !== undefined ? ` in ${formatDuration(done.durationMs)}` : ''}\n`);
+  if (!ctx.json)
+    process.stderr.write(
+      `task ${done.taskId} ${done.status}${done.durationMs !== undefined ? ` in ${formatDuration(done.durationMs)}` : ''}\n`,
+    );
   if (done.status === 'CANCELED') throw new CliFailure(`task ${done.taskId} was canceled`);
   await printResult(ctx, id, done.taskId);
 }
@@ -78,14 +81,19 @@ async function submit(id: string, flags: { data?: string; wait?: boolean; idempo
 async function submitMany(id: string, flags: { batchSize?: string; idempotencyKey?: string }, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
   const size = flags.batchSize === undefined ? 1000 : Number(flags.batchSize);
-  if (!Number.isInteger(size) || size < 1 || size > 1000) throw new UsageError('--batch-size must be an integer from 1 to 1000', `flowd task submit-many ${id} --batch-size 500 < tasks.ndjson`);
+  if (!Number.isInteger(size) || size < 1 || size > 1000)
+    throw new UsageError('--batch-size must be an integer from 1 to 1000', `flowd task submit-many ${id} --batch-size 500 < tasks.ndjson`);
   const inputs = await readJsonLines(`flowd task submit-many ${id} --api-key $KEY < tasks.ndjson`);
   const ids: string[] = [];
   let created = 0;
   for (let b = 0; b * size < inputs.length; b++) {
     const items = inputs.slice(b * size, (b + 1) * size).map((input) => ({ input }));
     // One key per batch: re-running the same command with the same key submits nothing twice.
-    const r = await ctx.client.submitTasks(id, items, flags.idempotencyKey !== undefined ? { idempotencyKey: `${flags.idempotencyKey}-${b}` } : {});
+    const r = await ctx.client.submitTasks(
+      id,
+      items,
+      flags.idempotencyKey !== undefined ? { idempotencyKey: `${flags.idempotencyKey}-${b}` } : {},
+    );
     created += r.created;
     for (const t of r.tasks) ids.push(t.taskId);
   }
@@ -113,7 +121,8 @@ async function list(id: string, flags: { status?: string[]; limit?: string; curs
   const bad = statuses.filter((s) => !STATUSES.includes(s as TaskStatus));
   if (bad.length > 0) throw new UsageError(`unknown task status ${bad.join(', ')}`, `use ${STATUSES.join(', ')}`);
   const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) throw new UsageError('--limit must be an integer from 1 to 1000');
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
+    throw new UsageError('--limit must be an integer from 1 to 1000');
   const page = await ctx.client.listTasks(id, {
     status: statuses as TaskStatus[],
     ...(limit !== undefined ? { limit } : {}),
@@ -124,7 +133,14 @@ async function list(id: string, flags: { status?: string[]; limit?: string; curs
     return;
   }
   if (page.tasks.length === 0) ctx.out.write('no tasks\n');
-  else printLines(ctx, table(['task', 'status', 'created', 'duration'], page.tasks.map((t) => [t.taskId, t.status, t.createdAt, t.durationMs !== undefined ? formatDuration(t.durationMs) : '-'])));
+  else
+    printLines(
+      ctx,
+      table(
+        ['task', 'status', 'created', 'duration'],
+        page.tasks.map((t) => [t.taskId, t.status, t.createdAt, t.durationMs !== undefined ? formatDuration(t.durationMs) : '-']),
+      ),
+    );
   if (page.next !== undefined) process.stderr.write(`more: flowd task list ${id} --cursor ${page.next}\n`);
 }
 
@@ -167,7 +183,12 @@ export function registerTaskCommands(program: Command): void {
     .argument('<taskId>', 'task id')
     .option('--wait <time>', 'long-poll up to this long (e.g. 30s) for the task to end')
     .action(status);
-  task.command('result').description("a finished task's output").argument('<id>', 'workflow id').argument('<taskId>', 'task id').action(result);
+  task
+    .command('result')
+    .description("a finished task's output")
+    .argument('<id>', 'workflow id')
+    .argument('<taskId>', 'task id')
+    .action(result);
   task
     .command('list')
     .description('the tasks of a workflow')
@@ -176,5 +197,10 @@ export function registerTaskCommands(program: Command): void {
     .option('--limit <n>', 'at most n (1 to 1000; default 100)')
     .option('--cursor <cursor>', 'the next page, as printed by the previous one')
     .action(list);
-  task.command('delete').description('cancel (if still running) and delete a task').argument('<id>', 'workflow id').argument('<taskId>', 'task id').action(remove);
+  task
+    .command('delete')
+    .description('cancel (if still running) and delete a task')
+    .argument('<id>', 'workflow id')
+    .argument('<taskId>', 'task id')
+    .action(remove);
 }

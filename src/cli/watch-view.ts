@@ -155,7 +155,10 @@ export class WatchView {
     const res = s.resources_created ?? [];
     if (res.length === 0) return s.state === 'COMPLETED' ? ['resources created: none'] : [];
     const w = Math.max(...res.map((r) => r.resource_type.length));
-    return ['resources created:', ...res.map((r) => `  ${r.resource_type.padEnd(w)}  ${r.resource_id}  ${this.#dim(`(${r.workflow_step_id})`)}`)];
+    return [
+      'resources created:',
+      ...res.map((r) => `  ${r.resource_type.padEnd(w)}  ${r.resource_id}  ${this.#dim(`(${r.workflow_step_id})`)}`),
+    ];
   }
 
   /** The block a terminal shows (also used once, still, by `status --all`). */
@@ -170,7 +173,9 @@ export class WatchView {
     for (const x of steps) {
       const d = stepDuration(x, now);
       const retry = x.attempt > 1 ? ` ${this.#dim(`(attempt ${x.attempt})`)}` : '';
-      lines.push(`  ${this.#mark(x)} ${x.id.padEnd(idW)}  ${this.#dim(x.type.padEnd(typeW))}  ${d === undefined ? '' : formatDuration(d)}${retry}`.trimEnd());
+      lines.push(
+        `  ${this.#mark(x)} ${x.id.padEnd(idW)}  ${this.#dim(x.type.padEnd(typeW))}  ${d === undefined ? '' : formatDuration(d)}${retry}`.trimEnd(),
+      );
       if (x.state === 'FAILED' && x.error !== undefined) lines.push(`      ${this.#red(x.error)}`);
     }
     for (const e of pending) lines.push(this.#dim(`  · ${e.id.padEnd(idW)}  ${e.type}`));

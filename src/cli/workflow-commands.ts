@@ -116,7 +116,13 @@ async function list(_flags: unknown, cmd: Command): Promise<void> {
     ctx.out.write('no workflows yet; create one with: flowd apply <template.yaml>\n');
     return;
   }
-  printLines(ctx, table(['id', 'name', 'state', 'last change'], rows.map((r) => [r.id, r.name, r.state, formatTime(r.lastChange)])));
+  printLines(
+    ctx,
+    table(
+      ['id', 'name', 'state', 'last change'],
+      rows.map((r) => [r.id, r.name, r.state, formatTime(r.lastChange)]),
+    ),
+  );
 }
 
 async function get(id: string, _flags: unknown, cmd: Command): Promise<void> {
@@ -136,7 +142,8 @@ async function remove(id: string, flags: { clearStatus?: boolean }, cmd: Command
 async function steps(names: string[], _flags: unknown, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
   const listing = await ctx.client.steps(names).catch((e: unknown) => {
-    if (e instanceof FlowdClientError && e.status === 400) throw new CliFailure(`${e.message} (unknown step type among ${names.join(', ')})`, 'flowd steps lists them all');
+    if (e instanceof FlowdClientError && e.status === 400)
+      throw new CliFailure(`${e.message} (unknown step type among ${names.join(', ')})`, 'flowd steps lists them all');
     throw e;
   });
   if (ctx.json) {

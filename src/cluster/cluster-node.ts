@@ -7,10 +7,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { FlowdError } from '../errors.js';
-import type { ErrorKind } from '../errors.js';
+import { FlowdError, internalError, stepFailure, timeoutError } from '../errors.js';
+import type { SerializedError } from '../errors.js';
 import type { PlacementNode } from '../runtime/placement.js';
-import type { RemoteRequestContext, RuntimeCluster, ServiceReport } from '../runtime/runtime-cluster.js';
+import { mergeClusterStatus } from '../runtime/cluster-status.js';
+import type { NodeMembership, RemoteRequestContext, ServiceReport } from '../runtime/runtime-cluster.js';
+import type { RuntimeStatusBody } from '../runtime/runtime-status.js';
 import type { NodeRecord, Store } from '../store/store.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
 import type { MessageBus } from './message-bus.js';
@@ -52,9 +54,15 @@ interface NodeView {
 
 type ChangeEvent = { kind: 'publication' | 'status' | 'membership'; workflowId?: string };
 
-const KIND_OF_STATUS = (status: number): ErrorKind => (status === 404 ? 'not_found' : status >= 500 && status !== 502 && status !== 503 && status !== 504 ? 'internal' : status >= 400 && status < 500 ? 'validation' : 'conflict');
+/** What a served request that failed answers: its FlowdError, or an unknown error as the block failure it is (a timeout: retryable). */
+function remoteError(e: unknown): FlowdError {
+  if (e instanceof FlowdError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof Error && e.name === 'TimeoutError') return timeoutError(message, { code: 'block.timeout' });
+  return stepFailure(message, { code: 'block.failed', status: 422 });
+}
 
-export class ClusterNode implements RuntimeCluster {
+export class ClusterNode implements NodeMembership {
   readonly nodeId: string;
   readonly #o: ClusterNodeOptions;
   readonly #ee = new EventEmitter();
@@ -78,7 +86,8 @@ export class ClusterNode implements RuntimeCluster {
     this.#subs.push(
       this.#o.bus.subscribe(this.#subject.publication, (b) => {
         const m = b as { from?: string; workflowId?: string };
-        if (m.from !== this.nodeId && typeof m.workflowId === 'string' && m.workflowId !== '') this.#emit({ kind: 'publication', workflowId: m.workflowId });
+        if (m.from !== this.nodeId && typeof m.workflowId === 'string' && m.workflowId !== '')
+          this.#emit({ kind: 'publication', workflowId: m.workflowId });
       }),
       this.#o.bus.subscribe(this.#subject.status, (b) => this.#onStatus(b)),
     );
@@ -99,12 +108,22 @@ export class ClusterNode implements RuntimeCluster {
   }
 
   #info(): JsonObject {
-    return { capacity: { maxInstances: this.#o.maxInstances }, version: this.#o.version, services: this.#o.reports() as unknown as JsonObject };
+    return {
+      capacity: { maxInstances: this.#o.maxInstances },
+      version: this.#o.version,
+      services: this.#o.reports() as unknown as JsonObject,
+    };
   }
 
   async #beat(): Promise<void> {
     const now = Date.now();
-    await this.#o.store.heartbeatNode({ nodeId: this.nodeId, url: this.#o.url(), startedAt: this.#startedAt, heartbeatAt: now, info: this.#info() });
+    await this.#o.store.heartbeatNode({
+      nodeId: this.nodeId,
+      url: this.#o.url(),
+      startedAt: this.#startedAt,
+      heartbeatAt: now,
+      info: this.#info(),
+    });
     const rows = await this.#o.store.listNodes();
     const next = new Map<string, NodeView>();
     for (const r of rows) {
@@ -155,7 +174,8 @@ export class ClusterNode implements RuntimeCluster {
     const me: PlacementNode = { nodeId: this.nodeId, maxInstances: this.#o.maxInstances };
     const others = [...this.#others.values()].map((v) => {
       const cap = v.record.info['capacity'];
-      const max = cap && typeof cap === 'object' && !Array.isArray(cap) && typeof cap['maxInstances'] === 'number' ? cap['maxInstances'] : 0;
+      const max =
+        cap && typeof cap === 'object' && !Array.isArray(cap) && typeof cap['maxInstances'] === 'number' ? cap['maxInstances'] : 0;
       return { nodeId: v.record.nodeId, maxInstances: max };
     });
     return [me, ...others];
@@ -163,8 +183,20 @@ export class ClusterNode implements RuntimeCluster {
 
   /** Every live node with its record (GET /_flowd/nodes). */
   nodes(): NodeRecord[] {
-    const me: NodeRecord = { nodeId: this.nodeId, url: this.#o.url(), startedAt: this.#startedAt, heartbeatAt: Date.now(), info: this.#info() };
-    return [me, ...[...this.#others.values()].map((v) => ({ ...v.record, info: { ...v.record.info, services: Object.fromEntries([...v.services].map(([id, s]) => [id, s.report])) as unknown as JsonObject } }))];
+    const me: NodeRecord = {
+      nodeId: this.nodeId,
+      url: this.#o.url(),
+      startedAt: this.#startedAt,
+      heartbeatAt: Date.now(),
+      info: this.#info(),
+    };
+    return [
+      me,
+      ...[...this.#others.values()].map((v) => ({
+        ...v.record,
+        info: { ...v.record.info, services: Object.fromEntries([...v.services].map(([id, s]) => [id, s.report])) as unknown as JsonObject },
+      })),
+    ];
   }
 
   remoteReports(serviceId: string): Array<{ nodeId: string; report: ServiceReport }> {
@@ -176,14 +208,24 @@ export class ClusterNode implements RuntimeCluster {
     return out;
   }
 
+  clusterStatus(local: RuntimeStatusBody): RuntimeStatusBody {
+    return mergeClusterStatus(local, this.nodeId, (id) => this.remoteReports(id));
+  }
+
   async send(serviceId: string, input: JsonValue, ctx: RemoteRequestContext): Promise<JsonValue> {
-    const reply = (await this.#o.bus.request(this.#subject.service(serviceId), { input, ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}) }, ctx.timeoutMs)) as {
+    const reply = (await this.#o.bus.request(
+      this.#subject.service(serviceId),
+      { input, ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}) },
+      ctx.timeoutMs,
+    )) as {
       output?: JsonValue;
-      error?: { message: string; code: string; status: number; retryable: boolean };
+      error?: SerializedError;
     };
-    if (reply?.error) {
-      const e = reply.error;
-      throw new FlowdError(KIND_OF_STATUS(e.status), e.message, { status: e.status, code: e.code, retryable: e.retryable });
+    if (reply?.error !== undefined) {
+      throw (
+        FlowdError.fromSerialized(reply.error) ??
+        internalError(`Node serving ${serviceId} answered an unreadable error`, { code: 'bus.bad_error' })
+      );
     }
     return reply?.output ?? null;
   }
@@ -195,16 +237,7 @@ export class ClusterNode implements RuntimeCluster {
         const output = await handler(b.input ?? null, b.correlationId !== undefined ? { correlationId: b.correlationId } : {});
         return { output };
       } catch (e) {
-        const fe = e instanceof FlowdError ? e : undefined;
-        const timeout = e instanceof Error && e.name === 'TimeoutError';
-        return {
-          error: {
-            message: e instanceof Error ? e.message : String(e),
-            code: fe?.code ?? (timeout ? 'block.timeout' : 'block.failed'),
-            status: fe?.status ?? (timeout ? 504 : 422),
-            retryable: fe?.retryable ?? timeout,
-          },
-        };
+        return { error: remoteError(e).toJSON() };
       }
     });
   }
@@ -251,6 +284,8 @@ export class ClusterNode implements RuntimeCluster {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     for (const off of this.#subs.splice(0)) off();
-    await this.#o.store.removeNode(this.nodeId).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'could not remove this node from the node table'));
+    await this.#o.store
+      .removeNode(this.nodeId)
+      .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'could not remove this node from the node table'));
   }
 }

@@ -7,7 +7,7 @@
 import { connect, ErrorCode, Events } from 'nats';
 import type { NatsConnection, NatsError, Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { conflict } from '../errors.js';
+import { internalError, timeoutError, unavailable, validationError } from '../errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -39,7 +39,8 @@ export class MessageBus {
 
   async #watchStatus(): Promise<void> {
     for await (const s of this.#nc.status()) {
-      if (s.type === Events.Disconnect || s.type === Events.Reconnect) this.#logger.warn({ bus: s.type, server: typeof s.data === 'string' ? s.data : undefined }, 'message bus connection changed');
+      if (s.type === Events.Disconnect || s.type === Events.Reconnect)
+        this.#logger.warn({ bus: s.type, server: typeof s.data === 'string' ? s.data : undefined }, 'message bus connection changed');
     }
   }
 
@@ -53,12 +54,15 @@ export class MessageBus {
         try {
           body = decode(msg.data);
         } catch {
-          msg.respond(encode({ error: { message: 'malformed bus request', code: 'bus.malformed', status: 400, retryable: false } }));
+          msg.respond(encode({ error: validationError('malformed bus request', { code: 'bus.malformed' }).toJSON() }));
           return;
         }
         handler(body).then(
           (out) => msg.respond(encode(out)),
-          (e: unknown) => msg.respond(encode({ error: { message: e instanceof Error ? e.message : String(e), code: 'bus.handler_failed', status: 500, retryable: false } })),
+          (e: unknown) =>
+            msg.respond(
+              encode({ error: internalError(e instanceof Error ? e.message : String(e), { code: 'bus.handler_failed' }).toJSON() }),
+            ),
         );
       },
     });
@@ -72,9 +76,11 @@ export class MessageBus {
       return decode(m.data);
     } catch (e) {
       const code = (e as NatsError).code;
-      if (code === (ErrorCode.NoResponders as string)) throw conflict(`No node serves ${subject} right now`, { status: 503, code: 'bus.no_responders', retryable: true });
-      if (code === (ErrorCode.Timeout as string)) throw conflict(`No answer on ${subject} within ${timeoutMs} ms`, { status: 504, code: 'bus.timeout', retryable: true });
-      throw conflict(`Message bus request failed: ${(e as Error).message}`, { status: 503, code: 'bus.unavailable', retryable: true });
+      if (code === (ErrorCode.NoResponders as string))
+        throw unavailable(`No node serves ${subject} right now`, { code: 'bus.no_responders' });
+      if (code === (ErrorCode.Timeout as string))
+        throw timeoutError(`No answer on ${subject} within ${timeoutMs} ms`, { code: 'bus.timeout' });
+      throw unavailable(`Message bus request failed: ${(e as Error).message}`, { code: 'bus.unavailable' });
     }
   }
 

@@ -4,14 +4,15 @@
  * workflow lock keeps a provision from starting while it runs. `allow_delete` takes resource
  * ids or resource types.
  */
-import { conflict, notFound } from '../errors.js';
+import { conflict, workflowStateNotFound } from '../errors.js';
 import type { ResourceCreated, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
 import { PROVISION_WORKFLOW } from '../template/types.js';
 import type { Workflow, WorkflowNode } from '../template/types.js';
 import type { JsonObject } from '../util/json.js';
-import { provisionWorkflowOf } from './flow-node.js';
+import { topologicalOrderOf } from '../util/topo-sort.js';
+import { provisionWorkflowOf } from './flow-section.js';
 import { removeResources } from './resource-remover.js';
 import { resolveForDelete } from './input-resolver.js';
 import { openNodeSecrets } from './secret-fields.js';
@@ -41,7 +42,7 @@ export class Deprovisioner {
   async deprovision(workflowId: string, allowDelete: ReadonlySet<string>): Promise<DeprovisionResult> {
     const { store } = this.deps;
     const state = await store.getState(workflowId, { steps: false });
-    if (!state) throw notFound(`Failed to get workflow state for workflow ${workflowId}`, { code: 'workflow.state_not_found' });
+    if (!state) throw workflowStateNotFound(workflowId);
     if (state.state === 'PROVISIONING') {
       throw conflict(`The workflow ${workflowId} is being provisioned and can not be deprovisioned until provisioning ends.`, {
         code: 'workflow.provisioning',
@@ -53,8 +54,9 @@ export class Deprovisioner {
     try {
       // Re-read under the lock: a provision may have started in between.
       const locked = await store.getState(workflowId, { steps: false });
-      if (!locked) throw notFound(`Failed to get workflow state for workflow ${workflowId}`);
-      if (locked.state === 'PROVISIONING') throw conflict(`The workflow ${workflowId} is being provisioned and can not be deprovisioned until provisioning ends.`);
+      if (!locked) throw workflowStateNotFound(workflowId);
+      if (locked.state === 'PROVISIONING')
+        throw conflict(`The workflow ${workflowId} is being provisioned and can not be deprovisioned until provisioning ends.`);
       const rec = await store.getWorkflow(workflowId);
       let wf: Workflow | undefined;
       try {
@@ -67,14 +69,21 @@ export class Deprovisioner {
       const nodeIndex = new Map<string, number>();
       if (rec) {
         try {
-          if (wf) for (const c of this.#order(wf.nodes, wf.edges)) nodeIndex.set(c, nodeIndex.size);
+          if (wf)
+            for (const c of topologicalOrderOf(
+              wf.nodes.map((n) => n.id),
+              wf.edges,
+            ))
+              nodeIndex.set(c, nodeIndex.size);
         } catch {
           // an invalid stored graph: fall back to reverse creation order
         }
       }
       // Deleters see the inputs as the creating run resolved them (its params and outputs).
       const withSteps = await store.getState(workflowId, { steps: true });
-      const outputs = new Map<string, JsonObject>((withSteps?.steps ?? []).filter((s) => s.outputs !== undefined).map((s) => [s.nodeId, s.outputs as JsonObject]));
+      const outputs = new Map<string, JsonObject>(
+        (withSteps?.steps ?? []).filter((s) => s.outputs !== undefined).map((s) => [s.nodeId, s.outputs as JsonObject]),
+      );
       const lastRun = locked.runId !== undefined ? await store.getRun(locked.runId) : undefined;
       let params: Record<string, string> = {};
       try {
@@ -104,26 +113,11 @@ export class Deprovisioner {
       this.deps.events.notify(workflowId);
       const parts: string[] = [];
       if (out.failed.length > 0) parts.push(`Failed to deprovision some resources: [${describe(out.failed.map((f) => f.resource))}].`);
-      if (out.blocked.length > 0) parts.push(`These resources require the allow_delete parameter to deprovision: [${describe(out.blocked)}].`);
+      if (out.blocked.length > 0)
+        parts.push(`These resources require the allow_delete parameter to deprovision: [${describe(out.blocked)}].`);
       return { status: out.failed.length > 0 ? 202 : 403, error: parts.join(' '), removed: out.removed, remaining };
     } finally {
       await store.unlockWorkflow(workflowId, 'op');
     }
-  }
-
-  /** Topological order of node ids (Kahn), tolerant of a partially invalid graph. */
-  #order(nodes: WorkflowNode[], edges: Array<{ source: string; dest: string }>): string[] {
-    const indeg = new Map(nodes.map((n) => [n.id, 0]));
-    for (const e of edges) if (indeg.has(e.dest)) indeg.set(e.dest, (indeg.get(e.dest) ?? 0) + 1);
-    const queue = nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id);
-    for (let i = 0; i < queue.length; i++) {
-      for (const e of edges) {
-        if (e.source !== queue[i]) continue;
-        const d = (indeg.get(e.dest) ?? 0) - 1;
-        indeg.set(e.dest, d);
-        if (d === 0) queue.push(e.dest);
-      }
-    }
-    return queue;
   }
 }

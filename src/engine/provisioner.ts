@@ -8,7 +8,7 @@
  * so no template can crash a node over and over across restarts.
  */
 import type { Logger } from 'pino';
-import { FlowdError, conflict, notFound, validationError } from '../errors.js';
+import { FlowdError, conflict, unavailable, validationError, workflowNotFound, workflowStateNotFound } from '../errors.js';
 import type { Template, Workflow, WorkflowNode } from '../template/types.js';
 import type { JsonObject } from '../util/json.js';
 import { compileWorkflow } from '../template/graph.js';
@@ -16,13 +16,14 @@ import type { CompiledWorkflow } from '../template/graph.js';
 import type { RunKind, RunRecord, StateRecord, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
+import type { BlockRegistry } from '../blocks/block-registry.js';
 import { newId } from '../util/ids.js';
 import type { NodeAction, OnFailure, Plan } from './plan.js';
 import { planFromJson, planToJson } from './plan.js';
 import { RunExecutor } from './run-executor.js';
 import type { RunDeps } from './run-executor.js';
-import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-node.js';
-import { RUN_DEAD_LETTERED, runDeadLetterText } from './run-dead-letter.js';
+import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-section.js';
+import { RUN_DEAD_LETTERED, runDeadLetterError } from './run-dead-letter.js';
 import type { StateEvents } from './state-events.js';
 
 export interface ProvisionerConfig {
@@ -43,6 +44,8 @@ export type RunOutcome = 'completed' | 'failed' | 'rolled_back';
 export interface ProvisionerDeps {
   store: Store;
   registry: StepRegistry;
+  /** The block types a template's `flow` may use (the node's one registry). */
+  blocks: BlockRegistry;
   services: StepServices;
   events: StateEvents;
   logger: Logger;
@@ -62,6 +65,7 @@ const TERMINAL = new Set(['COMPLETED', 'FAILED', 'NOT_STARTED']);
 export class Provisioner {
   readonly #deps: ProvisionerDeps;
   readonly #cfg: ProvisionerConfig;
+  readonly #blocks: BlockRegistry;
   readonly #runs = new Map<string, RunExecutor>();
   #leaseTimer: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -69,6 +73,7 @@ export class Provisioner {
   constructor(deps: ProvisionerDeps, cfg: ProvisionerConfig) {
     this.#deps = deps;
     this.#cfg = cfg;
+    this.#blocks = deps.blocks;
   }
 
   compile(workflow: Workflow, workflowId: string | null, checkInputs: boolean): CompiledWorkflow {
@@ -84,13 +89,13 @@ export class Provisioner {
   /** Validate every workflow of a template (create/update with validation=all). */
   validateTemplate(t: Template, workflowId: string | null): void {
     for (const wf of Object.values(t.workflows)) this.compile(wf, workflowId, true);
-    validateFlowSection(t);
+    validateFlowSection(t, this.#blocks);
   }
 
   async provision(workflowId: string, opts: ProvisionOptions): Promise<string> {
     const rec = await this.#deps.store.getWorkflow(workflowId);
-    if (!rec) throw notFound(`Failed to retrieve template (${workflowId}) from global context.`, { code: 'workflow.not_found' });
-    validateFlowSection(rec.template);
+    if (!rec) throw workflowNotFound(workflowId);
+    validateFlowSection(rec.template, this.#blocks);
     const workflow = provisionWorkflowOf(rec.template);
     if (!workflow) throw validationError(`The template of workflow ${workflowId} has no [provision] workflow to provision.`);
     const compiled = this.compile(workflow, workflowId, true);
@@ -99,7 +104,9 @@ export class Provisioner {
     const plan: Plan = { workflow, actions, replayOutputs: {}, removed: [], onFailure: opts.onFailure };
     const runId = await this.#begin(workflowId, 'provision', plan, opts.params, (state) => {
       const msg = `The workflow provisioning state is ${state.progress} and can not be provisioned unless its state is NOT_STARTED: ${workflowId}. Deprovision the workflow to reset the state.`;
-      return state.state === 'PROVISIONING' ? conflict(msg, { code: 'workflow.provisioning' }) : validationError(msg, { code: 'workflow.not_provisionable' });
+      return state.state === 'PROVISIONING'
+        ? conflict(msg, { code: 'workflow.provisioning' })
+        : validationError(msg, { code: 'workflow.not_provisionable' });
     });
     await this.#deps.store.saveTemplate(workflowId, { ...rec.template, last_provisioned_time: Date.now() });
     this.#launch(runId, compiled, plan, opts.params, new Map(), []);
@@ -113,7 +120,7 @@ export class Provisioner {
    */
   async reprovision(workflowId: string, next: Template, opts: ProvisionOptions): Promise<string> {
     const rec = await this.#deps.store.getWorkflow(workflowId);
-    if (!rec) throw notFound(`Failed to retrieve template (${workflowId}) from global context.`, { code: 'workflow.not_found' });
+    if (!rec) throw workflowNotFound(workflowId);
     const state = await this.#deps.store.getState(workflowId);
     if (!state || (state.state !== 'COMPLETED' && state.state !== 'FAILED')) {
       const msg = `The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`;
@@ -122,12 +129,13 @@ export class Provisioner {
     let workflow: Workflow | undefined;
     let compiled: CompiledWorkflow;
     try {
-      validateFlowSection(next);
+      validateFlowSection(next, this.#blocks);
       workflow = provisionWorkflowOf(next);
       if (!workflow) throw validationError(`The template of workflow ${workflowId} has no [provision] workflow to provision.`);
       compiled = this.compile(workflow, workflowId, true);
     } catch (e) {
-      if (e instanceof FlowdError) throw validationError(`Workflow validation failed for workflow ${workflowId}: ${e.message}`, { code: e.code });
+      if (e instanceof FlowdError)
+        throw validationError(`Workflow validation failed for workflow ${workflowId}: ${e.message}`, { code: e.code });
       throw e;
     }
     const old = new Map<string, WorkflowNode>((provisionWorkflowOf(rec.template)?.nodes ?? []).map((n) => [n.id, n]));
@@ -142,7 +150,8 @@ export class Provisioner {
       else if (JSON.stringify(before) === JSON.stringify(c.node) && (lastOutputs.has(id) || hasResources)) {
         actions[id] = 'replay';
         replayOutputs[id] = lastOutputs.get(id) ?? this.#outputsFromResources(state, id);
-      } else if (!hasResources) actions[id] = 'create'; // nothing to update: just run it again
+      } else if (!hasResources)
+        actions[id] = 'create'; // nothing to update: just run it again
       else if (before.type === c.node.type && this.#deps.registry.get(c.node.type)?.update) actions[id] = 'update';
       else throw validationError(`Workflow Step ${id} does not support updates when reprovisioning.`, { node: id });
     }
@@ -160,7 +169,15 @@ export class Provisioner {
       const n = old.get(r.workflow_step_id);
       if (n) removedInputs[n.id] = n.user_inputs;
     }
-    const plan: Plan = { workflow, actions, replayOutputs, removed, removedInputs, onFailure: 'keep', template: { ...next, last_provisioned_time: Date.now() } };
+    const plan: Plan = {
+      workflow,
+      actions,
+      replayOutputs,
+      removed,
+      removedInputs,
+      onFailure: 'keep',
+      template: { ...next, last_provisioned_time: Date.now() },
+    };
     const runId = await this.#begin(workflowId, 'reprovision', plan, opts.params, (s) =>
       s.state === 'PROVISIONING'
         ? conflict(`The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`)
@@ -188,7 +205,7 @@ export class Provisioner {
     params: Record<string, string>,
     refuse: (s: StateRecord) => FlowdError,
   ): Promise<string> {
-    if (this.#stopping) throw conflict('flowd is shutting down; retry on another node', { status: 503 });
+    if (this.#stopping) throw unavailable('flowd is shutting down; retry on another node', { code: 'node.shutting_down' });
     const lockUntil = Date.now() + 30_000;
     if (!(await this.#deps.store.tryLockWorkflow(workflowId, 'op', this.#cfg.nodeId, lockUntil))) {
       throw conflict(`Workflow ${workflowId} is being deprovisioned; try again when it is done.`, { code: 'workflow.busy' });
@@ -210,7 +227,7 @@ export class Provisioner {
         keepResources: kind === 'reprovision',
       });
       if (!res.ok) {
-        if (res.reason === 'not_found') throw notFound(`Failed to get workflow state for workflow ${workflowId}`);
+        if (res.reason === 'not_found') throw workflowStateNotFound(workflowId);
         throw refuse(res.state);
       }
       this.#deps.events.notify(workflowId);
@@ -271,9 +288,21 @@ export class Provisioner {
 
   async #resume(run: RunRecord): Promise<void> {
     if (this.#runs.has(run.runId)) return;
-    const plan = planFromJson(run.plan);
     const state = await this.#deps.store.getState(run.workflowId);
     if (!state || state.runId !== run.runId || state.state !== 'PROVISIONING') return;
+    let plan: Plan;
+    try {
+      plan = planFromJson(run.plan);
+    } catch (e) {
+      await this.#deps.store.finishRun({
+        runId: run.runId,
+        workflowId: run.workflowId,
+        state: 'FAILED',
+        error: `Could not resume: ${(e as Error).message}`,
+        endTime: Date.now(),
+      });
+      return;
+    }
     if (run.attempt > this.#cfg.maxAttempts) {
       await this.#deadLetter(run, state);
       return;
@@ -289,7 +318,13 @@ export class Provisioner {
     try {
       compiled = this.compile(plan.workflow, run.workflowId, false);
     } catch (e) {
-      await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'FAILED', error: `Could not resume: ${(e as Error).message}`, endTime: Date.now() });
+      await this.#deps.store.finishRun({
+        runId: run.runId,
+        workflowId: run.workflowId,
+        state: 'FAILED',
+        error: `Could not resume: ${(e as Error).message}`,
+        endTime: Date.now(),
+      });
       return;
     }
     const params = this.#deps.services.secrets.openJson<Record<string, string>>(run.params);
@@ -308,13 +343,23 @@ export class Provisioner {
   async #deadLetter(run: RunRecord, state: StateRecord): Promise<void> {
     const attempts = run.attempt - 1;
     const inFlight = state.steps.filter((s) => s.state === 'RUNNING').map((s) => s.nodeId);
-    const error = runDeadLetterText(attempts, inFlight);
+    const failed = runDeadLetterError(attempts, inFlight);
     const now = Date.now();
-    for (const nodeId of inFlight) await this.#deps.store.recordStepFailed(run.runId, run.workflowId, nodeId, error, now);
-    const ended = await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'FAILED', error, endTime: now });
+    for (const nodeId of inFlight) await this.#deps.store.recordStepFailed(run.runId, run.workflowId, nodeId, failed.text, now);
+    const ended = await this.#deps.store.finishRun({
+      runId: run.runId,
+      workflowId: run.workflowId,
+      state: 'FAILED',
+      error: failed.text,
+      errorDetail: failed.error,
+      endTime: now,
+    });
     this.#deps.events.notify(run.workflowId);
     if (!ended) return;
-    this.#deps.logger.warn({ workflowId: run.workflowId, runId: run.runId, attempts, steps: inFlight, code: RUN_DEAD_LETTERED }, 'provisioning run dead-lettered: each of its attempts ended the node running it');
+    this.#deps.logger.warn(
+      { workflowId: run.workflowId, runId: run.runId, attempts, steps: inFlight, code: RUN_DEAD_LETTERED },
+      'provisioning run dead-lettered: each of its attempts ended the node running it',
+    );
     this.#deps.onRunFinished?.(run.kind, 'failed');
   }
 
@@ -324,9 +369,12 @@ export class Provisioner {
       await this.#deps.store.renewLeases(this.#cfg.nodeId, Date.now(), this.#cfg.leaseMs);
       await this.recover();
     };
-    this.#leaseTimer = setInterval(() => {
-      tick().catch((e: unknown) => this.#deps.logger.error({ err: e }, 'lease renewal failed'));
-    }, Math.max(200, Math.floor(this.#cfg.leaseMs / 3)));
+    this.#leaseTimer = setInterval(
+      () => {
+        tick().catch((e: unknown) => this.#deps.logger.error({ err: e }, 'lease renewal failed'));
+      },
+      Math.max(200, Math.floor(this.#cfg.leaseMs / 3)),
+    );
     this.#leaseTimer.unref();
   }
 

@@ -10,7 +10,7 @@ import type { ResourceCreated, Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { StepServices } from '../steps/services.js';
 import type { JsonObject } from '../util/json.js';
-import { StepTimeoutError } from './step-error-text.js';
+import { stepTimeout } from './step-error-text.js';
 import type { StateEvents } from './state-events.js';
 
 export interface RemovalRequest {
@@ -52,7 +52,7 @@ async function removeOne(deps: RemoverDeps, req: RemovalRequest, r: ResourceCrea
   const deleter = deps.registry.deleterFor(r.workflow_step_name);
   if (!deleter) return; // nothing to undo (e.g. model groups, which ML Commons removes itself)
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new StepTimeoutError(r.workflow_step_id, req.timeoutMs)), req.timeoutMs);
+  const timer = setTimeout(() => ac.abort(stepTimeout(r.workflow_step_id, req.timeoutMs)), req.timeoutMs);
   const onOuter = (): void => ac.abort(req.signal?.reason);
   req.signal?.addEventListener('abort', onOuter, { once: true });
   try {

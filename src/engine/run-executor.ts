@@ -7,7 +7,7 @@
  * resumed by a new executor that skips the nodes already completed.
  */
 import type { Logger } from 'pino';
-import { coerceError, isFlowdError } from '../errors.js';
+import { coerceError, isRetryable } from '../errors.js';
 import type { CompiledNode, CompiledWorkflow } from '../template/graph.js';
 import type { JsonObject } from '../util/json.js';
 import type { ResourceCreated, RunRecord, Store } from '../store/store.js';
@@ -20,7 +20,7 @@ import type { Plan } from './plan.js';
 import { removeResources } from './resource-remover.js';
 import { openNodeSecrets } from './secret-fields.js';
 import type { StateEvents } from './state-events.js';
-import { StepTimeoutError, stepErrorText } from './step-error-text.js';
+import { stepError, stepTimeout } from './step-error-text.js';
 
 /** How one step attempt ended: `retried` failed and will be tried again. */
 export type StepOutcome = 'completed' | 'failed' | 'retried' | 'canceled';
@@ -124,7 +124,13 @@ export class RunExecutor {
 
   #pump(): void {
     if (this.#finished) return;
-    while (this.#ready.length > 0 && this.#inflight.size < this.#deps.concurrency && !this.#failure && !this.#ac.signal.aborted && !this.#stale) {
+    while (
+      this.#ready.length > 0 &&
+      this.#inflight.size < this.#deps.concurrency &&
+      !this.#failure &&
+      !this.#ac.signal.aborted &&
+      !this.#stale
+    ) {
       const c = this.#ready.shift() as CompiledNode;
       const ac = new AbortController();
       this.#inflight.set(c.node.id, ac);
@@ -187,7 +193,13 @@ export class RunExecutor {
         });
         if (out.failed.length > 0) {
           const what = out.failed.map((f) => `${f.resource.resource_type} ${f.resource.resource_id}: ${f.error}`).join('; ');
-          await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'FAILED', error: `Failed to remove resources of deleted nodes: ${what}`, endTime: Date.now() });
+          await this.#deps.store.finishRun({
+            runId: run.runId,
+            workflowId: run.workflowId,
+            state: 'FAILED',
+            error: `Failed to remove resources of deleted nodes: ${what}`,
+            endTime: Date.now(),
+          });
           return;
         }
       }
@@ -203,11 +215,18 @@ export class RunExecutor {
 
   async #fail(nodeId: string, error: unknown): Promise<void> {
     const { run, plan } = this.#spec;
-    const text = stepErrorText(nodeId, error);
+    const { text, error: errorDetail } = stepError(nodeId, error);
     await this.#deps.store.recordStepFailed(run.runId, run.workflowId, nodeId, text, Date.now());
     this.#deps.logger.warn({ workflowId: run.workflowId, runId: run.runId, node: nodeId, error: text }, 'provisioning failed');
     if (plan.onFailure !== 'rollback') {
-      await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'FAILED', error: text, endTime: Date.now() });
+      await this.#deps.store.finishRun({
+        runId: run.runId,
+        workflowId: run.workflowId,
+        state: 'FAILED',
+        error: text,
+        errorDetail,
+        endTime: Date.now(),
+      });
       return;
     }
     const state = await this.#deps.store.getState(run.workflowId, { steps: false });
@@ -221,7 +240,14 @@ export class RunExecutor {
       timeoutMs: this.#deps.deprovisionTimeoutMs,
     });
     if (out.failed.length === 0) {
-      await this.#deps.store.finishRun({ runId: run.runId, workflowId: run.workflowId, state: 'NOT_STARTED', error: `${text} (rolled back)`, endTime: Date.now() });
+      await this.#deps.store.finishRun({
+        runId: run.runId,
+        workflowId: run.workflowId,
+        state: 'NOT_STARTED',
+        error: `${text} (rolled back)`,
+        errorDetail,
+        endTime: Date.now(),
+      });
     } else {
       const left = out.failed.map((f) => `${f.resource.resource_type} ${f.resource.resource_id}: ${f.error}`).join('; ');
       await this.#deps.store.finishRun({
@@ -229,6 +255,7 @@ export class RunExecutor {
         workflowId: run.workflowId,
         state: 'FAILED',
         error: `${text}; rollback could not remove: ${left}`,
+        errorDetail,
         endTime: Date.now(),
       });
     }
@@ -247,7 +274,14 @@ export class RunExecutor {
     const action = plan.actions[id] ?? 'create';
     if (action === 'replay') {
       const outputs = plan.replayOutputs[id] ?? {};
-      const ok = await this.#deps.store.recordStepCompleted({ runId: run.runId, workflowId: run.workflowId, nodeId: id, outputs, resources: [], endTime: Date.now() });
+      const ok = await this.#deps.store.recordStepCompleted({
+        runId: run.runId,
+        workflowId: run.workflowId,
+        nodeId: id,
+        outputs,
+        resources: [],
+        endTime: Date.now(),
+      });
       if (!ok) throw new StaleRun();
       return outputs;
     }
@@ -323,8 +357,7 @@ export class RunExecutor {
           throw ac.signal.reason;
         }
         if (e instanceof StaleRun) throw e;
-        const retryable = !(isFlowdError(e) && (e.kind === 'validation' || (e.kind === 'step_failure' && !e.retryable && e.status < 500)));
-        const last = attempt >= c.retry.maxAttempts || !retryable;
+        const last = attempt >= c.retry.maxAttempts || !isRetryable(e);
         this.#deps.onStepFinished?.(c.node.type, (performance.now() - t0) / 1000, last ? 'failed' : 'retried');
         if (last) throw e;
         const backoff = Math.min(c.retry.maxBackoffMs, c.retry.initialBackoffMs * 2 ** (attempt - 1));
@@ -355,7 +388,7 @@ export class RunExecutor {
     });
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new StepTimeoutError(c.node.id, c.timeoutMs);
+        const err = stepTimeout(c.node.id, c.timeoutMs);
         reject(err);
         // Abort after rejecting so the timeout, not the abort reason, is what is reported.
         queueMicrotask(() => attempt.abort(err));

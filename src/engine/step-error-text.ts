@@ -1,11 +1,14 @@
 /**
- * The state's `error` text in the format Flow Framework's workflow state uses:
- * `<ExceptionName> during step <nodeId>, <message>, restStatus: <STATUS>`, so clients that
- * parse it keep working. Steps build their messages from the unresolved template; as a
- * defence in depth, every value known to be a secret (opened step secrets, connector
- * credentials) is scrubbed from the text before it is stored, logged or returned.
+ * The error a provisioning step failed with, as the state stores it: the FlowdError itself
+ * (serialized: its status is read back from here) and the `error` text in the format Flow
+ * Framework's workflow state uses, `<ExceptionName> during step <nodeId>, <message>,
+ * restStatus: <STATUS>`, so clients that parse the text keep working. Steps build their
+ * messages from the unresolved template; as a defence in depth, every value known to be a
+ * secret (opened step secrets, connector credentials) is scrubbed from the message before it
+ * is stored, logged or returned.
  */
-import { isFlowdError } from '../errors.js';
+import { FlowdError, isFlowdError, stepFailure, timeoutError } from '../errors.js';
+import type { SerializedError } from '../errors.js';
 import { scrubSecrets } from '../util/secret.js';
 
 const STATUS_NAMES: Record<number, string> = {
@@ -25,26 +28,34 @@ const STATUS_NAMES: Record<number, string> = {
 
 export const statusName = (status: number): string => STATUS_NAMES[status] ?? 'INTERNAL_SERVER_ERROR';
 
-export class StepTimeoutError extends Error {
-  constructor(
-    readonly nodeId: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`step ${nodeId} timed out after ${timeoutMs}ms`);
-    this.name = 'TimeoutException';
-  }
+/** A step (or the removal of its resource) ran past its timeout: Flow Framework's TimeoutException. */
+export const stepTimeout = (nodeId: string, timeoutMs: number): FlowdError =>
+  timeoutError(`step ${nodeId} timed out after ${timeoutMs}ms`, {
+    code: 'step.timeout',
+    node: nodeId,
+    details: { exceptionName: 'TimeoutException' },
+  });
+
+export interface StepError {
+  /** Flow Framework's text, secrets scrubbed. */
+  text: string;
+  /** The same error, its message scrubbed likewise. */
+  error: SerializedError;
 }
 
-function rawText(nodeId: string, e: unknown): string {
-  if (e instanceof StepTimeoutError) return `TimeoutException during step ${nodeId}, ${e.message}, restStatus: GATEWAY_TIMEOUT`;
-  if (isFlowdError(e)) {
-    const name = e.kind === 'step_failure' ? 'WorkflowStepException' : 'FlowFrameworkException';
-    return `${name} during step ${nodeId}, ${e.message}, restStatus: ${statusName(e.status)}`;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  return `WorkflowStepException during step ${nodeId}, ${msg}, restStatus: INTERNAL_SERVER_ERROR`;
+/** Flow Framework's text of `e` (already a FlowdError) during `where` (`step <id>` or `provisioning`). */
+export function flowFrameworkText(where: string, e: FlowdError): string {
+  const name = e.details?.exceptionName ?? (e.kind === 'step_failure' ? 'WorkflowStepException' : 'FlowFrameworkException');
+  return `${name} during ${where}, ${e.message}, restStatus: ${statusName(e.status)}`;
+}
+
+export function stepError(nodeId: string, thrown: unknown): StepError {
+  // An unknown error is the step's failure, as Flow Framework reports it.
+  const e = isFlowdError(thrown) ? thrown : stepFailure(thrown instanceof Error ? thrown.message : String(thrown));
+  const scrubbed = FlowdError.fromSerialized({ ...e.toJSON(), message: scrubSecrets(e.message) }) ?? e;
+  return { text: scrubSecrets(flowFrameworkText(`step ${nodeId}`, e)), error: scrubbed.toJSON() };
 }
 
 export function stepErrorText(nodeId: string, e: unknown): string {
-  return scrubSecrets(rawText(nodeId, e));
+  return stepError(nodeId, e).text;
 }

@@ -3,7 +3,7 @@
  * Flow Framework's REST API), above the Store and the Provisioner. HTTP-agnostic: the routes translate
  * requests into these calls and render what they return.
  */
-import { conflict, notFound, validationError } from '../errors.js';
+import { conflict, validationError, workflowNotFound } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { StepRegistry } from '../steps/step-registry.js';
 import type { SecretBox } from '../util/secret-box.js';
@@ -12,7 +12,7 @@ import type { OsUser, Template } from '../template/types.js';
 import type { OnFailure } from './plan.js';
 import type { Provisioner } from './provisioner.js';
 import { sealTemplateSecrets } from './secret-fields.js';
-import { provisionWorkflowOf } from './flow-node.js';
+import { provisionWorkflowOf } from './flow-section.js';
 
 export interface WorkflowServiceDeps {
   store: Store;
@@ -31,28 +31,41 @@ export interface CreateOptions {
 }
 
 export class WorkflowService {
-  constructor(private readonly deps: WorkflowServiceDeps) {}
+  readonly #deps: WorkflowServiceDeps;
+
+  constructor(deps: WorkflowServiceDeps) {
+    this.#deps = deps;
+  }
 
   /** Create a workflow; with `provision`, start provisioning it (validation errors leave nothing behind). */
   async create(template: Template, opts: CreateOptions): Promise<string> {
-    if (opts.validate || opts.provision) this.deps.provisioner.validateTemplate(template, null);
+    if (opts.validate || opts.provision) this.#deps.provisioner.validateTemplate(template, null);
     if (opts.provision && !provisionWorkflowOf(template)) {
       throw validationError('The template has no [provision] workflow (or flow) to provision.');
     }
     const now = Date.now();
     const id = newId();
-    const stored: Template = { ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets), created_time: now, last_updated_time: now };
+    const stored: Template = {
+      ...sealTemplateSecrets(template, this.#deps.registry, this.#deps.secrets),
+      created_time: now,
+      last_updated_time: now,
+    };
     delete stored.last_provisioned_time;
     if (opts.user) stored.user = opts.user;
     else delete stored.user;
-    const res = await this.deps.store.createWorkflow({ id, template: stored, ...(opts.user ? { user: opts.user } : {}), maxWorkflows: this.deps.maxWorkflows });
-    if (res === 'limit') throw validationError(`Maximum workflows limit reached: ${this.deps.maxWorkflows}`, { code: 'workflow.limit' });
+    const res = await this.#deps.store.createWorkflow({
+      id,
+      template: stored,
+      ...(opts.user ? { user: opts.user } : {}),
+      maxWorkflows: this.#deps.maxWorkflows,
+    });
+    if (res === 'limit') throw validationError(`Maximum workflows limit reached: ${this.#deps.maxWorkflows}`, { code: 'workflow.limit' });
     if (opts.provision) {
       try {
-        await this.deps.provisioner.provision(id, { params: opts.params, onFailure: opts.onFailure });
+        await this.#deps.provisioner.provision(id, { params: opts.params, onFailure: opts.onFailure });
       } catch (e) {
         // Flow Framework leaves an orphan template here and returns no id; flowd removes it.
-        await this.deps.store.deleteWorkflow(id, true);
+        await this.#deps.store.deleteWorkflow(id, true);
         throw e;
       }
     }
@@ -61,11 +74,11 @@ export class WorkflowService {
 
   /** Full update: only while NOT_STARTED; keeps created_time and last_provisioned_time. */
   async replace(id: string, template: Template, validate: boolean, user: OsUser | undefined): Promise<void> {
-    const existing = await this.deps.store.getWorkflow(id);
-    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
-    if (validate) this.deps.provisioner.validateTemplate(template, id);
+    const existing = await this.#deps.store.getWorkflow(id);
+    if (!existing) throw workflowNotFound(id);
+    if (validate) this.#deps.provisioner.validateTemplate(template, id);
     const next: Template = {
-      ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets),
+      ...sealTemplateSecrets(template, this.#deps.registry, this.#deps.secrets),
       last_updated_time: Date.now(),
     };
     if (existing.template.created_time !== undefined) next.created_time = existing.template.created_time;
@@ -73,8 +86,8 @@ export class WorkflowService {
     else delete next.last_provisioned_time;
     if (user) next.user = user;
     else delete next.user;
-    const res = await this.deps.store.replaceWorkflow(id, next);
-    if (res === 'not_found') throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    const res = await this.#deps.store.replaceWorkflow(id, next);
+    if (res === 'not_found') throw workflowNotFound(id);
     if (res === 'not_editable') {
       throw validationError(
         `The template can not be updated unless its provisioning state is NOT_STARTED: ${id}. Deprovision the workflow to reset the state.`,
@@ -85,8 +98,8 @@ export class WorkflowService {
 
   /** update_fields=true: merge the allow-listed fields, in any state. */
   async updateFields(id: string, patch: Partial<Template>): Promise<void> {
-    const existing = await this.deps.store.getWorkflow(id);
-    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    const existing = await this.#deps.store.getWorkflow(id);
+    if (!existing) throw workflowNotFound(id);
     const t: Template = { ...existing.template };
     if (patch.name !== undefined && patch.name !== '') t.name = patch.name;
     if (patch.description !== undefined && patch.description.trim() !== '') t.description = patch.description;
@@ -94,25 +107,26 @@ export class WorkflowService {
     if (patch.version !== undefined) {
       const v = { ...(t.version ?? {}) };
       if (patch.version.template !== undefined) v.template = patch.version.template;
-      if (patch.version.compatibility !== undefined && patch.version.compatibility.length > 0) v.compatibility = patch.version.compatibility;
+      if (patch.version.compatibility !== undefined && patch.version.compatibility.length > 0)
+        v.compatibility = patch.version.compatibility;
       t.version = v;
     }
     if (patch.ui_metadata !== undefined) t.ui_metadata = patch.ui_metadata;
     t.last_updated_time = Date.now();
-    if (!(await this.deps.store.saveTemplate(id, t))) throw notFound(`Failed to retrieve template (${id}) from global context.`);
+    if (!(await this.#deps.store.saveTemplate(id, t))) throw workflowNotFound(id);
   }
 
   async reprovision(id: string, template: Template, user: OsUser | undefined, params: Record<string, string>): Promise<void> {
-    const existing = await this.deps.store.getWorkflow(id);
-    if (!existing) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    const existing = await this.#deps.store.getWorkflow(id);
+    if (!existing) throw workflowNotFound(id);
     const next: Template = {
-      ...sealTemplateSecrets(template, this.deps.registry, this.deps.secrets),
+      ...sealTemplateSecrets(template, this.#deps.registry, this.#deps.secrets),
       last_updated_time: Date.now(),
     };
     if (existing.template.created_time !== undefined) next.created_time = existing.template.created_time;
     if (user) next.user = user;
     else if (existing.template.user) next.user = existing.template.user;
-    await this.deps.provisioner.reprovision(id, next, { params, onFailure: 'keep' });
+    await this.#deps.provisioner.reprovision(id, next, { params, onFailure: 'keep' });
   }
 
   /**
@@ -124,19 +138,24 @@ export class WorkflowService {
    * (services kept serving and came back at every restart), so they are deprovisioned first.
    */
   async delete(id: string, clearStatus: boolean, authorize: (owner: OsUser | undefined) => void): Promise<DeleteOutcome> {
-    const { store } = this.deps;
+    const { store } = this.#deps;
     const rec = await store.getWorkflow(id);
     const state = clearStatus ? await store.getState(id, { steps: false }) : undefined;
-    if (!rec && !state) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    if (!rec && !state) throw workflowNotFound(id);
     if (rec) authorize(rec.template.user);
     if (state) {
       authorize(state.user);
       if (state.state === 'PROVISIONING' || state.progress === 'IN_PROGRESS') {
-        throw conflict(`Workflow ${id} is provisioning; its status can not be cleared until provisioning ends.`, { code: 'workflow.provisioning' });
+        throw conflict(`Workflow ${id} is provisioning; its status can not be cleared until provisioning ends.`, {
+          code: 'workflow.provisioning',
+        });
       }
       const published = (await store.getPublication(id)) !== undefined;
       if (state.resources.length > 0 || published) {
-        const what = state.resources.length > 0 ? `${state.resources.length} created resource${state.resources.length > 1 ? 's' : ''}` : 'a published flow';
+        const what =
+          state.resources.length > 0
+            ? `${state.resources.length} created resource${state.resources.length > 1 ? 's' : ''}`
+            : 'a published flow';
         throw conflict(
           `Workflow ${id} still has ${what}; clearing its status would leave them running with nothing to remove them. Deprovision it first (POST /_plugins/_flow_framework/workflow/${id}/_deprovision, or flowd deprovision ${id}), then delete it with clear_status=true.`,
           { code: 'workflow.has_resources' },

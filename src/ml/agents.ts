@@ -92,7 +92,8 @@ export function agentDoc(body: JsonObject, secrets: SecretBox, now: number): Jso
   if (description !== undefined) doc['description'] = description;
   const llm = llmSpec(body['llm']);
   if (llm !== undefined) doc['llm'] = llm;
-  else if (NEEDS_LLM.has(type.toUpperCase())) throw bad(`We need model information for the ${type.toLowerCase()} agent type: set [llm.model_id]`);
+  else if (NEEDS_LLM.has(type.toUpperCase()))
+    throw bad(`We need model information for the ${type.toLowerCase()} agent type: set [llm.model_id]`);
   doc['tools'] = toolList(body['tools']);
   const params = lenientStringMap(body['parameters'], 'agent [parameters]');
   if (params !== undefined) doc['parameters'] = params;

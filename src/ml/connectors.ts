@@ -96,7 +96,14 @@ function parseClientConfig(v: JsonValue | undefined): JsonObject | undefined {
   const parsed = jsonish(v);
   if (parsed === undefined || parsed === null) return undefined;
   if (!isObject(parsed)) throw bad('[client_config] must be an object');
-  for (const key of ['max_connection', 'connection_timeout', 'read_timeout', 'max_retry_times', 'retry_backoff_millis', 'retry_timeout_seconds']) {
+  for (const key of [
+    'max_connection',
+    'connection_timeout',
+    'read_timeout',
+    'max_retry_times',
+    'retry_backoff_millis',
+    'retry_timeout_seconds',
+  ]) {
     const x = parsed[key];
     if (x === undefined) continue;
     const n = typeof x === 'string' ? Number(x) : x;
@@ -120,7 +127,8 @@ export function connectorDoc(body: JsonObject, secrets: SecretBox, now: number):
   const actions = parseActions(body['actions']);
   if (protocol === 'aws_sigv4') {
     // ML Commons' AwsConnector needs both keys (or a role, which flowd cannot assume).
-    if (!credential['access_key'] || !credential['secret_key']) throw bad('aws_sigv4 connectors need credential [access_key] and [secret_key]');
+    if (!credential['access_key'] || !credential['secret_key'])
+      throw bad('aws_sigv4 connectors need credential [access_key] and [secret_key]');
     if (typeof parameters['region'] !== 'string' || typeof parameters['service_name'] !== 'string') {
       throw bad('aws_sigv4 connectors need parameters [region] and [service_name]');
     }

@@ -6,7 +6,7 @@
  * local models are loaded in-process, lazily on any node that serves them.
  */
 import type { Logger } from 'pino';
-import { conflict, notFound, stepFailure, validationError } from '../errors.js';
+import { conflict, connectorNotFound, modelNotFound, notFound, stepFailure, validationError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { JsonObject } from '../util/json.js';
 import { newId } from '../util/ids.js';
@@ -21,7 +21,17 @@ import { getLocalModel, listLocalModels } from './local/local-model-registry.js'
 import { textOf } from './json-util.js';
 import { LocalModelPool } from './local-pool.js';
 import type { ModelState } from './models.js';
-import { MODEL_GROUP_KIND, MODEL_KIND, connectorIdOf, isRemote, localModelDoc, modelGroupDoc, modelState, remoteModelDoc, withState } from './models.js';
+import {
+  MODEL_GROUP_KIND,
+  MODEL_KIND,
+  connectorIdOf,
+  isRemote,
+  localModelDoc,
+  modelGroupDoc,
+  modelState,
+  remoteModelDoc,
+  withState,
+} from './models.js';
 import type { PredictResponse } from './predict-io.js';
 import { localInput, localResponse, parsePredictBody } from './predict-io.js';
 import { predictRemote } from './remote-predict.js';
@@ -34,8 +44,7 @@ export type { ModelTensor, ModelTensorOutput, PredictResponse } from './predict-
  * local model's name, or the connector with its credential opened (kept in memory only).
  */
 export type BlockMlTarget =
-  | { kind: 'local'; modelId: string; name: string }
-  | { kind: 'remote'; modelId?: string; connector: OpenedConnector };
+  { kind: 'local'; modelId: string; name: string } | { kind: 'remote'; modelId?: string; connector: OpenedConnector };
 
 export interface CreateOptions {
   /** The same key returns the resource created first instead of creating another. */
@@ -95,9 +104,6 @@ export interface NativeMlServiceDeps {
   fetch?: typeof fetch;
 }
 
-const modelNotFound = (): Error => notFound('Failed to find model', { code: 'ml.model_not_found' });
-const connectorNotFound = (id: string): Error => notFound(`Failed to find connector ${id}`, { code: 'ml.connector_not_found' });
-
 /** `p`, or the signal's reason as soon as it aborts (loading itself cannot be interrupted). */
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
@@ -125,7 +131,10 @@ export class NativeMlService implements MlService {
 
   async #create(kind: string, doc: JsonObject, opts: CreateOptions | undefined): Promise<string> {
     const { record, created } = await this.#store.createMlResource(kind, newId(), doc, opts?.idempotencyKey);
-    this.#logger.info({ kind, id: record.id, name: doc['name'], created }, created ? 'ml resource created' : 'ml resource already created (same idempotency key)');
+    this.#logger.info(
+      { kind, id: record.id, name: doc['name'], created },
+      created ? 'ml resource created' : 'ml resource already created (same idempotency key)',
+    );
     return record.id;
   }
 
@@ -144,9 +153,12 @@ export class NativeMlService implements MlService {
     if (!(await this.#store.getMlResource(CONNECTOR_KIND, connectorId))) return false;
     const users = (await this.#store.listMlResources(MODEL_KIND)).filter((m) => connectorIdOf(m.doc) === connectorId).map((m) => m.id);
     if (users.length > 0) {
-      throw conflict(`${users.length} models are still using this connector, please delete or update the models first: [${users.join(', ')}]`, {
-        code: 'ml.connector_in_use',
-      });
+      throw conflict(
+        `${users.length} models are still using this connector, please delete or update the models first: [${users.join(', ')}]`,
+        {
+          code: 'ml.connector_in_use',
+        },
+      );
     }
     const deleted = await this.#store.deleteMlResource(CONNECTOR_KIND, connectorId);
     if (deleted) this.#logger.info({ kind: CONNECTOR_KIND, id: connectorId }, 'ml resource deleted');
@@ -201,7 +213,10 @@ export class NativeMlService implements MlService {
 
   #localSpec(modelId: string, doc: JsonObject): LocalModelSpec {
     const spec = typeof doc['name'] === 'string' ? getLocalModel(doc['name']) : undefined;
-    if (spec === undefined) throw stepFailure(`Model ${modelId} refers to a local model this flowd does not have: ${textOf(doc['name'] ?? null)}`, { code: 'ml.unknown_local_model' });
+    if (spec === undefined)
+      throw stepFailure(`Model ${modelId} refers to a local model this flowd does not have: ${textOf(doc['name'] ?? null)}`, {
+        code: 'ml.unknown_local_model',
+      });
     return spec;
   }
 
@@ -248,7 +263,9 @@ export class NativeMlService implements MlService {
     if (!rec) return false;
     const state = modelState(rec.doc);
     if (state === 'DEPLOYED' || state === 'DEPLOYING') {
-      throw conflict('Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete', { code: 'ml.model_deployed' });
+      throw conflict('Model cannot be deleted in deploying or deployed state. Try undeploy model first then delete', {
+        code: 'ml.model_deployed',
+      });
     }
     this.#pool.release(modelId);
     const deleted = await this.#store.deleteMlResource(MODEL_KIND, modelId);
@@ -280,7 +297,10 @@ export class NativeMlService implements MlService {
       return localResponse(await model.predict(texts, parameters, signal));
     } catch (e) {
       if (signal?.aborted) throw e;
-      throw stepFailure(`Local model ${textOf(rec.doc['name'] ?? null)} failed: ${(e as Error).message}`, { code: 'ml.predict_failed', cause: e });
+      throw stepFailure(`Local model ${textOf(rec.doc['name'] ?? null)} failed: ${(e as Error).message}`, {
+        code: 'ml.predict_failed',
+        cause: e,
+      });
     }
   }
 
@@ -294,8 +314,9 @@ export class NativeMlService implements MlService {
     }
     const { modelId } = ref;
     const rec = await this.#store.getMlResource(MODEL_KIND, modelId);
-    if (!rec) throw notFound(`Failed to find model ${modelId}`, { code: 'ml.model_not_found' });
-    if (rec.doc['is_enabled'] === false) throw validationError(`Model ${modelId} is disabled; enable it before publishing a flow that uses it`, { code: 'ml.model_disabled' });
+    if (!rec) throw modelNotFound(modelId);
+    if (rec.doc['is_enabled'] === false)
+      throw validationError(`Model ${modelId} is disabled; enable it before publishing a flow that uses it`, { code: 'ml.model_disabled' });
     const state = modelState(rec.doc);
     if (state !== 'DEPLOYED') {
       throw conflict(

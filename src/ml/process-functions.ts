@@ -32,7 +32,9 @@ export const BUILT_IN_POST_PROCESS = Object.keys(POST_PROCESS);
 /** The parameters text_docs turn into, by the action's pre-process function. */
 export function preProcess(fn: string | undefined, docs: string[]): JsonObject {
   if (fn === undefined) {
-    throw validationError('Must provide pre_process_function for predict action to process text docs input.', { code: 'ml.no_pre_process' });
+    throw validationError('Must provide pre_process_function for predict action to process text docs input.', {
+      code: 'ml.no_pre_process',
+    });
   }
   const builtIn = PRE_PROCESS[fn];
   if (builtIn === undefined) {
@@ -47,8 +49,7 @@ export function preProcess(fn: string | undefined, docs: string[]): JsonObject {
 
 export const isBuiltInPostProcess = (fn: string | undefined): boolean => fn !== undefined && fn in POST_PROCESS;
 
-const isVector = (v: JsonValue | undefined): v is number[] =>
-  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number');
+const isVector = (v: JsonValue | undefined): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number');
 
 /** One embedding (a vector) or a list of them → one FLOAT32 tensor each. */
 function embeddings(fn: string, data: JsonValue | undefined): ModelTensor[] {

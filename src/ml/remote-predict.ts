@@ -13,7 +13,7 @@
  * outbound client sends it, and an answer that echoes a credential back has it scrubbed.
  */
 import type { Logger } from 'pino';
-import { FlowdError, isFlowdError, stepFailure, validationError } from '../errors.js';
+import { isFlowdError, rephrase, stepFailure, validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
 import { OutboundClient } from '../util/outbound-client.js';
 import type { OutboundPolicy } from '../util/outbound-policy.js';
@@ -123,7 +123,7 @@ const originOf = (url: string): string | undefined => {
 function checkedOrigin(connector: OpenedConnector, action: ConnectorAction, url: string): string {
   const origin = originOf(url);
   if (origin === undefined) {
-    throw validationError('The predict action\'s url must be an absolute http(s) URL after substitution', { code: 'ml.invalid_connector' });
+    throw validationError("The predict action's url must be an absolute http(s) URL after substitution", { code: 'ml.invalid_connector' });
   }
   const ownText = fill(action.url, connector.parameters, connector.credential).text;
   // A placeholder left in the scheme or host means the connector leaves its origin to the caller.
@@ -133,7 +133,7 @@ function checkedOrigin(connector: OpenedConnector, action: ConnectorAction, url:
     throw validationError(
       `Request parameters may fill the connector's placeholders but not change the scheme, host or port of its url: ` +
         `connector [${connector.name}] must be called at ${own ?? 'the origin its own parameters give'}` +
-        (own === undefined ? ' (set the placeholders of the url\'s scheme and host in the connector\'s parameters)' : ''),
+        (own === undefined ? " (set the placeholders of the url's scheme and host in the connector's parameters)" : ''),
       { code: 'ml.connector_origin' },
     );
   }
@@ -175,7 +175,8 @@ function buildRequest(connector: OpenedConnector, action: ConnectorAction, param
     });
     // The signature headers name the access key and carry the session token: secrets too.
     const out: Record<string, MaybeSecret> = {};
-    for (const [k, v] of Object.entries(signed.headers)) out[k] = headers[k] ?? (k === 'authorization' || k === 'x-amz-security-token' ? new Secret(v) : v);
+    for (const [k, v] of Object.entries(signed.headers))
+      out[k] = headers[k] ?? (k === 'authorization' || k === 'x-amz-security-token' ? new Secret(v) : v);
     return { method: action.method, url: typeof url === 'string' ? signed.url : new Secret(signed.url), origin, headers: out, body };
   }
   return { method: action.method, url, origin, headers, body };
@@ -223,12 +224,10 @@ async function send(
     // anyway in case a credential was put there); keep their kind and code.
     const known = isFlowdError(e) ? e : undefined;
     const code = known === undefined || known.code === 'outbound.unreachable' ? 'ml.remote_unreachable' : known.code;
-    throw new FlowdError(known?.kind ?? 'step_failure', `Failed to call the remote model at ${host}: ${scrubSecrets((e as Error).message, secrets)}`, {
-      status: known?.status ?? 502,
-      code,
-      retryable: known?.retryable ?? true,
-      cause: e,
-    });
+    const message = `Failed to call the remote model at ${host}: ${scrubSecrets((e as Error).message, secrets)}`;
+    throw known !== undefined
+      ? rephrase(known, message, { code, cause: e })
+      : stepFailure(message, { status: 502, code, retryable: true, cause: e });
   } finally {
     clearTimeout(timer);
   }
@@ -252,7 +251,10 @@ export async function predictRemote(
   const secrets = Object.values(connector.credential);
   const res = await send(clientFor(deps, connector), req, readTimeoutMs(connector.clientConfig), signal, secrets);
   const host = new URL(req.origin).host;
-  deps.logger.debug({ connector: connector.name, host, status: res.status, ms: Math.round(performance.now() - started) }, 'remote model call');
+  deps.logger.debug(
+    { connector: connector.name, host, status: res.status, ms: Math.round(performance.now() - started) },
+    'remote model call',
+  );
   if (res.status < 200 || res.status > 299) {
     const status = res.status >= 400 && res.status <= 599 ? res.status : 502;
     // A service may echo the credential back (an "invalid key …" message): never pass it on.
@@ -274,5 +276,7 @@ export async function predictRemote(
   if (fn !== undefined && !isBuiltInPostProcess(fn)) {
     deps.logger.debug({ connector: connector.name }, 'post_process_function is a script: flowd returns the raw response');
   }
-  return { inference_results: [{ output: postProcess(isBuiltInPostProcess(fn) ? fn : undefined, filter, parsed), status_code: res.status }] };
+  return {
+    inference_results: [{ output: postProcess(isBuiltInPostProcess(fn) ? fn : undefined, filter, parsed), status_code: res.status }],
+  };
 }

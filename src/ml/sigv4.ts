@@ -39,8 +39,7 @@ const sha256Hex = (data: string): string => createHash('sha256').update(data, 'u
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /** RFC 3986 encoding: everything but A-Z a-z 0-9 - _ . ~ */
-const awsEncode = (s: string): string =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const awsEncode = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function safeDecode(s: string): string {
   try {
@@ -50,7 +49,11 @@ function safeDecode(s: string): string {
   }
 }
 
-const amzDate = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const amzDate = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 export function signSigV4(req: SigV4Request): SignedRequest {
   const url = new URL(req.url);

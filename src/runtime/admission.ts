@@ -23,7 +23,8 @@ export function footprintOf(spec: FlowSpec, cap: Capacity): Footprint {
   let memoryMb = 0;
   for (const b of spec.blocks) {
     // Autoscaled services can grow to their max; budget for it.
-    const n = spec.mode === 'ASYNC' && spec.autoscaling.preset !== 'disabled' ? Math.max(b.replicas, spec.autoscaling.maxReplicas) : b.replicas;
+    const n =
+      spec.mode === 'ASYNC' && spec.autoscaling.preset !== 'disabled' ? Math.max(b.replicas, spec.autoscaling.maxReplicas) : b.replicas;
     instances += n;
     memoryMb += n * (b.memoryMb ?? cap.instanceMemoryMb);
   }
@@ -39,7 +40,9 @@ export function admit(workflowId: string, next: Footprint, others: Footprint, ca
     missing.push(`${next.instances} instances needed, ${Math.max(0, freeInstances)} free of ${cap.maxInstances} (FLOWD_MAX_INSTANCES)`);
   }
   if (next.memoryMb > freeMemory) {
-    missing.push(`${next.memoryMb} MB of instance memory needed, ${Math.max(0, freeMemory)} MB free of ${cap.maxInstanceMemoryMb} MB (FLOWD_MAX_INSTANCE_MEMORY_MB)`);
+    missing.push(
+      `${next.memoryMb} MB of instance memory needed, ${Math.max(0, freeMemory)} MB free of ${cap.maxInstanceMemoryMb} MB (FLOWD_MAX_INSTANCE_MEMORY_MB)`,
+    );
   }
   if (missing.length > 0) {
     throw conflict(

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { authError, notFound } from '../errors.js';
+import { forbidden, notFound, unauthenticated } from '../errors.js';
 import type { ApiKeyRecord, Store } from '../store/store.js';
 import { newId } from '../util/ids.js';
 
@@ -56,9 +56,10 @@ function generateKey(): { key: string; prefix: string; hash: string } {
 }
 
 const CHALLENGE = { 'www-authenticate': `ApiKey header="${API_KEY_HEADER}"` };
-const missing = () => authError(`An API key is required: send it in the ${API_KEY_HEADER} header.`, { code: 'apikey.missing', headers: CHALLENGE });
+const missing = () =>
+  unauthenticated(`An API key is required: send it in the ${API_KEY_HEADER} header.`, { code: 'apikey.missing', headers: CHALLENGE });
 const invalid = () =>
-  authError(`The API key is not valid (unknown, deleted or rotated): send a current key in the ${API_KEY_HEADER} header.`, {
+  unauthenticated(`The API key is not valid (unknown, deleted or rotated): send a current key in the ${API_KEY_HEADER} header.`, {
     code: 'apikey.invalid',
     headers: CHALLENGE,
   });
@@ -89,7 +90,13 @@ export class ApiKeyService {
 
   async create(input: NewApiKey): Promise<IssuedApiKey> {
     const { key, prefix, hash } = generateKey();
-    const record: ApiKeyRecord = { id: newId(), name: input.name, prefix, workflowIds: [...new Set(input.workflowIds)], createdAt: this.#now() };
+    const record: ApiKeyRecord = {
+      id: newId(),
+      name: input.name,
+      prefix,
+      workflowIds: [...new Set(input.workflowIds)],
+      createdAt: this.#now(),
+    };
     if (input.createdBy !== undefined) record.createdBy = input.createdBy;
     await this.#store.createApiKey({ ...record, hash });
     return { record, key };
@@ -152,9 +159,9 @@ export class ApiKeyService {
       this.#rememberRaw(key, hash);
     }
     if (!record.workflowIds.includes(workflowId)) {
-      throw authError(
+      throw forbidden(
         `The API key [${record.prefix}…] (${record.name}) is not linked to workflow [${workflowId}]; use a key linked to it (an admin creates one with POST /_flowd/api_keys).`,
-        { status: 403, code: 'apikey.forbidden' },
+        { code: 'apikey.forbidden' },
       );
     }
     const prev = this.#pending.get(record.id);

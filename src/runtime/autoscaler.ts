@@ -25,7 +25,12 @@ export class Autoscaler {
    * placement share; alone, the block's replicas). Tasks in flight follow from it, so each node
    * claims what its own instances can take.
    */
-  constructor(flow: PublishedFlow, runner: TaskRunner, onChange: () => void, base: (blockId: string, replicas: number) => number = (_id, n) => n) {
+  constructor(
+    flow: PublishedFlow,
+    runner: TaskRunner,
+    onChange: () => void,
+    base: (blockId: string, replicas: number) => number = (_id, n) => n,
+  ) {
     this.#flow = flow;
     this.#runner = runner;
     this.#onChange = onChange;

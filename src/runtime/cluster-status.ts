@@ -20,7 +20,10 @@ function mergeService(s: ServiceStatusBody, sync: boolean, localNode: string, re
   const actual = Math.min(s.desired, ready);
   const rollouts: Array<{ status: RolloutStatus; reason?: string }> = [
     { status: s.rolloutStatus, ...(s.rolloutStatusReason !== undefined ? { reason: s.rolloutStatusReason } : {}) },
-    ...others.map(({ nodeId, report }) => ({ status: report.rolloutStatus, ...(report.rolloutStatusReason !== undefined ? { reason: `${nodeId}: ${report.rolloutStatusReason}` } : {}) })),
+    ...others.map(({ nodeId, report }) => ({
+      status: report.rolloutStatus,
+      ...(report.rolloutStatusReason !== undefined ? { reason: `${nodeId}: ${report.rolloutStatusReason}` } : {}),
+    })),
   ];
   const worst = rollouts.find((r) => r.status === 'Failed') ?? rollouts.find((r) => r.status === 'InProgress') ?? rollouts[0];
   // SYNC: instances missing because a node died are not "rolled out" until re-placed and ready
@@ -40,7 +43,10 @@ function mergeService(s: ServiceStatusBody, sync: boolean, localNode: string, re
 
 export function mergeClusterStatus(body: RuntimeStatusBody, localNode: string, remote: RemoteReports): RuntimeStatusBody {
   const services = body.details.services.map((s) => mergeService(s, body.publishingMode === 'SYNC', localNode, remote));
-  const roll = rollUp(body.publishingMode, services.filter((s) => s.blockId !== undefined));
+  const roll = rollUp(
+    body.publishingMode,
+    services.filter((s) => s.blockId !== undefined),
+  );
   const { message: _old, ...rest } = body;
   return {
     ...rest,

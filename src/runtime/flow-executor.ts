@@ -1,5 +1,5 @@
 /**
- * Runs one input through a published flow (runtime issue). Event-driven: a block is dispatched
+ * Runs one input through a published flow. Event-driven: a block is dispatched
  * the moment its (routed) upstreams are finished, so independent branches run concurrently.
  * Routing is the executor's job (block.ts `BlockRole`): a switch's routes choose the edges that
  * are followed, a split runs its context once per item, a reduce collects the items, a join
@@ -22,8 +22,8 @@ import type { BlockType } from '../blocks/block.js';
 import type { FlowSpec } from '../blocks/flow-spec.js';
 import { compileInputSchema } from '../blocks/input-schema.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
-import { FlowdError, coerceError } from '../errors.js';
-import { failureOf, flowFailure } from './flow-failure.js';
+import { FlowdError, coerceError, stepFailure, validationError } from '../errors.js';
+import { failureOf, flowErrorOf, flowFailure } from './flow-failure.js';
 import type { Failure, FlowError } from './flow-failure.js';
 import { buildFlowPlan } from './flow-plan.js';
 import type { FlowPlan, PlanBlock } from './flow-plan.js';
@@ -34,7 +34,11 @@ export type { FlowError } from './flow-failure.js';
 
 export type Dispatch = (blockId: string, input: JsonValue, ctx: { signal: AbortSignal; correlationId?: string }) => Promise<JsonValue>;
 /** Runs a whole chain of blocks in one go; undefined when it cannot now (then block by block). */
-export type DispatchChain = (blockIds: readonly string[], input: JsonValue, ctx: { signal: AbortSignal; correlationId?: string }) => Promise<JsonValue> | undefined;
+export type DispatchChain = (
+  blockIds: readonly string[],
+  input: JsonValue,
+  ctx: { signal: AbortSignal; correlationId?: string },
+) => Promise<JsonValue> | undefined;
 
 export type FlowResult =
   | { ok: true; output: JsonValue }
@@ -76,17 +80,24 @@ export class FlowExecutor {
 
   execute(input: JsonValue, opts: FlowExecuteOptions): Promise<FlowResult> {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-      return Promise.resolve(inputError(`The workflow input must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : `a ${typeof input}`}. Send an object such as {"text": "…"}.`));
+      return Promise.resolve(
+        inputError(
+          `The workflow input must be a JSON object, got ${Array.isArray(input) ? 'an array' : input === null ? 'null' : `a ${typeof input}`}. Send an object such as {"text": "…"}.`,
+        ),
+      );
     }
     if (this.#validate !== undefined && !this.#validate(input)) {
-      return Promise.resolve(inputError(`The workflow input does not match the flow's input_schema: ${schemaMessage(this.#validate.errors?.[0])}.`));
+      return Promise.resolve(
+        inputError(`The workflow input does not match the flow's input_schema: ${schemaMessage(this.#validate.errors?.[0])}.`),
+      );
     }
     return new Execution(this.#plan, this.#limits, input, opts).run();
   }
 }
 
 function inputError(message: string): FlowResult {
-  return { ok: false, status: 400, errors: [{ message, node: '$input', code: 'flow.invalid_input', retryable: false }] };
+  const e = validationError(message, { code: 'flow.invalid_input', node: '$input' });
+  return { ok: false, status: e.status, errors: [flowErrorOf(e)] };
 }
 
 function schemaMessage(e: ErrorObject | undefined): string {
@@ -94,7 +105,11 @@ function schemaMessage(e: ErrorObject | undefined): string {
   const at = `input${e.instancePath.replace(/\//g, '.')}`;
   const params = e.params as Record<string, unknown>;
   const extra =
-    e.keyword === 'enum' ? `: ${JSON.stringify(params.allowedValues)}` : e.keyword === 'additionalProperties' ? ` [${String(params.additionalProperty)}]` : '';
+    e.keyword === 'enum'
+      ? `: ${JSON.stringify(params.allowedValues)}`
+      : e.keyword === 'additionalProperties'
+        ? ` [${String(params.additionalProperty)}]`
+        : '';
   return `${at} ${e.message ?? 'is invalid'}${extra}`;
 }
 
@@ -166,7 +181,8 @@ class Execution {
     if (p === undefined) return false;
     p.then(
       (output) => this.#end({ ok: true, output }),
-      (e: unknown) => this.#guard(() => this.#finishFailed([failureOf(e, e instanceof FlowdError && e.node !== undefined ? e.node : first.id)])),
+      (e: unknown) =>
+        this.#guard(() => this.#finishFailed([failureOf(e, e instanceof FlowdError && e.node !== undefined ? e.node : first.id)])),
     );
     return true;
   }
@@ -247,7 +263,8 @@ class Execution {
     for (let i = 0; i < preds.length; i++) {
       const s = scope.up(predHops[i] as number);
       const p = preds[i] as number;
-      if (s.state[p] === DONE && s.feeds(this.#plan.blocks[p] as PlanBlock, b.index)) setKey(o, (this.#plan.blocks[p] as PlanBlock).id, s.values[p] as JsonValue);
+      if (s.state[p] === DONE && s.feeds(this.#plan.blocks[p] as PlanBlock, b.index))
+        setKey(o, (this.#plan.blocks[p] as PlanBlock).id, s.values[p] as JsonValue);
     }
     return o;
   }
@@ -285,7 +302,7 @@ class Execution {
       scope.values[b.index] = out;
     }
     if (failure !== undefined) {
-      this.#trace?.errored(b.index, started, failure.error);
+      this.#trace?.errored(b.index, started, flowErrorOf(failure.error));
       return this.#fail(scope, b, [failure], ERROR);
     }
     this.#trace?.completed(b.index, started, out);
@@ -295,7 +312,7 @@ class Execution {
   #onError(scope: Scope, b: PlanBlock, e: unknown, started: number): void {
     if (this.#finished) return;
     const f = failureOf(e, b.id);
-    this.#trace?.errored(b.index, started, f.error);
+    this.#trace?.errored(b.index, started, flowErrorOf(f.error));
     this.#fail(scope, b, [f], ERROR);
   }
 
@@ -310,14 +327,24 @@ class Execution {
   #routesOf(b: PlanBlock, out: JsonValue): number[] | Failure {
     const routes = out !== null && typeof out === 'object' && !Array.isArray(out) ? out.routes : undefined;
     if (!Array.isArray(routes)) {
-      return flowFailure(`Switch block [${b.id}] must return {"routes": ["<block id>", …]}, got ${JSON.stringify(out)?.slice(0, 200)}.`, b.id, 'flow.invalid_switch_output', 422);
+      return flowFailure(
+        `Switch block [${b.id}] must return {"routes": ["<block id>", …]}, got ${JSON.stringify(out)?.slice(0, 200)}.`,
+        b.id,
+        'flow.invalid_switch_output',
+        422,
+      );
     }
     const out2: number[] = [];
     for (const r of routes) {
       const d = typeof r === 'string' ? this.#plan.index.get(r) : undefined;
       if (d === undefined || !b.succs.includes(d)) {
         const known = b.succs.map((s) => this.#plan.blocks[s]?.id).join(', ');
-        return flowFailure(`Switch block [${b.id}] routed to ${JSON.stringify(r)}, which is not one of its downstream blocks [${known}].`, b.id, 'flow.invalid_route', 422);
+        return flowFailure(
+          `Switch block [${b.id}] routed to ${JSON.stringify(r)}, which is not one of its downstream blocks [${known}].`,
+          b.id,
+          'flow.invalid_route',
+          422,
+        );
       }
       out2.push(d);
     }
@@ -422,16 +449,22 @@ class Execution {
 
   #finishFailed(failures: Failure[]): void {
     if (this.#finished) return;
-    const errors = [...new Set(failures.map((f) => f.error))];
+    const errors = [...new Set(failures.map((f) => f.error))].map(flowErrorOf);
     const status = failures[0]?.status ?? 500;
-    if (errors.length === 0) errors.push({ message: 'The flow failed.', node: '$flow', code: 'flow.failed', retryable: false });
+    if (errors.length === 0) errors.push(flowErrorOf(stepFailure('The flow failed.', { code: 'flow.failed', node: '$flow' })));
     this.#end({ ok: false, errors, status });
   }
 
   #canceled(reason: unknown): void {
     const timeout = reason instanceof Error && reason.name === 'TimeoutError';
     const f = timeout
-      ? flowFailure('The workflow did not finish within its time limit; retry later or raise the limit.', '$flow', 'flow.timeout', 504, true)
+      ? flowFailure(
+          'The workflow did not finish within its time limit; retry later or raise the limit.',
+          '$flow',
+          'flow.timeout',
+          504,
+          true,
+        )
       : flowFailure(`The run was canceled${reason instanceof Error ? `: ${reason.message}` : ''}.`, '$flow', 'flow.canceled', 499, true);
     this.#finishFailed([f]);
   }

@@ -68,7 +68,11 @@ export interface FlowPlan {
 export function buildFlowPlan(spec: FlowSpec, blockType: (name: string) => BlockType | undefined): FlowPlan {
   const roles = spec.blocks.map((b): BlockRole => {
     const t = blockType(b.type);
-    if (t === undefined) throw internalError(`Block [${b.id}] has type [${b.type}], which is not registered on this node.`, { code: 'flow.unknown_block_type', node: b.id });
+    if (t === undefined)
+      throw internalError(`Block [${b.id}] has type [${b.type}], which is not registered on this node.`, {
+        code: 'flow.unknown_block_type',
+        node: b.id,
+      });
     return t.role ?? 'transform';
   });
   const g = analyzeFlowGraph({
@@ -119,7 +123,8 @@ function chainOf(blocks: readonly PlanBlock[], regions: number): FlowPlan['chain
   return order.length === blocks.length ? { first: starts[0] as PlanBlock, ids: order } : undefined;
 }
 
-const edgeRegion = (g: FlowGraph, p: number): number => ((g.splitRegion[p] as number) >= 0 ? (g.splitRegion[p] as number) : (g.region[p] as number));
+const edgeRegion = (g: FlowGraph, p: number): number =>
+  (g.splitRegion[p] as number) >= 0 ? (g.splitRegion[p] as number) : (g.region[p] as number);
 
 function mappingEntry(g: FlowGraph, b: number, key: string, ref: string, ownDepth: number): MappingEntry {
   const { source, path } = parseInputRef(ref);
@@ -137,7 +142,7 @@ function fatalFlags(g: FlowGraph, roles: readonly BlockRole[], maxFailed: readon
   for (let k = g.order.length - 1; k >= 0; k--) {
     const b = g.order[k] as number;
     const succs = g.succs[b] as number[];
-    fatal[b] = succs.length === 0 || succs.some((s) => !(roles[s] === 'join' && (maxFailed[s] as number) > 0) && (fatal[s]));
+    fatal[b] = succs.length === 0 || succs.some((s) => !(roles[s] === 'join' && (maxFailed[s] as number) > 0) && fatal[s]);
   }
   return fatal;
 }

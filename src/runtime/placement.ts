@@ -46,7 +46,10 @@ export function place(services: readonly PlacementService[], nodes: readonly Pla
         const u = used.get(n.nodeId) ?? 0;
         if (u >= n.maxInstances) return;
         const rank: [number, number, number] = [shares.get(n.nodeId)?.get(svc.key) ?? 0, u, (idx - offset + sorted.length) % sorted.length];
-        if (rank[0] < bestRank[0] || (rank[0] === bestRank[0] && (rank[1] < bestRank[1] || (rank[1] === bestRank[1] && rank[2] < bestRank[2])))) {
+        if (
+          rank[0] < bestRank[0] ||
+          (rank[0] === bestRank[0] && (rank[1] < bestRank[1] || (rank[1] === bestRank[1] && rank[2] < bestRank[2])))
+        ) {
           best = n;
           bestRank = rank;
         }

@@ -1,7 +1,8 @@
 /**
- * One published workflow on this node: a Service (worker-thread instances) per block, the
- * flow executor that moves data between them (the "stream": in-process here, behind
- * `dispatch`), and, for ASYNC flows, the task runner and autoscaler that the manager attaches.
+ * One published workflow on this node: a Service (worker-thread instances) per block, and the
+ * flow executor that moves data between them through the request router (this node's
+ * instances, or another node's over the cluster). ASYNC flows get their task runner and
+ * autoscaler from the TaskQueue.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -13,16 +14,21 @@ import type { FlowResult } from './flow-executor.js';
 import { Service } from './instances/service.js';
 import type { ServiceSpec } from './instances/service.js';
 import type { Health, RuntimeStatusBody, ServiceStatusBody } from './runtime-status.js';
-import { ClusterStream, InProcessStream } from './stream.js';
-import type { RemoteServices, Stream } from './stream.js';
+import { RequestRouter } from './request-router.js';
+import type { RemoteServices } from './request-router.js';
 import type { ServiceReport } from './runtime-cluster.js';
+import type { ReplicaDetailBody } from './runtime-status.js';
+import type { ServiceStatusView } from './instances/service.js';
 import { rollUp, serviceHealth } from './runtime-status.js';
 
 const hash8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
 /** Stable per (workflow, block): a republish keeps the id, so resources do not churn. */
 export function serviceIdOf(workflowId: string, blockId: string): string {
-  const prefix = blockId.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+  const prefix = blockId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
   return `${prefix}-${hash8(`${workflowId}/${blockId}`)}`;
 }
 
@@ -36,14 +42,25 @@ export interface PreparedBlock {
 export interface PublishedFlowDeps {
   logger: Logger;
   blockType: (name: string) => BlockType | undefined;
+  /** This node's instances changed (announced to watchers and the other nodes). */
   onChange: () => void;
   /** How long a dispatch waits for a ready instance (cold start of a scaled-to-zero service). */
   waitReadyMs: number;
-  /** Cluster: how many of a block's replicas run on this node (default: all of them). */
-  localReplicas?: (blockId: string, replicas: number) => number;
-  /** Cluster: instances on other nodes, for blocks with none here. */
-  remote?: RemoteServices;
+  /** How many of a block's replicas run on this node: its placement share. */
+  localReplicas: (blockId: string, replicas: number) => number;
+  /** Instances on other nodes, for blocks with none here. */
+  remote: RemoteServices;
 }
+
+const replicaBodies = (v: ServiceStatusView): ReplicaDetailBody[] =>
+  v.replicasDetail.map((r) => ({
+    name: r.name,
+    ready: r.ready,
+    available: r.available,
+    restarts: r.restarts,
+    started_at: r.started_at,
+    version: r.version,
+  }));
 
 /** Extra numbers the ASYNC machinery reports into the status. */
 export interface AsyncStatusInput {
@@ -58,8 +75,10 @@ export class PublishedFlow {
   #version: number;
   #executor: FlowExecutor;
   readonly #services = new Map<string, Service>();
-  readonly #stream: Stream;
+  readonly #router: RequestRouter;
   readonly #deps: PublishedFlowDeps;
+  /** Waits for readiness (publish, routing): woken by any change, here or on another node. */
+  readonly #watchers = new Set<() => void>();
   /** The last version fully rolled out (the previous one while a republish is in progress). */
   #observedVersion: number;
   #lastHealth: Health | undefined;
@@ -71,25 +90,43 @@ export class PublishedFlow {
     this.#version = version;
     this.#observedVersion = version;
     this.#deps = deps;
-    this.#stream = deps.remote ? new ClusterStream(this.#services, deps.remote) : new InProcessStream(this.#services);
+    this.#router = new RequestRouter(this.#services, deps.remote, this.watch);
     this.#executor = new FlowExecutor(spec, deps.blockType);
-    for (const b of blocks) {
-      const svc = new Service(this.#serviceSpec(b), {
-        desired: this.#local(b),
-        logger: deps.logger,
-        waitReadyMs: deps.waitReadyMs,
-        onChange: deps.onChange,
-      });
-      this.#services.set(b.block.id, svc);
-    }
+    for (const b of blocks) this.#services.set(b.block.id, this.#newService(b));
   }
+
+  #newService(b: PreparedBlock): Service {
+    return new Service(this.#serviceSpec(b), {
+      desired: this.#local(b),
+      logger: this.#deps.logger,
+      waitReadyMs: this.#deps.waitReadyMs,
+      onChange: this.changed,
+    });
+  }
+
+  /** This node's instances changed: tell the owner and wake the waits. */
+  readonly changed = (): void => {
+    this.#deps.onChange();
+    this.remoteChanged();
+  };
+
+  /** Another node's instances of this flow changed: wake the waits only (nothing to announce). */
+  remoteChanged(): void {
+    for (const fn of [...this.#watchers]) fn();
+  }
+
+  /** For `waitUntil`: called on every change of this flow's instances, here or elsewhere. */
+  readonly watch = (wake: () => void): (() => void) => {
+    this.#watchers.add(wake);
+    return () => this.#watchers.delete(wake);
+  };
 
   get spec(): FlowSpec {
     return this.#spec;
   }
 
   #local(b: PreparedBlock): number {
-    return this.#deps.localReplicas ? this.#deps.localReplicas(b.block.id, b.block.replicas) : b.block.replicas;
+    return this.#deps.localReplicas(b.block.id, b.block.replicas);
   }
 
   get version(): number {
@@ -116,7 +153,7 @@ export class PublishedFlow {
 
   /** SYNC requests can be served: every service has a ready instance (of any version). */
   canServe(): boolean {
-    for (const s of this.#services.values()) if (!s.canServe && !(this.#deps.remote?.canServe(s.id) ?? false)) return false;
+    for (const s of this.#services.values()) if (!s.canServe && !this.#deps.remote.canServe(s.id)) return false;
     return true;
   }
 
@@ -136,18 +173,6 @@ export class PublishedFlow {
     for (const s of this.#services.values()) s.start();
   }
 
-  /** Resolves when every service is fully rolled out; rejects with the first failure's reason. */
-  async whenReady(signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const views = [...this.#services.values()].map((s) => s.status());
-      const failed = views.find((v) => v.rolloutStatus === 'Failed');
-      if (failed) throw new Error(`block [${failed.blockId}] failed to start: ${failed.rolloutStatusReason ?? 'unknown reason'}`);
-      if (views.every((v) => v.rolloutStatus === 'Complete')) return;
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('publish aborted');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   /**
    * Republish in place, as NL Flow re-publishes a workflow: unchanged blocks keep their instances, a replica-only
    * change adds/removes instances without restarting the others, a changed block rolls
@@ -162,7 +187,7 @@ export class PublishedFlow {
       const svc = this.#services.get(b.block.id);
       const spec2 = this.#serviceSpec(b);
       if (!svc) {
-        const created = new Service(spec2, { desired: this.#local(b), logger: this.#deps.logger, waitReadyMs: this.#deps.waitReadyMs, onChange: this.#deps.onChange });
+        const created = this.#newService(b);
         this.#services.set(b.block.id, created);
         created.start();
         continue;
@@ -183,20 +208,29 @@ export class PublishedFlow {
     for (const [id] of removed) this.#services.delete(id);
     await Promise.all(removed.map(([, s]) => s.stop()));
     this.#observedVersion = version;
-    this.#deps.onChange();
+    this.changed();
   }
 
   execute(input: JsonValue, opts: { signal?: AbortSignal; correlationId?: string; verbose?: boolean }): Promise<FlowResult> {
     return this.#executor.execute(input, {
-      dispatch: (blockId, blockInput, ctx) => this.#stream.send(blockId, blockInput, ctx),
-      dispatchChain: (blockIds, blockInput, ctx) => this.#stream.sendChain(blockIds, blockInput, ctx),
+      dispatch: (blockId, blockInput, ctx) => this.#router.send(blockId, blockInput, ctx),
+      dispatchChain: (blockIds, blockInput, ctx) => this.#router.sendChain(blockIds, blockInput, ctx),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
       ...(opts.verbose !== undefined ? { verbose: opts.verbose } : {}),
     });
   }
 
-  status(asyncInput?: AsyncStatusInput): RuntimeStatusBody {
+  /**
+   * The status body. `view` turns this node's part into what the API shows (the cluster adds
+   * the other nodes' instances); the transition time follows the health it shows. `observe`
+   * false reads without recording a transition (a publish waiting for readiness).
+   */
+  status(
+    asyncInput?: AsyncStatusInput,
+    view: (local: RuntimeStatusBody) => RuntimeStatusBody = (b) => b,
+    observe = true,
+  ): RuntimeStatusBody {
     const services: ServiceStatusBody[] = [];
     for (const b of this.#spec.blocks) {
       const svc = this.#services.get(b.id);
@@ -213,7 +247,7 @@ export class PublishedFlow {
         status: serviceHealth(b.replicas, actual),
         rolloutStatus: v.rolloutStatus,
         ...(v.rolloutStatusReason !== undefined ? { rolloutStatusReason: v.rolloutStatusReason } : {}),
-        replicasDetail: v.replicasDetail.map((r) => ({ name: r.name, ready: r.ready, available: r.available, restarts: r.restarts, started_at: r.started_at, version: r.version })),
+        replicasDetail: replicaBodies(v),
         blockId: b.id,
         queueDepth: v.queued,
         inFlight: v.inFlight,
@@ -228,13 +262,17 @@ export class PublishedFlow {
     const roll = rollUp(this.#spec.mode, services);
     if (this.#spec.mode === 'ASYNC') {
       // The executor (task runner) lives in the node's process: up while the flow is published.
-      services.unshift({ id: executorIdOf(this.workflowId), desired: 1, actual: 1, status: 'GREEN', rolloutStatus: 'Complete', queueDepth: asyncInput?.queued ?? 0, inFlight: asyncInput?.running ?? 0 });
+      services.unshift({
+        id: executorIdOf(this.workflowId),
+        desired: 1,
+        actual: 1,
+        status: 'GREEN',
+        rolloutStatus: 'Complete',
+        queueDepth: asyncInput?.queued ?? 0,
+        inFlight: asyncInput?.running ?? 0,
+      });
     }
-    if (roll.actualStatus !== this.#lastHealth) {
-      this.#lastHealth = roll.actualStatus;
-      this.#lastTransition = new Date().toISOString();
-    }
-    return {
+    const body = view({
       desiredStatus: 'PUBLISHED',
       actualStatus: roll.actualStatus,
       publishingMode: this.#spec.mode,
@@ -246,7 +284,12 @@ export class PublishedFlow {
       lastTransitionTime: this.#lastTransition,
       ...(asyncInput ? { tasks: { queued: asyncInput.queued, running: asyncInput.running } } : {}),
       details: { stream: { id: 'stream', desired: 1, actual: 1, status: 'GREEN' }, services },
-    };
+    });
+    if (observe && body.actualStatus !== this.#lastHealth) {
+      this.#lastHealth = body.actualStatus;
+      this.#lastTransition = new Date().toISOString();
+    }
+    return { ...body, lastTransitionTime: this.#lastTransition };
   }
 
   /** What this node runs of each service, for the other nodes (cluster). */
@@ -258,7 +301,7 @@ export class PublishedFlow {
         workflowId: this.workflowId,
         blockId,
         desired: v.desired,
-        replicas: v.replicasDetail.map((r) => ({ name: r.name, ready: r.ready, available: r.available, restarts: r.restarts, started_at: r.started_at, version: r.version })),
+        replicas: replicaBodies(v),
         rolloutStatus: v.rolloutStatus,
         ...(v.rolloutStatusReason !== undefined ? { rolloutStatusReason: v.rolloutStatusReason } : {}),
       };

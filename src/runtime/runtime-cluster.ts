@@ -1,9 +1,11 @@
 /**
- * What the runtime needs from a cluster (implemented in src/cluster/ over the store's node
- * table and the message bus). Without one, a node runs every instance itself, as before.
+ * What the runtime needs from a cluster. Every node has one: a lone node (SQLite store) is a
+ * one-node cluster (runtime/local-cluster.ts); nodes sharing a PostgreSQL store form one over
+ * the store's node table and the message bus (cluster/cluster-node.ts).
  */
+import type { NodeRecord } from '../store/store.js';
 import type { JsonValue } from '../util/json.js';
-import type { ReplicaDetailBody, RolloutStatus } from './runtime-status.js';
+import type { ReplicaDetailBody, RolloutStatus, RuntimeStatusBody } from './runtime-status.js';
 import type { PlacementNode } from './placement.js';
 
 /** One node's view of one of its services, as other nodes see it. */
@@ -42,4 +44,18 @@ export interface RuntimeCluster {
   onTasksDone(fn: (taskIds: string[]) => void): () => void;
   /** Another node announced something about a workflow (or the live node set changed: undefined). */
   onChange(fn: (e: { kind: 'publication' | 'status' | 'membership'; workflowId?: string }) => void): () => void;
+  /** This node's status of a workflow as the cluster sees it (the other nodes' instances added in). */
+  clusterStatus(local: RuntimeStatusBody): RuntimeStatusBody;
+}
+
+/** A node's membership, as the composition root starts, lists and stops it. */
+export interface NodeMembership extends RuntimeCluster {
+  /** Joins (first heartbeat, subscriptions). */
+  start(): Promise<void>;
+  /** Leaves, so the others re-place this node's instances at once. */
+  stop(): Promise<void>;
+  /** Every live node with its record (GET /_flowd/nodes). */
+  nodes(): NodeRecord[];
+  /** Provisioning state changes, both ways: this node's go out, the others' come in. */
+  bridgeStateEvents(events: { setForwarder(fn: (workflowId: string) => void): void; deliverRemote(workflowId: string): void }): void;
 }

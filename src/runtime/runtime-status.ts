@@ -81,16 +81,33 @@ export interface RollUp {
 export function rollUp(mode: FlowMode, services: ServiceStatusBody[]): RollUp {
   const failed = services.find((s) => s.rolloutStatus === 'Failed');
   if (failed) {
-    return { actualStatus: 'RED', usable: false, reason: 'RolloutFailed', message: `service ${failed.id}: ${failed.rolloutStatusReason ?? 'failed'}` };
+    return {
+      actualStatus: 'RED',
+      usable: false,
+      reason: 'RolloutFailed',
+      message: `service ${failed.id}: ${failed.rolloutStatusReason ?? 'failed'}`,
+    };
   }
   if (services.every((s) => s.status === 'GREEN')) return { actualStatus: 'GREEN', usable: true, reason: 'AllInstancesReady' };
   const empty = services.filter((s) => s.actual === 0);
-  if (empty.length === 0) return { actualStatus: 'YELLOW', usable: true, reason: 'PartiallyReady', message: 'every block has at least one ready instance' };
+  if (empty.length === 0)
+    return { actualStatus: 'YELLOW', usable: true, reason: 'PartiallyReady', message: 'every block has at least one ready instance' };
   const names = empty.map((s) => s.blockId ?? s.id).join(', ');
   if (mode === 'ASYNC') {
     const idle = empty.every((s) => s.targetReplicas === 0);
-    if (idle) return { actualStatus: 'ORANGE', usable: true, reason: 'ScaledToZero', message: `no work: ${names} scaled to zero; a new task wakes them` };
-    return { actualStatus: 'ORANGE', usable: true, reason: 'Activating', message: `no ready instance yet for ${names}; tasks are queued until one is` };
+    if (idle)
+      return {
+        actualStatus: 'ORANGE',
+        usable: true,
+        reason: 'ScaledToZero',
+        message: `no work: ${names} scaled to zero; a new task wakes them`,
+      };
+    return {
+      actualStatus: 'ORANGE',
+      usable: true,
+      reason: 'Activating',
+      message: `no ready instance yet for ${names}; tasks are queued until one is`,
+    };
   }
   const rolling = empty.some((s) => s.rolloutStatus === 'InProgress');
   return {

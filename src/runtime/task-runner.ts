@@ -15,6 +15,9 @@
 import type { Logger } from 'pino';
 import type { Store, TaskDeadLetter, TaskRecord } from '../store/store.js';
 import type { JsonValue } from '../util/json.js';
+import { TurnBatch } from '../util/turn-batch.js';
+import { internalError, stepFailure } from '../errors.js';
+import { flowErrorOf } from './flow-failure.js';
 import type { FlowError } from './flow-failure.js';
 import type { PublishedFlow } from './published-flow.js';
 
@@ -39,9 +42,11 @@ export interface TaskRunnerDeps {
   /** Attempts a task gets when its runs end the instance or the node; then it is dead-lettered. */
   maxAttempts: number;
   logger: Logger;
-  flow: () => PublishedFlow | undefined;
+  /** The flow the tasks run through (republished in place, so one object for the runner's life). */
+  flow: PublishedFlow;
   /** A task reached a terminal state (for long-polls and all-in-one analyze). */
   onDone: (taskId: string) => void;
+  /** Task counts changed (claims, results). */
   onChange: () => void;
   observer?: TaskObserver;
 }
@@ -67,14 +72,13 @@ const instanceLost = (errors: readonly FlowError[]): boolean => errors.length > 
 
 /** The error a dead-lettered task ends with (its output's first error). */
 export function deadLetterError(attempts: number): FlowError {
-  return {
-    message:
+  return flowErrorOf(
+    stepFailure(
       `The task was attempted ${attempts} time${attempts === 1 ? '' : 's'} and each attempt ended the instance or the node running it; ` +
-      'it was dead-lettered. Fix the input or the block and submit again.',
-    node: '$executor',
-    code: 'task.dead_lettered',
-    retryable: false,
-  };
+        'it was dead-lettered. Fix the input or the block and submit again.',
+      { code: 'task.dead_lettered', node: '$executor' },
+    ),
+  );
 }
 
 /** A stored input that is not JSON (it never should be) runs as null rather than failing the runner. */
@@ -95,11 +99,13 @@ export class TaskRunner {
   #reserved = 0;
   #queued = 0;
   #claiming = false;
-  #kickScheduled = false;
+  /** Claims once per turn however many submissions, results or freed slots ask for one. */
+  readonly #kicks = new TurnBatch<null>(() => void this.#claim());
   #pending: Done[] = [];
   /** Tasks to put back in the queue (recorded with the next batch of results). */
   #retries: string[] = [];
-  #flushScheduled = false;
+  /** Results finished in one turn are recorded in one transaction. */
+  readonly #flushes = new TurnBatch<null>(() => void this.#flush());
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -145,35 +151,28 @@ export class TaskRunner {
   }
 
   kick(): void {
-    if (this.#kickScheduled || this.#stopped) return;
-    this.#kickScheduled = true;
-    setImmediate(() => {
-      this.#kickScheduled = false;
-      void this.#claim();
-    });
+    if (!this.#stopped) this.#kicks.add(null);
   }
 
   /**
-   * Room to start up to `n` tasks being submitted on this node the moment they are inserted,
-   * inserted already RUNNING under this node's lease: no claim statement, no wait for the claim
-   * loop. Only while nothing waits in the queue ahead of them (first in, first out, as far as
-   * this node knows) and the flow is up. Each slot returned must be given back with
-   * `startClaimed` or `release`.
+   * Tasks this runner could start the moment they are stored, with no claim: none while
+   * anything waits in the queue ahead of them (first in, first out, as far as this node
+   * knows), while results pile up unrecorded, or once stopped. The TaskQueue decides.
    */
-  reserve(n: number, now: number): { count: number; claim: { owner: string; startedAt: number; leaseUntil: number }; flow: PublishedFlow } | undefined {
-    if (this.#stopped || this.#queued > 0 || this.#pending.length >= MAX_UNRECORDED) return undefined;
-    const flow = this.#deps.flow();
-    if (!flow) return undefined;
-    const count = Math.min(n, this.#concurrency - this.#running.size - this.#reserved);
-    if (count <= 0) return undefined;
-    this.#reserved += count;
-    return { count, claim: { owner: this.#deps.owner, startedAt: now, leaseUntil: now + this.#deps.leaseMs }, flow };
+  get room(): number {
+    if (this.#stopped || this.#queued > 0 || this.#pending.length >= MAX_UNRECORDED) return 0;
+    return Math.max(0, this.#concurrency - this.#running.size - this.#reserved);
   }
 
-  /** A reserved task is in the store, RUNNING and ours: run it. */
-  startClaimed(flow: PublishedFlow, t: TaskRecord, input: JsonValue): void {
+  /** Holds `n` slots for tasks being stored RUNNING; each goes back by `startClaimed` or `release`. */
+  hold(n: number): void {
+    this.#reserved += n;
+  }
+
+  /** A held task is in the store, RUNNING and ours: run it. */
+  startClaimed(t: TaskRecord, input: JsonValue): void {
     this.#reserved = Math.max(0, this.#reserved - 1);
-    this.#run(flow, t, input);
+    this.#run(t, input);
   }
 
   /** Reserved slots not used (the insert failed, or found an idempotent twin). */
@@ -203,8 +202,6 @@ export class TaskRunner {
 
   async #claim(): Promise<void> {
     if (this.#claiming || this.#stopped) return;
-    const flow = this.#deps.flow();
-    if (!flow) return;
     this.#claiming = true;
     try {
       for (;;) {
@@ -220,7 +217,7 @@ export class TaskRunner {
         );
         this.#queued = Math.max(0, this.#queued - tasks.length);
         for (const t of tasks) {
-          if (t.status === 'RUNNING') this.#run(flow, t);
+          if (t.status === 'RUNNING') this.#run(t);
           else this.#deadLettered(t);
         }
         if (tasks.length > 0) this.#deps.onChange();
@@ -249,7 +246,10 @@ export class TaskRunner {
   #outcome(t: TaskRecord, errors: FlowError[]): Outcome {
     if (!instanceLost(errors)) return { status: 'ERROR', output: JSON.stringify({ errors }) };
     if (t.attempt < this.#deps.maxAttempts) {
-      this.#deps.logger.warn({ workflowId: this.#workflowId, taskId: t.taskId, attempt: t.attempt, errors }, 'task run ended its instance; retrying it');
+      this.#deps.logger.warn(
+        { workflowId: this.#workflowId, taskId: t.taskId, attempt: t.attempt, errors },
+        'task run ended its instance; retrying it',
+      );
       return { status: 'RETRY', output: '' };
     }
     this.#deps.logger.warn(
@@ -259,20 +259,26 @@ export class TaskRunner {
     return { status: 'ERROR', output: JSON.stringify({ errors: [deadLetterError(t.attempt), ...errors] }) };
   }
 
-  #run(flow: PublishedFlow, t: TaskRecord & { input?: string }, parsed?: JsonValue): void {
+  #run(t: TaskRecord & { input?: string }, parsed?: JsonValue): void {
     const ac = new AbortController();
     this.#running.set(t.taskId, ac);
     const t0 = performance.now();
     // startedAt is the claim time the store recorded; a requeued task counts from its creation.
     this.#deps.observer?.taskStarted(Math.max(0, ((t.startedAt ?? Date.now()) - t.createdAt) / 1000));
     const input = parsed !== undefined ? parsed : parseInput(t.input);
-    flow
+    this.#deps.flow
       .execute(input, { signal: ac.signal, ...(t.correlationId !== undefined ? { correlationId: t.correlationId } : {}) })
       .then(
         (r): Outcome => (r.ok ? { status: 'COMPLETED', output: JSON.stringify(r.output) } : this.#outcome(t, r.errors)),
         (e: unknown): Outcome => ({
           status: 'ERROR' as const,
-          output: JSON.stringify({ errors: [{ message: e instanceof Error ? e.message : String(e), node: '$executor', code: 'task.failed', retryable: true }] }),
+          output: JSON.stringify({
+            errors: [
+              flowErrorOf(
+                internalError(e instanceof Error ? e.message : String(e), { code: 'task.failed', node: '$executor', retryable: true }),
+              ),
+            ],
+          }),
         }),
       )
       .then((res) => {
@@ -294,16 +300,8 @@ export class TaskRunner {
   }
 
   #scheduleFlush(): void {
-    if (this.#pending.length >= FLUSH_BATCH) {
-      void this.#flush();
-      return;
-    }
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      void this.#flush();
-    });
+    if (this.#pending.length >= FLUSH_BATCH) void this.#flush();
+    else this.#flushes.add(null);
   }
 
   /** One transaction per batch of results; serialized so batches commit in order. */

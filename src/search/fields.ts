@@ -129,7 +129,10 @@ const NON_WORD = /[^\p{L}\p{N}_]+/u;
  * `semantic_search` does not find every `*_search` value.
  */
 export function tokens(text: string): string[] {
-  return text.toLowerCase().split(NON_WORD).filter((t) => t !== '');
+  return text
+    .toLowerCase()
+    .split(NON_WORD)
+    .filter((t) => t !== '');
 }
 
 /** The last numericString answer: a query's term is checked against every document's numbers. */

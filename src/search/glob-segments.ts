@@ -19,14 +19,15 @@ const isSurrogate = (cp: number): boolean => cp >= 0xd800 && cp <= 0xdfff;
 export class SegmentMatcher {
   /** False: a true from `matches` only means that the head and tail fit. */
   readonly exact: boolean;
+  readonly #head: Seg;
+  /** undefined: the pattern has no star (the head must then cover the whole text). */
+  readonly #middle: readonly string[] | undefined;
+  readonly #tail: Seg;
 
-  private constructor(
-    private readonly head: Seg,
-    /** undefined: the pattern has no star (the head must then cover the whole text). */
-    private readonly middle: readonly string[] | undefined,
-    private readonly tail: Seg,
-    exact: boolean,
-  ) {
+  private constructor(head: Seg, middle: readonly string[] | undefined, tail: Seg, exact: boolean) {
+    this.#head = head;
+    this.#middle = middle;
+    this.#tail = tail;
     this.exact = exact;
   }
 
@@ -52,13 +53,13 @@ export class SegmentMatcher {
   }
 
   matches(text: string): boolean {
-    const afterHead = matchAt(this.head, text, 0);
+    const afterHead = matchAt(this.#head, text, 0);
     if (afterHead < 0) return false;
-    if (this.middle === undefined) return afterHead === text.length;
-    const tailStart = backCodePoints(text, this.tail.length);
-    if (tailStart < afterHead || matchAt(this.tail, text, tailStart) !== text.length) return false;
+    if (this.#middle === undefined) return afterHead === text.length;
+    const tailStart = backCodePoints(text, this.#tail.length);
+    if (tailStart < afterHead || matchAt(this.#tail, text, tailStart) !== text.length) return false;
     let at = afterHead;
-    for (const seg of this.middle) {
+    for (const seg of this.#middle) {
       const found = text.indexOf(seg, at);
       if (found < 0 || found + seg.length > tailStart) return false;
       at = found + seg.length;

@@ -12,7 +12,6 @@ import { illegalArgument } from './errors.js';
 import { SegmentMatcher, type Tok } from './glob-segments.js';
 import { chargeWork } from './work-meter.js';
 
-
 /**
  * The set of live NFA positions, one bit each (bit `i` of word `i >>> 5`). A state returned by
  * `start`/`step` is never mutated afterwards, so it can be stepped along several paths.
@@ -61,26 +60,26 @@ function tokenize(pattern: string, syntax: GlobSyntax): Tok[] {
  */
 class GlobNfa {
   readonly words: number;
-  private readonly starMask: Uint32Array;
-  private readonly oneMask: Uint32Array;
-  private readonly acceptMask: Uint32Array;
+  readonly #starMask: Uint32Array;
+  readonly #oneMask: Uint32Array;
+  readonly #acceptMask: Uint32Array;
   /** Per literal code point, its positions as (word index, bits) pairs: sparse, so memory stays linear in the patterns. */
-  private readonly litMasks = new Map<number, number[]>();
+  readonly #litMasks = new Map<number, number[]>();
   /** The same as full masks, when they fit in DENSE_BUDGET words: stepping is then one fused pass. */
-  private readonly denseLits: Map<number, Uint32Array> | undefined;
-  private readonly noLits: Uint32Array;
-  private readonly initial: Uint32Array;
+  readonly #denseLits: Map<number, Uint32Array> | undefined;
+  readonly #noLits: Uint32Array;
+  readonly #initial: Uint32Array;
   // scratch buffers for stepping; a step's result is copied out, so states stay immutable
-  private readonly a: Uint32Array;
-  private readonly b: Uint32Array;
-  private readonly moving: Uint32Array;
+  readonly #a: Uint32Array;
+  readonly #b: Uint32Array;
+  readonly #moving: Uint32Array;
 
   constructor(patterns: readonly Tok[][]) {
     const bits = patterns.reduce((n, toks) => n + toks.length + 1, 0);
     this.words = Math.max(1, Math.ceil(bits / 32));
-    this.starMask = new Uint32Array(this.words);
-    this.oneMask = new Uint32Array(this.words);
-    this.acceptMask = new Uint32Array(this.words);
+    this.#starMask = new Uint32Array(this.words);
+    this.#oneMask = new Uint32Array(this.words);
+    this.#acceptMask = new Uint32Array(this.words);
     const start = new Uint32Array(this.words);
     const lits = new Map<number, Map<number, number>>();
     let base = 0;
@@ -88,56 +87,56 @@ class GlobNfa {
       setBit(start, base);
       toks.forEach((t, i) => {
         const pos = base + i;
-        if (t.kind === 'star') setBit(this.starMask, pos);
-        else if (t.kind === 'one') setBit(this.oneMask, pos);
+        if (t.kind === 'star') setBit(this.#starMask, pos);
+        else if (t.kind === 'one') setBit(this.#oneMask, pos);
         else {
           let m = lits.get(t.cp);
           if (m === undefined) lits.set(t.cp, (m = new Map<number, number>()));
           m.set(pos >>> 5, ((m.get(pos >>> 5) ?? 0) | (1 << (pos & 31))) >>> 0);
         }
       });
-      setBit(this.acceptMask, base + toks.length);
+      setBit(this.#acceptMask, base + toks.length);
       base += toks.length + 1;
     }
-    for (const [cp, m] of lits) this.litMasks.set(cp, [...m].flat());
-    this.noLits = new Uint32Array(this.words);
+    for (const [cp, m] of lits) this.#litMasks.set(cp, [...m].flat());
+    this.#noLits = new Uint32Array(this.words);
     if (lits.size * this.words <= DENSE_BUDGET) {
-      this.denseLits = new Map();
+      this.#denseLits = new Map();
       for (const [cp, m] of lits) {
         const dense = new Uint32Array(this.words);
         for (const [w, bits] of m) dense[w] = bits;
-        this.denseLits.set(cp, dense);
+        this.#denseLits.set(cp, dense);
       }
     }
-    this.a = new Uint32Array(this.words);
-    this.b = new Uint32Array(this.words);
-    this.moving = new Uint32Array(this.words);
-    this.closeOverStars(start);
-    this.initial = start;
+    this.#a = new Uint32Array(this.words);
+    this.#b = new Uint32Array(this.words);
+    this.#moving = new Uint32Array(this.words);
+    this.#closeOverStars(start);
+    this.#initial = start;
   }
 
   start(): GlobState {
-    return this.initial;
+    return this.#initial;
   }
 
   /** Advance over every code point of `text`. */
   step(state: GlobState, text: string): GlobState {
-    const end = this.run(state, text);
+    const end = this.#run(state, text);
     return end === undefined ? new Uint32Array(this.words) : Uint32Array.from(end);
   }
 
   /** Does the whole of `text` match from the start state? (No state is copied out.) */
   matches(text: string): boolean {
-    const end = this.run(this.initial, text);
+    const end = this.#run(this.#initial, text);
     return end !== undefined && this.accepts(end);
   }
 
   /** The state after `text`, in a scratch buffer (valid until the next run), or undefined once dead. */
-  private run(state: GlobState, text: string): Uint32Array | undefined {
-    let cur = this.a;
-    let next = this.b;
+  #run(state: GlobState, text: string): Uint32Array | undefined {
+    let cur = this.#a;
+    let next = this.#b;
     cur.set(state);
-    for (let i = 0, charged = 0; i < text.length; ) {
+    for (let i = 0, charged = 0; i < text.length;) {
       if (i >= charged) {
         // charged as it goes, so a long text cannot run far past the search's deadline
         charged = i + CHARGE_CHUNK;
@@ -145,9 +144,10 @@ class GlobNfa {
       }
       const cp = text.codePointAt(i) ?? 0;
       i += cp > 0xffff ? 2 : 1;
-      const live = this.denseLits === undefined
-        ? this.advance(cur, next, cp)
-        : this.advanceDense(cur, next, this.denseLits.get(cp) ?? this.noLits);
+      const live =
+        this.#denseLits === undefined
+          ? this.#advance(cur, next, cp)
+          : this.#advanceDense(cur, next, this.#denseLits.get(cp) ?? this.#noLits);
       if (!live) return undefined;
       const t = cur;
       cur = next;
@@ -157,7 +157,7 @@ class GlobNfa {
   }
 
   accepts(state: GlobState): boolean {
-    for (let w = 0; w < this.words; w++) if (((state[w] ?? 0) & (this.acceptMask[w] as number)) !== 0) return true;
+    for (let w = 0; w < this.words; w++) if (((state[w] ?? 0) & (this.#acceptMask[w] as number)) !== 0) return true;
     return false;
   }
 
@@ -167,8 +167,10 @@ class GlobNfa {
   }
 
   /** advance() and closeOverStars() in one pass over the words, with a full mask for the code point. */
-  private advanceDense(cur: Uint32Array, next: Uint32Array, lit: Uint32Array): boolean {
-    const { oneMask, starMask, words } = this;
+  #advanceDense(cur: Uint32Array, next: Uint32Array, lit: Uint32Array): boolean {
+    const oneMask = this.#oneMask;
+    const starMask = this.#starMask;
+    const { words } = this;
     let carry = 0;
     let closeCarry = 0;
     let live = 0;
@@ -189,10 +191,10 @@ class GlobNfa {
   }
 
   /** One code point: positions whose token accepts it move up one; stars also stay. False when nothing is live. */
-  private advance(cur: Uint32Array, next: Uint32Array, cp: number): boolean {
-    const moving = this.moving;
-    for (let w = 0; w < this.words; w++) moving[w] = (cur[w] as number) & (this.oneMask[w] as number);
-    const lit = this.litMasks.get(cp);
+  #advance(cur: Uint32Array, next: Uint32Array, cp: number): boolean {
+    const moving = this.#moving;
+    for (let w = 0; w < this.words; w++) moving[w] = (cur[w] as number) & (this.#oneMask[w] as number);
+    const lit = this.#litMasks.get(cp);
     if (lit !== undefined) {
       for (let i = 0; i < lit.length; i += 2) {
         const w = lit[i] as number;
@@ -203,21 +205,21 @@ class GlobNfa {
     let live = 0;
     for (let w = 0; w < this.words; w++) {
       const m = moving[w] as number;
-      const v = ((m << 1) | carry | ((cur[w] as number) & (this.starMask[w] as number))) >>> 0;
+      const v = ((m << 1) | carry | ((cur[w] as number) & (this.#starMask[w] as number))) >>> 0;
       carry = m >>> 31;
       next[w] = v;
       live |= v;
     }
     if (live === 0) return false;
-    this.closeOverStars(next);
+    this.#closeOverStars(next);
     return true;
   }
 
   /** A live star may match nothing: the position after it is live too (stars are never adjacent). */
-  private closeOverStars(s: Uint32Array): void {
+  #closeOverStars(s: Uint32Array): void {
     let carry = 0;
     for (let w = 0; w < this.words; w++) {
-      const stars = (s[w] as number) & (this.starMask[w] as number);
+      const stars = (s[w] as number) & (this.#starMask[w] as number);
       s[w] = ((s[w] as number) | (stars << 1) | carry) >>> 0;
       carry = stars >>> 31;
     }
@@ -229,67 +231,67 @@ function setBit(m: Uint32Array, pos: number): void {
 }
 
 export class Glob {
-  private readonly nfa: GlobNfa;
+  readonly #nfa: GlobNfa;
   /** Set when the pattern has no wildcard: matching is then string equality. */
-  private readonly literal: string | undefined;
+  readonly #literal: string | undefined;
   /** The linear fast path for whole-string matching (or, when not exact, a quick head/tail check). */
-  private readonly segments: SegmentMatcher;
+  readonly #segments: SegmentMatcher;
 
   constructor(pattern: string, syntax: GlobSyntax = WILDCARD_SYNTAX) {
     const toks = tokenize(pattern, syntax);
-    this.nfa = new GlobNfa([toks]);
+    this.#nfa = new GlobNfa([toks]);
     if (toks.every((t) => t.kind === 'lit')) {
-      this.literal = toks.map((t) => (t.kind === 'lit' ? String.fromCodePoint(t.cp) : '')).join('');
+      this.#literal = toks.map((t) => (t.kind === 'lit' ? String.fromCodePoint(t.cp) : '')).join('');
     }
-    this.segments = SegmentMatcher.from(toks);
+    this.#segments = SegmentMatcher.from(toks);
   }
 
   start(): GlobState {
-    return this.nfa.start();
+    return this.#nfa.start();
   }
 
   step(state: GlobState, text: string): GlobState {
-    return this.nfa.step(state, text);
+    return this.#nfa.step(state, text);
   }
 
   accepts(state: GlobState): boolean {
-    return this.nfa.accepts(state);
+    return this.#nfa.accepts(state);
   }
 
   matches(text: string): boolean {
-    if (this.literal !== undefined) return text === this.literal;
+    if (this.#literal !== undefined) return text === this.#literal;
     chargeWork(text.length);
-    if (!this.segments.matches(text)) return false;
-    return this.segments.exact || this.nfa.matches(text);
+    if (!this.#segments.matches(text)) return false;
+    return this.#segments.exact || this.#nfa.matches(text);
   }
 }
 
 /** Several patterns stepped together as one NFA; the state is dead when no pattern can still match. */
 export class GlobSet {
-  private readonly nfa: GlobNfa;
+  readonly #nfa: GlobNfa;
 
   constructor(patterns: readonly string[], syntax: GlobSyntax = WILDCARD_SYNTAX) {
-    this.nfa = new GlobNfa(patterns.map((p) => tokenize(p, syntax)));
+    this.#nfa = new GlobNfa(patterns.map((p) => tokenize(p, syntax)));
   }
 
   start(): GlobState {
-    return this.nfa.start();
+    return this.#nfa.start();
   }
 
   step(state: GlobState, text: string): GlobState {
-    return this.nfa.step(state, text);
+    return this.#nfa.step(state, text);
   }
 
   accepts(state: GlobState): boolean {
-    return this.nfa.accepts(state);
+    return this.#nfa.accepts(state);
   }
 
   dead(state: GlobState): boolean {
-    return this.nfa.dead(state);
+    return this.#nfa.dead(state);
   }
 
   matches(text: string): boolean {
-    return this.nfa.matches(text);
+    return this.#nfa.matches(text);
   }
 }
 

@@ -9,9 +9,7 @@ import { parseRange } from './query-range.js';
 import { parseQueryString } from './query-string.js';
 import { parseExists, parseIds, parseMultiTerm, parseTerm, parseTerms } from './query-term.js';
 import { minShould, parseMatch, parseMultiMatch } from './query-text.js';
-import {
-  type JsonObject, entries, isObject, isScalar, readBool, readBoost, readNumber, readText, tokenName,
-} from './values.js';
+import { type JsonObject, entries, isObject, isScalar, readBool, readBoost, readNumber, readText, tokenName } from './values.js';
 
 export interface ParseEnv {
   /** `now` for date math, fixed once per request. */
@@ -47,11 +45,43 @@ const PARSERS = new Map<string, QueryParser>([
 
 /** Query types OpenSearch knows but this evaluator does not: refuse clearly instead of "unknown query". */
 const KNOWN_UNSUPPORTED = new Set([
-  'regexp', 'fuzzy', 'simple_query_string', 'match_bool_prefix', 'terms_set', 'function_score', 'script',
-  'script_score', 'geo_distance', 'geo_bounding_box', 'geo_polygon', 'geo_shape', 'more_like_this', 'span_term',
-  'span_near', 'span_or', 'span_not', 'span_first', 'span_multi', 'span_containing', 'span_within',
-  'field_masking_span', 'has_child', 'has_parent', 'parent_id', 'intervals', 'distance_feature', 'wrapper', 'knn',
-  'neural', 'neural_sparse', 'hybrid', 'percolate', 'rank_feature', 'combined_fields', 'common', 'template',
+  'regexp',
+  'fuzzy',
+  'simple_query_string',
+  'match_bool_prefix',
+  'terms_set',
+  'function_score',
+  'script',
+  'script_score',
+  'geo_distance',
+  'geo_bounding_box',
+  'geo_polygon',
+  'geo_shape',
+  'more_like_this',
+  'span_term',
+  'span_near',
+  'span_or',
+  'span_not',
+  'span_first',
+  'span_multi',
+  'span_containing',
+  'span_within',
+  'field_masking_span',
+  'has_child',
+  'has_parent',
+  'parent_id',
+  'intervals',
+  'distance_feature',
+  'wrapper',
+  'knn',
+  'neural',
+  'neural_sparse',
+  'hybrid',
+  'percolate',
+  'rank_feature',
+  'combined_fields',
+  'common',
+  'template',
 ]);
 
 export function parseQuery(q: unknown, env: ParseEnv, depth = 1): Matcher {
@@ -103,18 +133,33 @@ function parseBool(body: JsonObject, env: ParseEnv, depth: number): Matcher {
   let msm: string | undefined;
   for (const [k, v] of entries(body)) {
     switch (k) {
-      case 'must': must.push(...clauseList('bool', k, v, env, depth)); break;
-      case 'filter': filter.push(...clauseList('bool', k, v, env, depth)); break;
-      case 'should': should.push(...clauseList('bool', k, v, env, depth)); break;
-      case 'must_not': mustNot.push(...clauseList('bool', k, v, env, depth)); break;
+      case 'must':
+        must.push(...clauseList('bool', k, v, env, depth));
+        break;
+      case 'filter':
+        filter.push(...clauseList('bool', k, v, env, depth));
+        break;
+      case 'should':
+        should.push(...clauseList('bool', k, v, env, depth));
+        break;
+      case 'must_not':
+        mustNot.push(...clauseList('bool', k, v, env, depth));
+        break;
       case 'minimum_should_match':
         if (v !== null && !isScalar(v)) throw xContentError(`[bool] ${k} doesn't support values of type: ${tokenName(v)}`);
         msm = v === null ? undefined : String(v);
         break;
-      case 'adjust_pure_negative': readBool(v, k); break;
-      case 'boost': readBoost(v, 'bool'); break;
-      case '_name': readText(v, k); break;
-      default: throw xContentError(`[bool] unknown field [${k}]`);
+      case 'adjust_pure_negative':
+        readBool(v, k);
+        break;
+      case 'boost':
+        readBoost(v, 'bool');
+        break;
+      case '_name':
+        readText(v, k);
+        break;
+      default:
+        throw xContentError(`[bool] unknown field [${k}]`);
     }
   }
   if (must.length + filter.length + should.length + mustNot.length === 0) return () => true;
@@ -161,8 +206,7 @@ function parseNested(body: JsonObject, env: ParseEnv, depth: number): Matcher {
   if (path === undefined) throw parsingError("[nested] requires 'path' field");
   const m = inner;
   const p = path;
-  return (ctx) =>
-    nodesAt(ctx, p).some((el) => isObject(el) && m({ ...ctx, base: el, basePath: p } satisfies EvalContext));
+  return (ctx) => nodesAt(ctx, p).some((el) => isObject(el) && m({ ...ctx, base: el, basePath: p } satisfies EvalContext));
 }
 
 function parseConstantScore(body: JsonObject, env: ParseEnv, depth: number): Matcher {

@@ -3,11 +3,9 @@
  * numerically (epoch-millis dates included), strings that look like ISO dates against date bounds
  * (ISO strings, date math such as `now-1d/d`, or epoch millis), other strings lexicographically.
  */
-import { SearchRequestError, multipleFields, parsingError } from './errors.js';
+import { searchError, multipleFields, parsingError } from './errors.js';
 import { type Matcher, fieldRef, numericString, scalarsAt } from './fields.js';
-import {
-  type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText,
-} from './values.js';
+import { type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText } from './values.js';
 
 interface Bound {
   readonly value: Scalar;
@@ -34,7 +32,7 @@ export function parseRange(body: JsonObject, now: number): Matcher {
     }
   }
   if (field === undefined || field === '' || spec === undefined) {
-    throw new SearchRequestError('illegal_argument_exception', 'field name is null or empty');
+    throw searchError('illegal_argument_exception', 'field name is null or empty');
   }
 
   let from: Scalar | null = null;
@@ -45,16 +43,24 @@ export function parseRange(body: JsonObject, now: number): Matcher {
   for (const [k, v] of entries(spec)) {
     if (v !== null && !isScalar(v)) throw parsingError(`[range] query does not support [${k}]`);
     switch (k) {
-      case 'gt': case 'gte': case 'from':
+      case 'gt':
+      case 'gte':
+      case 'from':
         from = v;
         if (k !== 'from') includeLower = k === 'gte';
         break;
-      case 'lt': case 'lte': case 'to':
+      case 'lt':
+      case 'lte':
+      case 'to':
         to = v;
         if (k !== 'to') includeUpper = k === 'lte';
         break;
-      case 'include_lower': includeLower = readBool(v, k); break;
-      case 'include_upper': includeUpper = readBool(v, k); break;
+      case 'include_lower':
+        includeLower = readBool(v, k);
+        break;
+      case 'include_upper':
+        includeUpper = readBool(v, k);
+        break;
       case 'format':
         epochSeconds = v !== null && readText(v, k).split('||').includes('epoch_second');
         break;
@@ -65,9 +71,14 @@ export function parseRange(body: JsonObject, now: number): Matcher {
         }
         break;
       }
-      case 'time_zone': case '_name': break; // dates are UTC; names only label matches
-      case 'boost': readBoost(v, 'range'); break;
-      default: throw parsingError(`[range] query does not support [${k}]`);
+      case 'time_zone':
+      case '_name':
+        break; // dates are UTC; names only label matches
+      case 'boost':
+        readBoost(v, 'range');
+        break;
+      default:
+        throw parsingError(`[range] query does not support [${k}]`);
     }
   }
   // Date math rounds the lower bound down when inclusive and up when exclusive, and the reverse above.
@@ -113,8 +124,7 @@ function toBound(v: Scalar, inclusive: boolean, roundUp: boolean, now: number, e
   return { value: v, num: d, date: d !== undefined, inclusive };
 }
 
-const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** strict_date_optional_time, read as UTC when no offset is given (as OpenSearch does). */
 export function parseIsoDate(s: string): number | undefined {

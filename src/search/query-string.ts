@@ -19,10 +19,27 @@ interface Clause {
 }
 
 const IGNORED = new Set([
-  'analyzer', 'quote_analyzer', 'allow_leading_wildcard', 'analyze_wildcard', 'auto_generate_synonyms_phrase_query',
-  'enable_position_increments', 'fuzziness', 'fuzzy_max_expansions', 'fuzzy_prefix_length', 'fuzzy_transpositions',
-  'fuzzy_rewrite', 'lenient', 'max_determinized_states', 'phrase_slop', 'quote_field_suffix', 'rewrite', 'time_zone',
-  'type', 'tie_breaker', 'escape', '_name',
+  'analyzer',
+  'quote_analyzer',
+  'allow_leading_wildcard',
+  'analyze_wildcard',
+  'auto_generate_synonyms_phrase_query',
+  'enable_position_increments',
+  'fuzziness',
+  'fuzzy_max_expansions',
+  'fuzzy_prefix_length',
+  'fuzzy_transpositions',
+  'fuzzy_rewrite',
+  'lenient',
+  'max_determinized_states',
+  'phrase_slop',
+  'quote_field_suffix',
+  'rewrite',
+  'time_zone',
+  'type',
+  'tie_breaker',
+  'escape',
+  '_name',
 ]);
 
 export function parseQueryString(body: JsonObject): Matcher {
@@ -51,9 +68,7 @@ export function parseQueryString(body: JsonObject): Matcher {
   const mustNot = clauses.filter((c) => c.occur === 'must_not').map((c) => c.matcher);
   if (clauses.length === 0) return () => false;
   return (ctx) =>
-    must.every((m) => m(ctx)) &&
-    !mustNot.some((m) => m(ctx)) &&
-    (must.length > 0 || should.length === 0 || should.some((m) => m(ctx)));
+    must.every((m) => m(ctx)) && !mustNot.some((m) => m(ctx)) && (must.length > 0 || should.length === 0 || should.some((m) => m(ctx)));
 }
 
 function parseClauses(q: string, defaults: FieldSpec[], defaultAnd: boolean): Clause[] {

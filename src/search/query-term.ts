@@ -3,13 +3,9 @@
  * messages of OpenSearch's QueryBuilder.fromXContent parsers; each returns a compiled Matcher.
  */
 import { illegalArgument, multipleFields, parsingError, unsupported, xContentError } from './errors.js';
-import {
-  type Matcher, fieldRef, hasValue, nodesAt, numericString, scalarsAt, stringOrTokens, termEquals, tokens,
-} from './fields.js';
+import { type Matcher, fieldRef, hasValue, nodesAt, numericString, scalarsAt, stringOrTokens, termEquals, tokens } from './fields.js';
 import { queryGlob } from './glob.js';
-import {
-  type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText, tokenName,
-} from './values.js';
+import { type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText, tokenName } from './values.js';
 
 /** `{"term": {"f": "v"}}` or `{"term": {"f": {"value": "v", "boost": 1, "case_insensitive": true}}}`. */
 export function parseTerm(body: JsonObject): Matcher {
@@ -27,15 +23,22 @@ export function parseTerm(body: JsonObject): Matcher {
     }
     for (const [pk, pv] of entries(v)) {
       switch (pk) {
-        case 'value': case 'term':
+        case 'value':
+        case 'term':
           if (isObject(pv)) throw parsingError(`[term] query does not support [${Object.keys(pv)[0] ?? pk}]`);
           if (Array.isArray(pv)) throw parsingError('[term] query does not support array of values');
           value = pv === null ? undefined : readScalar('term', pv);
           break;
-        case 'case_insensitive': ci = readBool(pv, pk); break;
-        case 'boost': readBoost(pv, 'term'); break;
-        case '_name': break;
-        default: throw parsingError(`[term] query does not support [${pk}]`);
+        case 'case_insensitive':
+          ci = readBool(pv, pk);
+          break;
+        case 'boost':
+          readBoost(pv, 'term');
+          break;
+        case '_name':
+          break;
+        default:
+          throw parsingError(`[term] query does not support [${pk}]`);
       }
     }
   }

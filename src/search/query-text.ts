@@ -3,15 +3,11 @@
  * field values go through the same `tokens()` analysis; numbers and booleans compare as terms; a
  * `.keyword` field compares the whole raw string. Scoring-only parameters are accepted and ignored.
  */
-import { SearchRequestError, illegalArgument, multipleFields, parsingError, unsupported } from './errors.js';
-import {
-  type EvalContext, type FieldRef, type Matcher, fieldRef, leafEntries, scalarsAt, termEquals, tokens,
-} from './fields.js';
+import { searchError, illegalArgument, multipleFields, parsingError, unsupported } from './errors.js';
+import { type EvalContext, type FieldRef, type Matcher, fieldRef, leafEntries, scalarsAt, termEquals, tokens } from './fields.js';
 import { type Glob, queryGlob } from './glob.js';
 import { chargeWork } from './work-meter.js';
-import {
-  type JsonObject, type Scalar, entries, isObject, isScalar, readBoost, readInt, readText, tokenName,
-} from './values.js';
+import { type JsonObject, type Scalar, entries, isObject, isScalar, readBoost, readInt, readText, tokenName } from './values.js';
 
 /** What a match-family query asks of one field's values. */
 export interface TextSpec {
@@ -26,8 +22,17 @@ export interface TextSpec {
 
 /** Parameters that only influence scoring or fuzzy expansion, which flowd does not do. */
 const IGNORED = new Set([
-  'analyzer', 'fuzziness', 'prefix_length', 'max_expansions', 'fuzzy_transpositions', 'fuzzy_rewrite', 'lenient',
-  'auto_generate_synonyms_phrase_query', 'cutoff_frequency', 'tie_breaker', '_name',
+  'analyzer',
+  'fuzziness',
+  'prefix_length',
+  'max_expansions',
+  'fuzzy_transpositions',
+  'fuzzy_rewrite',
+  'lenient',
+  'auto_generate_synonyms_phrase_query',
+  'cutoff_frequency',
+  'tie_breaker',
+  '_name',
 ]);
 
 export function parseMatch(kind: 'match' | 'match_phrase' | 'match_phrase_prefix', body: JsonObject): Matcher {
@@ -62,8 +67,12 @@ export function parseMatch(kind: 'match' | 'match_phrase' | 'match_phrase_prefix
   }
   if (slop < 0) throw illegalArgument('No negative slop allowed.');
   const spec: TextSpec = {
-    query, operator, minimumShouldMatch: msm, zeroTermsAll,
-    slop: phrase ? slop : undefined, prefixLast: kind === 'match_phrase_prefix',
+    query,
+    operator,
+    minimumShouldMatch: msm,
+    zeroTermsAll,
+    slop: phrase ? slop : undefined,
+    prefixLast: kind === 'match_phrase_prefix',
   };
   return textMatcher([fieldSpec(field ?? '')], spec, false);
 }
@@ -95,12 +104,16 @@ export function parseMultiMatch(body: JsonObject): Matcher {
   if (query === undefined) throw illegalArgument('No text specified for multi_match query');
   if (!['best_fields', 'most_fields', 'cross_fields', 'phrase', 'phrase_prefix'].includes(type)) {
     if (type === 'bool_prefix') throw unsupported('[multi_match] type [bool_prefix]');
-    throw new SearchRequestError('parse_exception', `failed to parse [multi_match] query type [${type}]. unknown type.`);
+    throw searchError('parse_exception', `failed to parse [multi_match] query type [${type}]. unknown type.`);
   }
   const phrase = type === 'phrase' || type === 'phrase_prefix';
   const spec: TextSpec = {
-    query, operator, minimumShouldMatch: msm, zeroTermsAll,
-    slop: phrase ? slop : undefined, prefixLast: type === 'phrase_prefix',
+    query,
+    operator,
+    minimumShouldMatch: msm,
+    zeroTermsAll,
+    slop: phrase ? slop : undefined,
+    prefixLast: type === 'phrase_prefix',
   };
   return textMatcher(fields.map(fieldSpec), spec, type === 'cross_fields');
 }
@@ -140,7 +153,14 @@ export function textMatcher(fields: readonly FieldSpec[], spec: TextSpec, crossF
   if (qTokens.length === 0) return () => spec.zeroTermsAll; // the analyzer removed everything
   const required = spec.operator === 'and' ? qTokens.length : Math.max(1, minShould(qTokens.length, spec.minimumShouldMatch, 1));
   const q: QueryTerms = { tokens: qTokens, patterns: qTokens.map(tokenPattern), required };
-  if (crossFields) return (ctx) => fieldMatches(fields.flatMap((f) => valuesFor(ctx, f)), false, spec, q);
+  if (crossFields)
+    return (ctx) =>
+      fieldMatches(
+        fields.flatMap((f) => valuesFor(ctx, f)),
+        false,
+        spec,
+        q,
+      );
   return (ctx) => fields.some((f) => fieldMatches(valuesFor(ctx, f), f.ref.raw, spec, q));
 }
 
@@ -181,8 +201,7 @@ function fieldMatches(values: Scalar[], raw: boolean, spec: TextSpec, q: QueryTe
  * next occurrences, so the work is O(doc × query tokens) instead of rescanning the document per start.
  */
 function phraseIn(doc: string[], q: string[], slop: number, prefixLast: boolean): boolean {
-  const hit = (tok: string, k: number): boolean =>
-    prefixLast && k === q.length - 1 ? tok.startsWith(q[k] as string) : tok === q[k];
+  const hit = (tok: string, k: number): boolean => (prefixLast && k === q.length - 1 ? tok.startsWith(q[k] as string) : tok === q[k]);
   let starts: number[] = [];
   for (let i = 0; i < doc.length; i++) if (hit(doc[i] as string, 0)) starts.push(i);
   let positions = starts.slice();
@@ -218,7 +237,11 @@ export function minShould(optional: number, spec: string | undefined, fallback: 
   if (s.includes('<')) {
     let result = optional;
     // trim around each '<' without a regex: `\s*<\s*` backtracks quadratically over long blank runs
-    for (const part of s.split('<').map((p) => p.trim()).join('<').split(/\s+/)) {
+    for (const part of s
+      .split('<')
+      .map((p) => p.trim())
+      .join('<')
+      .split(/\s+/)) {
       const [upper, rest] = part.split('<');
       if (optional <= javaInt(upper ?? '')) return result;
       result = minShould(optional, rest ?? '', fallback);
@@ -239,7 +262,7 @@ export function minShould(optional: number, spec: string | undefined, fallback: 
 function javaInt(s: string): number {
   const n = /^[+-]?\d{1,10}$/.test(s) ? Number(s) : NaN;
   if (!Number.isInteger(n) || n > 2147483647 || n < -2147483648) {
-    throw new SearchRequestError('number_format_exception', `For input string: "${s}"`);
+    throw searchError('number_format_exception', `For input string: "${s}"`);
   }
   return n;
 }

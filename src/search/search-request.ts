@@ -2,7 +2,7 @@
  * The search request body: SearchSourceBuilder.parseXContent's checks and messages, giving the
  * compiled queries, paging, sorting and fetch options the evaluator runs with.
  */
-import { SearchRequestError, illegalArgument, parsingError, unsupported } from './errors.js';
+import { searchError, illegalArgument, parsingError, unsupported } from './errors.js';
 import type { Matcher } from './fields.js';
 import { type ParseEnv, parseQuery } from './query-parse.js';
 import { type SortKey, parseSort } from './sort.js';
@@ -34,16 +34,40 @@ export interface SearchRequest {
 
 /** Top-level keys OpenSearch accepts that would change the response in ways flowd cannot reproduce. */
 const UNSUPPORTED_KEYS = new Set([
-  'aggs', 'aggregations', 'suggest', 'rescore', 'collapse', 'slice', 'pit', 'script_fields', 'derived', 'highlight',
-  'docvalue_fields', 'fields', 'indices_boost', 'search_pipeline',
+  'aggs',
+  'aggregations',
+  'suggest',
+  'rescore',
+  'collapse',
+  'slice',
+  'pit',
+  'script_fields',
+  'derived',
+  'highlight',
+  'docvalue_fields',
+  'fields',
+  'indices_boost',
+  'search_pipeline',
 ]);
 
 /** SearchSourceBuilder.parseXContent: each key is accepted only with the token types OpenSearch allows. */
 export function parseRequest(body: unknown, env: ParseEnv): SearchRequest {
   const req: SearchRequest = {
-    query: undefined, postFilter: undefined, from: 0, size: 10, sort: undefined, searchAfter: undefined,
-    source: undefined, storedFields: false, trackTotalHits: DEFAULT_TRACK_TOTAL_HITS, trackScores: false,
-    version: false, seqNoPrimaryTerm: false, minScore: undefined, terminateAfter: 0, timeoutMs: undefined,
+    query: undefined,
+    postFilter: undefined,
+    from: 0,
+    size: 10,
+    sort: undefined,
+    searchAfter: undefined,
+    source: undefined,
+    storedFields: false,
+    trackTotalHits: DEFAULT_TRACK_TOTAL_HITS,
+    trackScores: false,
+    version: false,
+    seqNoPrimaryTerm: false,
+    minScore: undefined,
+    terminateAfter: 0,
+    timeoutMs: undefined,
   };
   if (body === undefined || body === null) return req; // no body: match_all
   if (!isObject(body)) throw parsingError(`Expected [START_OBJECT] but found [${tokenName(body)}]`);
@@ -52,41 +76,83 @@ export function parseRequest(body: unknown, env: ParseEnv): SearchRequest {
     const unknownKey = () => parsingError(`Unknown key for a ${token} in [${k}].`);
     if (token === 'VALUE_STRING' || token === 'VALUE_NUMBER' || token === 'VALUE_BOOLEAN') {
       switch (k) {
-        case 'from': req.from = nonNegative(k, readInt(v, k)); break;
-        case 'size': req.size = nonNegative(k, readInt(v, k)); break;
-        case 'timeout': req.timeoutMs = parseTimeout(readText(v, k)); break;
+        case 'from':
+          req.from = nonNegative(k, readInt(v, k));
+          break;
+        case 'size':
+          req.size = nonNegative(k, readInt(v, k));
+          break;
+        case 'timeout':
+          req.timeoutMs = parseTimeout(readText(v, k));
+          break;
         case 'terminate_after':
           req.terminateAfter = readInt(v, k);
           if (req.terminateAfter < 0) throw illegalArgument('terminateAfter must be > 0');
           break;
-        case 'min_score': req.minScore = readNumber(v, k); break;
-        case 'version': req.version = readBool(v, k); break;
-        case 'seq_no_primary_term': req.seqNoPrimaryTerm = readBool(v, k); break;
-        case 'track_scores': req.trackScores = readBool(v, k); break;
-        case 'explain': case 'profile': case 'include_named_queries_score': case 'verbose_pipeline':
+        case 'min_score':
+          req.minScore = readNumber(v, k);
+          break;
+        case 'version':
+          req.version = readBool(v, k);
+          break;
+        case 'seq_no_primary_term':
+          req.seqNoPrimaryTerm = readBool(v, k);
+          break;
+        case 'track_scores':
+          req.trackScores = readBool(v, k);
+          break;
+        case 'explain':
+        case 'profile':
+        case 'include_named_queries_score':
+        case 'verbose_pipeline':
           readBool(v, k);
           break;
-        case 'track_total_hits': req.trackTotalHits = parseTrackTotalHits(v); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'stored_fields': req.storedFields = true; break;
-        case 'sort': req.sort = parseSort(v, env); break;
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
+        case 'track_total_hits':
+          req.trackTotalHits = parseTrackTotalHits(v);
+          break;
+        case '_source':
+          req.source = parseSourceSpec(v);
+          break;
+        case 'stored_fields':
+          req.storedFields = true;
+          break;
+        case 'sort':
+          req.sort = parseSort(v, env);
+          break;
+        default:
+          throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
       }
     } else if (token === 'START_OBJECT') {
       switch (k) {
-        case 'query': req.query = parseQuery(v, env); break;
-        case 'post_filter': req.postFilter = parseQuery(v, env); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'sort': req.sort = parseSort(v, env); break;
-        case 'ext': break; // plugin sections; none of them changes flowd's hits
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
+        case 'query':
+          req.query = parseQuery(v, env);
+          break;
+        case 'post_filter':
+          req.postFilter = parseQuery(v, env);
+          break;
+        case '_source':
+          req.source = parseSourceSpec(v);
+          break;
+        case 'sort':
+          req.sort = parseSort(v, env);
+          break;
+        case 'ext':
+          break; // plugin sections; none of them changes flowd's hits
+        default:
+          throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
       }
     } else if (token === 'START_ARRAY') {
       const list = v as unknown[];
       switch (k) {
-        case 'sort': req.sort = parseSort(v, env); break;
-        case '_source': req.source = parseSourceSpec(v); break;
-        case 'search_after': req.searchAfter = list; break;
+        case 'sort':
+          req.sort = parseSort(v, env);
+          break;
+        case '_source':
+          req.source = parseSourceSpec(v);
+          break;
+        case 'search_after':
+          req.searchAfter = list;
+          break;
         case 'stored_fields':
           list.forEach((f) => readText(f, k));
           req.storedFields = true;
@@ -96,7 +162,8 @@ export function parseRequest(body: unknown, env: ParseEnv): SearchRequest {
             if (typeof s !== 'string') throw parsingError(`Expected [VALUE_STRING] in [stats] but found [${tokenName(s)}]`);
           }
           break;
-        default: throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
+        default:
+          throw UNSUPPORTED_KEYS.has(k) ? unsupported(`[${k}]`) : unknownKey();
       }
     } else {
       throw unknownKey();
@@ -136,7 +203,7 @@ function parseTimeout(s: string): number | undefined {
   if (t === '0') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)$/.exec(t);
   if (m === null) {
-    throw new SearchRequestError(
+    throw searchError(
       'parse_exception',
       `failed to parse setting [timeout] with value [${s}] as a time value: unit is missing or unrecognized`,
     );

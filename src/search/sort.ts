@@ -83,12 +83,15 @@ function parseFieldSort(field: string, o: JsonObject, env: ParseEnv): SortKey {
   let nested: SortKey['nested'];
   for (const [k, v] of entries(o)) {
     switch (k) {
-      case 'order': desc = parseOrder(readText(v, k)); break;
+      case 'order':
+        desc = parseOrder(readText(v, k));
+        break;
       case 'missing':
         if (!isScalar(v)) throw xContentError(`[field_sort] missing doesn't support values of type: ${tokenName(v)}`);
         missing = v;
         break;
-      case 'mode': case 'sort_mode': {
+      case 'mode':
+      case 'sort_mode': {
         const m = readText(v, k).toLowerCase();
         if (!['min', 'max', 'sum', 'avg', 'median'].includes(m)) throw illegalArgument(`Unknown SortMode [${String(v)}]`);
         mode = m as Mode;
@@ -98,8 +101,13 @@ function parseFieldSort(field: string, o: JsonObject, env: ParseEnv): SortKey {
         if (!isObject(v)) throw xContentError(`[field_sort] nested doesn't support values of type: ${tokenName(v)}`);
         nested = parseNestedSort(v, env);
         break;
-      case 'unmapped_type': case 'numeric_type': case 'format': readText(v, k); break;
-      default: throw xContentError(`[field_sort] unknown field [${k}]`);
+      case 'unmapped_type':
+      case 'numeric_type':
+      case 'format':
+        readText(v, k);
+        break;
+      default:
+        throw xContentError(`[field_sort] unknown field [${k}]`);
     }
   }
   return { kind: field === '_score' ? 'score' : 'field', field, desc: desc ?? false, missing, mode, nested };

@@ -43,31 +43,31 @@ const SYNTAX = { question: false, escape: false };
 /** A compiled include/exclude filter, reusable across hits. */
 export class SourceFilter {
   /** undefined: include everything. */
-  private readonly include: GlobSet | undefined;
-  private readonly exclude: GlobSet;
+  readonly #include: GlobSet | undefined;
+  readonly #exclude: GlobSet;
 
   constructor(includes: readonly string[], excludes: readonly string[]) {
-    this.include = includes.length === 0 ? undefined : new GlobSet(includes, SYNTAX);
-    this.exclude = new GlobSet(excludes, SYNTAX);
+    this.#include = includes.length === 0 ? undefined : new GlobSet(includes, SYNTAX);
+    this.#exclude = new GlobSet(excludes, SYNTAX);
   }
 
   apply(source: JsonObject): JsonObject {
-    return this.filterMap(source, this.include?.start(), this.exclude.start());
+    return this.#filterMap(source, this.#include?.start(), this.#exclude.start());
   }
 
   /** `inc` undefined: everything below is included (match-all automaton). `exc` undefined: no exclude can match. */
-  private filterMap(map: JsonObject, inc: GlobState | undefined, exc: GlobState | undefined): JsonObject {
+  #filterMap(map: JsonObject, inc: GlobState | undefined, exc: GlobState | undefined): JsonObject {
     const out: JsonObject = {};
     for (const [key, value] of entries(map)) {
-      const incState = inc === undefined || this.include === undefined ? undefined : this.include.step(inc, key);
-      if (incState !== undefined && this.include?.dead(incState) === true) continue;
-      let excState = exc === undefined ? undefined : this.exclude.step(exc, key);
-      if (excState !== undefined && this.exclude.dead(excState)) excState = undefined;
-      if (excState !== undefined && this.exclude.accepts(excState)) continue;
+      const incState = inc === undefined || this.#include === undefined ? undefined : this.#include.step(inc, key);
+      if (incState !== undefined && this.#include?.dead(incState) === true) continue;
+      let excState = exc === undefined ? undefined : this.#exclude.step(exc, key);
+      if (excState !== undefined && this.#exclude.dead(excState)) excState = undefined;
+      if (excState !== undefined && this.#exclude.accepts(excState)) continue;
 
-      const included = incState === undefined || this.include?.accepts(incState) === true;
+      const included = incState === undefined || this.#include?.accepts(incState) === true;
       let subInc = incState;
-      const excBelow = excState === undefined ? undefined : this.alive(this.exclude.step(excState, '.'));
+      const excBelow = excState === undefined ? undefined : this.#alive(this.#exclude.step(excState, '.'));
       if (included) {
         // nothing below can be excluded: take the whole value
         if (excBelow === undefined) {
@@ -77,12 +77,12 @@ export class SourceFilter {
         subInc = undefined;
       }
       if (isObject(value)) {
-        const below = subInc === undefined ? undefined : this.include?.step(subInc, '.');
-        if (below !== undefined && this.include?.dead(below) === true) continue;
-        const filtered = this.filterMap(value, below, excBelow);
+        const below = subInc === undefined ? undefined : this.#include?.step(subInc, '.');
+        if (below !== undefined && this.#include?.dead(below) === true) continue;
+        const filtered = this.#filterMap(value, below, excBelow);
         if (included || Object.keys(filtered).length > 0) setOwn(out, key, filtered);
       } else if (Array.isArray(value)) {
-        const filtered = this.filterArray(value as unknown[], subInc, excState, included);
+        const filtered = this.#filterArray(value as unknown[], subInc, excState, included);
         if (included || filtered.length > 0) setOwn(out, key, filtered);
       } else if (included) {
         setOwn(out, key, value);
@@ -92,17 +92,17 @@ export class SourceFilter {
   }
 
   /** Array elements share the array's path: objects step past the '.', scalars follow the array's own inclusion. */
-  private filterArray(arr: unknown[], inc: GlobState | undefined, exc: GlobState | undefined, included: boolean): unknown[] {
+  #filterArray(arr: unknown[], inc: GlobState | undefined, exc: GlobState | undefined, included: boolean): unknown[] {
     const out: unknown[] = [];
     for (const el of arr) {
       if (isObject(el)) {
-        const below = inc === undefined ? undefined : this.include?.step(inc, '.');
-        if (below !== undefined && this.include?.dead(below) === true) continue;
-        const excBelow = exc === undefined ? undefined : this.alive(this.exclude.step(exc, '.'));
-        const filtered = this.filterMap(el, below, excBelow);
+        const below = inc === undefined ? undefined : this.#include?.step(inc, '.');
+        if (below !== undefined && this.#include?.dead(below) === true) continue;
+        const excBelow = exc === undefined ? undefined : this.#alive(this.#exclude.step(exc, '.'));
+        const filtered = this.#filterMap(el, below, excBelow);
         if (Object.keys(filtered).length > 0) out.push(filtered);
       } else if (Array.isArray(el)) {
-        const filtered = this.filterArray(el as unknown[], inc, exc, included);
+        const filtered = this.#filterArray(el as unknown[], inc, exc, included);
         if (filtered.length > 0) out.push(filtered);
       } else if (included) {
         out.push(el);
@@ -111,7 +111,7 @@ export class SourceFilter {
     return out;
   }
 
-  private alive(s: GlobState): GlobState | undefined {
-    return this.exclude.dead(s) ? undefined : s;
+  #alive(s: GlobState): GlobState | undefined {
+    return this.#exclude.dead(s) ? undefined : s;
   }
 }

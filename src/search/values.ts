@@ -2,7 +2,8 @@
  * Narrowing and coercion of request JSON values, following XContentParser's rules (numbers may come
  * as strings, booleans as "true"/"false"), and naming values by parser token for error messages.
  */
-import { SearchRequestError, illegalArgument, parsingError } from './errors.js';
+import { searchError, illegalArgument, parsingError } from './errors.js';
+import type { FlowdError } from '../errors.js';
 
 export type Scalar = string | number | boolean;
 export type JsonObject = Record<string, unknown>;
@@ -43,8 +44,7 @@ export function getOwn(o: JsonObject, key: string): unknown {
   return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
-const numberFormat = (text: string): SearchRequestError =>
-  new SearchRequestError('number_format_exception', `For input string: "${text}"`);
+const numberFormat = (text: string): FlowdError => searchError('number_format_exception', `For input string: "${text}"`);
 
 /** parser.doubleValue(): numbers, or strings that parse as numbers. */
 export function readNumber(v: unknown, field: string): number {

@@ -4,6 +4,7 @@
  * basic auth on management routes, and the route plugins.
  */
 import Fastify, { LogController } from 'fastify';
+import { validationError } from '../errors.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorHandler } from './error-renderer.js';
@@ -18,8 +19,9 @@ import { mlRoutes } from './routes/ml-routes.js';
 import { apiKeyRoutes } from './routes/api-key-routes.js';
 import { runtimeRoutes } from './routes/runtime-routes.js';
 import fastifySwagger from '@fastify/swagger';
-import { installRouteDocs } from './docs/route-docs.js';
 import { API_DOCS_PAGE } from './docs/api-docs-page.js';
+import { installRouteContract, typed } from './contract/route-schema.js';
+import { RootContract } from './contract/root-contract.js';
 import { dashboardRoutes, defaultWebRoot, serveIndex, wantsHtml } from './routes/dashboard-routes.js';
 import type { RuntimeManager } from '../runtime/runtime-manager.js';
 import type { RuntimeEvents } from '../runtime/runtime-events.js';
@@ -84,6 +86,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
     if (unmatched && req.is404) observeAtFinish(unmatched, req, reply);
+    // No id holds a NUL (PostgreSQL can't even compare one): refuse it before any store sees it.
+    if (req.url.includes('%00')) {
+      done(validationError('The request path contains a NUL byte (%00); ids never do.'));
+      return;
+    }
     done();
   });
   app.removeAllContentTypeParsers();
@@ -104,14 +111,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerAuth(app, opts.authenticator);
   // Before the route plugins: their event streams end when the caller's credential is revoked.
   const streamGuard = new StreamGuard({ authenticator: opts.authenticator, apiKeys: opts.apiKeys, logger: opts.logger });
-  registerStreamPolicy(app, { maxLifetimeMs: opts.streamMaxLifetimeMs ?? DEFAULT_STREAM_MAX_LIFETIME_MS, watchCaller: (req, revoke) => streamGuard.watch(req, revoke) });
+  registerStreamPolicy(app, {
+    maxLifetimeMs: opts.streamMaxLifetimeMs ?? DEFAULT_STREAM_MAX_LIFETIME_MS,
+    watchCaller: (req, revoke) => streamGuard.watch(req, revoke),
+  });
   app.addHook('onClose', async () => streamGuard.close());
-  // Before any route: both hooks see every route as it is registered.
-  installRouteDocs(app);
+  // Before any route: it refuses routes that declare no schema, and @fastify/swagger's hook
+  // (registered next) builds the OpenAPI document from the same declarations.
+  installRouteContract(app);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'flowd', version: opts.version, description: 'Flow Framework-compatible management API and NL Flow-compatible runtime API.' },
+      info: {
+        title: 'flowd',
+        version: opts.version,
+        description: 'Flow Framework-compatible management API and NL Flow-compatible runtime API.',
+      },
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'Management, ML, security, API-key and dashboard routes.' },
@@ -120,8 +135,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     },
   });
-  app.get('/_flowd/openapi.json', { config: { auth: 'none' } }, async () => app.swagger());
-  app.get('/_flowd/docs', { config: { auth: 'none' } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(API_DOCS_PAGE));
+  const r = typed(app);
+  r.get(
+    '/_flowd/openapi.json',
+    { schema: RootContract.openapi, config: { auth: 'none' } },
+    async () => app.swagger() as unknown as Record<string, unknown>,
+  );
+  r.get('/_flowd/docs', { schema: RootContract.docs, config: { auth: 'none' } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(API_DOCS_PAGE),
+  );
 
   const webRoot = opts.webRoot ?? defaultWebRoot();
   const rootInfo = {
@@ -131,24 +153,33 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     tagline: 'flowd: provision workflows, serve them, and know where they stand',
   };
   // Browsers get the dashboard; OpenSearch clients probing / keep getting the JSON root.
-  app.get('/', { config: { auth: 'none' } }, async (req, reply) => (wantsHtml(req) ? serveIndex(reply, webRoot) : rootInfo));
+  r.get('/', { schema: RootContract.root, config: { auth: 'none' } }, async (req, reply) =>
+    wantsHtml(req) ? serveIndex(reply, webRoot) : rootInfo,
+  );
   // Red (503, so load balancers and probes notice) once the store's data is known damaged.
-  app.get('/_flowd/health', { config: { auth: 'none' } }, async (_req, reply) => {
+  r.get('/_flowd/health', { schema: RootContract.health, config: { auth: 'none' } }, async (_req, reply) => {
     const integrity = opts.store.integrity?.();
     if (integrity && !integrity.ok) return reply.code(503).send({ status: 'red', store: opts.store.kind, reason: integrity.reason });
-    return { status: 'green', store: opts.store.kind };
+    return { status: 'green' as const, store: opts.store.kind };
   });
   const metrics = opts.metrics;
   if (metrics) {
     // Unauthenticated, like node exporters: scrapers rarely hold credentials. It reveals
     // workflow ids and counts, nothing else; keep the port private if that matters.
-    app.get('/metrics', { config: { auth: 'none' } }, async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.render()));
+    r.get('/metrics', { schema: RootContract.metrics, config: { auth: 'none' } }, async (_req, reply) =>
+      reply.type(METRICS_CONTENT_TYPE).send(await metrics.render()),
+    );
   }
 
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
-  await app.register(nodeRoutes, { source: opts.nodes, self: opts.nodeId, store: opts.store, filterByBackendRoles: opts.filterByBackendRoles });
+  await app.register(nodeRoutes, {
+    source: opts.nodes,
+    self: opts.nodeId,
+    store: opts.store,
+    filterByBackendRoles: opts.filterByBackendRoles,
+  });
   await app.register(apiKeyRoutes, { apiKeys: opts.apiKeys, store: opts.store });
   await app.register(runtimeRoutes, { runtime: opts.runtime, apiKeys: opts.apiKeys, events: opts.runtimeEvents, maxWaitMs: 120_000 });
   await app.register(dashboardRoutes, {

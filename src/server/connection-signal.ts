@@ -1,9 +1,9 @@
 /**
  * One AbortSignal per client connection, aborted when the connection closes: a request whose
  * client goes away (closes the connection) thereby stops its work (the runtime and dashboard
- * analyze routes). It replaces an AbortController per request: creating one costs ~5 µs in
- * Node 20, a visible share of a SYNC request, while a keep-alive connection carries thousands
- * of requests. A finished request's listeners are gone, so the abort reaches only what is
+ * analyze routes). It replaces an AbortController per request: creating one is a visible
+ * share of a SYNC request's cost, while a keep-alive connection carries thousands of
+ * requests. A finished request's listeners are gone, so the abort reaches only what is
  * still running on that connection.
  */
 import type { Socket } from 'node:net';

@@ -25,6 +25,12 @@ export const DEMO_TEMPLATE = {
 };
 
 export async function createDemoWorkflow(workflows: WorkflowService, logger: Logger): Promise<void> {
-  const id = await workflows.create(parseTemplate(DEMO_TEMPLATE), { validate: true, provision: true, params: {}, onFailure: 'keep', user: undefined });
+  const id = await workflows.create(parseTemplate(DEMO_TEMPLATE), {
+    validate: true,
+    provision: true,
+    params: {},
+    onFailure: 'keep',
+    user: undefined,
+  });
   logger.info({ workflowId: id }, `demo workflow created and provisioning: GET /_plugins/_flow_framework/workflow/${id}/_status?all=true`);
 }

@@ -6,11 +6,10 @@ import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { JsonObject } from '../util/json.js';
 import type { ResolvedConfig } from '../config.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
-import type { NodeRecord, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { withDamageAdvice } from '../store/store-integrity.js';
 import { MessageBus } from '../cluster/message-bus.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
@@ -31,6 +30,9 @@ import { Authenticator } from './auth/authenticator.js';
 import { ApiKeyService } from '../runtime/api-keys.js';
 import { RuntimeManager } from '../runtime/runtime-manager.js';
 import { RuntimeEvents } from '../runtime/runtime-events.js';
+import { LocalCluster } from '../runtime/local-cluster.js';
+import type { NodeMembership, ServiceReport } from '../runtime/runtime-cluster.js';
+import { builtinBlockRegistry } from '../blocks/block-registry.js';
 import { buildApp } from './app.js';
 import { FlowdMetrics } from './metrics/flowd-metrics.js';
 import { createDemoWorkflow } from './demo-workflow.js';
@@ -50,8 +52,8 @@ export interface FlowdNode {
   readonly events: StateEvents;
   readonly logger: Logger;
   readonly nodeId: string;
-  /** Present when this node is part of a cluster (PostgreSQL store + bus). */
-  readonly cluster: ClusterNode | undefined;
+  /** This node's cluster: itself alone (SQLite store), or the nodes of its PostgreSQL store over the bus. */
+  readonly cluster: NodeMembership;
   close(): Promise<void>;
 }
 
@@ -73,8 +75,9 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
   const t0 = performance.now();
   const logger = opts.logger ?? pino({ level: config.logLevel, base: { node: config.nodeId } });
   const release = lockDataDir(config.dataDir, (warning) => logger.warn({ dataDir: config.dataDir }, warning));
-  const clustered = config.storeUrl !== undefined && config.storeUrl !== '';
-  if (clustered && !config.masterKey) {
+  // A PostgreSQL store is shared: the nodes on it form one cluster over the bus.
+  const sharedStore = config.storeUrl !== undefined && config.storeUrl !== '';
+  if (sharedStore && !config.masterKey) {
     release();
     throw new Error(
       'FLOWD_MASTER_KEY is required with a PostgreSQL store: every node must decrypt the connector credentials the others stored. Generate one with `openssl rand -base64 32` and give the same value to every node.',
@@ -89,15 +92,18 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
   }
   const apiKeys = new ApiKeyService({ store, logger, required: config.securityEnabled });
   let bus: MessageBus | undefined;
-  let cluster: ClusterNode | undefined;
+  /** Leaves the cluster once joined (a failed start leaves it too). */
+  let leave = (): Promise<void> => Promise.resolve();
   try {
     const nodeId = config.nodeId ?? `node-${randomName(8)}`;
     // Leases name the process, not the node: a node restarted under the same id must not renew
     // (and so keep forever) the leases of runs and tasks its previous process left behind.
-    const leaseOwner = clustered ? `${nodeId}~${randomName(6)}` : nodeId;
+    // (One process owns an SQLite file: there the node id is enough.)
+    const leaseOwner = sharedStore ? `${nodeId}~${randomName(6)}` : nodeId;
     let advertised = config.advertiseUrl ?? `http://${config.host}:${config.port}`;
     const secrets = SecretBox.fromDataDir(config.dataDir, config.masterKey);
     const registry = builtinRegistry();
+    const blocks = builtinBlockRegistry();
     const opensearch = config.opensearchUrl
       ? createOpenSearchClient({
           url: config.opensearchUrl,
@@ -111,29 +117,38 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     const metrics = new FlowdMetrics({ version: FLOWD_VERSION, nodeId });
     const runtimeEvents = new RuntimeEvents();
     // Late-bound: the cluster reads the runtime's reports, the runtime places over the cluster.
-    let reports: () => ReturnType<RuntimeManager['localReports']> = () => ({});
-    if (clustered) {
-      bus = await MessageBus.connect(config.busUrl ?? DEFAULT_BUS_URL, nodeId, logger);
-      cluster = new ClusterNode({
-        store,
-        bus,
-        logger,
-        nodeId,
-        url: () => advertised,
-        heartbeatMs: config.heartbeatMs,
-        nodeTtlMs: config.nodeTtlMs,
-        maxInstances: config.maxInstances,
-        version: FLOWD_VERSION,
-        clusterKey: clusterKeyOf(config.storeUrl ?? ''),
-        reports: () => reports(),
-      });
-    }
+    let reports: () => Record<string, ServiceReport> = () => ({});
+    const url = (): string => advertised;
+    if (sharedStore) bus = await MessageBus.connect(config.busUrl ?? DEFAULT_BUS_URL, nodeId, logger);
+    // The one choice between the two: every other part runs the same over either.
+    const cluster: NodeMembership = bus
+      ? new ClusterNode({
+          store,
+          bus,
+          logger,
+          nodeId,
+          url,
+          heartbeatMs: config.heartbeatMs,
+          nodeTtlMs: config.nodeTtlMs,
+          maxInstances: config.maxInstances,
+          version: FLOWD_VERSION,
+          clusterKey: clusterKeyOf(config.storeUrl ?? ''),
+          reports: () => reports(),
+        })
+      : new LocalCluster({ nodeId, url, maxInstances: config.maxInstances, version: FLOWD_VERSION, reports: () => reports() });
+    leave = () => cluster.stop();
     const runtime = new RuntimeManager({
       store,
       ml,
       logger,
       events: runtimeEvents,
-      capacity: { maxInstances: config.maxInstances, maxInstanceMemoryMb: config.maxInstanceMemoryMb, instanceMemoryMb: config.instanceMemoryMb },
+      cluster,
+      blocks,
+      capacity: {
+        maxInstances: config.maxInstances,
+        maxInstanceMemoryMb: config.maxInstanceMemoryMb,
+        instanceMemoryMb: config.instanceMemoryMb,
+      },
       nodeId: leaseOwner,
       leaseMs: config.leaseMs,
       maxAttempts: config.maxAttempts,
@@ -142,15 +157,15 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       shutdownGraceMs: config.shutdownGraceMs,
       customBlockDirs: config.customBlockDirs,
       taskObserver: metrics.taskObserver,
-      ...(cluster ? { cluster, reconcileMs: config.heartbeatMs } : {}),
+      reconcileMs: config.heartbeatMs,
     });
     reports = () => runtime.localReports();
     const services: StepServices = { store, secrets, logger, opensearch, ml, fetch: globalThis.fetch, outbound, flows: runtime };
     const events = new StateEvents();
-    cluster?.bridgeStateEvents(events);
+    cluster.bridgeStateEvents(events);
     const plugins = new Set(['opensearch-ml', ...(opensearch ? ['opensearch'] : [])]);
     const provisioner = new Provisioner(
-      { store, registry, services, events, logger, onStepFinished: metrics.onStepFinished, onRunFinished: metrics.onRunFinished },
+      { store, registry, blocks, services, events, logger, onStepFinished: metrics.onStepFinished, onRunFinished: metrics.onRunFinished },
       {
         nodeId: leaseOwner,
         maxWorkflowSteps: config.maxWorkflowSteps,
@@ -163,17 +178,29 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       },
     );
     metrics.attach({ store, runtime, provisioner });
-    const deprovisioner = new Deprovisioner({ store, registry, services, events, nodeId: leaseOwner, stepTimeoutMs: config.requestTimeoutMs });
+    const deprovisioner = new Deprovisioner({
+      store,
+      registry,
+      services,
+      events,
+      nodeId: leaseOwner,
+      stepTimeoutMs: config.requestTimeoutMs,
+    });
     const workflows = new WorkflowService({ store, registry, secrets, provisioner, maxWorkflows: config.maxWorkflows });
     let authenticator: Authenticator | undefined;
     // Hashing the first admin password (scrypt, on the thread pool) overlaps building the app.
     let bootstrapping: Promise<void> = Promise.resolve();
     if (config.securityEnabled) {
-      authenticator = new Authenticator(store, { logger, throttle: { maxFailures: config.authMaxFailures, windowMs: config.authFailureWindowMs } });
+      authenticator = new Authenticator(store, {
+        logger,
+        throttle: { maxFailures: config.authMaxFailures, windowMs: config.authFailureWindowMs },
+      });
       bootstrapping = authenticator.bootstrapAdmin(config.dataDir, config.adminPassword, logger);
       bootstrapping.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     } else {
-      logger.warn('SECURITY IS DISABLED (--insecure / FLOWD_SECURITY=disabled): anyone who can reach this port can do anything. Use it only for local experiments.');
+      logger.warn(
+        'SECURITY IS DISABLED (--insecure / FLOWD_SECURITY=disabled): anyone who can reach this port can do anything. Use it only for local experiments.',
+      );
     }
     const app = await buildApp({
       logger,
@@ -200,24 +227,27 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       version: FLOWD_VERSION,
       nodeId,
       metrics,
-      nodes: {
-        nodeTtlMs: config.nodeTtlMs,
-        nodes: (): NodeRecord[] =>
-          cluster
-            ? cluster.nodes()
-            : [{ nodeId, url: advertised, startedAt: Date.now() - Math.round(process.uptime() * 1000), heartbeatAt: Date.now(), info: { capacity: { maxInstances: config.maxInstances }, version: FLOWD_VERSION, services: runtime.localReports() as unknown as JsonObject } }],
-      },
+      nodes: { nodeTtlMs: config.nodeTtlMs, nodes: () => cluster.nodes() },
     });
     await bootstrapping;
     // Published flows come back before provisioning runs resume (a resumed run may republish).
-    await cluster?.start();
+    await cluster.start();
     const restored = await runtime.restore();
     const address = await app.listen({ host: config.host, port: config.port });
     if (!config.advertiseUrl) advertised = address;
     const resumed = await provisioner.recover();
     provisioner.startBackgroundLoop();
     if (config.demo && (await store.countWorkflows()) === 0) await createDemoWorkflow(workflows, logger);
-    logger.info({ url: address, dataDir: config.dataDir, resumedRuns: resumed, publishedFlows: restored, startupMs: Math.round(performance.now() - t0) }, 'flowd is ready');
+    logger.info(
+      {
+        url: address,
+        dataDir: config.dataDir,
+        resumedRuns: resumed,
+        publishedFlows: restored,
+        startupMs: Math.round(performance.now() - t0),
+      },
+      'flowd is ready',
+    );
     let closed = false;
     return {
       url: address,
@@ -236,7 +266,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
         if (closed) return;
         closed = true;
         // Leave the cluster first: the other nodes re-place this node's instances at once.
-        await cluster?.stop();
+        await cluster.stop();
         await app.close();
         await provisioner.stop();
         await runtime.close();
@@ -249,7 +279,7 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
     };
   } catch (e) {
     const integrity = store.integrity?.();
-    await cluster?.stop();
+    await leave();
     await bus?.close();
     await apiKeys.close();
     await store.close();

@@ -5,6 +5,7 @@
  * is bounded (correlationIdMaxLength: longer is a 400, never echoed or logged) and then copied
  * into request-scoped log lines; the runtime API echoes it and stores it with tasks.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
@@ -15,10 +16,18 @@ export const CORRELATION_ID_HEADER = 'x-correlation-id';
 /** UUIDs, hex, base64, ULIDs, `host:seq`…: no spaces or quotes, short enough to log. */
 const CALLER_ID = /^[\w.:+/=@-]{1,128}$/;
 
+/**
+ * Fresh ids are this process's random prefix and a counter (base 36): unique across nodes and
+ * restarts without a random draw and a float-to-string conversion on every request.
+ */
+const ID_PREFIX = randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0');
+let idSeq = 0;
+
 export function genRequestId(req: IncomingMessage): string {
   const h = req.headers[REQUEST_ID_HEADER];
   if (typeof h === 'string' && CALLER_ID.test(h)) return h;
-  return Math.random().toString(36).slice(2, 12);
+  idSeq = idSeq === Number.MAX_SAFE_INTEGER ? 0 : idSeq + 1;
+  return ID_PREFIX + idSeq.toString(36);
 }
 
 export interface RequestLogFields {

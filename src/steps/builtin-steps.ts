@@ -6,7 +6,7 @@ import { openSearchDeleters, openSearchSteps } from './opensearch/index.js';
 import { mlDeleters, mlSteps } from './ml/index.js';
 import { publishFlowDeleter, publishFlowStep } from './publish-flow.js';
 
-import { validationError } from '../errors.js';
+import { forbidden } from '../errors.js';
 import type { StepDefinition } from './step.js';
 
 /** Deprovision-only types: listed so templates using them get Flow Framework's 403. */
@@ -17,7 +17,7 @@ const denylisted = (name: string, key: string): StepDefinition => ({
   requiredPlugins: [],
   denylisted: true,
   execute() {
-    return Promise.reject(validationError(`The step type [${name}] can not be used in a workflow.`, { status: 403 }));
+    return Promise.reject(forbidden(`The step type [${name}] can not be used in a workflow.`));
   },
 });
 

@@ -9,7 +9,7 @@
  * url as the template wrote it (`${credential.token}` still in it), and credential values are
  * scrubbed from what the remote answers before it becomes an error or the `response` output.
  */
-import { FlowdError, isFlowdError, stepFailure, validationError } from '../errors.js';
+import { isFlowdError, rephrase, stepFailure, validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
 import { OutboundClient } from '../util/outbound-client.js';
 import { DEFAULT_OUTBOUND_POLICY } from '../util/outbound-policy.js';
@@ -50,7 +50,8 @@ const shownUrl = (template: string): string => template.replace(/^([a-z][a-z0-9+
 
 function headersOf(raw: JsonValue | undefined, credential: ReadonlyMap<string, string>, node: string): Record<string, MaybeSecret> {
   if (raw === undefined) return {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw validationError(`[headers] of node [${node}] must be an object of strings`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw validationError(`[headers] of node [${node}] must be an object of strings`);
   const out: Record<string, MaybeSecret> = {};
   for (const [k, v] of Object.entries(raw)) out[k] = withCredential(typeof v === 'string' ? v : JSON.stringify(v), credential);
   return out;
@@ -84,19 +85,33 @@ interface Call {
 let defaultClient: OutboundClient | undefined;
 
 /** Services built outside a node (unit tests) may carry no client: the default policy then. */
-const clientOf = (services: StepContext['services']): OutboundClient => (services.outbound ?? (defaultClient ??= new OutboundClient(DEFAULT_OUTBOUND_POLICY)));
+const clientOf = (services: StepContext['services']): OutboundClient =>
+  services.outbound ?? (defaultClient ??= new OutboundClient(DEFAULT_OUTBOUND_POLICY));
 
-async function send(ctx: { signal: AbortSignal; services: StepContext['services'] }, call: Call): Promise<{ status: number; body: JsonValue }> {
+async function send(
+  ctx: { signal: AbortSignal; services: StepContext['services'] },
+  call: Call,
+): Promise<{ status: number; body: JsonValue }> {
   const headers = { ...call.headers };
   let body: MaybeSecret | undefined;
   if (call.body !== undefined && call.method !== 'GET') {
-    body = typeof call.body === 'string' ? withCredential(call.body, call.credential) : withCredential(JSON.stringify(call.body), call.credential, true);
-    if (typeof call.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    body =
+      typeof call.body === 'string'
+        ? withCredential(call.body, call.credential)
+        : withCredential(JSON.stringify(call.body), call.credential, true);
+    if (typeof call.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
   }
   let text: string;
   let status: number;
   try {
-    const res = await clientOf(ctx.services).request({ method: call.method, url: call.url, headers, signal: ctx.signal, ...(body !== undefined ? { body } : {}) });
+    const res = await clientOf(ctx.services).request({
+      method: call.method,
+      url: call.url,
+      headers,
+      signal: ctx.signal,
+      ...(body !== undefined ? { body } : {}),
+    });
     ({ text, status } = res);
   } catch (e) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -104,13 +119,10 @@ async function send(ctx: { signal: AbortSignal; services: StepContext['services'
     const verb = known?.kind === 'validation' ? 'refused' : 'failed';
     // The reason names at most a host; scrubbed anyway, in case a credential was put there.
     const reason = scrubSecrets((e as Error).message, call.credential.values());
-    throw new FlowdError(known?.kind ?? 'step_failure', `http_request ${call.method} ${shownUrl(call.urlTemplate)} ${verb}: ${reason}`, {
-      status: known?.status ?? 502,
-      code: known?.code ?? 'outbound.unreachable',
-      node: call.node,
-      retryable: known?.retryable ?? true,
-      cause: e,
-    });
+    const message = `http_request ${call.method} ${shownUrl(call.urlTemplate)} ${verb}: ${reason}`;
+    throw known !== undefined
+      ? rephrase(known, message, { node: call.node, cause: e })
+      : stepFailure(message, { status: 502, code: 'outbound.unreachable', node: call.node, retryable: true, cause: e });
   }
   let parsed: JsonValue = text;
   try {
@@ -156,18 +168,24 @@ export const httpRequestStep: StepDefinition = {
     const res = await send(ctx, call);
     if (res.status < 200 || res.status > 299) {
       const detail = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
-      throw stepFailure(`http_request ${method} ${shownUrl(url)} answered ${res.status}: ${scrubSecrets(detail, call.credential.values()).slice(0, EXCERPT)}`, {
-        status: res.status >= 500 ? 502 : 400,
-        node: ctx.nodeId,
-        retryable: res.status >= 500 || res.status === 429,
-      });
+      throw stepFailure(
+        `http_request ${method} ${shownUrl(url)} answered ${res.status}: ${scrubSecrets(detail, call.credential.values()).slice(0, EXCERPT)}`,
+        {
+          status: res.status >= 500 ? 502 : 400,
+          node: ctx.nodeId,
+          retryable: res.status >= 500 || res.status === 429,
+        },
+      );
     }
     const idPath = ctx.inputs['id_path'];
     let resourceId: string = ctx.idempotencyKey;
     if (typeof idPath === 'string') {
       const found = jsonPointer(res.body, idPath);
       if (typeof found !== 'string' && typeof found !== 'number') {
-        throw stepFailure(`http_request: no id at [${idPath}] in the response of ${method} ${shownUrl(url)}`, { status: 400, node: ctx.nodeId });
+        throw stepFailure(`http_request: no id at [${idPath}] in the response of ${method} ${shownUrl(url)}`, {
+          status: 400,
+          node: ctx.nodeId,
+        });
       }
       resourceId = String(found);
     }
@@ -190,7 +208,11 @@ export const httpRequestDeleter: ResourceDeleter = {
     const res = await send(ctx, call);
     // 404/410: already gone, which is what we wanted.
     if ((res.status < 200 || res.status > 299) && res.status !== 404 && res.status !== 410) {
-      throw stepFailure(`http_request ${method} ${shownUrl(urlTemplate)} answered ${res.status}`, { status: res.status >= 500 ? 502 : 400, node: ctx.nodeId });
+      throw stepFailure(`http_request ${method} ${shownUrl(urlTemplate)} answered ${res.status}`, {
+        status: res.status >= 500 ? 502 : 400,
+        node: ctx.nodeId,
+        retryable: res.status >= 500,
+      });
     }
   },
 };

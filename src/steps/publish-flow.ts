@@ -1,6 +1,6 @@
 /**
  * `publish_flow`: the last node of the provision graph of a template that has a `flow`
- * section (added by engine/flow-node.ts, never written by users). Its input is the flow with
+ * section (added by engine/flow-section.ts, never written by users). Its input is the flow with
  * every `${{ node.output }}` already substituted by the engine, so the runtime publishes
  * exactly what was provisioned. Each service is a resource (`service_id`), so deprovision
  * (reverse topological order: this node first) unpublishes before models are undeployed.

@@ -75,7 +75,8 @@ export class StepRegistry {
       const s = this.#steps.get(name);
       if (!s || s.denylisted === true) return undefined;
       const l: StepListing = { inputs: s.inputs, outputs: s.outputs, required_plugins: s.requiredPlugins };
-      if (s.defaultTimeoutMs !== undefined && s.defaultTimeoutMs !== DEFAULT_STEP_TIMEOUT_MS) l.timeout = formatTimeValue(s.defaultTimeoutMs);
+      if (s.defaultTimeoutMs !== undefined && s.defaultTimeoutMs !== DEFAULT_STEP_TIMEOUT_MS)
+        l.timeout = formatTimeValue(s.defaultTimeoutMs);
       if (s.optionalInputs?.length) l.optional_inputs = s.optionalInputs;
       if (s.secretInputs?.length) l.secret_inputs = s.secretInputs;
       if (s.resourceType) l.resource_type = s.resourceType;

@@ -32,7 +32,9 @@ export function lockDataDir(dir: string, warn: (message: string) => void = () =>
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new Error(`The data directory ${dir} is in use by another flowd (pid ${pid}). Stop it or use --data-dir to pick another directory.`);
+        throw new Error(
+          `The data directory ${dir} is in use by another flowd (pid ${pid}). Stop it or use --data-dir to pick another directory.`,
+        );
       }
       rmSync(file, { force: true });
     }

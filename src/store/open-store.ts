@@ -22,11 +22,18 @@ export function redactUrl(url: string): string {
   }
 }
 
-export async function openStore(opts: { storeUrl?: string | undefined; dataDir: string; logger: Logger; migrate?: boolean }): Promise<Store> {
+export async function openStore(opts: {
+  storeUrl?: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  migrate?: boolean;
+}): Promise<Store> {
   const url = opts.storeUrl;
   if (url === undefined || url === '') return openSqlite(join(opts.dataDir, 'flowd.db'), opts.dataDir, opts.logger);
   if (!isPostgresUrl(url)) {
-    throw new Error(`Unsupported store URL ${redactUrl(url)}: use postgres://user@host:5432/database (optionally ?schema=name), or leave FLOWD_STORE_URL unset for the embedded SQLite store.`);
+    throw new Error(
+      `Unsupported store URL ${redactUrl(url)}: use postgres://user@host:5432/database (optionally ?schema=name), or leave FLOWD_STORE_URL unset for the embedded SQLite store.`,
+    );
   }
   return PostgresStore.open(url, { logger: opts.logger, ...(opts.migrate !== undefined ? { migrate: opts.migrate } : {}) });
 }

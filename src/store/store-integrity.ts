@@ -21,7 +21,11 @@ export class IntegrityLatch {
   #reason: string | undefined;
 
   /** Called once, when the store first turns damaged. */
-  constructor(private readonly onDamaged: (reason: string) => void = () => undefined) {}
+  readonly #onDamaged: (reason: string) => void;
+
+  constructor(onDamaged: (reason: string) => void = () => undefined) {
+    this.#onDamaged = onDamaged;
+  }
 
   get(): StoreIntegrity {
     return this.#reason === undefined ? { ok: true } : { ok: false, reason: this.#reason };
@@ -30,7 +34,7 @@ export class IntegrityLatch {
   markDamaged(reason: string): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
-    this.onDamaged(reason);
+    this.#onDamaged(reason);
   }
 
   /** Latches on a corruption error; any other error is none of its business. */

@@ -3,6 +3,7 @@
  * (embedded default) and PostgreSQL implement it; nothing above this layer sees SQL,
  * connections or transactions. Each method is atomic.
  */
+import type { SerializedError } from '../errors.js';
 import type { OsUser, Template } from '../template/types.js';
 import type { JsonObject } from '../util/json.js';
 import type { StoreIntegrity } from './store-integrity.js';
@@ -43,7 +44,10 @@ export interface StateRecord {
   progress: ProvisioningProgress;
   provisionStartTime?: number;
   provisionEndTime?: number;
+  /** Flow Framework's text of the error the last run ended with. */
   error?: string;
+  /** The same error as a serialized FlowdError: its status, kind and code are read from here, never from the text. */
+  errorDetail?: SerializedError;
   user?: OsUser;
   /** node id -> that node's outputs. */
   userOutputs: Record<string, JsonObject>;
@@ -113,6 +117,7 @@ export interface FinishRunInput {
   workflowId: string;
   state: 'COMPLETED' | 'FAILED' | 'NOT_STARTED';
   error?: string;
+  errorDetail?: SerializedError;
   endTime: number;
 }
 
@@ -282,7 +287,14 @@ export interface Store {
   recordStepStarted(runId: string, workflowId: string, nodeId: string, type: string, attempt: number, at: number): Promise<boolean>;
   /** Step record + its resources + user_outputs in one transaction; false if the run is no longer current. */
   recordStepCompleted(c: StepCompletion): Promise<boolean>;
-  recordStepFailed(runId: string, workflowId: string, nodeId: string, error: string, at: number, state?: 'FAILED' | 'CANCELED'): Promise<boolean>;
+  recordStepFailed(
+    runId: string,
+    workflowId: string,
+    nodeId: string,
+    error: string,
+    at: number,
+    state?: 'FAILED' | 'CANCELED',
+  ): Promise<boolean>;
   /** Terminal transition of the run; false if the run is no longer current. */
   finishRun(input: FinishRunInput): Promise<boolean>;
   /** Remove one resource (deprovision / rollback). */
@@ -305,7 +317,12 @@ export interface Store {
 
   // --- native ML resources (connectors, models, agents, model groups) ---
   /** Idempotent when idempotencyKey is given: the same key returns the existing record. */
-  createMlResource(kind: string, id: string, doc: JsonObject, idempotencyKey?: string): Promise<{ record: MlResourceRecord; created: boolean }>;
+  createMlResource(
+    kind: string,
+    id: string,
+    doc: JsonObject,
+    idempotencyKey?: string,
+  ): Promise<{ record: MlResourceRecord; created: boolean }>;
   getMlResource(kind: string, id: string): Promise<MlResourceRecord | undefined>;
   updateMlResource(kind: string, id: string, doc: JsonObject): Promise<boolean>;
   deleteMlResource(kind: string, id: string): Promise<boolean>;

@@ -40,15 +40,22 @@ export function isBodyLimitError(e: unknown): e is FlowdError {
 }
 
 export const tooDeep = (limits: BodyLimits): FlowdError =>
-  validationError(`Request body is nested deeper than ${limits.maxDepth} levels (FLOWD_BODY_MAX_DEPTH).`, { code: 'request.body_too_deep' });
+  validationError(`Request body is nested deeper than ${limits.maxDepth} levels (FLOWD_BODY_MAX_DEPTH).`, {
+    code: 'request.body_too_deep',
+  });
 
 export const tooManyValues = (limits: BodyLimits): FlowdError =>
-  validationError(`Request body has more than ${limits.maxValues} values (FLOWD_BODY_MAX_VALUES).`, { code: 'request.body_too_many_values' });
+  validationError(`Request body has more than ${limits.maxValues} values (FLOWD_BODY_MAX_VALUES).`, {
+    code: 'request.body_too_many_values',
+  });
 
 export const expandsTooMuch = (limits: BodyLimits): FlowdError =>
-  validationError(`Request body expands to more than ${limits.maxBytes} bytes once its YAML aliases are resolved (FLOWD_BODY_LIMIT_BYTES).`, {
-    code: 'request.body_too_large',
-  });
+  validationError(
+    `Request body expands to more than ${limits.maxBytes} bytes once its YAML aliases are resolved (FLOWD_BODY_LIMIT_BYTES).`,
+    {
+      code: 'request.body_too_large',
+    },
+  );
 
 export const tooManyYamlTokens = (limits: BodyLimits): FlowdError =>
   validationError(
@@ -84,7 +91,17 @@ const OPEN_OBJ = 0x7b;
 const CLOSE_OBJ = 0x7d;
 
 const ends = (c: number): boolean =>
-  c === SPACE || c === TAB || c === LF || c === CR || c === COMMA || c === COLON || c === CLOSE_ARR || c === CLOSE_OBJ || c === OPEN_ARR || c === OPEN_OBJ || c === QUOTE;
+  c === SPACE ||
+  c === TAB ||
+  c === LF ||
+  c === CR ||
+  c === COMMA ||
+  c === COLON ||
+  c === CLOSE_ARR ||
+  c === CLOSE_OBJ ||
+  c === OPEN_ARR ||
+  c === OPEN_OBJ ||
+  c === QUOTE;
 
 /** Only long numbers or ones with an exponent can overflow to ±Infinity. */
 function mayOverflow(text: string, from: number, to: number): boolean {

@@ -4,11 +4,12 @@
  * (duplicate ids, dangling edges, self loops, no start node, cycles), unknown types (501),
  * node timeouts; then plugins and statically known required inputs.
  */
-import { validationError } from '../errors.js';
+import { forbidden, notImplemented, validationError } from '../errors.js';
 import type { Workflow, WorkflowNode } from './types.js';
 import { parseTimeValue } from './time-value.js';
 import { referencedNodeIds } from './substitute.js';
 import { scalarText } from '../util/scalar-text.js';
+import { topologicalOrder } from '../util/topo-sort.js';
 
 export interface StepSpecLite {
   inputs: string[];
@@ -77,7 +78,7 @@ function readRetry(node: WorkflowNode): RetryPolicy {
   };
 }
 
-/** Kahn's algorithm with FIFO tie-breaking seeded by template order (as Flow Framework). */
+/** Kahn's algorithm (util/topo-sort.ts) with FIFO tie-breaking seeded by template order (as Flow Framework). */
 function topologicalSort(wf: Workflow): { sorted: WorkflowNode[]; preds: Map<string, string[]>; succs: Map<string, string[]> } {
   const byId = new Map<string, WorkflowNode>();
   for (const n of wf.nodes) {
@@ -88,8 +89,10 @@ function topologicalSort(wf: Workflow): { sorted: WorkflowNode[]; preds: Map<str
   const succs = new Map<string, string[]>(wf.nodes.map((n) => [n.id, []]));
   const edgeKeys = new Set<string>();
   for (const e of wf.edges) {
-    if (!byId.has(e.source)) throw validationError(`Edge source ${e.source} does not correspond to a node.`, { code: 'template.dangling_edge' });
-    if (!byId.has(e.dest)) throw validationError(`Edge destination ${e.dest} does not correspond to a node.`, { code: 'template.dangling_edge' });
+    if (!byId.has(e.source))
+      throw validationError(`Edge source ${e.source} does not correspond to a node.`, { code: 'template.dangling_edge' });
+    if (!byId.has(e.dest))
+      throw validationError(`Edge destination ${e.dest} does not correspond to a node.`, { code: 'template.dangling_edge' });
     if (e.source === e.dest) throw validationError(`Edge connects node ${e.source} to itself.`, { code: 'template.self_loop' });
     const key = `${e.source}->${e.dest}`;
     if (edgeKeys.has(key)) continue;
@@ -97,19 +100,13 @@ function topologicalSort(wf: Workflow): { sorted: WorkflowNode[]; preds: Map<str
     succs.get(e.source)?.push(e.dest);
     preds.get(e.dest)?.push(e.source);
   }
-  const indegree = new Map<string, number>(wf.nodes.map((n) => [n.id, preds.get(n.id)?.length ?? 0]));
-  const queue = wf.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
-  if (queue.length === 0) throw validationError('No start node detected: all nodes have a predecessor.', { code: 'template.no_start_node' });
-  const sorted: WorkflowNode[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i] as string;
-    sorted.push(byId.get(id) as WorkflowNode);
-    for (const s of succs.get(id) ?? []) {
-      const d = (indegree.get(s) ?? 0) - 1;
-      indegree.set(s, d);
-      if (d === 0) queue.push(s);
-    }
+  if (wf.nodes.every((n) => (preds.get(n.id)?.length ?? 0) > 0)) {
+    throw validationError('No start node detected: all nodes have a predecessor.', { code: 'template.no_start_node' });
   }
+  const position = new Map(wf.nodes.map((n, i) => [n.id, i]));
+  const sorted = topologicalOrder(wf.nodes.map((n) => (succs.get(n.id) ?? []).map((d) => position.get(d) as number))).map(
+    (i) => wf.nodes[i] as WorkflowNode,
+  );
   if (sorted.length < wf.nodes.length) {
     const done = new Set(sorted.map((n) => n.id));
     const left = [...edgeKeys].filter((k) => {
@@ -130,8 +127,7 @@ export function compileWorkflow(wf: Workflow, opts: CompileOptions): CompiledWor
   }
   for (const n of wf.nodes) {
     if (opts.lookup(n.type)?.denylisted) {
-      throw validationError(`The step type [${n.type}] for node [${n.id}] can not be used in a workflow.`, {
-        status: 403,
+      throw forbidden(`The step type [${n.type}] for node [${n.id}] can not be used in a workflow.`, {
         code: 'template.denylisted_step',
       });
     }
@@ -143,14 +139,16 @@ export function compileWorkflow(wf: Workflow, opts: CompileOptions): CompiledWor
   for (const node of sorted) {
     const spec = opts.lookup(node.type);
     if (!spec) {
-      throw validationError(`Workflow step type [${node.type}] is not implemented.`, { status: 501, code: 'template.unknown_step_type' });
+      throw notImplemented(`Workflow step type [${node.type}] is not implemented.`, { code: 'template.unknown_step_type' });
     }
     const rawTimeout = node.user_inputs['node_timeout'];
     let timeoutMs = spec.defaultTimeoutMs ?? opts.defaultTimeoutMs ?? 10_000;
     if (rawTimeout !== undefined) {
       timeoutMs = parseTimeValue(scalarText(rawTimeout), `${node.id}.user_inputs.node_timeout`);
       if (timeoutMs <= 0) {
-        throw validationError(`Failed to parse timeout value [${scalarText(rawTimeout)}] for field [${node.id}.user_inputs.node_timeout]. Must be positive`);
+        throw validationError(
+          `Failed to parse timeout value [${scalarText(rawTimeout)}] for field [${node.id}.user_inputs.node_timeout]. Must be positive`,
+        );
       }
     }
     const p = preds.get(node.id) ?? [];
@@ -180,7 +178,9 @@ function assertReferencesAcyclic(order: CompiledNode[], byId: Map<string, Compil
     if (s === 2) return;
     if (s === 1) {
       const cycle = path.slice(path.indexOf(id));
-      throw validationError(`Cycle detected: [${[...cycle, id].join('->')}] (through \${{ node.output }} references)`, { code: 'template.cycle' });
+      throw validationError(`Cycle detected: [${[...cycle, id].join('->')}] (through \${{ node.output }} references)`, {
+        code: 'template.cycle',
+      });
     }
     state.set(id, 1);
     for (const d of byId.get(id)?.dependsOn ?? []) visit(d, [...path, id]);

@@ -5,14 +5,7 @@
  */
 import { validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
-import type {
-  OsUser,
-  Template,
-  TemplateVersion,
-  Workflow,
-  WorkflowEdge,
-  WorkflowNode,
-} from './types.js';
+import type { OsUser, Template, TemplateVersion, Workflow, WorkflowEdge, WorkflowNode } from './types.js';
 import { UPDATABLE_FIELDS } from './types.js';
 import { INVALID_CONTENT_MESSAGE } from './body-parser.js';
 
@@ -62,8 +55,7 @@ const VERSION_RE = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$/;
 
 const parseError = (message: string) => validationError(message, { code: 'template.parse' });
 const limitError = (message: string) => validationError(message, { code: 'template.limit' });
-const fieldError = (field: string, object: string) =>
-  parseError(`Unable to parse field [${field}] in ${object} object.`);
+const fieldError = (field: string, object: string) => parseError(`Unable to parse field [${field}] in ${object} object.`);
 
 export function isJsonObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -124,9 +116,7 @@ function checkLimits(doc: unknown, limits: TemplateLimits): void {
     const where = path === '' ? 'the template' : `field [${path}]`;
     if (typeof v === 'string') {
       if (v.length > limits.maxStringLength) {
-        throw limitError(
-          `The string in ${where} has ${v.length} characters, which exceeds the maximum of ${limits.maxStringLength}.`,
-        );
+        throw limitError(`The string in ${where} has ${v.length} characters, which exceeds the maximum of ${limits.maxStringLength}.`);
       }
       continue;
     }
@@ -146,9 +136,7 @@ function checkLimits(doc: unknown, limits: TemplateLimits): void {
     }
     for (const [k, item] of Object.entries(v)) {
       if (k.length > limits.maxStringLength) {
-        throw limitError(
-          `A key in ${where} has ${k.length} characters, which exceeds the maximum of ${limits.maxStringLength}.`,
-        );
+        throw limitError(`A key in ${where} has ${k.length} characters, which exceeds the maximum of ${limits.maxStringLength}.`);
       }
       stack.push({ v: item, depth: depth + 1, path: pathKey(path, k) });
     }

@@ -34,10 +34,8 @@ const timeError = (message: string) => validationError(message, { code: 'time_va
 /** Milliseconds for `value`; -1 for "-1". Sub-millisecond amounts round down, as TimeValue.millis() does. */
 export function parseTimeValue(value: string, field: string, opts: ParseTimeValueOptions = {}): number {
   const allowMinusOne = opts.allowMinusOne ?? true;
-  const negative = () =>
-    timeError(`Failed to parse timeout value [${value}] for field [${field}]. Must be positive`);
-  const garbage = (why: string) =>
-    timeError(`Failed to parse timeout value [${value}] for field [${field}]: ${why}`);
+  const negative = () => timeError(`Failed to parse timeout value [${value}] for field [${field}]. Must be positive`);
+  const garbage = (why: string) => timeError(`Failed to parse timeout value [${value}] for field [${field}]: ${why}`);
 
   const normalized = value.trim().toLowerCase();
   if (normalized === '-1') {

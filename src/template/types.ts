@@ -40,7 +40,7 @@ export interface OsUser {
   user_requested_tenant_access?: string | null;
 }
 
-/** The `flow` section (flowd extension, runtime issue): kept opaque by the core layers. */
+/** The `flow` section (flowd extension): kept opaque by the core layers. */
 export type FlowSection = JsonObject;
 
 export interface Template {

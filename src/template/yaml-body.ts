@@ -75,7 +75,8 @@ export function guardYamlTokens(text: string, limits: BodyLimits): void {
 type YamlResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 const isStackOverflow = (e: unknown): boolean =>
-  e instanceof RangeError || (typeof e === 'object' && e !== null && String((e as { message?: unknown }).message).includes('Maximum call stack size exceeded'));
+  e instanceof RangeError ||
+  (typeof e === 'object' && e !== null && String((e as { message?: unknown }).message).includes('Maximum call stack size exceeded'));
 
 /**
  * Strict YAML 1.2 (core schema) to plain data. A parser stack overflow can only come from

@@ -163,7 +163,10 @@ export class OutboundClient {
       throw stepFailure(`the answer redirects to an invalid URL`, { status: 502, code: 'outbound.redirect_refused' });
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw stepFailure(`the answer redirects to a ${next.protocol} URL, which outbound calls do not follow`, { status: 502, code: 'outbound.redirect_refused' });
+      throw stepFailure(`the answer redirects to a ${next.protocol} URL, which outbound calls do not follow`, {
+        status: 502,
+        code: 'outbound.redirect_refused',
+      });
     }
     if (next.host !== from.host) {
       throw stepFailure(`the answer redirects from ${from.host} to another host (${next.host}), which outbound calls do not follow`, {
@@ -172,7 +175,10 @@ export class OutboundClient {
       });
     }
     if (from.protocol === 'https:' && next.protocol === 'http:') {
-      throw stepFailure(`the answer redirects from https down to http, which outbound calls do not follow`, { status: 502, code: 'outbound.redirect_refused' });
+      throw stepFailure(`the answer redirects from https down to http, which outbound calls do not follow`, {
+        status: 502,
+        code: 'outbound.redirect_refused',
+      });
     }
     return next;
   }
@@ -210,7 +216,8 @@ export class OutboundClient {
     }
     for (const a of addresses) this.#checks.checkAddress(url.hostname, a.address);
     const first = addresses[0];
-    if (first === undefined) throw stepFailure(`could not resolve ${url.hostname}`, { status: 502, code: 'outbound.unreachable', retryable: true });
+    if (first === undefined)
+      throw stepFailure(`could not resolve ${url.hostname}`, { status: 502, code: 'outbound.unreachable', retryable: true });
     return first;
   }
 

@@ -31,15 +31,27 @@ export interface OutboundPolicy {
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** What a node uses unless configured otherwise: public addresses only. */
-export const DEFAULT_OUTBOUND_POLICY: OutboundPolicy = Object.freeze({ allow: [], allowPrivate: false, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
+export const DEFAULT_OUTBOUND_POLICY: OutboundPolicy = Object.freeze({
+  allow: [],
+  allowPrivate: false,
+  maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+});
 
 /**
  * No address restriction: for components built outside a node (unit tests, embedding), which
  * are handed no policy. A node always passes the configured one.
  */
-export const UNRESTRICTED_OUTBOUND_POLICY: OutboundPolicy = Object.freeze({ allow: [], allowPrivate: true, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
+export const UNRESTRICTED_OUTBOUND_POLICY: OutboundPolicy = Object.freeze({
+  allow: [],
+  allowPrivate: true,
+  maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+});
 
-export function outboundPolicyFromConfig(c: { outboundAllow: readonly string[]; outboundAllowPrivate: boolean; outboundMaxResponseBytes: number }): OutboundPolicy {
+export function outboundPolicyFromConfig(c: {
+  outboundAllow: readonly string[];
+  outboundAllowPrivate: boolean;
+  outboundMaxResponseBytes: number;
+}): OutboundPolicy {
   return { allow: [...c.outboundAllow], allowPrivate: c.outboundAllowPrivate, maxResponseBytes: c.outboundMaxResponseBytes };
 }
 
@@ -82,7 +94,9 @@ function compilePattern(pattern: string): RE2JS {
   const authority = (slash >= 0 ? rest.slice(0, slash) : rest).toLowerCase();
   const path = slash >= 0 ? rest.slice(slash) : '/*';
   if (authority === '' || authority.includes('@')) {
-    throw validationError(`outboundAllow pattern [${pattern}] needs a host (e.g. api.example.com or https://*.example.com/*)`, { code: 'config.outbound_allow' });
+    throw validationError(`outboundAllow pattern [${pattern}] needs a host (e.g. api.example.com or https://*.example.com/*)`, {
+      code: 'config.outbound_allow',
+    });
   }
   const portSep = authority.startsWith('[') ? authority.indexOf(':', authority.indexOf(']')) : authority.lastIndexOf(':');
   const host = portSep >= 0 ? authority.slice(0, portSep) : authority;

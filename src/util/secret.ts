@@ -118,6 +118,10 @@ export function scrubJson<T>(value: T, secrets: Iterable<string>): T {
     return v;
   };
   const text = JSON.stringify(value)?.toLowerCase();
-  if (text === undefined || !list.some((s) => text.includes(s.toLowerCase()) || text.includes(JSON.stringify(s).slice(1, -1).toLowerCase()))) return value;
+  if (
+    text === undefined ||
+    !list.some((s) => text.includes(s.toLowerCase()) || text.includes(JSON.stringify(s).slice(1, -1).toLowerCase()))
+  )
+    return value;
   return walk(value) as T;
 }

@@ -10,7 +10,10 @@
 export type DeliveryFailure<T> = (error: unknown, items: T[]) => void;
 
 const warn: DeliveryFailure<unknown> = (error, items) =>
-  process.emitWarning(`A batch of ${items.length} item(s) could not be delivered: ${error instanceof Error ? error.message : String(error)}`, { code: 'FLOWD_BATCH_UNDELIVERED' });
+  process.emitWarning(
+    `A batch of ${items.length} item(s) could not be delivered: ${error instanceof Error ? error.message : String(error)}`,
+    { code: 'FLOWD_BATCH_UNDELIVERED' },
+  );
 
 export class TurnBatch<T> {
   readonly #deliver: (items: T[]) => void;

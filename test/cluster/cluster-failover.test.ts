@@ -17,8 +17,18 @@ const echoFlow = (mode: 'SYNC' | 'ASYNC', replicas: number) => ({
   mode,
   ...(mode === 'ASYNC' ? { autoscaling: { preset: 'disabled' } } : {}),
   blocks: [
-    { id: 'upper', type: 'js', replicas, config: { source: 'function process(input) { return { n: input.n, text: String(input.text).toUpperCase() }; }' } },
-    { id: 'count', type: 'js', replicas, config: { source: 'function process(input) { return { n: input.n, text: input.text, length: input.text.length }; }' } },
+    {
+      id: 'upper',
+      type: 'js',
+      replicas,
+      config: { source: 'function process(input) { return { n: input.n, text: String(input.text).toUpperCase() }; }' },
+    },
+    {
+      id: 'count',
+      type: 'js',
+      replicas,
+      config: { source: 'function process(input) { return { n: input.n, text: input.text, length: input.text.length }; }' },
+    },
   ],
   edges: [{ source: 'upper', dest: 'count' }],
 });
@@ -31,7 +41,6 @@ async function publish(c: TestCluster, via: ClusterNodeProcess, flow: unknown): 
   assert.equal(k.status, 201, k.text);
   return { id: r.body.workflow_id as string, key: k.body.key as string };
 }
-
 
 describe('a cluster of three nodes survives losing one', { skip, timeout: 240_000 }, () => {
   const c = new TestCluster();
@@ -66,7 +75,10 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
       blocks: [{ id: 'slow', type: 'js', replicas: 1, config: { source: slow } }],
       edges: [],
     });
-    for (const n of live) await until(`usable on ${n.nodeId}`, async () => ((await runtime(n, key, 'GET', `${id}/action/status`)).body?.usable ? true : undefined));
+    for (const n of live)
+      await until(`usable on ${n.nodeId}`, async () =>
+        (await runtime(n, key, 'GET', `${id}/action/status`)).body?.usable ? true : undefined,
+      );
     const r = await runtime(live[1] as ClusterNodeProcess, key, 'POST', `${id}/task`, { n: 7 });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const taskId = r.body.taskId as string;
@@ -116,7 +128,10 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     assert.equal(created.status, 201, created.text);
     const id = created.body.workflow_id as string;
     const ac = new AbortController();
-    const res = await fetch(`${n2.url}${FF}/${id}/_status?watch=true`, { headers: { authorization: 'Basic ' + Buffer.from('admin:admin-secret-pw-1').toString('base64') }, signal: ac.signal });
+    const res = await fetch(`${n2.url}${FF}/${id}/_status?watch=true`, {
+      headers: { authorization: 'Basic ' + Buffer.from('admin:admin-secret-pw-1').toString('base64') },
+      signal: ac.signal,
+    });
     assert.equal(res.status, 200);
     const states: string[] = [];
     const reading = (async () => {
@@ -138,10 +153,16 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     })();
     const p = await c.request(n1, 'POST', `${FF}/${id}/_provision`);
     assert.equal(p.status, 202, p.text);
-    await Promise.race([reading, new Promise((_, rej) => setTimeout(() => rej(new Error(`no COMPLETED on n2's stream; saw ${states.join(', ')}`)), 20_000))]);
+    await Promise.race([
+      reading,
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no COMPLETED on n2's stream; saw ${states.join(', ')}`)), 20_000)),
+    ]);
     ac.abort();
     assert.equal(states.at(-1), 'COMPLETED:3');
-    assert.ok(states.some((x) => x.startsWith('PROVISIONING')), `intermediate progress reached n2: ${states.join(', ')}`);
+    assert.ok(
+      states.some((x) => x.startsWith('PROVISIONING')),
+      `intermediate progress reached n2: ${states.join(', ')}`,
+    );
   });
 
   it('places a SYNC flow over the nodes, answers on every node, and recovers to GREEN after a node dies', async () => {
@@ -167,7 +188,12 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         const s = await runtime(n1, key, 'GET', `${id}/action/status`);
-        if (process.env['DEBUG_CLUSTER']) console.log(Date.now(), s.body.actualStatus, JSON.stringify(s.body.details.services.map((x: any) => x.replicasDetail.map((r: any) => `${r.node}:${r.ready ? 1 : 0}`))));
+        if (process.env['DEBUG_CLUSTER'])
+          console.log(
+            Date.now(),
+            s.body.actualStatus,
+            JSON.stringify(s.body.details.services.map((x: any) => x.replicasDetail.map((r: any) => `${r.node}:${r.ready ? 1 : 0}`))),
+          );
         seen.add(s.body.actualStatus);
         if (seen.size > 1 && s.body.actualStatus === 'GREEN') return s.body;
         await new Promise((r) => setTimeout(r, 20));
@@ -182,7 +208,11 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     assert.ok(seen.has('YELLOW') || seen.has('ORANGE'), `the status showed the loss: ${[...seen].join(', ')}`);
     for (const svc of green.details.services) {
       assert.equal(svc.actual, 3);
-      assert.deepEqual([...new Set(svc.replicasDetail.map((r: any) => r.node))].sort(), ['n1', 'n2'], 'the lost instances were re-placed on the survivors');
+      assert.deepEqual(
+        [...new Set(svc.replicasDetail.map((r: any) => r.node))].sort(),
+        ['n1', 'n2'],
+        'the lost instances were re-placed on the survivors',
+      );
     }
     for (const n of [n1, n2]) {
       const a = await runtime(n, key, 'POST', `${id}/action/analyze`, { n: 2, text: 'after' });
@@ -207,26 +237,39 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
       const names = Array.from({ length: 6 }, (_, i) => `w${w}s${i}`);
       const nodes = names.map((n, i) => thingNode(api.url, n, {}, i > 0 ? { [names[i - 1] as string]: 'id' } : {}));
       const via = live[w % live.length] as ClusterNodeProcess;
-      const r = await c.request(via, 'POST', `${FF}?provision=true`, { name: `p${w}`, use_case: 'TEST', workflows: { provision: { nodes } } });
+      const r = await c.request(via, 'POST', `${FF}?provision=true`, {
+        name: `p${w}`,
+        use_case: 'TEST',
+        workflows: { provision: { nodes } },
+      });
       assert.equal(r.status, 202, r.text);
       workflows.push({ id: r.body.workflow_id as string, via, names });
     }
     const victim = live[0] as ClusterNodeProcess;
     const survivor = live[1] as ClusterNodeProcess;
     // Kill the victim once its runs are under way but not done.
-    await until('the victim half-way through its runs', async () => {
-      for (const w of workflows.filter((x) => x.via === victim)) {
-        const s = await c.request(survivor, 'GET', `${FF}/${w.id}/_status`);
-        if (s.body.state === 'PROVISIONING' && (s.body.resources_created?.length ?? 0) >= 2) return true;
-      }
-      return undefined;
-    }, 30_000, 10);
+    await until(
+      'the victim half-way through its runs',
+      async () => {
+        for (const w of workflows.filter((x) => x.via === victim)) {
+          const s = await c.request(survivor, 'GET', `${FF}/${w.id}/_status`);
+          if (s.body.state === 'PROVISIONING' && (s.body.resources_created?.length ?? 0) >= 2) return true;
+        }
+        return undefined;
+      },
+      30_000,
+      10,
+    );
     await c.kill(victim);
     for (const w of workflows) {
-      const s = await until(`workflow ${w.id} to finish`, async () => {
-        const x = await c.request(survivor, 'GET', `${FF}/${w.id}/_status?all=true`);
-        return x.body.state !== 'PROVISIONING' ? x.body : undefined;
-      }, 60_000);
+      const s = await until(
+        `workflow ${w.id} to finish`,
+        async () => {
+          const x = await c.request(survivor, 'GET', `${FF}/${w.id}/_status?all=true`);
+          return x.body.state !== 'PROVISIONING' ? x.body : undefined;
+        },
+        60_000,
+      );
       assert.equal(s.state, 'COMPLETED', JSON.stringify(s));
       assert.equal(s.resources_created.length, w.names.length);
       for (const name of w.names) assert.equal(api.creations.filter((x) => x.name === name).length, 1, `${name} created exactly once`);
@@ -236,7 +279,10 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
   it('completes every task exactly once when a node dies mid-stream', async () => {
     const live = c.alive();
     const { id, key } = await publish(c, live[0] as ClusterNodeProcess, echoFlow('ASYNC', 2));
-    for (const n of live) await until(`usable on ${n.nodeId}`, async () => ((await runtime(n, key, 'GET', `${id}/action/status`)).body?.usable ? true : undefined));
+    for (const n of live)
+      await until(`usable on ${n.nodeId}`, async () =>
+        (await runtime(n, key, 'GET', `${id}/action/status`)).body?.usable ? true : undefined,
+      );
     const victim = live[live.length - 1] as ClusterNodeProcess;
     const TOTAL = 300;
     const submitted = new Map<string, number>();
@@ -270,12 +316,23 @@ describe('a cluster of three nodes survives losing one', { skip, timeout: 240_00
     const survivor = c.alive()[0] as ClusterNodeProcess;
     const ids = [...submitted.keys()];
     assert.equal(ids.length, TOTAL);
-    const tasks = await until('every task finished', async () => {
-      const r = await runtime(survivor, key, 'POST', `${id}/task/status`, { taskIds: ids });
-      const list = r.body?.tasks ?? r.body;
-      return Array.isArray(list) && list.length === TOTAL && list.every((t: any) => t.status === 'COMPLETED' || t.status === 'ERROR') ? list : undefined;
-    }, 90_000, 200);
-    assert.deepEqual(tasks.filter((t: any) => t.status !== 'COMPLETED'), [], 'every task COMPLETED');
+    const tasks = await until(
+      'every task finished',
+      async () => {
+        const r = await runtime(survivor, key, 'POST', `${id}/task/status`, { taskIds: ids });
+        const list = r.body?.tasks ?? r.body;
+        return Array.isArray(list) && list.length === TOTAL && list.every((t: any) => t.status === 'COMPLETED' || t.status === 'ERROR')
+          ? list
+          : undefined;
+      },
+      90_000,
+      200,
+    );
+    assert.deepEqual(
+      tasks.filter((t: any) => t.status !== 'COMPLETED'),
+      [],
+      'every task COMPLETED',
+    );
     for (const taskId of ids.slice(0, 60)) {
       const r = await runtime(survivor, key, 'GET', `${id}/task/${taskId}/result`);
       const n = submitted.get(taskId) as number;

@@ -24,8 +24,9 @@ function restartCommand(): string[] | undefined {
 }
 
 const cmd = restartCommand();
-const skip = skipReason(await clusterUnavailable()) || (cmd === undefined ? skipReason('pg_ctlcluster is not available to restart PostgreSQL') : false);
-
+const skip =
+  skipReason(await clusterUnavailable()) ||
+  (cmd === undefined ? skipReason('pg_ctlcluster is not available to restart PostgreSQL') : false);
 
 describe('PostgreSQL restarts under load', { skip, timeout: 180_000 }, () => {
   const c = new TestCluster();
@@ -44,7 +45,14 @@ describe('PostgreSQL restarts under load', { skip, timeout: 180_000 }, () => {
       flow: {
         mode: 'ASYNC',
         autoscaling: { preset: 'disabled' },
-        blocks: [{ id: 'echo', type: 'js', replicas: 2, config: { source: 'function process(input) { return { n: input.n, doubled: input.n * 2 }; }' } }],
+        blocks: [
+          {
+            id: 'echo',
+            type: 'js',
+            replicas: 2,
+            config: { source: 'function process(input) { return { n: input.n, doubled: input.n * 2 }; }' },
+          },
+        ],
       },
     });
     assert.equal(r.body.state, 'COMPLETED', r.text);
@@ -83,12 +91,21 @@ describe('PostgreSQL restarts under load', { skip, timeout: 180_000 }, () => {
     const ids = [...accepted.keys()];
     for (let i = 0; i < ids.length; i += 1000) {
       const chunk = ids.slice(i, i + 1000);
-      const done = await until(`tasks ${i}… finished`, async () => {
-        const s = await runtime(n2, key, 'POST', `${id}/task/status`, { taskIds: chunk });
-        const list: any[] = s.body?.tasks ?? [];
-        return list.length === chunk.length && list.every((t) => t.status === 'COMPLETED' || t.status === 'ERROR') ? list : undefined;
-      }, 60_000, 250);
-      assert.deepEqual(done.filter((t: any) => t.status !== 'COMPLETED').map((t: any) => `${t.taskId}:${t.status}`), [], 'every accepted task COMPLETED');
+      const done = await until(
+        `tasks ${i}… finished`,
+        async () => {
+          const s = await runtime(n2, key, 'POST', `${id}/task/status`, { taskIds: chunk });
+          const list: any[] = s.body?.tasks ?? [];
+          return list.length === chunk.length && list.every((t) => t.status === 'COMPLETED' || t.status === 'ERROR') ? list : undefined;
+        },
+        60_000,
+        250,
+      );
+      assert.deepEqual(
+        done.filter((t: any) => t.status !== 'COMPLETED').map((t: any) => `${t.taskId}:${t.status}`),
+        [],
+        'every accepted task COMPLETED',
+      );
     }
     const sample = ids.slice(-20);
     for (const t of sample) {
@@ -98,8 +115,16 @@ describe('PostgreSQL restarts under load', { skip, timeout: 180_000 }, () => {
     }
     // Both nodes are still members and the store has no expired leases.
     const nodes = await c.request(n1, 'GET', '/_flowd/nodes');
-    assert.deepEqual(nodes.body.nodes.filter((x: any) => x.alive).map((x: any) => x.node_id).sort(), ['n1', 'n2']);
-    const doctor = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--store', c.storeUrl, '--json'], { encoding: 'utf8' });
+    assert.deepEqual(
+      nodes.body.nodes
+        .filter((x: any) => x.alive)
+        .map((x: any) => x.node_id)
+        .sort(),
+      ['n1', 'n2'],
+    );
+    const doctor = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', '--store', c.storeUrl, '--json'], {
+      encoding: 'utf8',
+    });
     const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
     assert.equal(report.ok, true, doctor.stdout);
     assert.match(report.checks.find((x) => x.name === 'nodes')?.detail ?? '', /2 alive/);

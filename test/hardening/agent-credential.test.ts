@@ -101,8 +101,9 @@ void describe('a credential nested in register_agent inputs is a secret', () => 
     assert.deepEqual(inputs['llm'], { model_id: 'm-1', parameters: { max_iteration: '5' } });
     assert.deepEqual(inputs['model'], { model_id: 'm-1', model_provider: 'openai/v1/chat/completions' });
 
-    // The agent got the model credential (sealed in its document, opened with the node's key).
-    const box = SecretBox.fromDataDir(node.dataDir, undefined);
+    // The agent got the model credential (sealed in its document, opened with the node's key:
+    // its configured master key on PostgreSQL, the data dir's master.key on SQLite).
+    const box = SecretBox.fromDataDir(node.dataDir, node.node.config.masterKey);
     const opened: string[] = [];
     for (const { id, state } of [a, b]) {
       const agentId = state.resources_created?.find((r) => r.resource_type === 'agent_id')?.resource_id;

@@ -97,21 +97,100 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
-  { name: 'create template', method: 'POST', path: () => FF, envelope: (h) => ({ name: 'deep', ui_metadata: { x: h } }), as: 'admin', yaml: true },
-  { name: 'update template', method: 'PUT', path: (e) => `${FF}/${e.templateId}?update_fields=true`, envelope: (h) => ({ ui_metadata: { x: h } }), as: 'admin', yaml: true },
-  { name: 'use case', method: 'POST', path: () => `${FF}?use_case=semantic_search`, envelope: (h) => ({ 'create_ingest_pipeline.model_id': 'm', x: h }), as: 'admin' },
+  {
+    name: 'create template',
+    method: 'POST',
+    path: () => FF,
+    envelope: (h) => ({ name: 'deep', ui_metadata: { x: h } }),
+    as: 'admin',
+    yaml: true,
+  },
+  {
+    name: 'update template',
+    method: 'PUT',
+    path: (e) => `${FF}/${e.templateId}?update_fields=true`,
+    envelope: (h) => ({ ui_metadata: { x: h } }),
+    as: 'admin',
+    yaml: true,
+  },
+  {
+    name: 'use case',
+    method: 'POST',
+    path: () => `${FF}?use_case=semantic_search`,
+    envelope: (h) => ({ 'create_ingest_pipeline.model_id': 'm', x: h }),
+    as: 'admin',
+  },
   { name: '_provision', method: 'POST', path: (e) => `${FF}/${e.templateId}/_provision`, envelope: (h) => ({ p: h }), as: 'admin' },
-  { name: '_search', method: 'POST', path: () => `${FF}/_search`, envelope: (h) => ({ query: { match_all: {} }, x: h }), as: 'reader', yaml: true },
-  { name: 'state/_search', method: 'POST', path: () => `${FF}/state/_search`, envelope: (h) => ({ query: { match_all: {} }, x: h }), as: 'reader', yaml: true },
+  {
+    name: '_search',
+    method: 'POST',
+    path: () => `${FF}/_search`,
+    envelope: (h) => ({ query: { match_all: {} }, x: h }),
+    as: 'reader',
+    yaml: true,
+  },
+  {
+    name: 'state/_search',
+    method: 'POST',
+    path: () => `${FF}/state/_search`,
+    envelope: (h) => ({ query: { match_all: {} }, x: h }),
+    as: 'reader',
+    yaml: true,
+  },
   { name: 'analyze', method: 'POST', path: (e) => `${RT}/${e.syncId}/action/analyze`, envelope: (h) => ({ text: h }), as: 'sync' },
   { name: 'task', method: 'POST', path: (e) => `${RT}/${e.asyncId}/task`, envelope: (h) => ({ text: h }), as: 'async' },
-  { name: 'task/batch', method: 'POST', path: (e) => `${RT}/${e.asyncId}/task/batch`, envelope: (h) => ({ tasks: [{ input: { text: h } }] }), as: 'async' },
-  { name: 'task/status', method: 'POST', path: (e) => `${RT}/${e.asyncId}/task/status`, envelope: (h) => ({ taskIds: ['x'], x: h }), as: 'async' },
-  { name: 'dashboard analyze', method: 'POST', path: (e) => `/_flowd/workflows/${e.syncId}/analyze`, envelope: (h) => ({ text: h }), as: 'admin' },
-  { name: '_predict', method: 'POST', path: () => '/_plugins/_ml/models/none/_predict', envelope: (h) => ({ parameters: { x: h } }), as: 'admin', yaml: true },
-  { name: 'internal user', method: 'PUT', path: () => '/_plugins/_security/api/internalusers/deepuser', envelope: (h) => ({ password: 'deep-pass-1', attributes: { x: h } }), as: 'admin', yaml: true },
-  { name: 'api key', method: 'POST', path: () => '/_flowd/api_keys', envelope: (h) => ({ name: 'deep', workflow_ids: [h] }), as: 'admin', yaml: true },
-  { name: 'api key rotate', method: 'POST', path: (e) => `/_flowd/api_keys/${e.apiKeyId}/_rotate`, envelope: (h) => ({ grace_period: h }), as: 'admin' },
+  {
+    name: 'task/batch',
+    method: 'POST',
+    path: (e) => `${RT}/${e.asyncId}/task/batch`,
+    envelope: (h) => ({ tasks: [{ input: { text: h } }] }),
+    as: 'async',
+  },
+  {
+    name: 'task/status',
+    method: 'POST',
+    path: (e) => `${RT}/${e.asyncId}/task/status`,
+    envelope: (h) => ({ taskIds: ['x'], x: h }),
+    as: 'async',
+  },
+  {
+    name: 'dashboard analyze',
+    method: 'POST',
+    path: (e) => `/_flowd/workflows/${e.syncId}/analyze`,
+    envelope: (h) => ({ text: h }),
+    as: 'admin',
+  },
+  {
+    name: '_predict',
+    method: 'POST',
+    path: () => '/_plugins/_ml/models/none/_predict',
+    envelope: (h) => ({ parameters: { x: h } }),
+    as: 'admin',
+    yaml: true,
+  },
+  {
+    name: 'internal user',
+    method: 'PUT',
+    path: () => '/_plugins/_security/api/internalusers/deepuser',
+    envelope: (h) => ({ password: 'deep-pass-1', attributes: { x: h } }),
+    as: 'admin',
+    yaml: true,
+  },
+  {
+    name: 'api key',
+    method: 'POST',
+    path: () => '/_flowd/api_keys',
+    envelope: (h) => ({ name: 'deep', workflow_ids: [h] }),
+    as: 'admin',
+    yaml: true,
+  },
+  {
+    name: 'api key rotate',
+    method: 'POST',
+    path: (e) => `/_flowd/api_keys/${e.apiKeyId}/_rotate`,
+    envelope: (h) => ({ grace_period: h }),
+    as: 'admin',
+  },
 ];
 
 function send(e: Env, f: Family, raw: string, contentType = 'application/json', headers: Record<string, string> = {}): Promise<HttpResult> {
@@ -180,7 +259,8 @@ async function startLoggedNode(overrides: ConfigInput): Promise<{ node: TestNode
 const LIMITS = { bodyMaxDepth: 32, bodyMaxValues: 5000, bodyMaxYamlTokens: 2000, bodyLimitBytes: 1024 * 1024, correlationIdMaxLength: 64 };
 const DEPTH_MSG = 'Request body is nested deeper than 32 levels (FLOWD_BODY_MAX_DEPTH).';
 const VALUES_MSG = 'Request body has more than 5000 values (FLOWD_BODY_MAX_VALUES).';
-const isLimitError = (r: HttpResult): boolean => r.status === 400 && /^Request body (is nested deeper|has more than|expands to more|holds a number)/.test(errorText(r));
+const isLimitError = (r: HttpResult): boolean =>
+  r.status === 400 && /^Request body (is nested deeper|has more than|expands to more|holds a number)/.test(errorText(r));
 
 let small: Env;
 let smallLog: string[];
@@ -223,7 +303,10 @@ void describe('depth: every body-taking route, JSON and YAML', () => {
     assert.deepEqual(a.body, { keys: 1 });
     const t = await send(small, FAMILIES.find((f) => f.name === 'task') as Family, JSON.stringify(input));
     assert.equal(t.status, 202, t.text);
-    const done = await httpRequest(small.node.url, 'GET', `${RT}/${small.asyncId}/task/${t.body.taskId}?wait=30s`, { auth: null, headers: { 'x-api-key': small.asyncKey } });
+    const done = await httpRequest(small.node.url, 'GET', `${RT}/${small.asyncId}/task/${t.body.taskId}?wait=30s`, {
+      auth: null,
+      headers: { 'x-api-key': small.asyncKey },
+    });
     assert.equal(done.body.status, 'COMPLETED', done.text);
   });
 
@@ -238,7 +321,10 @@ void describe('depth: every body-taking route, JSON and YAML', () => {
         assert.equal(errorText(r), 'Request body is nested deeper than 128 levels (FLOWD_BODY_MAX_DEPTH).');
       }
     }
-    const tasks = await httpRequest(dflt.node.url, 'GET', `${RT}/${dflt.asyncId}/task`, { auth: null, headers: { 'x-api-key': dflt.asyncKey } });
+    const tasks = await httpRequest(dflt.node.url, 'GET', `${RT}/${dflt.asyncId}/task`, {
+      auth: null,
+      headers: { 'x-api-key': dflt.asyncKey },
+    });
     assert.equal(tasks.status, 200);
     assert.deepEqual(tasks.body.tasks, []);
     const health = await dflt.node.request('GET', '/_flowd/health', { auth: null });
@@ -303,7 +389,10 @@ void describe('YAML alias amplification (F7)', () => {
     assert.equal(under.status, 201, under.text.slice(0, 300));
     const over = await send(small, create, doc(11), YAML);
     assert.equal(over.status, 400, over.text.slice(0, 300));
-    assert.equal(errorText(over), 'Request body expands to more than 1048576 bytes once its YAML aliases are resolved (FLOWD_BODY_LIMIT_BYTES).');
+    assert.equal(
+      errorText(over),
+      'Request body expands to more than 1048576 bytes once its YAML aliases are resolved (FLOWD_BODY_LIMIT_BYTES).',
+    );
   });
 
   void it("the probe's 1 MB body expanding to 99 MB is refused at the defaults, and nothing is stored", async () => {
@@ -325,7 +414,10 @@ void describe('YAML alias amplification (F7)', () => {
     for (const raw of [seq(1000), `description: "\n${' x\n'.repeat(3000)}"\n`]) {
       const r = await send(small, f, raw, YAML);
       assert.equal(r.status, 400);
-      assert.equal(errorText(r), 'Request body has more than 2000 YAML tokens, each line of a multi-line string counted as one (FLOWD_BODY_MAX_YAML_TOKENS): send large bodies as JSON.');
+      assert.equal(
+        errorText(r),
+        'Request body has more than 2000 YAML tokens, each line of a multi-line string counted as one (FLOWD_BODY_MAX_YAML_TOKENS): send large bodies as JSON.',
+      );
     }
     // The same data as JSON is fine.
     const json = await send(small, f, JSON.stringify({ query: { terms: { name: Array(1000).fill('a') } } }));
@@ -375,8 +467,16 @@ void describe('X-Correlation-Id (F18)', () => {
   void it('longer than the limit is a 400 on every route; never echoed or logged', async () => {
     const long = 'c'.repeat(LIMITS.correlationIdMaxLength + 1) + 'ENDMARK';
     const calls: Array<[string, string, RequestOptions]> = [
-      ['POST', `${RT}/${small.syncId}/action/analyze`, { auth: null, headers: { 'x-api-key': small.syncKey, 'x-correlation-id': long }, body: { text: 'a' } }],
-      ['POST', `${RT}/${small.asyncId}/task`, { auth: null, headers: { 'x-api-key': small.asyncKey, 'x-correlation-id': long }, body: { text: 'a' } }],
+      [
+        'POST',
+        `${RT}/${small.syncId}/action/analyze`,
+        { auth: null, headers: { 'x-api-key': small.syncKey, 'x-correlation-id': long }, body: { text: 'a' } },
+      ],
+      [
+        'POST',
+        `${RT}/${small.asyncId}/task`,
+        { auth: null, headers: { 'x-api-key': small.asyncKey, 'x-correlation-id': long }, body: { text: 'a' } },
+      ],
       ['GET', `${RT}/${small.syncId}/action/status`, { auth: null, headers: { 'x-api-key': small.syncKey, 'x-correlation-id': long } }],
       ['GET', `${FF}/${small.templateId}`, { headers: { 'x-correlation-id': long } }],
       ['POST', FF, { headers: { 'x-correlation-id': long }, raw: '{not json' }],
@@ -384,14 +484,21 @@ void describe('X-Correlation-Id (F18)', () => {
     for (const [method, path, opts] of calls) {
       const r = await small.node.request(method, path, opts);
       assert.equal(r.status, 400, `${method} ${path}: ${r.text}`);
-      assert.equal(errorText(r), `X-Correlation-Id is ${long.length} characters long; send at most ${LIMITS.correlationIdMaxLength} (FLOWD_CORRELATION_ID_MAX_LENGTH).`);
+      assert.equal(
+        errorText(r),
+        `X-Correlation-Id is ${long.length} characters long; send at most ${LIMITS.correlationIdMaxLength} (FLOWD_CORRELATION_ID_MAX_LENGTH).`,
+      );
       assert.equal(r.headers.get('x-correlation-id'), null);
     }
     const tasks = await small.node.request('GET', `${RT}/${small.asyncId}/task`, { auth: null, headers: { 'x-api-key': small.asyncKey } });
     assert.ok(!tasks.text.includes('ENDMARK'), 'no task was created with it');
     // At the limit: echoed, logged and stored with the task as before.
     const ok = 'k'.repeat(LIMITS.correlationIdMaxLength);
-    const a = await small.node.request('POST', `${RT}/${small.syncId}/action/analyze`, { auth: null, headers: { 'x-api-key': small.syncKey, 'x-correlation-id': ok }, body: { text: 'a' } });
+    const a = await small.node.request('POST', `${RT}/${small.syncId}/action/analyze`, {
+      auth: null,
+      headers: { 'x-api-key': small.syncKey, 'x-correlation-id': ok },
+      body: { text: 'a' },
+    });
     assert.equal(a.status, 200, a.text);
     assert.equal(a.headers.get('x-correlation-id'), ok);
     await new Promise((res) => setTimeout(res, 50));
@@ -409,7 +516,7 @@ void describe('slow YAML fallback (F6b)', () => {
       '- '.repeat(16_000), // the probe's 32 KB line
       'a: b: c\n' + ('b' + ' '.repeat(160_000) + 'x\n').repeat(60), // ~9.6 MB of the same
       'a: "\n' + ' '.repeat(100_000) + '- k: "\n' + 'x\n'.repeat(900), // re-indenting grows it: bounded
-      'k: \'' + ' '.repeat(4_000_000) + '- \'\n', // one long quoted line
+      "k: '" + ' '.repeat(4_000_000) + "- '\n", // one long quoted line
     ];
     for (const raw of bodies) {
       let done = false;
@@ -458,14 +565,22 @@ void describe('runtime key checked before the body is read (F17)', () => {
         if (got !== '') resolve(got);
         else reject(e);
       });
-      const head = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${declaredBytes}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+      const head = [
+        `POST ${path} HTTP/1.1`,
+        'Host: 127.0.0.1',
+        'Content-Type: application/json',
+        `Content-Length: ${declaredBytes}`,
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        '',
+        '',
+      ].join('\r\n');
       sock.write(head);
       sock.write('{"text":"' + 'x'.repeat(64 * 1024));
       // ...and the rest never comes.
     });
   }
 
-  void it('a 9 MB POST with a missing, wrong or other workflow\'s key gets its 401/403 before the body completes', async () => {
+  void it("a 9 MB POST with a missing, wrong or other workflow's key gets its 401/403 before the body completes", async () => {
     const port = Number(new URL(dflt.node.url).port);
     const nine = 9 * 1024 * 1024;
     for (const path of [`${RT}/${dflt.syncId}/action/analyze`, `${RT}/${dflt.asyncId}/task`, `${RT}/${dflt.asyncId}/task/batch`]) {
@@ -481,7 +596,17 @@ void describe('runtime key checked before the body is read (F17)', () => {
       const sock = net.connect(port, '127.0.0.1');
       let got = '';
       sock.on('data', (c: Buffer) => (got += c.toString('utf8')));
-      sock.write([`POST ${RT}/${dflt.syncId}/action/analyze HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', 'Content-Length: 100', `X-API-KEY: ${dflt.syncKey}`, '', '{"te'].join('\r\n'));
+      sock.write(
+        [
+          `POST ${RT}/${dflt.syncId}/action/analyze HTTP/1.1`,
+          'Host: 127.0.0.1',
+          'Content-Type: application/json',
+          'Content-Length: 100',
+          `X-API-KEY: ${dflt.syncKey}`,
+          '',
+          '{"te',
+        ].join('\r\n'),
+      );
       setTimeout(() => {
         sock.destroy();
         resolve(got);
@@ -506,7 +631,9 @@ void describe('duration parameters beyond a timer (F21)', () => {
     assert.equal(ok.status, 202, ok.text);
     assert.equal(ok.body.state, 'COMPLETED');
     // The same rule holds for template durations (a step's node_timeout).
-    const nt = await dflt.node.request('POST', `${FF}?provision=true`, { body: { name: 'nt', workflows: { provision: { nodes: [{ id: 'n1', type: 'noop', user_inputs: { node_timeout: '30d' } }] } } } });
+    const nt = await dflt.node.request('POST', `${FF}?provision=true`, {
+      body: { name: 'nt', workflows: { provision: { nodes: [{ id: 'n1', type: 'noop', user_inputs: { node_timeout: '30d' } }] } } },
+    });
     assert.equal(nt.status, 400, nt.text);
     assert.match(errorText(nt), /at most 2147483647ms/);
   });

@@ -29,7 +29,16 @@ import { createFixtures, call, RT } from '../support/node-fixtures.js';
 import type { NodeFixtures } from '../support/node-fixtures.js';
 import { basicAuth, NoAnswer, rawRequest } from '../support/raw-http.js';
 import type { RawResponse } from '../support/raw-http.js';
-import { bodyArb, contentTypeArb, describeBody, headersArb, idChoiceArb, queryArb, renderBody, renderQuery } from '../support/hostile-input.js';
+import {
+  bodyArb,
+  contentTypeArb,
+  describeBody,
+  headersArb,
+  idChoiceArb,
+  queryArb,
+  renderBody,
+  renderQuery,
+} from '../support/hostile-input.js';
 import type { BodyFamily, BodySpec, Nasty, QuerySpec, YamlSpec } from '../support/hostile-input.js';
 
 const SEED = process.env['FLOWD_FUZZ_SEED'] !== undefined ? Number(process.env['FLOWD_FUZZ_SEED']) : Math.floor(Math.random() * 2 ** 31);
@@ -89,8 +98,16 @@ const ROLES: Role[] = [
   { name: 'anonymous', address: '127.0.0.2', headers: () => ({}) },
   // Wrong passwords go to fx-victim and unknown users, never to admin (whose name throttling would lock).
   { name: 'wrong password', address: '127.0.0.3', headers: (fx, c) => badCredentials(fx, c.badCredential) },
-  { name: 'reader (flow_framework_read_access)', address: '127.0.0.4', headers: (fx) => ({ authorization: basicAuth(...fx.users.reader) }) },
-  { name: 'writer (flow_framework_full_access)', address: '127.0.0.5', headers: (fx) => ({ authorization: basicAuth(...fx.users.writer) }) },
+  {
+    name: 'reader (flow_framework_read_access)',
+    address: '127.0.0.4',
+    headers: (fx) => ({ authorization: basicAuth(...fx.users.reader) }),
+  },
+  {
+    name: 'writer (flow_framework_full_access)',
+    address: '127.0.0.5',
+    headers: (fx) => ({ authorization: basicAuth(...fx.users.writer) }),
+  },
   { name: 'ml_full_access', address: '127.0.0.6', headers: (fx) => ({ authorization: basicAuth(...fx.users.mlWriter) }) },
   { name: 'admin', address: '127.0.0.7', headers: (fx) => ({ authorization: basicAuth(...fx.admin) }) },
   { name: 'API key (right workflow)', address: '127.0.0.8', headers: (fx) => ({ 'x-api-key': fx.rightKey }) },
@@ -121,7 +138,9 @@ function idFor(fx: NodeFixtures, r: Route, param: string, choice: string, pick: 
   const mutating = mutates(r);
   const real: Record<string, string> = {
     workflow_id: mutating ? fx.disposable.workflowId : ([fx.workflowId, fx.syncFlowId, fx.asyncFlowId][pick % 3] as string),
-    workflowId: r.path.startsWith('/_flowd/') ? ([fx.syncFlowId, fx.asyncFlowId, fx.workflowId][pick % 3] as string) : ([fx.syncFlowId, fx.asyncFlowId][pick % 2] as string),
+    workflowId: r.path.startsWith('/_flowd/')
+      ? ([fx.syncFlowId, fx.asyncFlowId, fx.workflowId][pick % 3] as string)
+      : ([fx.syncFlowId, fx.asyncFlowId][pick % 2] as string),
     taskId: fx.taskId,
     model_id: fx.ml.modelId,
     connector_id: fx.ml.connectorId,
@@ -146,7 +165,9 @@ function idFor(fx: NodeFixtures, r: Route, param: string, choice: string, pick: 
 }
 
 function caseArb(r: Route): fc.Arbitrary<Case> {
-  const body = takesBody(r) ? bodyArb(familyOf(r)) : fc.oneof({ weight: 3, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) }, { weight: 1, arbitrary: bodyArb(familyOf(r)) });
+  const body = takesBody(r)
+    ? bodyArb(familyOf(r))
+    : fc.oneof({ weight: 3, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) }, { weight: 1, arbitrary: bodyArb(familyOf(r)) });
   return fc.record({
     ids: fc.array(idChoiceArb, { minLength: r.params.length, maxLength: r.params.length }),
     pick: fc.nat(5),
@@ -167,7 +188,11 @@ const nasty = (envelope: string, value: Nasty, pick = 0, contentType = 'applicat
   headers: {},
   badCredential: 0,
 });
-const yamlCase = (text: YamlSpec): Case => ({ ...nasty('§', { kind: 'odd', text: 'null' }), body: { kind: 'yaml', text }, contentType: 'application/yaml' });
+const yamlCase = (text: YamlSpec): Case => ({
+  ...nasty('§', { kind: 'odd', text: 'null' }),
+  body: { kind: 'yaml', text },
+  contentType: 'application/yaml',
+});
 const DEEP_3600: Nasty = { kind: 'deepObject', depth: 3600 };
 const DEEP_100K: Nasty = { kind: 'deepArray', depth: 100_000 };
 
@@ -240,7 +265,8 @@ async function startTarget(): Promise<Target> {
     const doc = await call(node.url, 'GET', '/_flowd/openapi.json', { expect: [200] });
     const routes: Route[] = [];
     for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
-      for (const method of Object.keys(ops)) routes.push({ method: method.toUpperCase(), path, params: [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string) });
+      for (const method of Object.keys(ops))
+        routes.push({ method: method.toUpperCase(), path, params: [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string) });
     }
     return { node, fx, routes };
   } catch (e) {
@@ -270,7 +296,13 @@ function startPinger(getUrl: () => string): typeof pinger {
   const loop = (async () => {
     while (running) {
       try {
-        const r = await rawRequest({ base: getUrl(), method: 'GET', path: '/_flowd/health', localAddress: '127.0.0.10', timeoutMs: HEALTH_TIMEOUT_MS });
+        const r = await rawRequest({
+          base: getUrl(),
+          method: 'GET',
+          path: '/_flowd/health',
+          localAddress: '127.0.0.10',
+          timeoutMs: HEALTH_TIMEOUT_MS,
+        });
         max = Math.max(max, r.ms);
         if (r.status !== 200) failures.push(`health answered ${r.status}: ${r.text.slice(0, 200)}`);
       } catch (e) {
@@ -303,7 +335,8 @@ async function wedged(t: Target): Promise<boolean> {
 
 async function sendCase(t: Target, r: Route, c: Case): Promise<void> {
   if (t.wedged) throw new Error('flowd stopped answering in an earlier case (see the first failure)');
-  const path = r.path.replace(/\{(\w+)\}/g, (_m, p: string) => idFor(t.fx, r, p, c.ids[r.params.indexOf(p)] ?? 'real', c.pick)) + renderQuery(c.query);
+  const path =
+    r.path.replace(/\{(\w+)\}/g, (_m, p: string) => idFor(t.fx, r, p, c.ids[r.params.indexOf(p)] ?? 'real', c.pick)) + renderQuery(c.query);
   const body = renderBody(c.body, t.fx.workflowId);
   const label = `${r.method} ${r.path}`;
   const logMark = t.node.errorLines().length;
@@ -313,9 +346,19 @@ async function sendCase(t: Target, r: Route, c: Case): Promise<void> {
       if (body !== undefined && c.contentType !== undefined) headers['content-type'] = c.contentType;
       const request = `${r.method} ${path.slice(0, 300)} content-type=${String(headers['content-type'])} extra-headers=${JSON.stringify(Object.keys(c.headers))} body=${describeBody(body)}`;
       try {
-        const res = await rawRequest({ base: t.node.url, method: r.method, path, headers, ...(body !== undefined ? { body } : {}), localAddress: role.address, timeoutMs: REQUEST_TIMEOUT_MS });
+        const res = await rawRequest({
+          base: t.node.url,
+          method: r.method,
+          path,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          localAddress: role.address,
+          timeoutMs: REQUEST_TIMEOUT_MS,
+        });
         const what = violation(res);
-        return what ? { route: label, role: role.name, what, request, response: `${res.status} ${res.text.slice(0, 600)}`, log: [] } : undefined;
+        return what
+          ? { route: label, role: role.name, what, request, response: `${res.status} ${res.text.slice(0, 600)}`, log: [] }
+          : undefined;
       } catch (e) {
         if (!(e instanceof NoAnswer)) throw e;
         if (e.reason === 'closed-while-sending') {
@@ -331,13 +374,29 @@ async function sendCase(t: Target, r: Route, c: Case): Promise<void> {
   if (bad.length > 0) await new Promise((res) => setTimeout(res, 300));
   if (!t.node.alive()) {
     const { code, signal } = await t.node.exited;
-    bad.push({ route: label, role: 'all (concurrently)', what: `flowd exited (code ${String(code)}, signal ${String(signal)})`, request: `${r.method} ${path.slice(0, 300)} body=${describeBody(body)}`, response: '', log: [] });
+    bad.push({
+      route: label,
+      role: 'all (concurrently)',
+      what: `flowd exited (code ${String(code)}, signal ${String(signal)})`,
+      request: `${r.method} ${path.slice(0, 300)} body=${describeBody(body)}`,
+      response: '',
+      log: [],
+    });
   } else if (bad.some((b) => b.what.includes('timeout')) && (await wedged(t))) {
     t.wedged = true;
-    bad.push({ route: label, role: 'all (concurrently)', what: 'flowd stopped answering (/_flowd/health: no answer within 10 s)', request: `${r.method} ${path.slice(0, 300)} body=${describeBody(body)}`, response: '', log: [] });
+    bad.push({
+      route: label,
+      role: 'all (concurrently)',
+      what: 'flowd stopped answering (/_flowd/health: no answer within 10 s)',
+      request: `${r.method} ${path.slice(0, 300)} body=${describeBody(body)}`,
+      response: '',
+      log: [],
+    });
   }
   if (bad.length === 0) return;
-  const log = [...t.node.errorLines().slice(logMark).slice(0, 6), ...(t.node.alive() ? [] : t.node.tail().slice(-12))].map((l) => l.slice(0, 1500));
+  const log = [...t.node.errorLines().slice(logMark).slice(0, 6), ...(t.node.alive() ? [] : t.node.tail().slice(-12))].map((l) =>
+    l.slice(0, 1500),
+  );
   for (const b of bad) b.log = log;
   if (KEEP_GOING) {
     found.push(...bad);
@@ -347,11 +406,16 @@ async function sendCase(t: Target, r: Route, c: Case): Promise<void> {
     }
     return;
   }
-  throw new Error(bad.map((b) => `${b.route} as ${b.role}: ${b.what}\n  request: ${b.request}\n  response: ${b.response}`).join('\n') + `\n  node log:\n    ${log.join('\n    ')}`);
+  throw new Error(
+    bad.map((b) => `${b.route} as ${b.role}: ${b.what}\n  request: ${b.request}\n  response: ${b.response}`).join('\n') +
+      `\n  node log:\n    ${log.join('\n    ')}`,
+  );
 }
 
 before(async () => {
-  console.log(`http-fuzz: seed ${SEED} (rerun with FLOWD_FUZZ_SEED=${SEED}), ${BODY_RUNS}/${OTHER_RUNS} runs per route with/without a body`);
+  console.log(
+    `http-fuzz: seed ${SEED} (rerun with FLOWD_FUZZ_SEED=${SEED}), ${BODY_RUNS}/${OTHER_RUNS} runs per route with/without a body`,
+  );
   target = await startTarget();
   pinger = startPinger(() => target.node.url);
 });
@@ -377,7 +441,8 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
       assert.ok(listed.has(must), `${must} is not in the OpenAPI document`);
     }
     const known = ['workflow_id', 'workflowId', 'taskId', 'model_id', 'connector_id', 'agent_id', 'name', 'id'];
-    for (const r of target.routes) for (const p of r.params) assert.ok(known.includes(p), `${r.method} ${r.path}: no fixture id for {${p}}`);
+    for (const r of target.routes)
+      for (const p of r.params) assert.ok(known.includes(p), `${r.method} ${r.path}: no fixture id for {${p}}`);
   });
 
   void it('answers every hostile request to every route as every role, without 5xx or exiting', async (t: TestContext) => {
@@ -390,7 +455,13 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
           fc.asyncProperty(caseArb(r), (c) => sendCase(target, r, c)),
           // No shrinking: against a stateful server a shrunk case may fail for another reason (an
           // earlier case's damage); the first counterexample, with its seed and path, is the report.
-          { seed: SEED + i, numRuns: takesBody(r) ? BODY_RUNS : OTHER_RUNS, examples: examplesFor(r).map((c) => [c] as [Case]), endOnFailure: true, includeErrorInReport: true },
+          {
+            seed: SEED + i,
+            numRuns: takesBody(r) ? BODY_RUNS : OTHER_RUNS,
+            examples: examplesFor(r).map((c) => [c] as [Case]),
+            endOnFailure: true,
+            includeErrorInReport: true,
+          },
         );
       });
     }
@@ -398,7 +469,9 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
 
   void it('is still alive afterwards, answered /_flowd/health throughout, logged no internal error, and serves honest requests', async () => {
     const { max, failures } = await pinger.stop();
-    console.log(`http-fuzz: slowest /_flowd/health answer during the fuzz: ${max.toFixed(0)} ms; ${closedWhileSending} bodies refused by closing the connection before they were read`);
+    console.log(
+      `http-fuzz: slowest /_flowd/health answer during the fuzz: ${max.toFixed(0)} ms; ${closedWhileSending} bodies refused by closing the connection before they were read`,
+    );
     if (KEEP_GOING && found.length > 0) {
       const seen = new Map<string, { n: number; f: Found }>();
       for (const f of found) {
@@ -407,7 +480,11 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
         if (s) s.n++;
         else seen.set(k, { n: 1, f });
       }
-      const list = JSON.stringify([...seen.values()].map(({ n, f }) => ({ times: n, ...f })), null, 1);
+      const list = JSON.stringify(
+        [...seen.values()].map(({ n, f }) => ({ times: n, ...f })),
+        null,
+        1,
+      );
       if (REPORT !== undefined) writeFileSync(REPORT, list);
       else console.log(list);
     }
@@ -417,11 +494,22 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
     const health = await rawRequest({ base: node.url, method: 'GET', path: '/_flowd/health', timeoutMs: HEALTH_TIMEOUT_MS });
     assert.equal(health.status, 200, health.text);
     const internal = node.errorLines().filter((l) => /"msg":"internal error"|uncaught|unhandled/i.test(l));
-    assert.deepEqual(internal.map((l) => l.slice(0, 600)), [], 'the node logged internal errors');
+    assert.deepEqual(
+      internal.map((l) => l.slice(0, 600)),
+      [],
+      'the node logged internal errors',
+    );
     const fx = target.fx;
-    const sync = await call(node.url, 'POST', `${RT}/${fx.syncFlowId}/action/analyze`, { apiKey: fx.rightKey, body: { text: 'still here' }, expect: [200] });
+    const sync = await call(node.url, 'POST', `${RT}/${fx.syncFlowId}/action/analyze`, {
+      apiKey: fx.rightKey,
+      body: { text: 'still here' },
+      expect: [200],
+    });
     assert.deepEqual(sync.body, { text: 'STILL HERE' });
-    const status = await call(node.url, 'GET', `/_plugins/_flow_framework/workflow/${fx.syncFlowId}/_status`, { basic: fx.users.reader, expect: [200] });
+    const status = await call(node.url, 'GET', `/_plugins/_flow_framework/workflow/${fx.syncFlowId}/_status`, {
+      basic: fx.users.reader,
+      expect: [200],
+    });
     assert.equal(status.body.state, 'COMPLETED');
     assert.deepEqual(found, [], `${found.length} violations (listed above)`);
   });

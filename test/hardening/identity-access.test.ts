@@ -35,7 +35,13 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function putUser(node: { request: TestNode['request'] }, name: string, roles: string[], backend: string[] = [], password = `${name}-password`): Promise<HttpResult> {
+async function putUser(
+  node: { request: TestNode['request'] },
+  name: string,
+  roles: string[],
+  backend: string[] = [],
+  password = `${name}-password`,
+): Promise<HttpResult> {
   return node.request('PUT', `${USERS}/${name}`, { body: { password, opendistro_security_roles: roles, backend_roles: backend } });
 }
 
@@ -135,14 +141,23 @@ async function loggedNode(): Promise<{ node: FlowdNode; lines: string[]; req: Te
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       cb();
     },
   });
-  const config = resolveConfig({ env: {}, flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, shutdownGraceMs: 200, authMaxFailures: 3, authFailureWindowMs: 60_000 } });
+  const config = resolveConfig({
+    env: {},
+    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, shutdownGraceMs: 200, authMaxFailures: 3, authFailureWindowMs: 60_000 },
+  });
   const node = await startFlowd(config, { logger: pino({ level: 'warn' }, sink) });
   const req = (method: string, path: string, opts?: RequestOptions): Promise<HttpResult> => httpRequest(node.url, method, path, opts);
-  for (const u of ['victim', 'bystander', 'mallory']) assert.equal((await putUser({ request: req }, u, ['flow_framework_read_access'])).status, 201);
+  for (const u of ['victim', 'bystander', 'mallory'])
+    assert.equal((await putUser({ request: req }, u, ['flow_framework_read_access'])).status, 201);
   return {
     node,
     lines,
@@ -180,12 +195,18 @@ void describe('login throttling (per user name and per address)', () => {
         assert.match(r?.body.error, /Too many failed logins for this user name/);
       }
       // Throttled attempts are refused before the password is hashed: far cheaper than a checked one.
-      assert.ok(median(throttled) < median(failed) / 2, `throttled ${median(throttled).toFixed(1)} ms vs checked ${median(failed).toFixed(1)} ms`);
+      assert.ok(
+        median(throttled) < median(failed) / 2,
+        `throttled ${median(throttled).toFixed(1)} ms vs checked ${median(failed).toFixed(1)} ms`,
+      );
 
       // Decided: while throttled, even the right password is refused (checking it would cost
       // the scrypt the throttle saves, and tell a guesser when it hit). Another spelling of the
       // scheme makes a header that was never cached.
-      const right = await req('GET', steps, { auth: null, headers: { authorization: basic('victim', 'victim-password').replace('Basic', 'basic') } });
+      const right = await req('GET', steps, {
+        auth: null,
+        headers: { authorization: basic('victim', 'victim-password').replace('Basic', 'basic') },
+      });
       assert.equal(right.status, 429, right.text);
       // ... but the credential verified before still works.
       assert.equal((await req('GET', steps, { auth: null, headers: { authorization: cachedHeader } })).status, 200);
@@ -198,10 +219,13 @@ void describe('login throttling (per user name and per address)', () => {
       const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const failures = lines.filter((l) => l['msg'] === 'login failed: wrong user name or password' && l['user'] === 'victim');
       assert.equal(failures.length, 3, 'each checked failure is logged once');
-      assert.ok(failures.every((l) => typeof l['address'] === 'string' && l['address'] !== ''), 'with the client address');
+      assert.ok(
+        failures.every((l) => typeof l['address'] === 'string' && l['address'] !== ''),
+        'with the client address',
+      );
       assert.equal(failures[0]?.['level'], 40, 'as a warning');
       const throttleLines = lines.filter((l) => String(l['msg']).startsWith('login throttled') && l['user'] === 'victim');
-      assert.equal(throttleLines.length, 1, 'the throttle is logged once per window, not at the attacker\'s rate');
+      assert.equal(throttleLines.length, 1, "the throttle is logged once per window, not at the attacker's rate");
       assert.ok(!logLines.some((l) => l.includes('Wrong-Guess') || l.includes('victim-password')), 'no password is ever logged');
     } finally {
       await close();
@@ -226,7 +250,10 @@ void describe('login throttling (per user name and per address)', () => {
       // Uncached logins from the address wait too; cached ones do not.
       assert.equal((await req('GET', steps, { auth: ['bystander', 'bystander-password'] })).status, 429);
       assert.equal((await req('GET', steps, { auth: ['mallory', 'mallory-password'] })).status, 200, 'a verified credential keeps working');
-      assert.ok(logLines.some((l) => l.includes('"scope":"address"')), 'the address throttle is logged');
+      assert.ok(
+        logLines.some((l) => l.includes('"scope":"address"')),
+        'the address throttle is logged',
+      );
     } finally {
       await close();
     }
@@ -248,8 +275,12 @@ void describe('logins: timing, scheme, last admin', () => {
     await node.request('GET', steps, { auth: ['admin', 'nope-warm'] });
     await node.request('GET', steps, { auth: ['nobody-warm', 'nope-warm'] });
     for (let i = 0; i < 9; i++) {
-      existing.push(await timed(async () => assert.equal((await node.request('GET', steps, { auth: ['admin', `wrong-${i}`] })).status, 401)));
-      unknown.push(await timed(async () => assert.equal((await node.request('GET', steps, { auth: [`nobody-${i}`, `wrong-${i}`] })).status, 401)));
+      existing.push(
+        await timed(async () => assert.equal((await node.request('GET', steps, { auth: ['admin', `wrong-${i}`] })).status, 401)),
+      );
+      unknown.push(
+        await timed(async () => assert.equal((await node.request('GET', steps, { auth: [`nobody-${i}`, `wrong-${i}`] })).status, 401)),
+      );
     }
     const [e, u] = [median(existing), median(unknown)];
     assert.ok(u >= 0.5 * e, `unknown users answered in ${u.toFixed(1)} ms, existing in ${e.toFixed(1)} ms`);
@@ -270,7 +301,9 @@ void describe('logins: timing, scheme, last admin', () => {
   });
 
   void it('never lose the last all_access user: neither demoted (by itself or another) nor deleted', async () => {
-    const demote = await node.request('PUT', `${USERS}/admin`, { body: { opendistro_security_roles: ['flow_framework_full_access'], backend_roles: ['admin'] } });
+    const demote = await node.request('PUT', `${USERS}/admin`, {
+      body: { opendistro_security_roles: ['flow_framework_full_access'], backend_roles: ['admin'] },
+    });
     assert.equal(demote.status, 409, demote.text);
     assert.match(demote.body.error, /last user with the all_access role/);
     const del = await node.request('DELETE', `${USERS}/admin`);
@@ -280,13 +313,28 @@ void describe('logins: timing, scheme, last admin', () => {
     // With a second admin the first may go; then the second is the last one.
     assert.equal((await putUser(node, 'admin2', ['all_access'])).status, 201);
     const as2: [string, string] = ['admin2', 'admin2-password'];
-    assert.equal((await node.request('PUT', `${USERS}/admin`, { auth: as2, body: { opendistro_security_roles: ['flow_framework_full_access'] } })).status, 200);
-    const self = await node.request('PUT', `${USERS}/admin2`, { auth: as2, body: { opendistro_security_roles: ['flow_framework_read_access'] } });
+    assert.equal(
+      (await node.request('PUT', `${USERS}/admin`, { auth: as2, body: { opendistro_security_roles: ['flow_framework_full_access'] } }))
+        .status,
+      200,
+    );
+    const self = await node.request('PUT', `${USERS}/admin2`, {
+      auth: as2,
+      body: { opendistro_security_roles: ['flow_framework_read_access'] },
+    });
     assert.equal(self.status, 409, self.text);
     assert.equal((await node.request('DELETE', `${USERS}/admin2`, { auth: as2 })).status, 409);
     assert.equal((await node.request('GET', `${USERS}/admin2`, { auth: as2 })).body.admin2.opendistro_security_roles[0], 'all_access');
     // Restore admin for whoever runs after.
-    assert.equal((await node.request('PUT', `${USERS}/admin`, { auth: as2, body: { password: ADMIN_PASSWORD, opendistro_security_roles: ['all_access'], backend_roles: ['admin'] } })).status, 200);
+    assert.equal(
+      (
+        await node.request('PUT', `${USERS}/admin`, {
+          auth: as2,
+          body: { password: ADMIN_PASSWORD, opendistro_security_roles: ['all_access'], backend_roles: ['admin'] },
+        })
+      ).status,
+      200,
+    );
   });
 });
 
@@ -426,16 +474,26 @@ void describe('custom block checks do not probe the host', () => {
   const answers = async (node: TestNode, module: string): Promise<unknown> => {
     const mask = (t: string): string => t.split(module).join('<module>');
     const created = await node.request('POST', FF, { body: { name: 'c', flow: flowWith(module) } });
-    const provisioned = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow: flowWith(module) } });
+    const provisioned = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, {
+      body: { name: 'c', flow: flowWith(module) },
+    });
     for (const r of [created, provisioned]) assert.ok(!r.text.includes(process.cwd()), `the working directory is not revealed: ${r.text}`);
     return { created: created.status, provisioned: [provisioned.status, mask(provisioned.body?.error ?? provisioned.body?.state ?? '')] };
   };
 
   void it('disabled: the same 403 for existing and missing files, absolute or relative', async () => {
-    const modules = [join(outside, 'echo.mjs'), join(outside, 'missing.mjs'), '/root/.ssh/id_rsa.js', 'relative/missing.js', 'package.json.js'];
+    const modules = [
+      join(outside, 'echo.mjs'),
+      join(outside, 'missing.mjs'),
+      '/root/.ssh/id_rsa.js',
+      'relative/missing.js',
+      'package.json.js',
+    ];
     const seen = await Promise.all(modules.map((m) => answers(disabled, m)));
     for (const s of seen) assert.deepEqual(s, seen[0], JSON.stringify(seen));
-    const p = await disabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow: flowWith(join(outside, 'echo.mjs')) } });
+    const p = await disabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, {
+      body: { name: 'c', flow: flowWith(join(outside, 'echo.mjs')) },
+    });
     assert.match(p.text, /custom blocks are disabled on this node/);
   });
 
@@ -445,9 +503,13 @@ void describe('custom block checks do not probe the host', () => {
     const c = await answers(enabled, join(allowed, '..', 'outside', 'echo.mjs'));
     assert.deepEqual(a, b);
     assert.deepEqual(a, c);
-    const p = await enabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow: flowWith(join(outside, 'echo.mjs')) } });
+    const p = await enabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, {
+      body: { name: 'c', flow: flowWith(join(outside, 'echo.mjs')) },
+    });
     assert.match(p.text, /outside the folders allowed by FLOWD_CUSTOM_BLOCK_DIRS/);
-    const missing = await enabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 'c', flow: flowWith(join(allowed, 'missing.mjs')) } });
+    const missing = await enabled.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, {
+      body: { name: 'c', flow: flowWith(join(allowed, 'missing.mjs')) },
+    });
     assert.match(missing.text, /does not exist/, 'inside an allowed folder a missing module is named as such');
   });
 });
@@ -494,7 +556,7 @@ void describe('event streams end when their credential is revoked', () => {
     assert.equal((await node.request('DELETE', `${KEYS}/${await keyIdOf(key)}`)).status, 200);
     await assertEndedFor(s, 'access_revoked', 'stream of the deleted key');
     await sleep(1_500);
-    assert.equal(keep.isEnded(), false, 'the other key\'s stream is still open');
+    assert.equal(keep.isEnded(), false, "the other key's stream is still open");
     keep.close();
   });
 
@@ -514,7 +576,7 @@ void describe('event streams end when their credential is revoked', () => {
     assert.ok(Date.now() - t0 >= 1_900, 'not before the grace period ended');
   });
 
-  void it('deleting a user, changing its roles or its password ends all its streams; other users\' go on', async () => {
+  void it("deleting a user, changing its roles or its password ends all its streams; other users' go on", async () => {
     const admin = await basicStreams(['admin', ADMIN_PASSWORD]);
     for (const change of [
       { what: 'roles changed', run: () => putUser(node, 'watcher', ['flow_framework_full_access']) },
@@ -528,11 +590,14 @@ void describe('event streams end when their credential is revoked', () => {
       assert.ok([200, 201].includes(r.status), r.text);
       await Promise.all(streams.map((s, i) => assertEndedFor(s, 'access_revoked', `${change.what}: stream ${i}`)));
     }
-    assert.ok(admin.every((s) => !s.isEnded()), 'the admin\'s streams are still open');
+    assert.ok(
+      admin.every((s) => !s.isEnded()),
+      "the admin's streams are still open",
+    );
     for (const s of admin) s.close();
   });
 
-  void it('changes made behind this node\'s back (as another node of a cluster would) end streams within about a second', async () => {
+  void it("changes made behind this node's back (as another node of a cluster would) end streams within about a second", async () => {
     const key = await apiKey(node, [id]);
     const s = await runtimeStream(key);
     assert.ok(await node.node.store.deleteApiKey(await keyIdOf(key)));
@@ -545,7 +610,8 @@ void describe('event streams end when their credential is revoked', () => {
     // Plain requests with the cached credential stop working within seconds too (not after the cache's minute).
     const t0 = Date.now();
     let status = 0;
-    while ((status = (await node.request('GET', `${FF}/_steps`, { auth: watcher })).status) === 200 && Date.now() - t0 < 15_000) await sleep(200);
+    while ((status = (await node.request('GET', `${FF}/_steps`, { auth: watcher })).status) === 200 && Date.now() - t0 < 15_000)
+      await sleep(200);
     assert.equal(status, 401, 'a user deleted elsewhere is refused here');
     assert.ok(Date.now() - t0 < 10_000, `refused after ${Date.now() - t0} ms`);
   });
@@ -571,7 +637,10 @@ void describe('event streams have a maximum lifetime', () => {
     ]);
     await Promise.all(streams.map((s, i) => assertEndedFor(s, 'max_lifetime', `stream ${i}`, 10_000)));
     assert.ok(Date.now() - t0 >= 900, 'not before the lifetime');
-    assert.ok(streams.every((s) => s.events.length >= 2), 'the current state came first');
+    assert.ok(
+      streams.every((s) => s.events.length >= 2),
+      'the current state came first',
+    );
     const again = await openSse(`${node.url}${FF}/${id}/_status?watch=true`, h);
     assert.equal((await within(again.first, 10_000, 'reconnect')).event, 'status');
     again.close();

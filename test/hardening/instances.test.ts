@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import type { FlowdError } from '../../src/errors.js';
 import { Service } from '../../src/runtime/instances/service.js';
 import type { ServiceOptions, ServiceSpec } from '../../src/runtime/instances/service.js';
-import { InProcessStream } from '../../src/runtime/stream.js';
+import { RequestRouter } from '../../src/runtime/request-router.js';
 import type { JsonObject, JsonValue } from '../../src/util/json.js';
 import { startTestNode } from '../support/flowd-harness.js';
 import type { TestNode } from '../support/flowd-harness.js';
@@ -98,10 +98,15 @@ function process(input) {
   const out = {}; for (const k in input) out[k] = input[k]; out.path = path; return out;
 }`;
 
-async function jsChain(names: string[], opts: Partial<ServiceOptions> = {}, blockType = 'js', config: (name: string) => JsonObject = (name) => ({ source: chainLink(name) })): Promise<{ ids: string[]; svcs: Service[]; stream: InProcessStream }> {
+async function jsChain(
+  names: string[],
+  opts: Partial<ServiceOptions> = {},
+  blockType = 'js',
+  config: (name: string) => JsonObject = (name) => ({ source: chainLink(name) }),
+): Promise<{ ids: string[]; svcs: Service[]; stream: RequestRouter }> {
   const svcs = names.map((name) => service({ blockType, config: config(name) }, opts));
   for (const s of svcs) await ready(s);
-  return { ids: svcs.map((s) => s.spec.blockId), svcs, stream: new InProcessStream(new Map(svcs.map((s) => [s.spec.blockId, s]))) };
+  return { ids: svcs.map((s) => s.spec.blockId), svcs, stream: new RequestRouter(new Map(svcs.map((s) => [s.spec.blockId, s]))) };
 }
 
 void describe('values that cannot cross a thread boundary fail only their own request', () => {
@@ -297,7 +302,10 @@ function process(input) {
 
   void it('top-level code holding typed arrays past `memory` fails the load (OOMKilled)', async () => {
     const source = 'const keep = new Uint8Array(128 * 1048576); keep.fill(1);\nfunction process(input) { return { n: keep.length }; }';
-    const svc = service({ blockType: 'js', config: { source }, limits: { timeoutMs: 30_000, memoryMb: 64 } }, { restartBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const svc = service(
+      { blockType: 'js', config: { source }, limits: { timeoutMs: 30_000, memoryMb: 64 } },
+      { restartBackoff: { initialMs: 60_000, maxMs: 60_000 } },
+    );
     const v = await waitFor(svc, 'the load failed', (s) => s.replicasDetail[0]?.phase === 'Failed', 30_000);
     assert.equal(v.replicasDetail[0]?.lastTerminationReason, 'OOMKilled', JSON.stringify(v));
     assert.match(v.replicasDetail[0]?.message ?? '', /memory limit of 64 MB/);
@@ -313,7 +321,10 @@ void describe('the block timeout bounds loading', () => {
 
   void it('a spin in a promise callback of the top-level code fails the load after the timeout, with a message that says so', async () => {
     const svcs = spins.map((top) =>
-      service({ blockType: 'js', config: { source: `${top}\nfunction process(input) { return input; }` }, limits: { timeoutMs: 500 } }, { restartBackoff: { initialMs: 60_000, maxMs: 60_000 } }),
+      service(
+        { blockType: 'js', config: { source: `${top}\nfunction process(input) { return input; }` }, limits: { timeoutMs: 500 } },
+        { restartBackoff: { initialMs: 60_000, maxMs: 60_000 } },
+      ),
     );
     for (const svc of svcs) {
       const v = await waitFor(svc, 'the load failed', (s) => s.replicasDetail[0]?.phase === 'Failed', 30_000);
@@ -325,7 +336,8 @@ void describe('the block timeout bounds loading', () => {
   });
 
   void it('promise callbacks that finish in time are part of a normal load', async () => {
-    const source = 'let settled = false;\nPromise.resolve().then(() => { settled = true; });\nfunction process(input) { return { settled }; }';
+    const source =
+      'let settled = false;\nPromise.resolve().then(() => { settled = true; });\nfunction process(input) { return { settled }; }';
     const svc = service({ blockType: 'js', config: { source }, limits: { timeoutMs: 500 } });
     await ready(svc);
     assert.deepEqual(await svc.dispatch({}), { settled: true });
@@ -335,11 +347,17 @@ void describe('the block timeout bounds loading', () => {
 void describe('a stall of the node itself', () => {
   void it('is not blamed on its instances: idle ones keep their threads, a request in flight is answered', async () => {
     const sleepy = join(dir, 'sleepy.mjs');
-    writeFileSync(sleepy, 'export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0 }; }\n');
+    writeFileSync(
+      sleepy,
+      'export async function process(input) { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { slept: input.ms ?? 0 }; }\n',
+    );
     // 250 ms heartbeats: three missed (750 ms) would be a hang, were the stalls theirs; and
     // the request in flight would be past its timeout (1 000 + 200 ms).
     const idle = service({ blockType: 'js', config: { source: DEEPENER } }, { desired: 2, heartbeatMs: 250 });
-    const busy = service({ blockType: 'custom', config: { module: sleepy }, limits: { timeoutMs: 1000 } }, { heartbeatMs: 250, hangGraceMs: 200 });
+    const busy = service(
+      { blockType: 'custom', config: { module: sleepy }, limits: { timeoutMs: 1000 } },
+      { heartbeatMs: 250, hangGraceMs: 200 },
+    );
     await ready(idle);
     await ready(busy);
     const names = (svc: Service): string[] => svc.status().replicasDetail.map((r) => r.name);
@@ -391,7 +409,10 @@ void describe('through the HTTP API', () => {
     const key = await apiKey(node, [id]);
     const analyze = (body: unknown): ReturnType<typeof rt> => rt(node, key, 'POST', id, 'action/analyze', body);
     for (const at of ['first', 'second']) {
-      const [bad, ...good] = await Promise.all([analyze({ deepAt: at, depth: 1500 }), ...Array.from({ length: 4 }, (_, n) => analyze({ n }))]);
+      const [bad, ...good] = await Promise.all([
+        analyze({ deepAt: at, depth: 1500 }),
+        ...Array.from({ length: 4 }, (_, n) => analyze({ n })),
+      ]);
       assert.equal(bad?.status, 422, bad?.text);
       assert.equal(bad?.body.errors[0].code, 'flow.uncloneable', bad?.text);
       assert.equal(bad?.body.errors[0].node, at, bad?.text);
@@ -408,7 +429,12 @@ void describe('through the HTTP API', () => {
   });
 
   void it('ASYNC task: a too-deep output, or a too-deep input, ends that task in ERROR with flow.uncloneable; the others complete', async () => {
-    const flow = { mode: 'ASYNC', autoscaling: { preset: 'disabled' }, blocks: [{ id: 'deepener', type: 'js', config: { source: DEEPENER } }], edges: [] };
+    const flow = {
+      mode: 'ASYNC',
+      autoscaling: { preset: 'disabled' },
+      blocks: [{ id: 'deepener', type: 'js', config: { source: DEEPENER } }],
+      edges: [],
+    };
     const { id } = await provisionFlow(node, flow);
     const key = await apiKey(node, [id]);
     const submit = async (body: unknown): Promise<string> => {
@@ -437,12 +463,19 @@ void describe('through the HTTP API', () => {
   });
 
   void it('an ASYNC task input that cannot be serialized is refused without wedging the workflow', async () => {
-    const { id } = await provisionFlow(node, { mode: 'ASYNC', blocks: [{ id: 'echo', type: 'js', config: { source: 'function process(input) { return input; }' } }], edges: [] });
+    const { id } = await provisionFlow(node, {
+      mode: 'ASYNC',
+      blocks: [{ id: 'echo', type: 'js', config: { source: 'function process(input) { return input; }' } }],
+      edges: [],
+    });
     const key = await apiKey(node, [id]);
     // Only the runtime itself reaches this (the HTTP boundary bounds depth): a synchronous
     // serialization failure must not leak the runner slots reserved for the batch.
     for (let i = 0; i < 40; i++) {
-      await assert.rejects(node.node.runtime.tasks.submitMany(id, [{ input: { n: i } }, { input: deep(50_000) }], {}), (e: any) => e.status === 400 && /cannot be stored as JSON/.test(e.message));
+      await assert.rejects(
+        node.node.runtime.tasks.submitMany(id, [{ input: { n: i } }, { input: deep(50_000) }], {}),
+        (e: any) => e.status === 400 && /cannot be stored as JSON/.test(e.message),
+      );
     }
     for (const n of [1, 2, 3]) {
       const sub = await rt(node, key, 'POST', id, 'task', { n });

@@ -45,14 +45,18 @@ const search = (body: unknown, auth: [string, string] | 'admin' = READER, path =
   node.request('POST', path, { body, ...(auth === 'admin' ? {} : { auth }) });
 
 async function create(name: string, description: string): Promise<string> {
-  const r = await node.request('POST', FF, { body: { name, description, use_case: 'TEST', workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } } });
+  const r = await node.request('POST', FF, {
+    body: { name, description, use_case: 'TEST', workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } },
+  });
   assert.equal(r.status, 201, r.text);
   return r.body.workflow_id as string;
 }
 
 before(async () => {
   node = await startTestNode();
-  const u = await node.request('PUT', `${USERS}/reader`, { body: { password: READER[1], opendistro_security_roles: ['flow_framework_read_access'] } });
+  const u = await node.request('PUT', `${USERS}/reader`, {
+    body: { password: READER[1], opendistro_security_roles: ['flow_framework_read_access'] },
+  });
   assert.equal(u.status, 201, u.text);
   for (let i = 0; i < 20; i++) await create(`long-${i}`, 'a'.repeat(20_000));
   await create('tokens', `b ${'a '.repeat(100_000)}`); // a 'b' before 100 000 'a' tokens
@@ -124,7 +128,10 @@ void describe('the evaluator parses query values in linear time', () => {
   const cases: [string, unknown][] = [
     ['a long non-number compared with numbers', { term: { last_updated_time: '1'.repeat(200_000) + 'x' } }],
     ['a long non-number in range', { range: { created_time: { gte: '1'.repeat(200_000) + 'x' } } }],
-    ['minimum_should_match with long blank runs', { bool: { should: [{ match_all: {} }], minimum_should_match: ' '.repeat(200_000) + '1<2' } }],
+    [
+      'minimum_should_match with long blank runs',
+      { bool: { should: [{ match_all: {} }], minimum_should_match: ' '.repeat(200_000) + '1<2' } },
+    ],
     ['a field boost that is nearly a number', { multi_match: { query: 'a', fields: [`description^${'1'.repeat(200_000)}x`] } }],
     ['a phrase with a huge slop over 100 000 tokens', { match_phrase: { description: { query: 'a b', slop: 1_000_000_000 } } }],
     ['a deeply dotted field name', { term: { [`${'a.'.repeat(100_000)}a`]: 1 } }],
@@ -196,7 +203,9 @@ void describe('fields hidden from _source cannot be queried or sorted on (field-
   for (const path of [`${FF}/_search`, `${FF}/state/_search`]) {
     void it(`${path}: admin finds by user.*, a reader finds nothing`, async () => {
       if (path.endsWith('state/_search')) {
-        const withState = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, { body: { name: 's', workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } } });
+        const withState = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=30s`, {
+          body: { name: 's', workflows: { provision: { nodes: [{ id: 'n', type: 'noop' }] } } },
+        });
         assert.equal(withState.status, 202, withState.text);
       }
       for (const query of queries) {
@@ -211,9 +220,15 @@ void describe('fields hidden from _source cannot be queried or sorted on (field-
       const all = (await search({ size: 0 }, READER, path)).body.hits.total.value;
       assert.equal((await search({ query: negated, size: 0 }, READER, path)).body.hits.total.value, all);
       const sorted = await search({ sort: [{ 'user.name': 'asc' }], size: 5 }, READER, path);
-      assert.ok(sorted.body.hits.hits.every((h: { sort: unknown[] }) => h.sort[0] === null), sorted.text);
+      assert.ok(
+        sorted.body.hits.hits.every((h: { sort: unknown[] }) => h.sort[0] === null),
+        sorted.text,
+      );
       const adminSorted = await search({ sort: [{ 'user.name': 'asc' }], size: 5 }, 'admin', path);
-      assert.ok(adminSorted.body.hits.hits.every((h: { sort: unknown[] }) => h.sort[0] === 'admin'), adminSorted.text);
+      assert.ok(
+        adminSorted.body.hits.hits.every((h: { sort: unknown[] }) => h.sort[0] === 'admin'),
+        adminSorted.text,
+      );
     });
   }
 });
@@ -321,33 +336,48 @@ void describe('wildcard matchers agree with a reference implementation (property
   const pattern = fc.array(fc.constantFrom(...chars, '*', '*', '?', '\\'), { maxLength: 12 }).map((a) => a.join(''));
 
   void it('Glob.matches (segment path) and Glob.step (NFA) equal the reference', () => {
-    fc.assert(fc.property(pattern, text, (p, t) => {
-      const g = new Glob(p);
-      const want = reference(p, t);
-      assert.equal(g.matches(t), want, `matches(${JSON.stringify(p)}, ${JSON.stringify(t)})`);
-      assert.equal(g.accepts(g.step(g.start(), t)), want, `step(${JSON.stringify(p)}, ${JSON.stringify(t)})`);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(pattern, text, (p, t) => {
+        const g = new Glob(p);
+        const want = reference(p, t);
+        assert.equal(g.matches(t), want, `matches(${JSON.stringify(p)}, ${JSON.stringify(t)})`);
+        assert.equal(g.accepts(g.step(g.start(), t)), want, `step(${JSON.stringify(p)}, ${JSON.stringify(t)})`);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   void it('GlobSet stepped in pieces equals any-of the reference (source-filter syntax)', () => {
     const syntax = { question: false, escape: false };
-    fc.assert(fc.property(fc.array(pattern, { maxLength: 4 }), text, fc.integer({ min: 0, max: 14 }), (ps, t, cut) => {
-      const set = new GlobSet(ps, syntax);
-      const cps = Array.from(t);
-      const state = set.step(set.step(set.start(), cps.slice(0, cut).join('')), cps.slice(cut).join(''));
-      assert.equal(set.accepts(state), ps.some((p) => reference(p, t, syntax)));
-      assert.equal(set.matches(t), ps.some((p) => reference(p, t, syntax)));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.array(pattern, { maxLength: 4 }), text, fc.integer({ min: 0, max: 14 }), (ps, t, cut) => {
+        const set = new GlobSet(ps, syntax);
+        const cps = Array.from(t);
+        const state = set.step(set.step(set.start(), cps.slice(0, cut).join('')), cps.slice(cut).join(''));
+        assert.equal(
+          set.accepts(state),
+          ps.some((p) => reference(p, t, syntax)),
+        );
+        assert.equal(
+          set.matches(t),
+          ps.some((p) => reference(p, t, syntax)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   void it('long patterns spanning several NFA words agree too', () => {
     const long = fc.array(fc.constantFrom('a', 'b', '*', '?'), { minLength: 30, maxLength: 120 }).map((a) => a.join(''));
     const longText = fc.array(fc.constantFrom('a', 'b'), { minLength: 20, maxLength: 150 }).map((a) => a.join(''));
-    fc.assert(fc.property(long, longText, (p, t) => {
-      const g = new Glob(p);
-      const want = reference(p, t);
-      assert.equal(g.matches(t), want);
-      assert.equal(g.accepts(g.step(g.start(), t)), want);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(long, longText, (p, t) => {
+        const g = new Glob(p);
+        const want = reference(p, t);
+        assert.equal(g.matches(t), want);
+        assert.equal(g.accepts(g.step(g.start(), t)), want);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -14,7 +14,10 @@ import { openTestStore, storeMatrix, withOwnTestStore } from '../support/store-m
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 const LEASE = 1000;
-const DEAD: TaskDeadLetter = { maxAttempts: 2, output: JSON.stringify({ errors: [{ message: 'dead', node: '$executor', code: 'task.dead_lettered', retryable: false }] }) };
+const DEAD: TaskDeadLetter = {
+  maxAttempts: 2,
+  output: JSON.stringify({ errors: [{ message: 'dead', node: '$executor', code: 'task.dead_lettered', retryable: false }] }),
+};
 
 function poisonSuite(kind: StoreKind): void {
   let shared: TestStore;
@@ -30,7 +33,13 @@ function poisonSuite(kind: StoreKind): void {
   /** The orphan sweep acts on every workflow: cases that use it get a store of their own. */
   const withOwnStore = (fn: (s: Store, own: TestStore) => Promise<void>): Promise<void> => withOwnTestStore(kind, fn);
 
-  const create = (s: Store, workflowId: string, taskId: string, at = T0, claim?: { owner: string; startedAt: number; leaseUntil: number }): Promise<unknown> =>
+  const create = (
+    s: Store,
+    workflowId: string,
+    taskId: string,
+    at = T0,
+    claim?: { owner: string; startedAt: number; leaseUntil: number },
+  ): Promise<unknown> =>
     s.createTask({ taskId, workflowId, input: '{"x":1}', createdAt: at, expiresAt: at + DAY, ...(claim ? { claim } : {}) });
 
   /** The owner's process died: its lease lapses and the sweep puts the task back in the queue. */
@@ -72,7 +81,11 @@ function poisonSuite(kind: StoreKind): void {
         assert.equal(stored?.output, DEAD.output);
         assert.equal(stored?.finishedAt, at);
         assert.deepEqual(await s.countTasks(w), { QUEUED: 0, RUNNING: 1, COMPLETED: 0, ERROR: 1, CANCELED: 0 });
-        assert.deepEqual(await s.completeTasks([{ taskId: 'poison', owner: 'node-x', status: 'COMPLETED', output: '{}', finishedAt: at }]), [], 'no result lands on it');
+        assert.deepEqual(
+          await s.completeTasks([{ taskId: 'poison', owner: 'node-x', status: 'COMPLETED', output: '{}', finishedAt: at }]),
+          [],
+          'no result lands on it',
+        );
         assert.deepEqual(await s.claimTasks(w, 'node-y', 10, at + 1, LEASE, DEAD), [], 'never handed out again');
       }));
 
@@ -106,7 +119,10 @@ function poisonSuite(kind: StoreKind): void {
         [`${w}_a`, `${w}_b`, `${w}_c`],
       );
       await store.cancelTask(w, `${w}_b`, T0 + 2);
-      assert.deepEqual(await store.completeTasks([{ taskId: `${w}_c`, owner: 'node-a', status: 'COMPLETED', output: '{}', finishedAt: T0 + 3 }]), [`${w}_c`]);
+      assert.deepEqual(
+        await store.completeTasks([{ taskId: `${w}_c`, owner: 'node-a', status: 'COMPLETED', output: '{}', finishedAt: T0 + 3 }]),
+        [`${w}_c`],
+      );
       assert.deepEqual(await store.requeueTasks('node-b', [`${w}_a`]), [], "another owner's task is not touched");
       const back = await store.requeueTasks('node-a', [`${w}_a`, `${w}_b`, `${w}_c`, `${w}_d`, 'unknown']);
       assert.deepEqual(back, [`${w}_a`], 'canceled, finished, queued and unknown tasks are not touched');
@@ -135,7 +151,10 @@ function poisonSuite(kind: StoreKind): void {
     void it('each claim of an orphaned run counts an attempt, durably (reopened store), before anything resumes', () =>
       withOwnStore(async (s, own) => {
         const w = wf();
-        assert.equal(await s.createWorkflow({ id: w, template: { name: w, description: '', use_case: 'TEST', workflows: {} }, maxWorkflows: 100 }), 'ok');
+        assert.equal(
+          await s.createWorkflow({ id: w, template: { name: w, description: '', use_case: 'TEST', workflows: {} }, maxWorkflows: 100 }),
+          'ok',
+        );
         const begun = await s.beginRun({
           workflowId: w,
           runId: `${w}_r`,
@@ -173,7 +192,11 @@ function poisonSuite(kind: StoreKind): void {
           );
           assert.equal((await reopened.getRun(`${w}_r`))?.attempt, 3);
           await reopened.finishRun({ runId: `${w}_r`, workflowId: w, state: 'FAILED', error: 'dead-lettered', endTime: T0 + 100 * LEASE });
-          assert.deepEqual(await reopened.claimOrphanedRuns('node-d', T0 + 1000 * LEASE, LEASE), [], 'a finished run is never claimed again');
+          assert.deepEqual(
+            await reopened.claimOrphanedRuns('node-d', T0 + 1000 * LEASE, LEASE),
+            [],
+            'a finished run is never claimed again',
+          );
         } finally {
           if (reopened !== s) await reopened.close();
         }

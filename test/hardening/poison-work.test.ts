@@ -44,9 +44,16 @@ async function kill9(p: FlowdProcess): Promise<void> {
 async function servesTasks(url: string, id: string, key: string, input: Record<string, unknown>): Promise<void> {
   const health = await httpRequest(url, 'GET', '/_flowd/health');
   assert.equal(health.status, 200, health.text);
-  const sub = await httpRequest(url, 'POST', `/api/v1/runtime/workflow/${id}/task`, { auth: null, headers: { 'x-api-key': key }, body: input });
+  const sub = await httpRequest(url, 'POST', `/api/v1/runtime/workflow/${id}/task`, {
+    auth: null,
+    headers: { 'x-api-key': key },
+    body: input,
+  });
   assert.equal(sub.status, 202, sub.text);
-  const done = await httpRequest(url, 'GET', `/api/v1/runtime/workflow/${id}/task/${sub.body.taskId as string}?wait=60s`, { auth: null, headers: { 'x-api-key': key } });
+  const done = await httpRequest(url, 'GET', `/api/v1/runtime/workflow/${id}/task/${sub.body.taskId as string}?wait=60s`, {
+    auth: null,
+    headers: { 'x-api-key': key },
+  });
   assert.equal(done.body.status, 'COMPLETED', done.text);
 }
 
@@ -73,7 +80,10 @@ void describe('a task whose attempts keep killing the node (kill -9, restart, ag
                 id: 'spin',
                 type: 'js',
                 timeout: '10m',
-                config: { source: 'function process(input) { const end = Date.now() + input.spinMs; while (Date.now() < end) {} return { spun: input.spinMs }; }' },
+                config: {
+                  source:
+                    'function process(input) { const end = Date.now() + input.spinMs; while (Date.now() < end) {} return { spun: input.spinMs }; }',
+                },
               },
             ],
             edges: [],
@@ -104,14 +114,26 @@ void describe('a task whose attempts keep killing the node (kill -9, restart, ag
         p = await spawnFlowd(dataDir, ENV);
       }
       const url = p.url;
-      const end = await until(`the task to end`, async () => (await task(url, `task/${taskId}`)).body, (t) => t.status !== 'RUNNING' && t.status !== 'QUEUED');
+      const end = await until(
+        `the task to end`,
+        async () => (await task(url, `task/${taskId}`)).body,
+        (t) => t.status !== 'RUNNING' && t.status !== 'QUEUED',
+      );
       assert.equal(end.status, 'ERROR', JSON.stringify(end));
       assert.equal(end.attempt, MAX_ATTEMPTS, 'not started a third time');
       const result = await task(url, `task/${taskId}/result`);
       const err = result.body.errors?.[0];
       assert.equal(err?.code, 'task.dead_lettered', result.text);
-      assert.match(err.message, new RegExp(`attempted ${MAX_ATTEMPTS} times and each attempt ended the instance or the node running it; it was dead-lettered\\. Fix the input or the block and submit again\\.`));
-      assert.ok(p.logs.some((l) => l.includes('task dead-lettered')), 'the node says so in its log');
+      assert.match(
+        err.message,
+        new RegExp(
+          `attempted ${MAX_ATTEMPTS} times and each attempt ended the instance or the node running it; it was dead-lettered\\. Fix the input or the block and submit again\\.`,
+        ),
+      );
+      assert.ok(
+        p.logs.some((l) => l.includes('task dead-lettered')),
+        'the node says so in its log',
+      );
       await servesTasks(url, id, key, { spinMs: 1 });
       // Still up a moment later, and a restart does not bring the poison task back.
       await kill9(p);
@@ -153,7 +175,9 @@ void describe('a provisioning run whose attempts keep killing the node (kill -9 
     let p = await spawnFlowd(dataDir, ENV);
     try {
       const nodes = [thingNode(api.url, 'first'), thingNode(hangingUrl, 'slow', { node_timeout: '10m' }, { first: 'id' })];
-      const created = await httpRequest(p.url, 'POST', `${FF}?provision=true`, { body: template(nodes, [{ source: 'first', dest: 'slow' }]) });
+      const created = await httpRequest(p.url, 'POST', `${FF}?provision=true`, {
+        body: template(nodes, [{ source: 'first', dest: 'slow' }]),
+      });
       assert.equal(created.status, 202, created.text);
       const id = created.body.workflow_id as string;
       const status = (url: string): Promise<any> => httpRequest(url, 'GET', `${FF}/${id}/_status?all=true`).then((r) => r.body);
@@ -161,18 +185,31 @@ void describe('a provisioning run whose attempts keep killing the node (kill -9 
 
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const url = p.url;
-        await until(`the slow step's attempt ${attempt} to be in flight`, () => status(url), (s) => slowSent() === attempt && s.steps?.some((st: any) => st.id === 'slow' && st.state === 'RUNNING'));
+        await until(
+          `the slow step's attempt ${attempt} to be in flight`,
+          () => status(url),
+          (s) => slowSent() === attempt && s.steps?.some((st: any) => st.id === 'slow' && st.state === 'RUNNING'),
+        );
         const slow = (await status(url)).steps.find((st: any) => st.id === 'slow');
         assert.equal(slow.attempt, attempt, 'a step re-sent after a crash reports its attempt');
         await kill9(p);
         p = await spawnFlowd(dataDir, ENV);
       }
       const url = p.url;
-      const s = await until('the run to end', () => status(url), (st) => st.state !== 'PROVISIONING');
+      const s = await until(
+        'the run to end',
+        () => status(url),
+        (st) => st.state !== 'PROVISIONING',
+      );
       assert.equal(s.state, 'FAILED', JSON.stringify(s));
       assert.equal(s.provisioning_progress, 'FAILED');
       assert.match(s.error, /run\.dead_lettered/);
-      assert.match(s.error, new RegExp(`^WorkflowStepException during step slow, The provisioning run was attempted ${MAX_ATTEMPTS} times and each attempt ended the node running it`));
+      assert.match(
+        s.error,
+        new RegExp(
+          `^WorkflowStepException during step slow, The provisioning run was attempted ${MAX_ATTEMPTS} times and each attempt ended the node running it`,
+        ),
+      );
       const slow = s.steps.find((st: any) => st.id === 'slow');
       assert.equal(slow.state, 'FAILED');
       assert.equal(slow.error, s.error);
@@ -186,14 +223,19 @@ void describe('a provisioning run whose attempts keep killing the node (kill -9 
       assert.equal(api.creations.filter((c) => c.name === 'first').length, 1, 'the completed step never ran again');
       assert.ok(p.logs.some((l) => l.includes('provisioning run dead-lettered')));
       // The node is up: another workflow provisions, and this one deprovisions and provisions again.
-      const other = await httpRequest(p.url, 'POST', `${FF}?provision=true&wait_for_completion_timeout=60s`, { body: template([thingNode(api.url, 'other')]) });
+      const other = await httpRequest(p.url, 'POST', `${FF}?provision=true&wait_for_completion_timeout=60s`, {
+        body: template([thingNode(api.url, 'other')]),
+      });
       assert.equal(other.body.state, 'COMPLETED', other.text);
       const dep = await httpRequest(p.url, 'POST', `${FF}/${id}/_deprovision`);
       assert.equal(dep.status, 200, dep.text);
       // Restarting finds nothing to resume.
       await kill9(p);
       p = await spawnFlowd(dataDir, ENV);
-      assert.ok(p.logs.some((l) => l.includes('"resumedRuns":0')), 'nothing left to resume');
+      assert.ok(
+        p.logs.some((l) => l.includes('"resumedRuns":0')),
+        'nothing left to resume',
+      );
       assert.equal(slowSent(), MAX_ATTEMPTS);
     } finally {
       await kill9(p);
@@ -247,7 +289,11 @@ void describe('a task whose run crashes its instance (in-process)', () => {
       }),
       code: 'instance.crashed',
     },
-    { name: 'a custom block ending its thread', block: () => ({ id: 'b', type: 'custom', config: { module: customCrash() } }), code: 'instance.crashed' },
+    {
+      name: 'a custom block ending its thread',
+      block: () => ({ id: 'b', type: 'custom', config: { module: customCrash() } }),
+      code: 'instance.crashed',
+    },
   ];
 
   for (const c of crashers) {

@@ -126,7 +126,11 @@ void describe('a resolved secret is a type that never prints', () => {
     const box = new SecretBox(randomBytes(32));
     const value = unique('Opened-SECRET');
     openNodeSecrets({ credential: box.sealJson({ token: value }) }, box);
-    for (const e of [new Error(`boom ${value}`), new Error(`getaddrinfo ENOTFOUND ${value.toLowerCase()}.invalid`), `thrown ${JSON.stringify({ value })}`]) {
+    for (const e of [
+      new Error(`boom ${value}`),
+      new Error(`getaddrinfo ENOTFOUND ${value.toLowerCase()}.invalid`),
+      `thrown ${JSON.stringify({ value })}`,
+    ]) {
       const text = stepErrorText('n1', e);
       assert.ok(!text.toLowerCase().includes(value.toLowerCase()), text);
       assert.match(text, /\*\*\*/);
@@ -153,7 +157,11 @@ void describe('http_request and connector credentials never reach an answer, the
     const credential = { token: secret };
     const failing = [
       // F3 as reported: the target is unreachable.
-      { id: 'unreachable', type: 'http_request', user_inputs: { method: 'POST', url: 'http://127.0.0.1:1/hook?token=${credential.token}', credential } },
+      {
+        id: 'unreachable',
+        type: 'http_request',
+        user_inputs: { method: 'POST', url: 'http://127.0.0.1:1/hook?token=${credential.token}', credential },
+      },
       // The remote rejects the call and echoes the request (query, header, body) in its error.
       {
         id: 'rejected',
@@ -200,7 +208,10 @@ void describe('http_request and connector credentials never reach an answer, the
     // Deprovision: the delete call is rejected (401, echoing the secret).
     const dep = await node.request('POST', `${FF}/${ok.id}/_deprovision`);
     assert.ok(!dep.text.includes(secret), dep.text);
-    await node.waitForState(ok.id, (s) => s.state !== 'PROVISIONING' && s.state !== 'DEPROVISIONING' && s.provisioning_progress !== 'IN_PROGRESS');
+    await node.waitForState(
+      ok.id,
+      (s) => s.state !== 'PROVISIONING' && s.state !== 'DEPROVISIONING' && s.provisioning_progress !== 'IN_PROGRESS',
+    );
     await assertNoReadRouteShows(node, ids, secret);
     assert.ok(!log.join('').includes(secret), 'the log holds the secret');
     await assertNotAtRest(node, secret);
@@ -221,7 +232,15 @@ void describe('http_request and connector credentials never reach an answer, the
             protocol: 'http',
             parameters: { endpoint: target.url, path: 'chat' },
             credential: { key: secret },
-            actions: [{ action_type: 'predict', method: 'POST', url: '${parameters.endpoint}/${parameters.path}', headers: { Authorization: 'Bearer ${credential.key}' }, request_body: '{"q":"${parameters.q}"}' }],
+            actions: [
+              {
+                action_type: 'predict',
+                method: 'POST',
+                url: '${parameters.endpoint}/${parameters.path}',
+                headers: { Authorization: 'Bearer ${credential.key}' },
+                request_body: '{"q":"${parameters.q}"}',
+              },
+            ],
           },
         },
         { id: 'model', type: 'register_remote_model', user_inputs: { name: 'echo-model' }, previous_node_inputs: { conn: 'connector_id' } },
@@ -237,7 +256,10 @@ void describe('http_request and connector credentials never reach an answer, the
     assert.ok(!answered.text.includes(secret), answered.text);
     assert.match(answered.text, /Bearer \*\*\*/);
     // The same model on a path where the service rejects the key and echoes the request.
-    const rejected = await node.request('POST', `${ML}/models/${modelId}/_predict`, { auth: ML_USER, body: { parameters: { q: 'hi', path: 'deny' } } });
+    const rejected = await node.request('POST', `${ML}/models/${modelId}/_predict`, {
+      auth: ML_USER,
+      body: { parameters: { q: 'hi', path: 'deny' } },
+    });
     assert.equal(rejected.status, 401, rejected.text);
     assert.ok(!rejected.text.includes(secret), rejected.text);
     for (const path of [`${ML}/models/${modelId}`, `${ML}/connectors/${(state.resources_created as any[])[0].resource_id as string}`]) {
@@ -259,7 +281,17 @@ void describe('connector request parameters cannot change scheme, host or port (
   const connectorNode = (url: string, parameters: JsonObject): unknown => ({
     id: 'conn',
     type: 'create_connector',
-    user_inputs: { name: 'c', description: 'd', version: '1', protocol: 'http', parameters, credential: { key: secret }, actions: [{ action_type: 'predict', method: 'POST', url, headers: { Authorization: 'Bearer ${credential.key}' }, request_body: '{}' }] },
+    user_inputs: {
+      name: 'c',
+      description: 'd',
+      version: '1',
+      protocol: 'http',
+      parameters,
+      credential: { key: secret },
+      actions: [
+        { action_type: 'predict', method: 'POST', url, headers: { Authorization: 'Bearer ${credential.key}' }, request_body: '{}' },
+      ],
+    },
   });
 
   async function deployedModel(url: string, parameters: JsonObject): Promise<string> {
@@ -290,7 +322,10 @@ void describe('connector request parameters cannot change scheme, host or port (
   void it('a request parameter that moves the origin is a 400 and nothing is sent', async () => {
     const hostOnly = await deployedModel('http://${parameters.endpoint}/chat', { endpoint: `127.0.0.1:${target.port}` });
     const wholeUrl = await deployedModel('${parameters.endpoint}/chat', { endpoint: target.url });
-    const scheme = await deployedModel('${parameters.scheme}://127.0.0.1:${parameters.port}/chat', { scheme: 'http', port: String(target.port) });
+    const scheme = await deployedModel('${parameters.scheme}://127.0.0.1:${parameters.port}/chat', {
+      scheme: 'http',
+      port: String(target.port),
+    });
     const attempts: Array<[string, JsonObject]> = [
       [hostOnly, { endpoint: `127.0.0.1:${attacker.port}/exfil` }], // F4 as reported
       [hostOnly, { endpoint: `localhost:${target.port}` }], // same server, another host name
@@ -316,7 +351,10 @@ void describe('connector request parameters cannot change scheme, host or port (
 
   void it('a connector whose host only a caller could fill is refused', async () => {
     const open = await deployedModel('http://${parameters.endpoint}/chat', {});
-    const r = await node.request('POST', `${ML}/models/${open}/_predict`, { auth: ML_USER, body: { parameters: { endpoint: `127.0.0.1:${attacker.port}` } } });
+    const r = await node.request('POST', `${ML}/models/${open}/_predict`, {
+      auth: ML_USER,
+      body: { parameters: { endpoint: `127.0.0.1:${attacker.port}` } },
+    });
     assert.equal(r.status, 400, r.text);
     assert.match(r.text, /connector's parameters/);
     assert.equal(attacker.requests.length, 0);
@@ -375,13 +413,31 @@ void describe('outbound policy: private addresses', () => {
     const strict = await startTestNode({ outboundAllowPrivate: false });
     const reached = target.requests.length;
     try {
-      const { state } = await provision(strict, template([{ id: 'call', type: 'http_request', user_inputs: { method: 'GET', url: `${target.url}/echo` } }]));
+      const { state } = await provision(
+        strict,
+        template([{ id: 'call', type: 'http_request', user_inputs: { method: 'GET', url: `${target.url}/echo` } }]),
+      );
       assert.equal(state.state, 'FAILED');
-      assert.match(state.error, /http_request GET http:\/\/127\.0\.0\.1:\d+\/echo refused: 127\.0\.0\.1 is a loopback address.*FLOWD_OUTBOUND_ALLOW_PRIVATE=true/);
+      assert.match(
+        state.error,
+        /http_request GET http:\/\/127\.0\.0\.1:\d+\/echo refused: 127\.0\.0\.1 is a loopback address.*FLOWD_OUTBOUND_ALLOW_PRIVATE=true/,
+      );
       const m = await provision(
         strict,
         template([
-          { id: 'conn', type: 'create_connector', user_inputs: { name: 'c', description: 'd', version: '1', protocol: 'http', parameters: { endpoint: target.url }, credential: { k: 'v' }, actions: [{ action_type: 'predict', method: 'POST', url: '${parameters.endpoint}/chat', request_body: '{}' }] } },
+          {
+            id: 'conn',
+            type: 'create_connector',
+            user_inputs: {
+              name: 'c',
+              description: 'd',
+              version: '1',
+              protocol: 'http',
+              parameters: { endpoint: target.url },
+              credential: { k: 'v' },
+              actions: [{ action_type: 'predict', method: 'POST', url: '${parameters.endpoint}/chat', request_body: '{}' }],
+            },
+          },
           { id: 'model', type: 'register_remote_model', user_inputs: { name: 'm' }, previous_node_inputs: { conn: 'connector_id' } },
           { id: 'deploy', type: 'deploy_model', previous_node_inputs: { model: 'model_id' } },
         ]),
@@ -397,7 +453,10 @@ void describe('outbound policy: private addresses', () => {
     }
     const open = await startTestNode({ outboundAllowPrivate: true });
     try {
-      const { state } = await provision(open, template([{ id: 'call', type: 'http_request', user_inputs: { method: 'GET', url: `${target.url}/echo` } }]));
+      const { state } = await provision(
+        open,
+        template([{ id: 'call', type: 'http_request', user_inputs: { method: 'GET', url: `${target.url}/echo` } }]),
+      );
       assert.equal(state.state, 'COMPLETED', JSON.stringify(state));
     } finally {
       await open.close();
@@ -410,8 +469,19 @@ void describe('outbound policy: private addresses', () => {
     const secrets = new SecretBox(randomBytes(32));
     try {
       for (const allowPrivate of [false, true]) {
-        const ml = new NativeMlService({ store, secrets, logger, outbound: new OutboundClient({ allow: [], allowPrivate, maxResponseBytes: 1 << 20 }) });
-        const cid = await ml.createConnector({ name: 'c', protocol: 'http', parameters: { endpoint: target.url }, credential: {}, actions: [{ action_type: 'predict', method: 'POST', url: '${parameters.endpoint}/chat', request_body: '{}' }] });
+        const ml = new NativeMlService({
+          store,
+          secrets,
+          logger,
+          outbound: new OutboundClient({ allow: [], allowPrivate, maxResponseBytes: 1 << 20 }),
+        });
+        const cid = await ml.createConnector({
+          name: 'c',
+          protocol: 'http',
+          parameters: { endpoint: target.url },
+          credential: {},
+          actions: [{ action_type: 'predict', method: 'POST', url: '${parameters.endpoint}/chat', request_body: '{}' }],
+        });
         const t = typeOf('http');
         const config = t.validateConfig({ connector_id: cid }, 'h');
         // `prepared` crosses into the worker thread as a structured clone.
@@ -447,24 +517,42 @@ void describe('outbound policy: allow list, redirects, response size', () => {
   });
 
   void it('the allow list (FLOWD_OUTBOUND_ALLOW) admits only matching URLs', async () => {
-    const env = resolveConfig({ env: { FLOWD_OUTBOUND_ALLOW: ' https://*.example.com/*, api.openai.com ,', FLOWD_OUTBOUND_ALLOW_PRIVATE: 'true', FLOWD_OUTBOUND_MAX_RESPONSE_BYTES: '65536' }, flags: {} });
+    const env = resolveConfig({
+      env: {
+        FLOWD_OUTBOUND_ALLOW: ' https://*.example.com/*, api.openai.com ,',
+        FLOWD_OUTBOUND_ALLOW_PRIVATE: 'true',
+        FLOWD_OUTBOUND_MAX_RESPONSE_BYTES: '65536',
+      },
+      flags: {},
+    });
     assert.deepEqual(env.outboundAllow, ['https://*.example.com/*', 'api.openai.com']);
     assert.equal(env.outboundAllowPrivate, true);
     assert.equal(env.outboundMaxResponseBytes, 65536);
     const defaults = resolveConfig({ env: {}, flags: {} });
-    assert.deepEqual([defaults.outboundAllow, defaults.outboundAllowPrivate, defaults.outboundMaxResponseBytes], [[], false, 10 * 1024 * 1024]);
+    assert.deepEqual(
+      [defaults.outboundAllow, defaults.outboundAllowPrivate, defaults.outboundMaxResponseBytes],
+      [[], false, 10 * 1024 * 1024],
+    );
 
     const node = await startTestNode({ outboundAllow: [`http://127.0.0.1:${target.port}/allowed/*`] });
     try {
       const call = (url: string): unknown => template([{ id: 'call', type: 'http_request', user_inputs: { method: 'GET', url } }]);
       assert.equal((await provision(node, call(`${target.url}/allowed/echo`))).state.state, 'COMPLETED');
-      for (const url of [`${target.url}/other`, `http://localhost:${target.port}/allowed/x`, `${other.url}/allowed/x`, `https://127.0.0.1:${target.port}/allowed/x`]) {
+      for (const url of [
+        `${target.url}/other`,
+        `http://localhost:${target.port}/allowed/x`,
+        `${other.url}/allowed/x`,
+        `https://127.0.0.1:${target.port}/allowed/x`,
+      ]) {
         const { state } = await provision(node, call(url));
         assert.equal(state.state, 'FAILED', url);
         assert.match(state.error, /is not in the outbound allow list \(FLOWD_OUTBOUND_ALLOW/, url);
       }
       assert.equal(other.requests.length, 0);
-      assert.deepEqual(target.requests.map((r) => r.path), ['/allowed/echo']);
+      assert.deepEqual(
+        target.requests.map((r) => r.path),
+        ['/allowed/echo'],
+      );
     } finally {
       await node.close();
     }
@@ -493,8 +581,20 @@ void describe('outbound policy: allow list, redirects, response size', () => {
       const loop = await provision(node, call(`${target.url}/loop`));
       assert.match(loop.state.error, /more than 5 redirects/);
       // 307 keeps the method and body; 303 turns them into a GET.
-      for (const [status, method] of [['307', 'POST'], ['303', 'GET']]) {
-        const post = await provision(node, template([{ id: 'call', type: 'http_request', user_inputs: { method: 'POST', url: `${target.url}/redirect?status=${status}&to=/echo`, body: { a: 1 } } }]));
+      for (const [status, method] of [
+        ['307', 'POST'],
+        ['303', 'GET'],
+      ]) {
+        const post = await provision(
+          node,
+          template([
+            {
+              id: 'call',
+              type: 'http_request',
+              user_inputs: { method: 'POST', url: `${target.url}/redirect?status=${status}&to=/echo`, body: { a: 1 } },
+            },
+          ]),
+        );
         assert.equal(post.state.state, 'COMPLETED', JSON.stringify(post.state));
         const echoed = (await node.request('GET', `${FF}/${post.id}/_status?all=true`)).body.user_outputs.call.response;
         assert.equal(echoed.method, method, status);
@@ -520,7 +620,19 @@ void describe('outbound policy: allow list, redirects, response size', () => {
       const m = await provision(
         node,
         template([
-          { id: 'conn', type: 'create_connector', user_inputs: { name: 'c', description: 'd', version: '1', protocol: 'http', parameters: { endpoint: target.url }, credential: { k: 'v' }, actions: [{ action_type: 'predict', method: 'GET', url: '${parameters.endpoint}/big?bytes=${parameters.n}' }] } },
+          {
+            id: 'conn',
+            type: 'create_connector',
+            user_inputs: {
+              name: 'c',
+              description: 'd',
+              version: '1',
+              protocol: 'http',
+              parameters: { endpoint: target.url },
+              credential: { k: 'v' },
+              actions: [{ action_type: 'predict', method: 'GET', url: '${parameters.endpoint}/big?bytes=${parameters.n}' }],
+            },
+          },
           { id: 'model', type: 'register_remote_model', user_inputs: { name: 'm' }, previous_node_inputs: { conn: 'connector_id' } },
           { id: 'deploy', type: 'deploy_model', previous_node_inputs: { model: 'model_id' } },
         ]),

@@ -9,7 +9,21 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,7 +77,11 @@ function serveEnv(adminPassword: string | undefined): NodeJS.ProcessEnv {
 
 /** `generated`: no FLOWD_ADMIN_PASSWORD, so flowd writes `admin-password`. */
 async function serve(dataDir: string, admin: 'generated' | 'configured' = 'configured'): Promise<Running> {
-  const child = spawn(process.execPath, serveArgs(dataDir), { cwd: ROOT, env: serveEnv(admin === 'configured' ? ADMIN_PASSWORD : undefined), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, serveArgs(dataDir), {
+    cwd: ROOT,
+    env: serveEnv(admin === 'configured' ? ADMIN_PASSWORD : undefined),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
@@ -84,7 +102,11 @@ async function stop(r: Running, signal: NodeJS.Signals = 'SIGTERM'): Promise<voi
 
 /** Runs a flowd command to its end (a refused `serve` must exit on its own within the bound). */
 function runToExit(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: serveEnv(ADMIN_PASSWORD), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: serveEnv(ADMIN_PASSWORD),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -109,7 +131,10 @@ async function usedDataDir(admin: 'generated' | 'configured'): Promise<string> {
   const dir = freshPath('used');
   const r = await serve(dir, admin);
   try {
-    const auth: [string, string] = ['admin', admin === 'configured' ? ADMIN_PASSWORD : readFileSync(join(dir, 'admin-password'), 'utf8').trim()];
+    const auth: [string, string] = [
+      'admin',
+      admin === 'configured' ? ADMIN_PASSWORD : readFileSync(join(dir, 'admin-password'), 'utf8').trim(),
+    ];
     for (let i = 0; i < 3; i++) {
       const created = await httpRequest(r.url, 'POST', FF, { body: template([{ id: 'a', type: 'noop' }], [], { name: `wf-${i}` }), auth });
       assert.equal(created.status, 201, created.text);
@@ -187,11 +212,16 @@ describe('a truly fresh data dir', () => {
       if (shape === 'exists, empty') mkdirSync(dir, { mode: 0o700 });
       const r = await serve(dir, 'generated');
       try {
-        assert.ok(r.lines.some((l) => CREATED_ADMIN.test(l)), 'a first start creates admin');
+        assert.ok(
+          r.lines.some((l) => CREATED_ADMIN.test(l)),
+          'a first start creates admin',
+        );
         const health = await httpRequest(r.url, 'GET', '/_flowd/health', { auth: null });
         assert.equal(health.status, 200);
         assert.deepEqual(health.body, { status: 'green', store: 'sqlite' });
-        const check = r.lines.map((l) => JSON.parse(l.startsWith('{') ? l : '{}') as { msg?: string; quickCheckMs?: number }).find((j) => j.msg === 'database integrity check passed');
+        const check = r.lines
+          .map((l) => JSON.parse(l.startsWith('{') ? l : '{}') as { msg?: string; quickCheckMs?: number })
+          .find((j) => j.msg === 'database integrity check passed');
         assert.equal(typeof check?.quickCheckMs, 'number', 'the start-up check logs its duration');
       } finally {
         await stop(r);
@@ -274,7 +304,9 @@ describe('a damaged database', () => {
         assert.equal(health.body.store, 'sqlite');
         assert.match(health.body.reason, /quick_check/);
         assert.match(health.body.reason, /restore .*flowd\.db from a backup/);
-        const logged = r.lines.map((l) => JSON.parse(l.startsWith('{') ? l : '{}') as { level?: number; msg?: string }).find((j) => (j.level ?? 0) >= 50 && /damaged/.test(j.msg ?? ''));
+        const logged = r.lines
+          .map((l) => JSON.parse(l.startsWith('{') ? l : '{}') as { level?: number; msg?: string })
+          .find((j) => (j.level ?? 0) >= 50 && /damaged/.test(j.msg ?? ''));
         assert.ok(logged, `an error line names the damage; got:\n${r.lines.join('\n')}`);
         assert.match(logged.msg ?? '', /health is red/);
       } finally {

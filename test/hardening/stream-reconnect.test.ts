@@ -31,11 +31,20 @@ async function until(pred: () => boolean, what: string, timeoutMs = 15_000): Pro
 
 /** Settles to 'pending' while `p` has not settled, else to its outcome. */
 async function state(p: Promise<void>): Promise<unknown> {
-  return Promise.race([p.then(() => 'resolved', (e: unknown) => e), sleep(0).then(() => 'pending')]);
+  return Promise.race([
+    p.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    ),
+    sleep(0).then(() => 'pending'),
+  ]);
 }
 
 /** A client whose event-stream requests are counted (each `?watch=true` fetch is one connection). */
-function countingClient(url: string, opts: { password?: string; user?: string; apiKey?: string } = {}): { client: FlowdClient; opens: () => number } {
+function countingClient(
+  url: string,
+  opts: { password?: string; user?: string; apiKey?: string } = {},
+): { client: FlowdClient; opens: () => number } {
   let n = 0;
   const client = new FlowdClient({
     url,
@@ -201,7 +210,9 @@ void describe('watch calls stop with an auth error when the credential is revoke
   });
 
   void it('deleting the user ends each of its watches with kind auth', async () => {
-    const put = await node.request('PUT', `${USERS}/watcher`, { body: { password: 'watcher-password-1', opendistro_security_roles: ['flow_framework_read_access'] } });
+    const put = await node.request('PUT', `${USERS}/watcher`, {
+      body: { password: 'watcher-password-1', opendistro_security_roles: ['flow_framework_read_access'] },
+    });
     assert.ok([200, 201].includes(put.status), put.text);
     const { client, opens } = countingClient(node.url, { user: 'watcher', password: 'watcher-password-1' });
     const watches = [
@@ -217,7 +228,14 @@ void describe('watch calls stop with an auth error when the credential is revoke
 
   void it('the CLI explains a revoked credential and how to watch again', () => {
     for (const api of ['management', 'runtime'] as const) {
-      const e = new FlowdClientError({ status: 401, kind: 'auth', message: 'the API key (X-API-KEY) was revoked while watching', api, method: 'GET', url: node.url });
+      const e = new FlowdClientError({
+        status: 401,
+        kind: 'auth',
+        message: 'the API key (X-API-KEY) was revoked while watching',
+        api,
+        method: 'GET',
+        url: node.url,
+      });
       const x = explainError(e, { url: node.url, user: 'admin', passwordGiven: true, apiKeyGiven: true });
       assert.equal(x.exitCode, 1);
       assert.match(x.message, /revoked/);

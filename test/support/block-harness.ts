@@ -3,7 +3,7 @@
  * and asserting on the FlowdErrors blocks throw, for the block tests.
  */
 import assert from 'node:assert/strict';
-import { getBlockType } from '../../src/blocks/block-registry.js';
+import { builtinBlockRegistry } from '../../src/blocks/block-registry.js';
 import type { BlockRunner, BlockType } from '../../src/blocks/block.js';
 import { FlowdError } from '../../src/errors.js';
 import type { JsonObject, JsonValue } from '../../src/util/json.js';
@@ -42,8 +42,10 @@ export function throwsWith(fn: () => unknown, want: Expected): FlowdError {
   return checkError(caught, want);
 }
 
+const BLOCKS = builtinBlockRegistry();
+
 export function typeOf(name: string): BlockType {
-  const t = getBlockType(name);
+  const t = BLOCKS.get(name);
   assert.ok(t, `block type ${name} is registered`);
   return t;
 }
@@ -69,4 +71,5 @@ export async function load(
 }
 
 /** A `js` block; `hostEnforcesTimeout` loads it as an instance does (runs are not timed by the block itself). */
-export const js = (source: string, timeoutMs = 2000, hostEnforcesTimeout = false): Promise<Loaded> => load('js', { source }, { timeoutMs, hostEnforcesTimeout });
+export const js = (source: string, timeoutMs = 2000, hostEnforcesTimeout = false): Promise<Loaded> =>
+  load('js', { source }, { timeoutMs, hostEnforcesTimeout });

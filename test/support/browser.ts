@@ -35,7 +35,7 @@ export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM_PATH}, and the dashboard test needs a real browser: ` +
-        'install Debian\'s with `apt-get install -y chromium` (or set FLOWD_CHROMIUM to another Chromium binary).',
+        "install Debian's with `apt-get install -y chromium` (or set FLOWD_CHROMIUM to another Chromium binary).",
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });

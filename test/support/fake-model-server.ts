@@ -110,9 +110,11 @@ export class FakeModelServer {
   }
 
   #chat(body: JsonValue | undefined): [number, JsonValue] {
-    if (!isObject(body) || typeof body['model'] !== 'string') return [400, openAiError("you must provide a model parameter", 'invalid_request_error')];
+    if (!isObject(body) || typeof body['model'] !== 'string')
+      return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
     const messages = body['messages'];
-    if (!Array.isArray(messages) || messages.length === 0) return [400, openAiError("'messages' is a required property", 'invalid_request_error')];
+    if (!Array.isArray(messages) || messages.length === 0)
+      return [400, openAiError("'messages' is a required property", 'invalid_request_error')];
     const lastUser = [...messages].reverse().find((m) => isObject(m) && m['role'] === 'user');
     const prompt = isObject(lastUser) && typeof lastUser['content'] === 'string' ? lastUser['content'] : '';
     const content = `Echo: ${prompt}`;
@@ -132,10 +134,13 @@ export class FakeModelServer {
   }
 
   #embeddings(body: JsonValue | undefined): [number, JsonValue] {
-    if (!isObject(body) || typeof body['model'] !== 'string') return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
+    if (!isObject(body) || typeof body['model'] !== 'string')
+      return [400, openAiError('you must provide a model parameter', 'invalid_request_error')];
     const input = body['input'];
-    const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((t) => typeof t === 'string') ? input : undefined;
-    if (texts === undefined || texts.length === 0) return [400, openAiError("'input' must be a string or a list of strings", 'invalid_request_error')];
+    const texts =
+      typeof input === 'string' ? [input] : Array.isArray(input) && input.every((t) => typeof t === 'string') ? input : undefined;
+    if (texts === undefined || texts.length === 0)
+      return [400, openAiError("'input' must be a string or a list of strings", 'invalid_request_error')];
     const tokens = texts.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
     return [
       200,

@@ -41,8 +41,7 @@ interface Reply {
   body: JsonValue | string;
 }
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Settings OpenSearch refuses to change on an open index. */
 const STATIC_SETTINGS = new Set(['index.number_of_shards', 'index.knn', 'index.codec']);
@@ -116,9 +115,7 @@ export class FakeOpenSearch {
   constructor(opts: FakeOpenSearchOptions = {}) {
     this.delayMs = opts.delayMs ?? 0;
     this.auth =
-      opts.username === undefined
-        ? undefined
-        : `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
+      opts.username === undefined ? undefined : `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
   }
 
   /** Adds an index directly (test setup), as if created with default settings. */
@@ -132,11 +129,13 @@ export class FakeOpenSearch {
   start(): Promise<{ url: string; close(): Promise<void> }> {
     const server = createServer((req, res) => {
       const crashed = (e: unknown): Reply => osError(500, 'exception', e instanceof Error ? e.message : String(e));
-      void this.answer(req).catch(crashed).then(({ status, body }) => {
-        const text = typeof body === 'string' ? body : JSON.stringify(body);
-        const type = typeof body === 'string' ? 'text/plain' : 'application/json; charset=UTF-8';
-        res.writeHead(status, { 'content-type': type }).end(text);
-      });
+      void this.answer(req)
+        .catch(crashed)
+        .then(({ status, body }) => {
+          const text = typeof body === 'string' ? body : JSON.stringify(body);
+          const type = typeof body === 'string' ? 'text/plain' : 'application/json; charset=UTF-8';
+          res.writeHead(status, { 'content-type': type }).end(text);
+        });
     });
     return new Promise((resolve) => {
       server.listen(0, '127.0.0.1', () => {
@@ -170,11 +169,16 @@ export class FakeOpenSearch {
     this.requests.push({ method, path: url.pathname, query, body, authorization });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.auth !== undefined && authorization !== this.auth) return { status: 401, body: 'Unauthorized' };
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
-    return this.route(method, parts, query, body) ?? {
-      status: 400,
-      body: { error: `no handler found for uri [${url.pathname}] and method [${method}]` },
-    };
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
+    return (
+      this.route(method, parts, query, body) ?? {
+        status: 400,
+        body: { error: `no handler found for uri [${url.pathname}] and method [${method}]` },
+      }
+    );
   }
 
   private route(method: string, p: string[], query: Record<string, string>, body?: JsonValue): Reply | undefined {
@@ -321,14 +325,8 @@ export class FakeOpenSearch {
     });
   }
 
-  private pipeline(
-    method: string,
-    store: Map<string, JsonObject>,
-    id: string,
-    body: JsonValue | undefined,
-  ): Reply | undefined {
-    const missing = (): Reply =>
-      osError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`);
+  private pipeline(method: string, store: Map<string, JsonObject>, id: string, body: JsonValue | undefined): Reply | undefined {
+    const missing = (): Reply => osError(404, 'resource_not_found_exception', `pipeline [${id}] is missing`);
     if (method === 'GET') {
       const found = store.get(id);
       return found === undefined ? { status: 404, body: {} } : ok({ [id]: found });

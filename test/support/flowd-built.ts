@@ -1,7 +1,8 @@
 /**
  * Runs the built flowd (`node bin/flowd.js serve`, the bundle users run; `npm run build` first)
  * as its own process on a temp data dir, for tests and benchmarks that must see the process
- * itself: whether it is still alive, its exit code, its memory, its log.
+ * itself: whether it is still alive, its exit code, its memory, its log. On PostgreSQL
+ * (FLOWD_TEST_STORE=postgres) it gets a schema of its own, as flowd-process.ts gives one.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { readyUrl } from './flowd-process.js';
+import { readyUrl, storeEnv } from './flowd-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Log lines kept (the last ones); lines that look like errors are kept apart, all of them up to a cap. */
@@ -57,7 +58,7 @@ export async function spawnBuiltFlowd(opts: BuiltFlowdOptions): Promise<BuiltFlo
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'flowd-built-'));
   const child = spawn(process.execPath, ['bin/flowd.js', 'serve', '--port', '0', '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, FLOWD_ADMIN_PASSWORD: opts.adminPassword, FLOWD_LOG_LEVEL: 'info', ...opts.env },
+    env: { ...process.env, FLOWD_ADMIN_PASSWORD: opts.adminPassword, FLOWD_LOG_LEVEL: 'info', ...storeEnv(dataDir, opts.env), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;
@@ -69,7 +70,9 @@ export async function spawnBuiltFlowd(opts: BuiltFlowdOptions): Promise<BuiltFlo
     if (tail.length > TAIL) tail.shift();
     if (errors.length < MAX_ERROR_LINES && isErrorLine(line, fromStderr)) errors.push(line.slice(0, 4000));
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => keep(l, true));
   let url: string;
   try {

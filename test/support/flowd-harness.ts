@@ -26,7 +26,9 @@ const NATS_URL = process.env['FLOWD_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 /** Every row of every table in a node's PostgreSQL schema, as text (to look for plaintext at rest). */
 export function pgSchemaText(schema: string): Promise<string> {
   return withPg(async (c) => {
-    const tables = await c.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema]);
+    const tables = await c.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [
+      schema,
+    ]);
     const out: string[] = [];
     for (const { table_name } of tables.rows) {
       const rows = await c.query<{ t: string }>(`SELECT t::text AS t FROM "${schema}"."${table_name}" t`);
@@ -36,16 +38,26 @@ export function pgSchemaText(schema: string): Promise<string> {
   });
 }
 
-/** A fresh schema on the test PostgreSQL server for one node: its config and how to drop it. */
-function postgresForNode(): { schema: string; config: ConfigInput; drop(): Promise<void> } {
+export interface NodePostgres {
+  schema: string;
+  config: { storeUrl: string; masterKey: string; busUrl: string };
+  /** The same settings as a `flowd serve` process reads them from its environment. */
+  env: Record<'FLOWD_STORE_URL' | 'FLOWD_MASTER_KEY' | 'FLOWD_BUS_URL', string>;
+  drop(): Promise<void>;
+}
+
+/** A fresh schema on the test PostgreSQL server for one node (in process or spawned): its config and how to drop it. */
+export function postgresForNode(): NodePostgres {
   const schema = `flowd_h_${randomBytes(6).toString('hex')}`;
+  const config = {
+    storeUrl: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`,
+    masterKey: randomBytes(32).toString('base64'),
+    busUrl: NATS_URL,
+  };
   return {
     schema,
-    config: {
-      storeUrl: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`,
-      masterKey: randomBytes(32).toString('base64'),
-      busUrl: NATS_URL,
-    },
+    config,
+    env: { FLOWD_STORE_URL: config.storeUrl, FLOWD_MASTER_KEY: config.masterKey, FLOWD_BUS_URL: config.busUrl },
     drop: () => withPg(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))),
   };
 }
@@ -110,7 +122,17 @@ export async function startTestNode(overrides: ConfigInput = {}, opts: { logger?
   const config = resolveConfig({
     env: {},
     // Tests call helper servers on 127.0.0.1: let outbound calls reach loopback (users' default refuses it).
-    flags: { port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent', shutdownGraceMs: 200, customBlockDirs: [tmpdir()], outboundAllowPrivate: true, ...pgSchema?.config, ...overrides },
+    flags: {
+      port: 0,
+      dataDir,
+      adminPassword: ADMIN_PASSWORD,
+      logLevel: 'silent',
+      shutdownGraceMs: 200,
+      customBlockDirs: [tmpdir()],
+      outboundAllowPrivate: true,
+      ...pgSchema?.config,
+      ...overrides,
+    },
   });
   let node: FlowdNode;
   try {

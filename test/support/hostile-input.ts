@@ -83,7 +83,12 @@ const ENVELOPES: Record<BodyFamily, string[]> = {
     `{"password":"long-enough-pw-1","opendistro_security_roles":${HOLE}}`,
     `{"password":"long-enough-pw-1","backend_roles":${HOLE},"attributes":${HOLE}}`,
   ],
-  apiKey: [HOLE, `{"name":${HOLE},"workflow_ids":["$WF"]}`, `{"name":"fz","workflow_ids":${HOLE}}`, `{"name":"fz","workflow_ids":["$WF"],"expires_in":${HOLE},"grace_period":${HOLE}}`],
+  apiKey: [
+    HOLE,
+    `{"name":${HOLE},"workflow_ids":["$WF"]}`,
+    `{"name":"fz","workflow_ids":${HOLE}}`,
+    `{"name":"fz","workflow_ids":["$WF"],"expires_in":${HOLE},"grace_period":${HOLE}}`,
+  ],
   predict: [HOLE, `{"parameters":${HOLE}}`, `{"text_docs":${HOLE}}`, `{"parameters":{"text":${HOLE},"endpoint":${HOLE}}}`],
   generic: [HOLE, `{"x":${HOLE}}`],
 };
@@ -145,7 +150,10 @@ const depthArb = fc.oneof(
 );
 
 export const nastyArb: fc.Arbitrary<Nasty> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('deepArray' as const, 'deepObject' as const, 'deepMixed' as const), depth: depthArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constantFrom('deepArray' as const, 'deepObject' as const, 'deepMixed' as const), depth: depthArb }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -154,10 +162,34 @@ export const nastyArb: fc.Arbitrary<Nasty> = fc.oneof(
       unit: fc.constantFrom('a', 'é', '💥', '\\u0000', '\\ud800', '*', ' '),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('manyKeys' as const), count: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(100_000, 250_000)) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('longArray' as const), count: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(100_000, 1_100_000)) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wildcard' as const), pairs: fc.oneof(fc.integer({ min: 1, max: 50 }), fc.constantFrom(300, 1000, 5000)) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('backtrack' as const), length: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(100, 5000)) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('manyKeys' as const),
+      count: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(100_000, 250_000)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('longArray' as const),
+      count: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(100_000, 1_100_000)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('wildcard' as const),
+      pairs: fc.oneof(fc.integer({ min: 1, max: 50 }), fc.constantFrom(300, 1000, 5000)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('backtrack' as const),
+      length: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(100, 5000)),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('odd' as const), text: fc.constantFrom(...ODD_TEXTS) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue({ maxDepth: 3 }) }) },
 );
@@ -185,9 +217,30 @@ const YAML_LITERALS = [
 
 export const yamlArb: fc.Arbitrary<YamlSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('literal' as const), text: fc.constantFrom(...YAML_LITERALS) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('laughs' as const), levels: fc.integer({ min: 2, max: 12 }), fanout: fc.integer({ min: 2, max: 12 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('amplify' as const), anchorKb: fc.constantFrom(1, 16, 64), aliases: fc.constantFrom(10, 50, 99) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reindent' as const), spaces: fc.constantFrom(100, 2000, 8000), lines: fc.constantFrom(1, 4, 8) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('laughs' as const),
+      levels: fc.integer({ min: 2, max: 12 }),
+      fanout: fc.integer({ min: 2, max: 12 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('amplify' as const),
+      anchorKb: fc.constantFrom(1, 16, 64),
+      aliases: fc.constantFrom(10, 50, 99),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('reindent' as const),
+      spaces: fc.constantFrom(100, 2000, 8000),
+      lines: fc.constantFrom(1, 4, 8),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('deepFlow' as const), depth: depthArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('deepBlock' as const), depth: fc.constantFrom(10, 200, 1000, 5000) }) },
 );
@@ -219,9 +272,20 @@ export function bodyArb(family: BodyFamily): fc.Arbitrary<BodySpec> {
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
     { weight: 10, arbitrary: fc.record({ kind: fc.constant('enveloped' as const), envelope, value: nastyArb }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncated' as const), envelope, value: nastyArb, keep: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('truncated' as const),
+        envelope,
+        value: nastyArb,
+        keep: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('yaml' as const), text: yamlArb }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 512 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 512 }) }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('text' as const), text: fc.constantFrom(...MALFORMED_TEXTS) }) },
   );
 }
@@ -405,7 +469,11 @@ export const queryArb: fc.Arbitrary<QuerySpec> = fc.record({
   pairs: fc.array(
     fc.record({
       name: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...PARAM_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }),
-      value: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...PARAM_VALUES) }, { weight: 1, arbitrary: fc.string({ maxLength: 30 }) }, { weight: 1, arbitrary: fc.constantFrom('x'.repeat(5000), '9'.repeat(400)) }),
+      value: fc.oneof(
+        { weight: 5, arbitrary: fc.constantFrom(...PARAM_VALUES) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
+        { weight: 1, arbitrary: fc.constantFrom('x'.repeat(5000), '9'.repeat(400)) },
+      ),
       encoded: fc.boolean(),
     }),
     { maxLength: 4 },

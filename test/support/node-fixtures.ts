@@ -47,7 +47,8 @@ export async function call(
   } catch {
     parsed = undefined;
   }
-  if (opts.expect && !opts.expect.includes(r.status)) throw new Error(`${method} ${path} answered ${r.status}, expected ${opts.expect.join('/')}: ${r.text.slice(0, 500)}`);
+  if (opts.expect && !opts.expect.includes(r.status))
+    throw new Error(`${method} ${path} answered ${r.status}, expected ${opts.expect.join('/')}: ${r.text.slice(0, 500)}`);
   return { status: r.status, body: parsed, text: r.text };
 }
 
@@ -55,19 +56,45 @@ export async function call(
 export const UPPER_SOURCE =
   'function process(input) { var t = input === null || typeof input !== "object" ? undefined : input.text; return { text: typeof t === "string" ? t.toUpperCase() : typeof t }; }';
 
-export async function createUser(base: string, admin: [string, string], name: string, password: string, roles: string[], backendRoles: string[] = []): Promise<void> {
-  await call(base, 'PUT', `${USERS}/${name}`, { basic: admin, body: { password, opendistro_security_roles: roles, backend_roles: backendRoles }, expect: [200, 201] });
+export async function createUser(
+  base: string,
+  admin: [string, string],
+  name: string,
+  password: string,
+  roles: string[],
+  backendRoles: string[] = [],
+): Promise<void> {
+  await call(base, 'PUT', `${USERS}/${name}`, {
+    basic: admin,
+    body: { password, opendistro_security_roles: roles, backend_roles: backendRoles },
+    expect: [200, 201],
+  });
 }
 
 /** Creates and provisions a workflow with a `flow`, waiting until it is published (COMPLETED). */
-export async function publishFlow(base: string, admin: [string, string], name: string, flow: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await call(base, 'POST', `${FF}?provision=true&wait_for_completion_timeout=120s`, { basic: admin, body: { name, ...extra, flow }, expect: [202] });
+export async function publishFlow(
+  base: string,
+  admin: [string, string],
+  name: string,
+  flow: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const r = await call(base, 'POST', `${FF}?provision=true&wait_for_completion_timeout=120s`, {
+    basic: admin,
+    body: { name, ...extra, flow },
+    expect: [202],
+  });
   const id = r.body?.workflow_id as string;
   if (r.body?.state !== 'COMPLETED') throw new Error(`publishing ${name} did not complete: ${r.text.slice(0, 500)}`);
   return id;
 }
 
-export async function createApiKey(base: string, admin: [string, string], name: string, workflowIds: string[]): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  base: string,
+  admin: [string, string],
+  name: string,
+  workflowIds: string[],
+): Promise<{ id: string; key: string }> {
   const r = await call(base, 'POST', '/_flowd/api_keys', { basic: admin, body: { name, workflow_ids: workflowIds }, expect: [201] });
   return { id: r.body.id as string, key: r.body.key as string };
 }
@@ -107,11 +134,20 @@ export async function createFixtures(base: string, admin: [string, string]): Pro
 
   const plain = await call(base, 'POST', FF, {
     basic: admin,
-    body: { name: 'fx-plain', description: 'a'.repeat(1000), use_case: 'FUZZ', workflows: { provision: { nodes: [{ id: 'n1', type: 'noop' }] } } },
+    body: {
+      name: 'fx-plain',
+      description: 'a'.repeat(1000),
+      use_case: 'FUZZ',
+      workflows: { provision: { nodes: [{ id: 'n1', type: 'noop' }] } },
+    },
     expect: [201],
   });
   const workflowId = plain.body.workflow_id as string;
-  const other = await call(base, 'POST', FF, { basic: admin, body: { name: 'fx-disposable', workflows: { provision: { nodes: [{ id: 'n1', type: 'noop' }] } } }, expect: [201] });
+  const other = await call(base, 'POST', FF, {
+    basic: admin,
+    body: { name: 'fx-disposable', workflows: { provision: { nodes: [{ id: 'n1', type: 'noop' }] } } },
+    expect: [201],
+  });
   const disposableWorkflow = other.body.workflow_id as string;
 
   const syncFlowId = await publishFlow(base, admin, 'fx-sync', {
@@ -153,7 +189,10 @@ export async function createFixtures(base: string, admin: [string, string]): Pro
 }
 
 /** A connector (never called: its host is not reachable from tests), a deployed local model and an agent. */
-async function createMlResources(base: string, admin: [string, string]): Promise<{ modelId: string; connectorId: string; agentId: string }> {
+async function createMlResources(
+  base: string,
+  admin: [string, string],
+): Promise<{ modelId: string; connectorId: string; agentId: string }> {
   const nodes = [
     {
       id: 'connector',
@@ -168,10 +207,18 @@ async function createMlResources(base: string, admin: [string, string]): Promise
         actions: [{ action_type: 'predict', method: 'POST', url: 'https://${parameters.endpoint}/v1/predict' }],
       },
     },
-    { id: 'model', type: 'register_local_pretrained_model', user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE', deploy: 'true' } },
+    {
+      id: 'model',
+      type: 'register_local_pretrained_model',
+      user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE', deploy: 'true' },
+    },
     { id: 'agent', type: 'register_agent', user_inputs: { name: 'fx-agent', type: 'flow' } },
   ];
-  const r = await call(base, 'POST', `${FF}?provision=true&wait_for_completion_timeout=120s`, { basic: admin, body: { name: 'fx-ml', workflows: { provision: { nodes } } }, expect: [202] });
+  const r = await call(base, 'POST', `${FF}?provision=true&wait_for_completion_timeout=120s`, {
+    basic: admin,
+    body: { name: 'fx-ml', workflows: { provision: { nodes } } },
+    expect: [202],
+  });
   if (r.body?.state !== 'COMPLETED') throw new Error(`ML set-up did not complete: ${r.text.slice(0, 500)}`);
   const s = await call(base, 'GET', `${FF}/${r.body.workflow_id as string}/_status?all=true`, { basic: admin, expect: [200] });
   const res = (s.body.resources_created ?? []) as Array<{ resource_type: string; resource_id: string }>;

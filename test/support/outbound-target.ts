@@ -37,7 +37,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, requests: Recor
   if (u.pathname.startsWith('/echo')) return sendJson(res, 200, rec);
   if (u.pathname.startsWith('/deny')) return sendJson(res, 401, { error: 'invalid credentials', request: rec });
   if (u.pathname.startsWith('/chat')) {
-    return sendJson(res, 200, { choices: [{ message: { role: 'assistant', content: 'hi' } }], seen_authorization: headers['authorization'] ?? null });
+    return sendJson(res, 200, {
+      choices: [{ message: { role: 'assistant', content: 'hi' } }],
+      seen_authorization: headers['authorization'] ?? null,
+    });
   }
   if (u.pathname === '/loop') {
     res.writeHead(302, { location: '/loop' });

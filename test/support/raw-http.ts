@@ -89,7 +89,9 @@ export function rawRequest(r: RawRequest): Promise<RawResponse> {
     req.on('error', (e: NodeJS.ErrnoException) => {
       // EPIPE: we were still writing when the server closed; a reset before our body was out: same.
       const early = r.body !== undefined && (e.code === 'EPIPE' || (!sent && e.code === 'ECONNRESET'));
-      finish(() => reject(new NoAnswer(early ? 'closed-while-sending' : 'connection', `${r.method} ${r.path.slice(0, 200)}: ${e.message}`)));
+      finish(() =>
+        reject(new NoAnswer(early ? 'closed-while-sending' : 'connection', `${r.method} ${r.path.slice(0, 200)}: ${e.message}`)),
+      );
     });
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
@@ -111,11 +113,23 @@ export function rawRequest(r: RawRequest): Promise<RawResponse> {
         }
       });
       res.on('end', () => finish(() => resolve(done(false))));
-      const done = (cutShort: boolean): RawResponse => ({ status, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), bodyBytes: total, ms: performance.now() - t0, stream: false, ...(cutShort ? { cutShort } : {}) });
+      const done = (cutShort: boolean): RawResponse => ({
+        status,
+        headers: res.headers,
+        text: Buffer.concat(chunks).toString('utf8'),
+        bodyBytes: total,
+        ms: performance.now() - t0,
+        stream: false,
+        ...(cutShort ? { cutShort } : {}),
+      });
       res.on('error', (e) =>
         // The server answered without reading our body (it closes such connections), and the reset
         // that closing causes cut the answer short: the answer stands.
-        finish(() => (r.body !== undefined ? resolve(done(true)) : reject(new NoAnswer('connection', `${r.method} ${r.path.slice(0, 200)}: response: ${e.message}`)))),
+        finish(() =>
+          r.body !== undefined
+            ? resolve(done(true))
+            : reject(new NoAnswer('connection', `${r.method} ${r.path.slice(0, 200)}: response: ${e.message}`)),
+        ),
       );
     });
     req.end(r.body);

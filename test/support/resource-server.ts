@@ -107,7 +107,12 @@ export class ResourceServer {
 }
 
 /** An http_request node creating `/things/<name>` on the server, deletable on deprovision. */
-export function thingNode(url: string, id: string, extra: Record<string, unknown> = {}, prev: Record<string, string> = {}): Record<string, unknown> {
+export function thingNode(
+  url: string,
+  id: string,
+  extra: Record<string, unknown> = {},
+  prev: Record<string, string> = {},
+): Record<string, unknown> {
   return {
     id,
     type: 'http_request',

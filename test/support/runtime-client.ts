@@ -5,9 +5,21 @@ import { FF, httpRequest } from './flowd-harness.js';
 export const RT = '/api/v1/runtime/workflow';
 
 /** Creates and provisions (waiting) a workflow; returns its id and the final _status. */
-export async function provisionFlow(node: TestNode, flow: unknown, nodes: unknown[] = [], extra: Record<string, unknown> = {}): Promise<{ id: string; status: any }> {
+export async function provisionFlow(
+  node: TestNode,
+  flow: unknown,
+  nodes: unknown[] = [],
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; status: any }> {
   const r = await node.request('POST', `${FF}?provision=true&wait_for_completion_timeout=60s`, {
-    body: { name: 'rt', description: 'runtime test', use_case: 'TEST', ...(nodes.length > 0 ? { workflows: { provision: { nodes } } } : {}), flow, ...extra },
+    body: {
+      name: 'rt',
+      description: 'runtime test',
+      use_case: 'TEST',
+      ...(nodes.length > 0 ? { workflows: { provision: { nodes } } } : {}),
+      flow,
+      ...extra,
+    },
   });
   if (r.status !== 201 && r.status !== 200 && r.status !== 202) throw new Error(`provision answered ${r.status}: ${r.text}`);
   return { id: r.body.workflow_id, status: r.body };
@@ -19,7 +31,15 @@ export async function apiKey(node: TestNode, workflowIds: string[]): Promise<str
   return r.body.key as string;
 }
 
-export function rt(node: TestNode, key: string | null, method: string, id: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+export function rt(
+  node: TestNode,
+  key: string | null,
+  method: string,
+  id: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   return httpRequest(node.url, method, `${RT}/${id}/${path}`, {
     auth: null,
     headers: { ...(key !== null ? { 'x-api-key': key } : {}), ...headers },

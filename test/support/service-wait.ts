@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import type { Service, ServiceStatusView } from '../../src/runtime/instances/service.js';
 
-export async function waitFor(svc: Service, what: string, pred: (v: ServiceStatusView) => boolean, ms = 15_000): Promise<ServiceStatusView> {
+export async function waitFor(
+  svc: Service,
+  what: string,
+  pred: (v: ServiceStatusView) => boolean,
+  ms = 15_000,
+): Promise<ServiceStatusView> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = svc.status();

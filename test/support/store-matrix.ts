@@ -59,7 +59,9 @@ export async function storeMatrix(): Promise<Array<{ kind: StoreKind; skip: stri
 async function requirePg(): Promise<void> {
   const why = await pgUnavailable();
   if (why !== undefined) {
-    throw new Error(`PostgreSQL is required (FLOWD_REQUIRE_POSTGRES=1) but not reachable at ${PG_URL}: ${why}. Start it or set FLOWD_TEST_PG_URL.`);
+    throw new Error(
+      `PostgreSQL is required (FLOWD_REQUIRE_POSTGRES=1) but not reachable at ${PG_URL}: ${why}. Start it or set FLOWD_TEST_PG_URL.`,
+    );
   }
 }
 

@@ -9,12 +9,19 @@ import type { FlowSection } from './types.js';
 function example(flow: FlowSection): string {
   const props = flow.input_schema?.properties;
   const doc: Record<string, string> = {};
-  for (const [k, v] of Object.entries(props ?? {})) if (v.type === undefined || v.type === 'string') doc[k] = 'Hello from the flowd dashboard';
+  for (const [k, v] of Object.entries(props ?? {}))
+    if (v.type === undefined || v.type === 'string') doc[k] = 'Hello from the flowd dashboard';
   return JSON.stringify(Object.keys(doc).length > 0 ? doc : { text: 'Hello from the flowd dashboard' }, null, 2);
 }
 
 export function analyzeForm(workflowId: string, flow: FlowSection): HTMLElement {
-  const input = h('textarea', { class: 'code', rows: 6, spellcheck: 'false', 'data-testid': 'analyze-input', 'aria-label': 'input document (JSON)' });
+  const input = h('textarea', {
+    class: 'code',
+    rows: 6,
+    spellcheck: 'false',
+    'data-testid': 'analyze-input',
+    'aria-label': 'input document (JSON)',
+  });
   input.value = example(flow);
   const meta = h('span', { class: 'muted small', 'data-testid': 'analyze-meta' });
   const output = h('pre', { class: 'code output', 'data-testid': 'analyze-output' });
@@ -65,5 +72,10 @@ export function analyzeForm(workflowId: string, flow: FlowSection): HTMLElement 
         send.disabled = false;
       });
   });
-  return h('section', { class: 'card', 'data-testid': 'analyze-card' }, h('div', { class: 'card-head' }, h('h2', {}, 'Analyze'), h('span', { class: 'muted' }, 'runs the published flow on one document')), form);
+  return h(
+    'section',
+    { class: 'card', 'data-testid': 'analyze-card' },
+    h('div', { class: 'card-head' }, h('h2', {}, 'Analyze'), h('span', { class: 'muted' }, 'runs the published flow on one document')),
+    form,
+  );
 }

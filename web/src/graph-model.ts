@@ -23,7 +23,7 @@ export interface GraphModel {
   edges: GraphEdge[];
 }
 
-/** The node provisioning adds to publish the template's flow (engine/flow-node.ts). */
+/** The node provisioning adds to publish the template's flow (engine/flow-section.ts). */
 export const PUBLISH_NODE_ID = 'publish_flow';
 const PLACEHOLDER = /\$\{\{\s*([A-Za-z0-9_-]+)\.[^\s{}]+?\s*\}\}/g;
 
@@ -52,7 +52,11 @@ export function provisionGraph(t: TemplateDoc): GraphModel {
   for (const n of wf?.nodes ?? []) for (const ref of referencedNodes(n.user_inputs, new Set())) add(ref, n.id, true);
   if (t.flow !== undefined) {
     const blocks = t.flow.blocks?.length ?? 0;
-    nodes.push({ id: PUBLISH_NODE_ID, title: PUBLISH_NODE_ID, subtitle: `${t.flow.mode ?? 'SYNC'} flow, ${blocks} block${blocks === 1 ? '' : 's'}` });
+    nodes.push({
+      id: PUBLISH_NODE_ID,
+      title: PUBLISH_NODE_ID,
+      subtitle: `${t.flow.mode ?? 'SYNC'} flow, ${blocks} block${blocks === 1 ? '' : 's'}`,
+    });
     ids.add(PUBLISH_NODE_ID);
     for (const sink of sinks) add(sink, PUBLISH_NODE_ID, false);
     for (const ref of referencedNodes(t.flow, new Set())) add(ref, PUBLISH_NODE_ID, true);

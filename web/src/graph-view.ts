@@ -56,11 +56,26 @@ export function renderGraph(model: GraphModel, opts: { testIdPrefix: string; ini
   const marker = `arrow-${++markerSeq}`;
   const svg = s('svg', { class: 'graph', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': opts.label });
   svg.append(
-    s('defs', {}, s('marker', { id: marker, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))),
+    s(
+      'defs',
+      {},
+      s(
+        'marker',
+        { id: marker, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+        s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }),
+      ),
+    ),
   );
   for (const e of model.edges) {
     const points = g.edge(e.source, e.dest)?.points ?? [];
-    svg.append(s('path', { class: e.inferred ? 'edge inferred' : 'edge', d: pathThrough(points), 'marker-end': `url(#${marker})`, 'data-edge': `${e.source}->${e.dest}` }));
+    svg.append(
+      s('path', {
+        class: e.inferred ? 'edge inferred' : 'edge',
+        d: pathThrough(points),
+        'marker-end': `url(#${marker})`,
+        'data-edge': `${e.source}->${e.dest}`,
+      }),
+    );
   }
   const groups = new Map<string, { g: SVGGElement; title: SVGTitleElement }>();
   for (const n of model.nodes) {
@@ -71,7 +86,13 @@ export function renderGraph(model: GraphModel, opts: { testIdPrefix: string; ini
     const title = s('title', {}, n.id);
     const group = s(
       'g',
-      { class: 'gnode', transform: `translate(${x.toFixed(1)},${y.toFixed(1)})`, 'data-testid': `${opts.testIdPrefix}-${n.id}`, 'data-node-id': n.id, 'data-state': opts.initialState },
+      {
+        class: 'gnode',
+        transform: `translate(${x.toFixed(1)},${y.toFixed(1)})`,
+        'data-testid': `${opts.testIdPrefix}-${n.id}`,
+        'data-node-id': n.id,
+        'data-state': opts.initialState,
+      },
       title,
       s('rect', { class: 'gbox', width: w, height: NODE_HEIGHT, rx: 9 }),
       s('circle', { class: 'gdot', cx: 15, cy: NODE_HEIGHT / 2, r: 5.5 }),

@@ -1,21 +1,14 @@
-/** The shapes of the server's answers the page reads in more detail than @flowd/client types them (the template's flow, the runtime status). */
+/**
+ * The dashboard's types. What the server answers comes from the route schemas, through the
+ * client package's generated wire types (packages/client/src/wire-types.ts); what stays here is
+ * the page's own: the step state of a node not reached yet, and a typed view of the template's
+ * `flow`, which the server keeps as an open document.
+ */
+import type { StepStatus, Template, WorkflowGraph } from '@flowd/client';
 
-export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';
 /** NOT_STARTED: a node the current run has not reached (it has no step record). */
-export type StepState = 'NOT_STARTED' | 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
-export type Health = 'GREEN' | 'YELLOW' | 'ORANGE' | 'RED';
-
-export interface Edge {
-  source: string;
-  dest: string;
-}
-
-export interface TemplateNode {
-  id: string;
-  type: string;
-  previous_node_inputs?: Record<string, string>;
-  user_inputs?: Record<string, unknown>;
-}
+export type StepState = StepStatus['state'] | 'NOT_STARTED';
+type Edge = WorkflowGraph['edges'][number];
 
 export interface FlowBlock {
   id: string;
@@ -23,6 +16,7 @@ export interface FlowBlock {
   replicas?: number;
 }
 
+/** The template's `flow` as the page reads it (the server keeps it as an open document). */
 export interface FlowSection {
   mode?: 'SYNC' | 'ASYNC';
   blocks?: FlowBlock[];
@@ -30,79 +24,5 @@ export interface FlowSection {
   input_schema?: { properties?: Record<string, { type?: string }> };
 }
 
-export interface TemplateDoc {
-  name: string;
-  description?: string;
-  use_case?: string;
-  workflows?: Record<string, { nodes?: TemplateNode[]; edges?: Edge[] }>;
-  flow?: FlowSection;
-  created_time?: number;
-  last_updated_time?: number;
-  last_provisioned_time?: number;
-}
-
-export interface StepView {
-  id: string;
-  type: string;
-  state: StepState;
-  attempt: number;
-  start_time?: number;
-  end_time?: number;
-  duration_ms?: number;
-  error?: string;
-}
-
-export interface ResourceCreated {
-  workflow_step_name: string;
-  workflow_step_id: string;
-  resource_type: string;
-  resource_id: string;
-}
-
-/** `_status?all=true` (and each `event: status` of `?watch=true`). */
-export interface StatusDoc {
-  workflow_id: string;
-  state: ProvisionState;
-  error?: string;
-  provisioning_progress?: string;
-  provision_start_time?: number;
-  provision_end_time?: number;
-  resources_created?: ResourceCreated[];
-  steps?: StepView[];
-}
-
-export interface ReplicaDetail {
-  name: string;
-  ready: boolean;
-  available: boolean;
-  restarts: number;
-  started_at: string;
-}
-
-export interface ServiceStatus {
-  id: string;
-  blockId?: string;
-  desired: number;
-  actual: number;
-  status: Health;
-  rolloutStatus: 'InProgress' | 'Complete' | 'Failed';
-  rolloutStatusReason?: string;
-  replicasDetail?: ReplicaDetail[];
-  targetReplicas?: number;
-  queueDepth?: number;
-  inFlight?: number;
-}
-
-/** The NL Flow runtime status of a published flow. */
-export interface RuntimeStatus {
-  actualStatus: Health;
-  publishingMode: 'SYNC' | 'ASYNC';
-  usable: boolean;
-  reason: string;
-  message?: string;
-  observedVersion: number;
-  desiredVersion: number;
-  lastTransitionTime: string;
-  tasks?: { queued: number; running: number };
-  details: { stream: { id: string; desired: number; actual: number; status: Health }; services: ServiceStatus[] };
-}
+/** A template with its flow read as a FlowSection. */
+export type TemplateDoc = Omit<Template, 'flow'> & { flow?: FlowSection };

@@ -23,7 +23,12 @@ function row(w: WorkflowOverview): HTMLTableRowElement {
   return h(
     'tr',
     { class: 'clickable', 'data-testid': `workflow-row-${w.workflow_id}`, 'data-state': w.state, onclick: open },
-    h('td', {}, h('a', { href: `#/workflows/${encodeURIComponent(w.workflow_id)}`, class: 'strong' }, w.name), w.description ? h('div', { class: 'muted small clip' }, w.description) : null),
+    h(
+      'td',
+      {},
+      h('a', { href: `#/workflows/${encodeURIComponent(w.workflow_id)}`, class: 'strong' }, w.name),
+      w.description ? h('div', { class: 'muted small clip' }, w.description) : null,
+    ),
     h('td', {}, h('code', {}, w.workflow_id)),
     h('td', {}, badge(w.state), w.error ? h('div', { class: 'error-text small clip', title: w.error }, w.error) : null),
     h('td', {}, progressCell(w)),
@@ -39,14 +44,28 @@ export function workflowList(root: HTMLElement): () => void {
   const table = h(
     'table',
     { class: 'table', 'data-testid': 'workflow-list' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'ID'), h('th', {}, 'State'), h('th', {}, 'Provisioning'), h('th', {}, 'Flow'), h('th', {}, 'Last change'))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, 'Name'),
+        h('th', {}, 'ID'),
+        h('th', {}, 'State'),
+        h('th', {}, 'Provisioning'),
+        h('th', {}, 'Flow'),
+        h('th', {}, 'Last change'),
+      ),
+    ),
     body,
   );
   fill(root, h('div', { class: 'page-head' }, h('h1', {}, 'Workflows')), h('section', { class: 'card' }, table, message));
   let rows: WorkflowOverview[] = [];
   const render = (): void => {
     fill(body, ...rows.map(row));
-    message.textContent = rows.length === 0 ? 'No workflows yet: create one with POST /_plugins/_flow_framework/workflow (see the README).' : '';
+    message.textContent =
+      rows.length === 0 ? 'No workflows yet: create one with POST /_plugins/_flow_framework/workflow (see the README).' : '';
   };
   const show = (list: WorkflowOverview[]): void => {
     rows = list;

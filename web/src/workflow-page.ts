@@ -13,17 +13,18 @@ import { PUBLISH_NODE_ID, provisionGraph } from './graph-model.js';
 import type { GraphView } from './graph-view.js';
 import { renderGraph } from './graph-view.js';
 import { runtimePanel } from './runtime-panel.js';
-import type { RuntimeStatus, StatusDoc, StepState, StepView, TemplateDoc } from './types.js';
+import type { RuntimeStatus, StepStatus, WorkflowStatus } from '@flowd/client';
+import type { StepState, TemplateDoc } from './types.js';
 
 interface NodeRow {
   id: string;
   type: string;
   state: StepState;
-  step: StepView | undefined;
+  step: StepStatus | undefined;
 }
 
 /** Each node's state: its step in the current run, else COMPLETED once the workflow is, else NOT_STARTED. */
-function nodeRows(model: GraphModel, st: StatusDoc | undefined): NodeRow[] {
+function nodeRows(model: GraphModel, st: WorkflowStatus | undefined): NodeRow[] {
   const steps = new Map((st?.steps ?? []).map((x) => [x.id, x]));
   return model.nodes.map((n) => {
     const step = steps.get(n.id);
@@ -48,7 +49,7 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
   const start = async (): Promise<void> => {
     // Template first (alone, it meets the basic-auth prompt), then the status.
     let template = await getTemplate();
-    let status: StatusDoc = await flowd.status(id, { all: true });
+    let status: WorkflowStatus = await flowd.status(id, { all: true });
     if (disposed) return;
     document.title = `flowd · ${template.name}`;
 
@@ -102,7 +103,17 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
         'div',
         { class: 'page-head' },
         h('a', { href: '#/', class: 'back' }, '← Workflows'),
-        h('div', { class: 'title-row' }, h('h1', {}, template.name), stateBadge, h('code', { class: 'muted' }, id), h('span', { class: 'spacer' }), actionMsg, provisionBtn, deprovisionBtn),
+        h(
+          'div',
+          { class: 'title-row' },
+          h('h1', {}, template.name),
+          stateBadge,
+          h('code', { class: 'muted' }, id),
+          h('span', { class: 'spacer' }),
+          actionMsg,
+          provisionBtn,
+          deprovisionBtn,
+        ),
         template.description ? h('p', { class: 'muted' }, template.description) : null,
         h('div', { class: 'progress-row' }, h('span', { class: 'bar wide' }, progressFill), progressText),
       ),
@@ -115,7 +126,20 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
           'div',
           { class: 'split' },
           graphBox,
-          h('div', { class: 'side' }, h('table', { class: 'table compact', 'data-testid': 'steps-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Step'), h('th', {}, 'State'), h('th', {}, 'Started'), h('th', { class: 'num' }, 'Time'))), stepsBody)),
+          h(
+            'div',
+            { class: 'side' },
+            h(
+              'table',
+              { class: 'table compact', 'data-testid': 'steps-table' },
+              h(
+                'thead',
+                {},
+                h('tr', {}, h('th', {}, 'Step'), h('th', {}, 'State'), h('th', {}, 'Started'), h('th', { class: 'num' }, 'Time')),
+              ),
+              stepsBody,
+            ),
+          ),
         ),
       ),
       panel?.element,
@@ -126,7 +150,12 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
           'section',
           { class: 'card' },
           h('div', { class: 'card-head' }, h('h2', {}, 'Resources created')),
-          h('table', { class: 'table compact', 'data-testid': 'resources-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'Step'), h('th', {}, 'Type'), h('th', {}, 'Resource id'))), resourcesBody),
+          h(
+            'table',
+            { class: 'table compact', 'data-testid': 'resources-table' },
+            h('thead', {}, h('tr', {}, h('th', {}, 'Step'), h('th', {}, 'Type'), h('th', {}, 'Resource id'))),
+            resourcesBody,
+          ),
           resourcesNote,
         ),
         template.flow ? analyzeForm(id, template.flow) : null,
@@ -141,8 +170,20 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
           h(
             'tr',
             { 'data-testid': `step-row-${r.id}`, 'data-state': r.state, class: r.state === 'FAILED' ? 'failing' : undefined },
-            h('td', {}, h('span', { class: 'strong' }, r.id), ' ', h('span', { class: 'muted small' }, r.type), r.step?.error ? h('div', { class: 'error-text small clip', title: r.step.error }, r.step.error) : null),
-            h('td', {}, badge(r.state), r.step && r.step.attempt > 1 ? h('div', { class: 'muted small' }, `attempt ${r.step.attempt}`) : null),
+            h(
+              'td',
+              {},
+              h('span', { class: 'strong' }, r.id),
+              ' ',
+              h('span', { class: 'muted small' }, r.type),
+              r.step?.error ? h('div', { class: 'error-text small clip', title: r.step.error }, r.step.error) : null,
+            ),
+            h(
+              'td',
+              {},
+              badge(r.state),
+              r.step && r.step.attempt > 1 ? h('div', { class: 'muted small' }, `attempt ${r.step.attempt}`) : null,
+            ),
             h('td', { class: 'small nowrap' }, clock(r.step?.start_time)),
             h('td', { class: 'num small nowrap' }, duration(stepTime(r, now))),
           ),
@@ -153,7 +194,8 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
     let shownState = status.state;
     const render = (): void => {
       fill(stateBadge, badge(status.state, 'workflow-state'));
-      if (status.state !== shownState && status.state !== 'PROVISIONING' && !actionMsg.classList.contains('error-text')) actionMsg.textContent = '';
+      if (status.state !== shownState && status.state !== 'PROVISIONING' && !actionMsg.classList.contains('error-text'))
+        actionMsg.textContent = '';
       shownState = status.state;
       const rows = nodeRows(model, status);
       for (const r of rows) {
@@ -164,7 +206,10 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
       const done = rows.filter((r) => r.state === 'COMPLETED').length;
       progressFill.style.width = `${rows.length === 0 ? 0 : Math.round((100 * done) / rows.length)}%`;
       progressFill.dataset['state'] = status.state;
-      const took = status.provision_start_time !== undefined && status.provision_end_time !== undefined ? ` · took ${duration(status.provision_end_time - status.provision_start_time)}` : '';
+      const took =
+        status.provision_start_time !== undefined && status.provision_end_time !== undefined
+          ? ` · took ${duration(status.provision_end_time - status.provision_start_time)}`
+          : '';
       progressText.textContent = `${done} of ${rows.length} steps completed${status.provision_start_time ? ` · started ${dateTime(status.provision_start_time)}` : ''}${took}`;
       provisionBtn.disabled = status.state === 'PROVISIONING' || status.state === 'COMPLETED';
       deprovisionBtn.disabled = status.state === 'PROVISIONING' || status.state === 'NOT_STARTED';
@@ -177,17 +222,30 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
           errorBox,
           h('h2', {}, failing.length > 0 ? `Failed at step ${failing.join(', ')}` : 'Error'),
           h('pre', { class: 'code error-text' }, status.error),
-          ...rows.filter((r) => r.step?.error && r.step.error !== status.error).map((r) => h('p', { class: 'small' }, h('b', {}, `${r.id}: `), r.step?.error ?? '')),
+          ...rows
+            .filter((r) => r.step?.error && r.step.error !== status.error)
+            .map((r) => h('p', { class: 'small' }, h('b', {}, `${r.id}: `), r.step?.error ?? '')),
         );
       }
       renderSteps();
       const res = status.resources_created ?? [];
-      fill(resourcesBody, ...res.map((x) => h('tr', { 'data-testid': `resource-${x.resource_id}` }, h('td', {}, x.workflow_step_id), h('td', {}, x.resource_type), h('td', {}, h('code', {}, x.resource_id)))));
+      fill(
+        resourcesBody,
+        ...res.map((x) =>
+          h(
+            'tr',
+            { 'data-testid': `resource-${x.resource_id}` },
+            h('td', {}, x.workflow_step_id),
+            h('td', {}, x.resource_type),
+            h('td', {}, h('code', {}, x.resource_id)),
+          ),
+        ),
+      );
       resourcesNote.textContent = res.length === 0 ? 'Nothing created (yet).' : '';
     };
 
     let reloading = false;
-    const onStatus = (next: StatusDoc): void => {
+    const onStatus = (next: WorkflowStatus): void => {
       status = next;
       // A reprovision may bring nodes this page has not drawn: redraw from the new template.
       if (!reloading && (status.steps ?? []).some((x) => graph?.has(x.id) === false && x.id !== PUBLISH_NODE_ID)) {
@@ -223,8 +281,7 @@ export function workflowPage(root: HTMLElement, id: string): () => void {
       }),
     );
     if (panel) {
-      // The client types the runtime status loosely; the panel reads its services in detail.
-      const showRuntime = (s: unknown): void => panel.update(s as RuntimeStatus | undefined);
+      const showRuntime = (s: RuntimeStatus | undefined): void => panel.update(s);
       disposers.push(
         follow({
           stream: (signal, live) =>

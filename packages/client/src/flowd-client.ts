@@ -12,10 +12,13 @@
  *   await flowd.watchStatus(workflow_id, (e) => console.log(e), signal);
  */
 import type {
+  ApiKeyDeleted,
   ApiKeyInfo,
+  ApiKeyList,
   CreatedApiKey,
   CreateWorkflowResult,
   DeleteWorkflowResult,
+  Deprovisioned,
   JsonObject,
   JsonValue,
   OnFailure,
@@ -33,6 +36,7 @@ import type {
   TaskResult,
   TaskStatus,
   WorkflowOverview,
+  WorkflowOverviewList,
   WorkflowStatus,
   WorkflowSummary,
   WorkflowTemplate,
@@ -167,16 +171,16 @@ export class FlowdClient {
       wait_for_completion_timeout: opts.waitForCompletionTimeout,
     };
     const body = typeof template === 'string' ? { text: template, contentType: contentTypeOf(template, opts.format) } : { json: template };
-    return (await this.#call('POST', FF, { query, ...body })).body as unknown as CreateWorkflowResult;
+    return this.#json<CreateWorkflowResult>('POST', FF, { query, ...body });
   }
 
   async getWorkflow(id: string): Promise<WorkflowTemplate> {
-    return (await this.#call('GET', `${FF}/${enc(id)}`)).body as unknown as WorkflowTemplate;
+    return this.#json<WorkflowTemplate>('GET', `${FF}/${enc(id)}`);
   }
 
   async deleteWorkflow(id: string, opts: { clearStatus?: boolean } = {}): Promise<DeleteWorkflowResult> {
     const query = { clear_status: opts.clearStatus ? 'true' : undefined };
-    return (await this.#call('DELETE', `${FF}/${enc(id)}`, { query })).body as unknown as DeleteWorkflowResult;
+    return this.#json<DeleteWorkflowResult>('DELETE', `${FF}/${enc(id)}`, { query });
   }
 
   /** POST /workflow/{id}/_provision; params go in the body. */
@@ -184,36 +188,36 @@ export class FlowdClient {
     const query = { on_failure: opts.onFailure, wait_for_completion_timeout: opts.waitForCompletionTimeout };
     const params = opts.params ?? {};
     const body = Object.keys(params).length > 0 ? { json: params } : {};
-    return (await this.#call('POST', `${FF}/${enc(id)}/_provision`, { query, ...body })).body as unknown as CreateWorkflowResult;
+    return this.#json<CreateWorkflowResult>('POST', `${FF}/${enc(id)}/_provision`, { query, ...body });
   }
 
   /** POST /workflow/{id}/_deprovision; `allowDelete` names the resources (ids or types) that need consent. */
-  async deprovision(id: string, opts: { allowDelete?: string[] } = {}): Promise<{ workflow_id: string }> {
+  async deprovision(id: string, opts: { allowDelete?: string[] } = {}): Promise<Deprovisioned> {
     const allow = opts.allowDelete?.filter((s) => s !== '') ?? [];
     const query = { allow_delete: allow.length > 0 ? allow.join(',') : undefined };
-    return (await this.#call('POST', `${FF}/${enc(id)}/_deprovision`, { query })).body as unknown as { workflow_id: string };
+    return this.#json<Deprovisioned>('POST', `${FF}/${enc(id)}/_deprovision`, { query });
   }
 
   /** GET /workflow/{id}/_status; `all` adds progress, times, outputs and the steps. */
   async status(id: string, opts: { all?: boolean } = {}): Promise<WorkflowStatus> {
     const query = { all: opts.all ? 'true' : undefined };
-    return (await this.#call('GET', `${FF}/${enc(id)}/_status`, { query })).body as unknown as WorkflowStatus;
+    return this.#json<WorkflowStatus>('GET', `${FF}/${enc(id)}/_status`, { query });
   }
 
   /** GET /workflow/_steps, all step types or the named ones. */
   async steps(names: string[] = []): Promise<StepsListing> {
     const query = { workflow_step: names.length > 0 ? names.join(',') : undefined };
-    return (await this.#call('GET', `${FF}/_steps`, { query })).body as unknown as StepsListing;
+    return this.#json<StepsListing>('GET', `${FF}/_steps`, { query });
   }
 
   /** POST /workflow/_search with an OpenSearch query DSL body. */
   async searchWorkflows(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<WorkflowTemplate>> {
-    return (await this.#call('POST', `${FF}/_search`, { json: body })).body as unknown as SearchResponse<WorkflowTemplate>;
+    return this.#json<SearchResponse<WorkflowTemplate>>('POST', `${FF}/_search`, { json: body });
   }
 
   /** POST /workflow/state/_search. */
   async searchStates(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<StateDocument>> {
-    return (await this.#call('POST', `${FF}/state/_search`, { json: body })).body as unknown as SearchResponse<StateDocument>;
+    return this.#json<SearchResponse<StateDocument>>('POST', `${FF}/state/_search`, { json: body });
   }
 
   /** Every workflow with its state: both searches (match_all) joined by id, newest change first. */
@@ -246,7 +250,7 @@ export class FlowdClient {
    */
   async watchStatus(id: string, onEvent: (event: StatusStreamEvent) => void, signal?: AbortSignal): Promise<void> {
     await this.#stream(`${FF}/${enc(id)}/_status`, 'management', signal, (m, url) => {
-      if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as WorkflowStatus });
+      if (m.event === 'status') onEvent({ type: 'status', status: parseJson<WorkflowStatus>(m.data, url) });
       else if (m.event === 'deleted') onEvent({ type: 'deleted', workflowId: id });
     });
   }
@@ -255,7 +259,7 @@ export class FlowdClient {
 
   /** GET /_flowd/workflows: every workflow the caller may see, with state and step progress, newest change first. */
   async workflowOverview(): Promise<WorkflowOverview[]> {
-    return ((await this.#call('GET', OVERVIEW)).body as unknown as { workflows: WorkflowOverview[] }).workflows;
+    return (await this.#json<WorkflowOverviewList>('GET', OVERVIEW)).workflows;
   }
 
   /**
@@ -264,28 +268,28 @@ export class FlowdClient {
    */
   async watchWorkflowOverview(onRows: (rows: WorkflowOverview[]) => void, signal?: AbortSignal): Promise<void> {
     await this.#stream(OVERVIEW, 'management', signal, (m, url) => {
-      if (m.event === 'workflows') onRows((parseJson(m.data, url) as unknown as { workflows: WorkflowOverview[] }).workflows);
+      if (m.event === 'workflows') onRows(parseJson<WorkflowOverviewList>(m.data, url).workflows);
     });
   }
 
   // ---- API keys (admin) ----
 
   async createApiKey(opts: { name: string; workflowIds: string[] }): Promise<CreatedApiKey> {
-    return (await this.#call('POST', KEYS, { json: { name: opts.name, workflow_ids: opts.workflowIds } })).body as unknown as CreatedApiKey;
+    return this.#json<CreatedApiKey>('POST', KEYS, { json: { name: opts.name, workflow_ids: opts.workflowIds } });
   }
 
   async listApiKeys(): Promise<ApiKeyInfo[]> {
-    return ((await this.#call('GET', KEYS)).body as unknown as { api_keys: ApiKeyInfo[] }).api_keys;
+    return (await this.#json<ApiKeyList>('GET', KEYS)).api_keys;
   }
 
-  async revokeApiKey(keyId: string): Promise<{ id: string; deleted: boolean }> {
-    return (await this.#call('DELETE', `${KEYS}/${enc(keyId)}`)).body as unknown as { id: string; deleted: boolean };
+  async revokeApiKey(keyId: string): Promise<ApiKeyDeleted> {
+    return this.#json<ApiKeyDeleted>('DELETE', `${KEYS}/${enc(keyId)}`);
   }
 
   /** A new key value; with `gracePeriod` (e.g. "1h") the old one keeps working meanwhile. */
   async rotateApiKey(keyId: string, opts: { gracePeriod?: string } = {}): Promise<CreatedApiKey> {
     const json = opts.gracePeriod !== undefined ? { grace_period: opts.gracePeriod } : {};
-    return (await this.#call('POST', `${KEYS}/${enc(keyId)}/_rotate`, { json })).body as unknown as CreatedApiKey;
+    return this.#json<CreatedApiKey>('POST', `${KEYS}/${enc(keyId)}/_rotate`, { json });
   }
 
   // ---- runtime (NL Flow API, X-API-KEY) ----
@@ -298,7 +302,7 @@ export class FlowdClient {
     const basic = opts.auth === 'basic';
     try {
       const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
-      return (await this.#call('GET', path, { api: basic ? 'management' : 'runtime' })).body as unknown as RuntimeStatus;
+      return await this.#json<RuntimeStatus>('GET', path, { api: basic ? 'management' : 'runtime' });
     } catch (e) {
       if (e instanceof FlowdClientError && e.status === 404 && (basic || e.body === undefined)) return undefined;
       throw e;
@@ -311,17 +315,23 @@ export class FlowdClient {
    * the stream ends there; with `auth: 'basic'` it stays open and reports the flow when it is
    * published again. Resolves and rejects as `watchStatus`.
    */
-  async watchRuntimeStatus(id: string, onEvent: (event: RuntimeStreamEvent) => void, signal?: AbortSignal, opts: { auth?: RuntimeAuth } = {}): Promise<void> {
+  async watchRuntimeStatus(
+    id: string,
+    onEvent: (event: RuntimeStreamEvent) => void,
+    signal?: AbortSignal,
+    opts: { auth?: RuntimeAuth } = {},
+  ): Promise<void> {
     const basic = opts.auth === 'basic';
     const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
     try {
       await this.#stream(path, basic ? 'management' : 'runtime', signal, (m, url) => {
-        if (m.event === 'status') onEvent({ type: 'status', status: parseJson(m.data, url) as unknown as RuntimeStatus });
+        if (m.event === 'status') onEvent({ type: 'status', status: parseJson<RuntimeStatus>(m.data, url) });
         else if (m.event === 'unpublished') onEvent({ type: 'unpublished', workflowId: id });
       });
     } catch (e) {
       // The runtime API answers 404 with no body for a flow that is not published.
-      if (!basic && e instanceof FlowdClientError && e.status === 404 && e.body === undefined) onEvent({ type: 'unpublished', workflowId: id });
+      if (!basic && e instanceof FlowdClientError && e.status === 404 && e.body === undefined)
+        onEvent({ type: 'unpublished', workflowId: id });
       else throw e;
     }
   }
@@ -330,17 +340,24 @@ export class FlowdClient {
    * POST action/analyze: the flow's output (SYNC; an ASYNC flow submits, waits and returns).
    * With `auth: 'basic'` the management login runs it instead of the API key.
    */
-  async analyze(id: string, input: JsonObject, opts: { verbose?: boolean; correlationId?: string; auth?: RuntimeAuth; signal?: AbortSignal } = {}): Promise<JsonValue> {
+  async analyze(
+    id: string,
+    input: JsonObject,
+    opts: { verbose?: boolean; correlationId?: string; auth?: RuntimeAuth; signal?: AbortSignal } = {},
+  ): Promise<JsonValue> {
     const headers: Record<string, string> = opts.correlationId !== undefined ? { 'x-correlation-id': opts.correlationId } : {};
     const signal = opts.signal ? { signal: opts.signal } : {};
-    if (opts.auth === 'basic') return (await this.#call('POST', `${OVERVIEW}/${enc(id)}/analyze`, { json: input, headers, ...signal })).body ?? null;
+    if (opts.auth === 'basic')
+      return (await this.#call('POST', `${OVERVIEW}/${enc(id)}/analyze`, { json: input, headers, ...signal })).body ?? null;
     const query = { verboseErrorOutput: opts.verbose ? 'true' : undefined };
-    return (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers, ...signal })).body ?? null;
+    return (
+      (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers, ...signal })).body ?? null
+    );
   }
 
   async submitTask(id: string, input: JsonObject, opts: { idempotencyKey?: string } = {}): Promise<TaskInfo> {
     const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
-    return (await this.#call('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers })).body as unknown as TaskInfo;
+    return this.#json<TaskInfo>('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers });
   }
 
   /**
@@ -350,13 +367,15 @@ export class FlowdClient {
    */
   async submitTasks(id: string, items: TaskBatchItem[], opts: { idempotencyKey?: string } = {}): Promise<TaskBatchResult> {
     const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
-    const json = { tasks: items.map((t) => ({ input: t.input, ...(t.idempotencyKey !== undefined ? { idempotencyKey: t.idempotencyKey } : {}) })) };
-    return (await this.#call('POST', `${RT}/${enc(id)}/task/batch`, { api: 'runtime', json, headers })).body as unknown as TaskBatchResult;
+    const json = {
+      tasks: items.map((t) => ({ input: t.input, ...(t.idempotencyKey !== undefined ? { idempotencyKey: t.idempotencyKey } : {}) })),
+    };
+    return this.#json<TaskBatchResult>('POST', `${RT}/${enc(id)}/task/batch`, { api: 'runtime', json, headers });
   }
 
   /** GET task/{taskId}; with `wait` (e.g. "30s") a long poll that answers once the task ends. */
   async taskStatus(id: string, taskId: string, opts: { wait?: string } = {}): Promise<TaskInfo> {
-    return (await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime', query: { wait: opts.wait } })).body as unknown as TaskInfo;
+    return this.#json<TaskInfo>('GET', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime', query: { wait: opts.wait } });
   }
 
   async taskResult(id: string, taskId: string): Promise<TaskResult> {
@@ -374,12 +393,12 @@ export class FlowdClient {
       limit: opts.limit !== undefined ? String(opts.limit) : undefined,
       cursor: opts.cursor,
     };
-    return (await this.#call('GET', `${RT}/${enc(id)}/task`, { api: 'runtime', query })).body as unknown as TaskList;
+    return this.#json<TaskList>('GET', `${RT}/${enc(id)}/task`, { api: 'runtime', query });
   }
 
   /** DELETE task/{taskId}: cancels a queued or running task, then deletes it. */
   async deleteTask(id: string, taskId: string): Promise<TaskDeleted> {
-    return (await this.#call('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' })).body as unknown as TaskDeleted;
+    return this.#json<TaskDeleted>('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' });
   }
 
   // ---- plumbing ----
@@ -394,7 +413,14 @@ export class FlowdClient {
   #auth(api: Api): Record<string, string> {
     if (api === 'runtime') {
       if (this.#apiKey === undefined || this.#apiKey === '') {
-        throw new FlowdClientError({ status: 0, kind: 'missing_credentials', message: 'the runtime API needs an API key (X-API-KEY)', api, method: '', url: this.url });
+        throw new FlowdClientError({
+          status: 0,
+          kind: 'missing_credentials',
+          message: 'the runtime API needs an API key (X-API-KEY)',
+          api,
+          method: '',
+          url: this.url,
+        });
       }
       return { 'x-api-key': this.#apiKey };
     }
@@ -421,12 +447,19 @@ export class FlowdClient {
       let skipRepeat = reopened;
       let outcome: StreamOutcome;
       try {
-        outcome = await this.#streamOnce(url, api, signal, reopened, () => (failures = 0), (m) => {
-          const repeat = skipRepeat && last !== undefined && m.event === last.event && m.data === last.data;
-          skipRepeat = false;
-          last = m;
-          if (!repeat) onMessage(m, url);
-        });
+        outcome = await this.#streamOnce(
+          url,
+          api,
+          signal,
+          reopened,
+          () => (failures = 0),
+          (m) => {
+            const repeat = skipRepeat && last !== undefined && m.event === last.event && m.data === last.data;
+            skipRepeat = false;
+            last = m;
+            if (!repeat) onMessage(m, url);
+          },
+        );
       } catch (e) {
         // The first connection's failures are the caller's to see; a reopened one is retried.
         if (!reopened || !(e instanceof FlowdClientError) || e.kind !== 'connection' || failures >= RECONNECT_TRIES) throw e;
@@ -442,7 +475,14 @@ export class FlowdClient {
   }
 
   /** One connection of #stream: how it ended (or throws). `opened` runs once the server accepted it. */
-  async #streamOnce(url: string, api: Api, signal: AbortSignal | undefined, reopened: boolean, opened: () => void, onMessage: (m: SseMessage) => void): Promise<StreamOutcome> {
+  async #streamOnce(
+    url: string,
+    api: Api,
+    signal: AbortSignal | undefined,
+    reopened: boolean,
+    opened: () => void,
+    onMessage: (m: SseMessage) => void,
+  ): Promise<StreamOutcome> {
     const res = await this.#send('GET', url, { ...this.#auth(api), accept: 'text/event-stream' }, undefined, api, signal);
     if (!res) return 'ended'; // aborted before an answer
     if (!res.ok) {
@@ -451,7 +491,15 @@ export class FlowdClient {
       if (reopened && res.status === 401) throw this.#revoked(api, url, err.message);
       throw err;
     }
-    if (!res.body) throw new FlowdClientError({ status: res.status, kind: 'bad_response', message: 'the event stream has no body', api, method: 'GET', url });
+    if (!res.body)
+      throw new FlowdClientError({
+        status: res.status,
+        kind: 'bad_response',
+        message: 'the event stream has no body',
+        api,
+        method: 'GET',
+        url,
+      });
     opened();
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -498,6 +546,14 @@ export class FlowdClient {
     });
   }
 
+  /**
+   * A call's JSON body, as the type the route's schema declares (the server serializes every
+   * answer from that schema: src/server/contract/, wire-types.ts).
+   */
+  async #json<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    return (await this.#call(method, path, opts)).body as T;
+  }
+
   async #call(method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
     const api = opts.api ?? 'management';
     const url = this.#url(path, opts.query);
@@ -518,12 +574,27 @@ export class FlowdClient {
   }
 
   /** fetch, with "no answer" turned into a connection error (undefined when `signal` aborted it). */
-  async #send(method: string, url: string, headers: Record<string, string>, body: string | undefined, api: Api, signal?: AbortSignal): Promise<Response | undefined> {
+  async #send(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    api: Api,
+    signal?: AbortSignal,
+  ): Promise<Response | undefined> {
     try {
       return await this.#fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
     } catch (e) {
       if (signal?.aborted) return undefined;
-      throw new FlowdClientError({ status: 0, kind: 'connection', message: `cannot reach flowd at ${this.url}: ${describeCause(e)}`, api, method, url, cause: e });
+      throw new FlowdClientError({
+        status: 0,
+        kind: 'connection',
+        message: `cannot reach flowd at ${this.url}: ${describeCause(e)}`,
+        api,
+        method,
+        url,
+        cause: e,
+      });
     }
   }
 
@@ -535,7 +606,15 @@ export class FlowdClient {
     } catch {
       body = undefined;
     }
-    return new FlowdClientError({ status: res.status, kind: 'http', message: serverMessage(body, text, res.status), body, api, method, url });
+    return new FlowdClientError({
+      status: res.status,
+      kind: 'http',
+      message: serverMessage(body, text, res.status),
+      body,
+      api,
+      method,
+      url,
+    });
   }
 }
 
@@ -551,11 +630,19 @@ function contentTypeOf(text: string, format: 'json' | 'yaml' | undefined): strin
   return f === 'json' ? 'application/json' : 'application/yaml';
 }
 
-function parseJson(text: string, url: string): JsonValue {
+/** JSON text the server wrote from a route schema, as that schema's type. */
+function parseJson<T = JsonValue>(text: string, url: string): T {
   try {
-    return JSON.parse(text) as JsonValue;
+    return JSON.parse(text) as T;
   } catch {
-    throw new FlowdClientError({ status: 0, kind: 'bad_response', message: `the answer from ${url} is not JSON: ${text.slice(0, 200)}`, api: 'management', method: '', url });
+    throw new FlowdClientError({
+      status: 0,
+      kind: 'bad_response',
+      message: `the answer from ${url} is not JSON: ${text.slice(0, 200)}`,
+      api: 'management',
+      method: '',
+      url,
+    });
   }
 }
 

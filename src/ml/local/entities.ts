@@ -148,8 +148,8 @@ export const entitiesModel: LocalModelSpec = {
   packages: ['wink-nlp', 'wink-eng-lite-web-model', 'compromise'],
   async load(): Promise<LoadedLocalModel> {
     const engine = await loadWink();
-    // `require` gets compromise's single-file CommonJS bundle; its ESM entry is ~450 source
-    // modules, 2-3× slower to load. Same library, same version, same typings.
+    // `require` gets compromise's single-file CommonJS bundle; its ESM entry is hundreds of
+    // source modules, much slower to load. Same library, same version, same typings.
     const nlpFn = createRequire(import.meta.url)('compromise') as typeof compromiseFn;
     const nlp: Compromise = (text) => nlpFn(text);
     // The first parse builds compromise's lexicon caches (~tens of ms); pay it here, not on a request.

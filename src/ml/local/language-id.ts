@@ -26,15 +26,73 @@ const TOP_CANDIDATES = 3;
  * with no 639-1 code (ceb, bho, ilo, …) keep their three-letter code.
  */
 const ISO_639_1: Readonly<Record<string, string>> = {
-  amh: 'am', arb: 'ar', azj: 'az', bel: 'be', ben: 'bn', bos: 'bs', bul: 'bg', ces: 'cs',
-  ckb: 'ku', cmn: 'zh', deu: 'de', ell: 'el', eng: 'en', fra: 'fr', fuv: 'ff', guj: 'gu',
-  hau: 'ha', hin: 'hi', hrv: 'hr', hun: 'hu', ibo: 'ig', ind: 'id', ita: 'it', jav: 'jv',
-  jpn: 'ja', kan: 'kn', kaz: 'kk', kin: 'rw', koi: 'kv', kor: 'ko', lin: 'ln', mal: 'ml',
-  mar: 'mr', mya: 'my', nld: 'nl', npi: 'ne', nya: 'ny', pan: 'pa', pbu: 'ps', pes: 'fa',
-  plt: 'mg', pol: 'pl', por: 'pt', qug: 'qu', ron: 'ro', run: 'rn', rus: 'ru', sin: 'si',
-  som: 'so', spa: 'es', srp: 'sr', sun: 'su', swe: 'sv', swh: 'sw', tam: 'ta', tel: 'te',
-  tgl: 'tl', tha: 'th', tur: 'tr', ukr: 'uk', urd: 'ur', uzn: 'uz', vie: 'vi', yor: 'yo',
-  zlm: 'ms', zul: 'zu', zyb: 'za',
+  amh: 'am',
+  arb: 'ar',
+  azj: 'az',
+  bel: 'be',
+  ben: 'bn',
+  bos: 'bs',
+  bul: 'bg',
+  ces: 'cs',
+  ckb: 'ku',
+  cmn: 'zh',
+  deu: 'de',
+  ell: 'el',
+  eng: 'en',
+  fra: 'fr',
+  fuv: 'ff',
+  guj: 'gu',
+  hau: 'ha',
+  hin: 'hi',
+  hrv: 'hr',
+  hun: 'hu',
+  ibo: 'ig',
+  ind: 'id',
+  ita: 'it',
+  jav: 'jv',
+  jpn: 'ja',
+  kan: 'kn',
+  kaz: 'kk',
+  kin: 'rw',
+  koi: 'kv',
+  kor: 'ko',
+  lin: 'ln',
+  mal: 'ml',
+  mar: 'mr',
+  mya: 'my',
+  nld: 'nl',
+  npi: 'ne',
+  nya: 'ny',
+  pan: 'pa',
+  pbu: 'ps',
+  pes: 'fa',
+  plt: 'mg',
+  pol: 'pl',
+  por: 'pt',
+  qug: 'qu',
+  ron: 'ro',
+  run: 'rn',
+  rus: 'ru',
+  sin: 'si',
+  som: 'so',
+  spa: 'es',
+  srp: 'sr',
+  sun: 'su',
+  swe: 'sv',
+  swh: 'sw',
+  tam: 'ta',
+  tel: 'te',
+  tgl: 'tl',
+  tha: 'th',
+  tur: 'tr',
+  ukr: 'uk',
+  urd: 'ur',
+  uzn: 'uz',
+  vie: 'vi',
+  yor: 'yo',
+  zlm: 'ms',
+  zul: 'zu',
+  zyb: 'za',
 };
 
 /** The two-letter code when ISO 639-1 has one, else the three-letter code (`und` stays). */
@@ -78,7 +136,9 @@ function identify(francAll: FrancAll, text: string, parameters: JsonObject): Jso
 function toIso6393(code: string): string[] {
   const c = code.toLowerCase();
   if (c.length !== 2) return [c];
-  const matches = Object.entries(ISO_639_1).filter(([, two]) => two === c).map(([three]) => three);
+  const matches = Object.entries(ISO_639_1)
+    .filter(([, two]) => two === c)
+    .map(([three]) => three);
   return matches.length > 0 ? matches : [c];
 }
 

@@ -1,6 +1,6 @@
 /**
  * One shared wink-nlp instance for every local model that uses it (sentences, tokens,
- * entities). Building it parses the packaged English model (~100 ms and a few MB of heap), so
+ * entities). Building it parses the packaged English model (slow, and megabytes of heap), so
  * it is done once per process (per worker thread), lazily, on the first `load()` that needs it;
  * merely importing the registry costs nothing.
  *
@@ -13,7 +13,7 @@ import { locate } from './util.js';
 /**
  * Only the stages flowd's models read: sentence boundaries, part of speech (also needed by the
  * lemmatizer) and entities. Leaving out negation, sentiment and custom entities makes
- * `readDoc` about 3× faster.
+ * `readDoc` several times faster.
  */
 const PIPE = ['sbd', 'pos', 'ner'];
 
@@ -51,44 +51,47 @@ function pickIts(helpers: ItsHelpers): Its {
 }
 
 export class WinkDoc {
-  private offsets: Array<[number, number]> | undefined;
-  private valueList: string[] | undefined;
+  #offsets: Array<[number, number]> | undefined;
+  #valueList: string[] | undefined;
+  readonly #doc: Document;
+  readonly #its: Its;
+  readonly text: string;
 
-  constructor(
-    private readonly doc: Document,
-    private readonly its: Its,
-    readonly text: string,
-  ) {}
+  constructor(doc: Document, its: Its, text: string) {
+    this.#doc = doc;
+    this.#its = its;
+    this.text = text;
+  }
 
   /** Token texts, exactly as they appear in the input (contractions are split: "ca", "n't"). */
   values(): string[] {
-    this.valueList ??= this.doc.tokens().out(this.its.value);
-    return this.valueList;
+    this.#valueList ??= this.#doc.tokens().out(this.#its.value);
+    return this.#valueList;
   }
 
   /** wink token types: word, number, punctuation, email, url, emoji, tabCRLF, … */
   types(): string[] {
-    return this.doc.tokens().out(this.its.type);
+    return this.#doc.tokens().out(this.#its.type);
   }
 
   /** Universal POS tags (NOUN, VERB, PROPN, …). */
   pos(): string[] {
-    return this.doc.tokens().out(this.its.pos);
+    return this.#doc.tokens().out(this.#its.pos);
   }
 
   lemmas(): string[] {
-    return this.doc.tokens().out(this.its.lemma);
+    return this.#doc.tokens().out(this.#its.lemma);
   }
 
   stopWords(): boolean[] {
-    return toBooleans(this.doc.tokens().out(this.its.stopWordFlag));
+    return toBooleans(this.#doc.tokens().out(this.#its.stopWordFlag));
   }
 
   /** [start, end) character offsets of every token in `text`. */
   spans(): Array<[number, number]> {
-    if (this.offsets) return this.offsets;
+    if (this.#offsets) return this.#offsets;
     const values = this.values();
-    const spaces = this.doc.tokens().out(this.its.precedingSpaces);
+    const spaces = this.#doc.tokens().out(this.#its.precedingSpaces);
     const out: Array<[number, number]> = [];
     let cursor = 0;
     for (let i = 0; i < values.length; i++) {
@@ -98,14 +101,14 @@ export class WinkDoc {
       out.push([start, start + value.length]);
       cursor = start + value.length;
     }
-    this.offsets = out;
+    this.#offsets = out;
     return out;
   }
 
   sentences(): TokenRange[] {
     const out: TokenRange[] = [];
-    this.doc.sentences().each((s: ItemSentence) => {
-      const range = toRange(s.out(this.its.span));
+    this.#doc.sentences().each((s: ItemSentence) => {
+      const range = toRange(s.out(this.#its.span));
       if (range) out.push(range);
     });
     return out;
@@ -113,9 +116,9 @@ export class WinkDoc {
 
   entities(): WinkEntity[] {
     const out: WinkEntity[] = [];
-    this.doc.entities().each((e: ItemEntity) => {
-      const range = toRange(e.out(this.its.span));
-      const type = e.out(this.its.type);
+    this.#doc.entities().each((e: ItemEntity) => {
+      const range = toRange(e.out(this.#its.span));
+      const type = e.out(this.#its.type);
       if (range) out.push({ ...range, type });
     });
     return out;
@@ -146,10 +149,7 @@ export function loadWink(): Promise<WinkEngine> {
 }
 
 async function build(): Promise<WinkEngine> {
-  const [{ default: winkNLP }, { default: model }] = await Promise.all([
-    import('wink-nlp'),
-    import('wink-eng-lite-web-model'),
-  ]);
+  const [{ default: winkNLP }, { default: model }] = await Promise.all([import('wink-nlp'), import('wink-eng-lite-web-model')]);
   const nlp: WinkMethods = winkNLP(model, PIPE);
   const its = pickIts(nlp.its);
   // The first document warms wink's lazily built caches; pay that here, not on a request.

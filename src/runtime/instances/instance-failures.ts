@@ -2,7 +2,7 @@
  * Why a service instance ended badly (Kubernetes-style termination reasons) and the errors its
  * requests get, worded once: what happened, to which instance of which block, and what to do.
  */
-import { stepFailure } from '../../errors.js';
+import { stepFailure, timeoutError, unavailable } from '../../errors.js';
 import type { FlowdError } from '../../errors.js';
 
 /** Why an instance ended badly (Kubernetes-style termination reasons). */
@@ -42,7 +42,11 @@ export function exitFailure(i: FailingInstance, loading: boolean, err: Error | u
         'it is being replaced. Raise the block memory or make it use less for this input.',
     };
   }
-  return { reason: 'Crashed', code: 'instance.crashed', message: `Instance ${i.name} of block "${i.blockId}" crashed (${cause}); it is being replaced.` };
+  return {
+    reason: 'Crashed',
+    code: 'instance.crashed',
+    message: `Instance ${i.name} of block "${i.blockId}" crashed (${cause}); it is being replaced.`,
+  };
 }
 
 /** The worker held more ArrayBuffer memory than the block's `memory` (measured in the worker). */
@@ -81,33 +85,31 @@ export function hungFailure(i: FailingInstance, silentMs: number, running: boole
 
 /** The request that was running when the worker went silent past the block timeout. */
 export function blockTimeoutError(i: FailingInstance): FlowdError {
-  return stepFailure(
+  // Not retryable: the same input would time out again.
+  return timeoutError(
     `Block "${i.blockId}" did not finish within its timeout of ${i.timeoutMs} ms, so its instance was restarted; ` +
       'look for an endless loop or a blocking wait, or raise the block timeout.',
-    { code: 'block.timeout', node: i.blockId, status: 504, retryable: false },
+    { code: 'block.timeout', node: i.blockId, retryable: false },
   );
 }
 
 /** What the requests held by a failed instance get (retryable: another instance may answer). */
 export function failureError(i: FailingInstance, f: InstanceFailure): FlowdError {
-  return stepFailure(f.message, { code: f.code, node: i.blockId, retryable: true, status: f.reason === 'LoadFailed' ? 500 : 503 });
+  const opts = { code: f.code, node: i.blockId, retryable: true };
+  return f.reason === 'LoadFailed' ? stepFailure(f.message, opts) : unavailable(f.message, opts);
 }
 
 export function stoppedError(i: FailingInstance): FlowdError {
-  return stepFailure(`Instance ${i.name} of block "${i.blockId}" was stopped before it answered; retry the request.`, {
+  return unavailable(`Instance ${i.name} of block "${i.blockId}" was stopped before it answered; retry the request.`, {
     code: 'instance.stopped',
     node: i.blockId,
-    retryable: true,
-    status: 503,
   });
 }
 
 export function notReadyError(i: FailingInstance, state: string, failure: InstanceFailure | undefined): FlowdError {
-  if (failure) return stepFailure(failure.message, { code: failure.code, node: i.blockId, retryable: true, status: 503 });
-  return stepFailure(`Instance ${i.name} of block "${i.blockId}" is ${state}, not Ready; send the request to a ready instance.`, {
+  if (failure) return unavailable(failure.message, { code: failure.code, node: i.blockId });
+  return unavailable(`Instance ${i.name} of block "${i.blockId}" is ${state}, not Ready; send the request to a ready instance.`, {
     code: 'instance.not_ready',
     node: i.blockId,
-    retryable: true,
-    status: 503,
   });
 }

@@ -2,11 +2,12 @@
  * The messages between a service instance (parent side, instance.ts) and its worker thread
  * (instance-worker.ts). The block to load travels once, as `workerData`; after that every
  * message is a small plain object: requests are named by an integer id (no closures, no
- * strings to allocate per request), because the SYNC path pushes tens of thousands of them
- * a second through each hop and structured cloning is paid on both sides.
+ * strings to allocate per request), because the SYNC path pushes a great many of them
+ * through each hop and structured cloning is paid on both sides.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { BlockLimits } from '../../blocks/block.js';
+import type { SerializedError } from '../../errors.js';
 import type { JsonObject, JsonValue } from '../../util/json.js';
 
 /** `workerData` of an instance worker: the load request. */
@@ -17,15 +18,6 @@ export interface InstanceLoadData {
   config: JsonObject;
   prepared: JsonObject;
   limits: BlockLimits;
-}
-
-/** An error as it crosses the thread boundary (FlowdError fields when the block threw one). */
-export interface WireError {
-  message: string;
-  code: string;
-  retryable: boolean;
-  /** HTTP status the block asked for (FlowdError.status), when it threw a FlowdError. */
-  status?: number;
 }
 
 // ---- parent → worker (and worker → worker, for `run` along a chain) ----
@@ -105,7 +97,8 @@ export interface LoadingMessage {
 }
 export interface LoadErrorMessage {
   type: 'load_error';
-  error: WireError;
+  /** The FlowdError the load failed with (rebuilt as the same one on the parent side). */
+  error: SerializedError;
 }
 export interface ResultMessage {
   type: 'result';
@@ -115,7 +108,8 @@ export interface ResultMessage {
 export interface ErrorMessage {
   type: 'error';
   id: number;
-  error: WireError;
+  /** The FlowdError the run failed with (rebuilt as the same one on the parent side). */
+  error: SerializedError;
 }
 export interface PongMessage {
   type: 'pong';

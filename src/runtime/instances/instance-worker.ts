@@ -19,30 +19,16 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlockRunContext, BlockRunner } from '../../blocks/block.js';
-import { getBlockType } from '../../blocks/block-registry.js';
+import { builtinBlockRegistry } from '../../blocks/block-registry.js';
+import { serializeError, stepFailure, unavailable } from '../../errors.js';
 import type { JsonValue } from '../../util/json.js';
-import type { BatchMessage, FromWorker, InstanceLoadData, ProbeMessage, RunMessage, ToNextWorker, ToWorker, WireError } from './instance-protocol.js';
+import type { BatchMessage, FromWorker, InstanceLoadData, ProbeMessage, RunMessage, ToNextWorker, ToWorker } from './instance-protocol.js';
 import { MessageBatcher, unbatch } from './message-batcher.js';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan, reasonOf, tooDeepOutput, uncloneableOutput } from './message-limits.js';
 
-/** ArrayBuffer memory is measured after a run at most this often (a measure costs ~4 µs). */
+/** ArrayBuffer memory is measured after a run at most this often (measuring costs about as much as a short run). */
 const MEMORY_CHECK_MS = 10;
 const MB = 1024 * 1024;
-
-/** Duck-typed so errors from other copies of FlowdError (a custom module, a bundle) keep their fields. */
-function toWireError(e: unknown, fallbackCode: string): WireError {
-  if (e instanceof Error || (typeof e === 'object' && e !== null)) {
-    const r = e as { message?: unknown; code?: unknown; retryable?: unknown; status?: unknown };
-    const wire: WireError = {
-      message: typeof r.message === 'string' && r.message !== '' ? r.message : safeJson(e),
-      code: typeof r.code === 'string' && r.code !== '' ? r.code : fallbackCode,
-      retryable: r.retryable === true,
-    };
-    if (typeof r.status === 'number') wire.status = r.status;
-    return wire;
-  }
-  return { message: String(e), code: fallbackCode, retryable: false };
-}
 
 function safeJson(v: unknown): string {
   try {
@@ -54,7 +40,7 @@ function safeJson(v: unknown): string {
 
 interface Pending {
   id: number;
-  /** Made when the block first reads its signal: an AbortController costs ~5 µs, more than a typical js run, and js blocks never read it. */
+  /** Made when the block first reads its signal: an AbortController costs more than a typical js run, and js blocks never read it. */
   controller: AbortController | undefined;
   startedAt: number;
 }
@@ -68,7 +54,14 @@ function main(): void {
   const toParent = new MessageBatcher<FromWorker>(port, (m, e): FromWorker | undefined => {
     // Only an answer can be too big to clone; the request still gets one in its place, small enough.
     if (m.type === 'result') return { type: 'error', id: m.id, error: uncloneableOutput(blockId, e) };
-    if (m.type === 'error') return { type: 'error', id: m.id, error: { message: `Block "${blockId}" failed with an error that cannot be passed on (${reasonOf(e)}).`, code: m.error.code, retryable: false } };
+    if (m.type === 'error')
+      return {
+        type: 'error',
+        id: m.id,
+        error: stepFailure(`Block "${blockId}" failed with an error that cannot be passed on (${reasonOf(e)}).`, {
+          code: m.error.code,
+        }).toJSON(),
+      };
     return undefined;
   });
   const post = (m: FromWorker): void => toParent.send(m);
@@ -104,7 +97,7 @@ function main(): void {
     const message =
       `Block "${blockId}" holds ${usedMb} MB of ArrayBuffer/typed-array memory after this input, over its memory limit of ${data.limits.memoryMb ?? '?'} MB; ` +
       'its instance was stopped and is being replaced. Raise the block memory or make it hold less.';
-    post({ type: 'error', id, error: { message, code: 'instance.out_of_memory', retryable: false } });
+    post({ type: 'error', id, error: stepFailure(message, { code: 'instance.out_of_memory' }).toJSON() });
     outOfMemory(usedMb);
     return false;
   };
@@ -126,7 +119,7 @@ function main(): void {
       settle(p);
       const message = `Block "${data.blockId}" did not finish within its timeout of ${timeoutMs} ms; raise the block timeout or make it faster.`;
       p.controller?.abort(new Error(message));
-      post({ type: 'error', id: p.id, error: { message, code: 'block.timeout', retryable: false, status: 504 } });
+      post({ type: 'error', id: p.id, error: stepFailure(message, { code: 'block.timeout', status: 504 }).toJSON() });
     }
     armDeadline();
   };
@@ -139,7 +132,14 @@ function main(): void {
 
   const run = (m: RunMessage): void => {
     if (!runner || closing) {
-      post({ type: 'error', id: m.id, error: { message: `Block "${data.blockId}" is not loaded in this instance.`, code: 'instance.not_ready', retryable: true } });
+      post({
+        type: 'error',
+        id: m.id,
+        error: stepFailure(`Block "${data.blockId}" is not loaded in this instance.`, {
+          code: 'instance.not_ready',
+          retryable: true,
+        }).toJSON(),
+      });
       return;
     }
     const p: Pending = { id: m.id, controller: undefined, startedAt: performance.now() };
@@ -167,7 +167,13 @@ function main(): void {
         // A chain: hand the output straight to the next block's worker (no parent hop).
         const link = links.get(next[0] as number);
         if (!link) {
-          post({ type: 'error', id: m.id, error: { message: `Block "${data.blockId}" lost its link to the next block; retry the request.`, code: 'instance.link_lost', retryable: true, status: 503 } });
+          post({
+            type: 'error',
+            id: m.id,
+            error: unavailable(`Block "${data.blockId}" lost its link to the next block; retry the request.`, {
+              code: 'instance.link_lost',
+            }).toJSON(),
+          });
           return;
         }
         const fwd: RunMessage = { type: 'run', id: m.id, input: output };
@@ -176,7 +182,7 @@ function main(): void {
         link.out.send(fwd);
       },
       (e: unknown) => {
-        if (settle(p) && memoryOk(m.id)) post({ type: 'error', id: m.id, error: toWireError(e, 'block.failed') });
+        if (settle(p) && memoryOk(m.id)) post({ type: 'error', id: m.id, error: serializeError(e, 'block.failed') });
       },
     );
   };
@@ -261,8 +267,12 @@ function main(): void {
 
   void (async () => {
     try {
-      const type = getBlockType(data.blockType);
-      if (!type) throw Object.assign(new Error(`Unknown block type "${data.blockType}" for block "${data.blockId}".`), { code: 'block.unknown_type' });
+      // A worker thread has its own module graph: it builds the builtin set for the one block it runs.
+      const type = builtinBlockRegistry().get(data.blockType);
+      if (!type)
+        throw Object.assign(new Error(`Unknown block type "${data.blockType}" for block "${data.blockId}".`), {
+          code: 'block.unknown_type',
+        });
       if (type.loadWithinTimeout === true && timeoutMs > 0) {
         // The parent times the load from here; `ready` leaves at the end of a turn, after
         // every promise callback the block's code scheduled, so those are timed too.
@@ -278,7 +288,7 @@ function main(): void {
       }
       if (!closing) post({ type: 'ready' });
     } catch (e) {
-      post({ type: 'load_error', error: toWireError(e, 'block.load_failed') });
+      post({ type: 'load_error', error: serializeError(e, 'block.load_failed') });
     }
   })();
 }

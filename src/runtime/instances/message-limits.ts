@@ -7,9 +7,8 @@
  * receiver then only gets a `messageerror` without the message, so a block's output is checked
  * against a depth every receiver can read before it leaves its worker.
  */
-import type { FlowdError } from '../../errors.js';
 import { stepFailure, validationError } from '../../errors.js';
-import type { WireError } from './instance-protocol.js';
+import type { FlowdError, SerializedError } from '../../errors.js';
 
 /**
  * Deepest nesting of objects and arrays a block's output may have. The main thread reads
@@ -44,21 +43,21 @@ export function uncloneableInput(blockId: string, cause: unknown): FlowdError {
 }
 
 /** A block output its worker could not post (to the parent, or to the next block of a chain). */
-export function uncloneableOutput(blockId: string, cause: unknown): WireError {
-  return {
-    message: `Block "${blockId}" returned an output that cannot be passed on (${reasonOf(cause)}); a block's output must be plain JSON nested at most ${MAX_MESSAGE_DEPTH} levels deep.`,
-    code: CODE,
-    retryable: false,
-  };
+export function uncloneableOutput(blockId: string, cause: unknown): SerializedError {
+  return stepFailure(
+    `Block "${blockId}" returned an output that cannot be passed on (${reasonOf(cause)}); a block's output must be plain JSON nested at most ${MAX_MESSAGE_DEPTH} levels deep.`,
+    { code: CODE },
+  ).toJSON();
 }
 
 /** A block output deeper than MAX_MESSAGE_DEPTH (refused before it is posted). */
-export function tooDeepOutput(blockId: string): WireError {
-  return {
-    message: `Block "${blockId}" returned an output nested more than ${MAX_MESSAGE_DEPTH} levels deep, which cannot be passed on; flatten the output.`,
-    code: CODE,
-    retryable: false,
-  };
+export function tooDeepOutput(blockId: string): SerializedError {
+  return stepFailure(
+    `Block "${blockId}" returned an output nested more than ${MAX_MESSAGE_DEPTH} levels deep, which cannot be passed on; flatten the output.`,
+    {
+      code: CODE,
+    },
+  ).toJSON();
 }
 
 /** A message carrying the request was lost on the way (the receiving thread could not read it). */

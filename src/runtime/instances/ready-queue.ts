@@ -18,16 +18,16 @@ interface Waiter {
 }
 
 export class ReadyQueue {
-  private waiters: Waiter[] = [];
+  #waiters: Waiter[] = [];
   /** Called when the queue goes from empty to not empty, and back. */
-  private readonly onEmptyChange: () => void;
+  readonly #onEmptyChange: () => void;
 
   constructor(onEmptyChange: () => void) {
-    this.onEmptyChange = onEmptyChange;
+    this.#onEmptyChange = onEmptyChange;
   }
 
   get size(): number {
-    return this.waiters.length;
+    return this.#waiters.length;
   }
 
   /** Queue a request; `expired` makes the error it fails with after `waitMs`. */
@@ -36,44 +36,44 @@ export class ReadyQueue {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<JsonValue>((resolve, reject) => {
       const w: Waiter = { input, ctx, resolve, reject, timer: undefined, onAbort: undefined };
-      w.timer = setTimeout(() => this.drop(w, expired()), waitMs);
+      w.timer = setTimeout(() => this.#drop(w, expired()), waitMs);
       if (signal) {
-        w.onAbort = () => this.drop(w, abortReason(signal));
+        w.onAbort = () => this.#drop(w, abortReason(signal));
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      this.waiters.push(w);
-      if (this.waiters.length === 1) this.onEmptyChange();
+      this.#waiters.push(w);
+      if (this.#waiters.length === 1) this.#onEmptyChange();
     });
   }
 
   /** Hand the waiting requests to ready instances (`pick` chooses one per request). */
   flush(pick: () => Instance | undefined): void {
-    if (this.waiters.length === 0) return;
-    while (this.waiters.length > 0) {
+    if (this.#waiters.length === 0) return;
+    while (this.#waiters.length > 0) {
       const inst = pick();
       if (!inst) return;
-      const w = this.waiters.shift()!;
-      this.clear(w);
+      const w = this.#waiters.shift()!;
+      this.#clear(w);
       inst.run(w.input, w.ctx).then(w.resolve, w.reject);
     }
-    this.onEmptyChange();
+    this.#onEmptyChange();
   }
 
   /** Fail every waiting request (the service is stopping). */
   rejectAll(err: Error): void {
-    for (const w of [...this.waiters]) this.drop(w, err);
+    for (const w of [...this.#waiters]) this.#drop(w, err);
   }
 
-  private drop(w: Waiter, err: Error): void {
-    const i = this.waiters.indexOf(w);
+  #drop(w: Waiter, err: Error): void {
+    const i = this.#waiters.indexOf(w);
     if (i < 0) return;
-    this.waiters.splice(i, 1);
-    this.clear(w);
+    this.#waiters.splice(i, 1);
+    this.#clear(w);
     w.reject(err);
-    if (this.waiters.length === 0) this.onEmptyChange();
+    if (this.#waiters.length === 0) this.#onEmptyChange();
   }
 
-  private clear(w: Waiter): void {
+  #clear(w: Waiter): void {
     if (w.timer) clearTimeout(w.timer);
     if (w.onAbort) w.ctx.signal?.removeEventListener('abort', w.onAbort);
     w.timer = undefined;

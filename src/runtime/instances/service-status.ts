@@ -84,7 +84,14 @@ export interface ReplicaFacts {
 
 export function replicaDetail(r: ReplicaFacts): ReplicaDetailView {
   const ready = r.state === 'Ready' && !r.removed;
-  const phase = r.state === undefined || r.state === 'Failed' ? 'Failed' : r.state === 'Starting' ? 'Pending' : r.state === 'Ready' && !r.removed ? 'Running' : 'Terminating';
+  const phase =
+    r.state === undefined || r.state === 'Failed'
+      ? 'Failed'
+      : r.state === 'Starting'
+        ? 'Pending'
+        : r.state === 'Ready' && !r.removed
+          ? 'Running'
+          : 'Terminating';
   return {
     name: r.name,
     ready,

@@ -3,7 +3,11 @@
  * (keyed by the header itself, which never leaves this process) because scrypt is deliberately
  * slow and the status endpoints are hot. A cached credential is re-read from the store (no
  * scrypt) every RECHECK_MS, so a user deleted, re-passworded or given other roles on another
- * node stops working here within seconds; changes made here take effect at once.
+ * node stops working here within seconds; changes made here take effect at once. Each re-read
+ * that finds the same password hash keeps the credential cached for another CACHE_TTL_MS (the
+ * same header against the same hash verifies the same), so a credential in use never pays
+ * scrypt again, and its concurrent requests never all pay it at once when it would expire;
+ * one unused for CACHE_TTL_MS is verified with scrypt again.
  *
  * Uncached logins are throttled per user name and client address (login-throttle.ts) before
  * scrypt runs, and an unknown user name costs the same scrypt as a known one (against a dummy
@@ -13,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { authError, conflict } from '../../errors.js';
+import { conflict, unauthenticated as unauthenticatedError } from '../../errors.js';
 import type { Store, StoredUser } from '../../store/store.js';
 import type { LoginThrottleOptions } from './login-throttle.js';
 import { LoginThrottle, isThrottled, throttledError } from './login-throttle.js';
@@ -33,13 +37,16 @@ export const ADMIN_USER = 'admin';
 const BASIC = /^basic[ \t]+(\S*)\s*$/i;
 
 export const unauthenticated = (): Error =>
-  authError('Authentication required: send HTTP basic credentials (Authorization: Basic base64(user:password)).', {
+  unauthenticatedError('Authentication required: send HTTP basic credentials (Authorization: Basic base64(user:password)).', {
     code: 'auth.required',
     headers: { 'www-authenticate': 'Basic realm="flowd"' },
   });
 
 const wrongCredentials = (): Error =>
-  authError('Unauthorized: wrong user name or password.', { code: 'auth.invalid', headers: { 'www-authenticate': 'Basic realm="flowd"' } });
+  unauthenticatedError('Unauthorized: wrong user name or password.', {
+    code: 'auth.invalid',
+    headers: { 'www-authenticate': 'Basic realm="flowd"' },
+  });
 
 const toAuthenticated = (u: StoredUser): AuthenticatedUser => ({
   name: u.name,
@@ -52,7 +59,9 @@ const sameList = (a: readonly string[], b: readonly string[]): boolean => a.leng
 
 /** Same password and the same access: roles and backend roles. */
 const sameAccess = (stored: StoredUser, user: AuthenticatedUser, hash: string | undefined): boolean =>
-  (hash === undefined || stored.passwordHash === hash) && sameList(stored.roles, user.roles) && sameList(stored.backendRoles, user.backendRoles);
+  (hash === undefined || stored.passwordHash === hash) &&
+  sameList(stored.roles, user.roles) &&
+  sameList(stored.backendRoles, user.backendRoles);
 
 interface CacheEntry {
   user: AuthenticatedUser;
@@ -81,10 +90,10 @@ export class Authenticator {
   /** User changes run one at a time, so the last-admin check cannot race another change here. */
   #changes: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly store: Store,
-    opts: AuthenticatorOptions = {},
-  ) {
+  readonly #store: Store;
+
+  constructor(store: Store, opts: AuthenticatorOptions = {}) {
+    this.#store = store;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#throttle = new LoginThrottle(opts.throttle ?? { maxFailures: 10, windowMs: 60_000 });
@@ -122,11 +131,14 @@ export class Authenticator {
     const attempt = await this.#throttle.admit(name, address);
     if (isThrottled(attempt)) {
       if (attempt.first) {
-        this.#logger?.warn({ user: name.slice(0, LOGGED_NAME_MAX), address, scope: attempt.scope, retryAfterS: attempt.retryAfterS }, 'login throttled: too many failed logins');
+        this.#logger?.warn(
+          { user: name.slice(0, LOGGED_NAME_MAX), address, scope: attempt.scope, retryAfterS: attempt.retryAfterS },
+          'login throttled: too many failed logins',
+        );
       }
       throw throttledError(attempt);
     }
-    const stored = await this.store.getUser(name);
+    const stored = await this.#store.getUser(name);
     // Unknown names pay the same scrypt as known ones.
     const ok = await verifyPassword(password, stored?.passwordHash ?? (await this.#dummyHash));
     if (!stored || !ok) {
@@ -139,7 +151,7 @@ export class Authenticator {
 
   /** Whether `user` (as authenticated by this node) is still the same user: not deleted, same password and access. */
   async stillCurrent(user: AuthenticatedUser): Promise<boolean> {
-    const stored = await this.store.getUser(user.name);
+    const stored = await this.#store.getUser(user.name);
     return stored !== undefined && sameAccess(stored, user, this.#hashes.get(user));
   }
 
@@ -153,13 +165,19 @@ export class Authenticator {
     this.#cache.clear();
   }
 
-  async putUser(name: string, password: string | undefined, backendRoles: string[], roles: string[], attributes: Record<string, string>): Promise<'created' | 'updated'> {
+  async putUser(
+    name: string,
+    password: string | undefined,
+    backendRoles: string[],
+    roles: string[],
+    attributes: Record<string, string>,
+  ): Promise<'created' | 'updated'> {
     return this.#serial(async () => {
-      const existing = await this.store.getUser(name);
+      const existing = await this.#store.getUser(name);
       if (!existing && password === undefined) throw new Error('password is required for a new user');
       if (existing?.roles.includes(ADMIN_ROLE) && !roles.includes(ADMIN_ROLE)) await this.#keepAnAdmin(name, 'remove its all_access role');
       const passwordHash = password === undefined ? (existing as StoredUser).passwordHash : await hashPassword(password);
-      await this.store.putUser({ name, passwordHash, backendRoles, roles, attributes });
+      await this.#store.putUser({ name, passwordHash, backendRoles, roles, attributes });
       this.#changed(name);
       return existing ? 'updated' : 'created';
     });
@@ -167,9 +185,9 @@ export class Authenticator {
 
   async deleteUser(name: string): Promise<boolean> {
     return this.#serial(async () => {
-      const existing = await this.store.getUser(name);
+      const existing = await this.#store.getUser(name);
       if (existing?.roles.includes(ADMIN_ROLE)) await this.#keepAnAdmin(name, 'delete it');
-      const ok = await this.store.deleteUser(name);
+      const ok = await this.#store.deleteUser(name);
       this.#changed(name);
       return ok;
     });
@@ -182,7 +200,7 @@ export class Authenticator {
   async bootstrapAdmin(dataDir: string, configured: string | undefined, logger: Logger): Promise<void> {
     const file = join(dataDir, 'admin-password');
     tightenFile(file); // an older flowd, or a copy, may have left it readable by others
-    const existing = await this.store.getUser(ADMIN_USER);
+    const existing = await this.#store.getUser(ADMIN_USER);
     if (configured !== undefined) {
       if (!existing || !(await verifyPassword(configured, existing.passwordHash))) {
         await this.putUser(ADMIN_USER, configured, ['admin'], [ADMIN_ROLE], {});
@@ -198,7 +216,7 @@ export class Authenticator {
 
   /** 409 unless a user other than `name` keeps the all_access role. */
   async #keepAnAdmin(name: string, what: string): Promise<void> {
-    const others = (await this.store.listUsers()).filter((u) => u.name !== name && u.roles.includes(ADMIN_ROLE));
+    const others = (await this.#store.listUsers()).filter((u) => u.name !== name && u.roles.includes(ADMIN_ROLE));
     if (others.length > 0) return;
     throw conflict(
       `User [${name}] is the last user with the ${ADMIN_ROLE} role: give another user ${ADMIN_ROLE} first, then ${what}. Without one nobody could manage users or API keys.`,
@@ -214,18 +232,19 @@ export class Authenticator {
 
   /** A cached credential due for a re-read: refreshed when the stored user still matches, dropped otherwise. */
   async #recheck(header: string, hit: CacheEntry, now: number): Promise<AuthenticatedUser | undefined> {
-    const stored = await this.store.getUser(hit.user.name);
+    const stored = await this.#store.getUser(hit.user.name);
     if (!stored || stored.passwordHash !== hit.hash) {
       this.#cache.delete(header);
       return undefined;
     }
     if (sameAccess(stored, hit.user, hit.hash)) {
       hit.checkedAt = now;
+      hit.expires = now + CACHE_TTL_MS;
       return hit.user;
     }
     // Same password, other roles (changed on another node): a new user object, so streams
     // opened with the old one see the change.
-    return this.#remember(header, stored, hit.expires - CACHE_TTL_MS);
+    return this.#remember(header, stored, now);
   }
 
   #remember(header: string, stored: StoredUser, verifiedAt: number): AuthenticatedUser {

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { conflict } from '../../errors.js';
+import { rateLimited } from '../../errors.js';
 
 export interface LoginThrottleOptions {
   /** Failed logins per user name within the window; the address gets 10 times as many. */
@@ -35,7 +35,8 @@ export const ADDRESS_FACTOR = 10;
 const MAX_NAME_KEY = 64;
 
 /** User names longer than any valid one are hashed: the counter key stays small. */
-const nameKey = (name: string): string => (name.length <= MAX_NAME_KEY ? `u:${name}` : `h:${createHash('sha256').update(name).digest('base64url')}`);
+const nameKey = (name: string): string =>
+  name.length <= MAX_NAME_KEY ? `u:${name}` : `h:${createHash('sha256').update(name).digest('base64url')}`;
 
 const retryAfter = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
@@ -84,7 +85,7 @@ export const isThrottled = (a: LoginAttempt | Throttled): a is Throttled => 'ret
 
 /** The 429 for a throttled login, with Retry-After in seconds. */
 export const throttledError = (t: Throttled): Error =>
-  conflict(
+  rateLimited(
     `Too many failed logins ${t.scope === 'user' ? 'for this user name' : 'from this address'}: try again in ${t.retryAfterS} s. (Requests with credentials verified before keep working.)`,
-    { status: 429, code: 'auth.throttled', retryable: true, headers: { 'retry-after': String(t.retryAfterS) } },
+    { code: 'auth.throttled', headers: { 'retry-after': String(t.retryAfterS) } },
   );

@@ -3,8 +3,8 @@
  * basic auth with `config: { auth: 'none' }` (the runtime API uses API keys instead). With
  * security disabled `flowdUser` is undefined and everything is allowed.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authError } from '../../errors.js';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { forbidden } from '../../errors.js';
 import type { Authenticator } from './authenticator.js';
 import type { Action, AuthenticatedUser } from './roles.js';
 import { ACTION_NAMES, allows } from './roles.js';
@@ -22,8 +22,7 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator 
   app.decorateRequest('flowdUser', undefined);
   if (!authenticator) return;
   // Callback style so a cached credential costs no promise on the hot path.
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (req.routeOptions.config.auth === 'none') return done();
+  const authenticate: onRequestHookHandler = (req, _reply, done) => {
     const header = req.headers.authorization;
     const hit = authenticator.cached(header);
     if (hit) {
@@ -37,14 +36,28 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator 
       },
       (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
     );
+  };
+  // Each route that takes basic auth gets the check as its own first onRequest hook when it is
+  // registered, so no request reads `req.routeOptions` (a getter that builds an object per
+  // call) to learn its route's config. Route hooks run after the app's and plugins' own.
+  app.addHook('onRoute', (opts) => {
+    if (opts.config?.auth === 'none') return;
+    const own = opts.onRequest;
+    opts.onRequest =
+      own === undefined ? [authenticate] : Array.isArray(own) ? [authenticate, ...(own as onRequestHookHandler[])] : [authenticate, own];
+  });
+  // Requests no route matched run only the app's hooks: they are checked here, as routes are.
+  app.addHook('onRequest', function (req, reply, done) {
+    if (!req.is404) return done();
+    authenticate.call(this, req, reply, done);
   });
 }
 
 export function requireAction(req: FastifyRequest, action: Action): AuthenticatedUser | undefined {
   const u = req.flowdUser;
   if (u === undefined || allows(u, action)) return u;
-  throw authError(
+  throw forbidden(
     `no permissions for [${ACTION_NAMES[action]}] and User [name=${u.name}, backend_roles=[${u.backendRoles.join(', ')}], requestedTenant=null]`,
-    { status: 403, code: 'auth.forbidden' },
+    { code: 'auth.forbidden' },
   );
 }

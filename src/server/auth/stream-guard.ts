@@ -113,7 +113,8 @@ export class StreamGuard {
     const h = req.headers['x-api-key'];
     const key = Array.isArray(h) ? h[0] : h;
     const keys = this.#deps.apiKeys;
-    if (key !== undefined && key.trim() !== '' && keys.required) return { id: `k:${hashApiKey(key.trim())}`, stillValid: () => keys.stillValid(key) };
+    if (key !== undefined && key.trim() !== '' && keys.required)
+      return { id: `k:${hashApiKey(key.trim())}`, stillValid: () => keys.stillValid(key) };
     return undefined;
   }
 

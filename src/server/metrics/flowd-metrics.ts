@@ -63,10 +63,12 @@ export class FlowdMetrics {
 
   constructor(info: { version: string; nodeId: string }) {
     const registers = [this.registry];
-    new Gauge({ name: 'flowd_build_info', help: 'Always 1; the labels say which flowd this is.', labelNames: ['version', 'node'], registers }).set(
-      { version: info.version, node: info.nodeId },
-      1,
-    );
+    new Gauge({
+      name: 'flowd_build_info',
+      help: 'Always 1; the labels say which flowd this is.',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: info.version, node: info.nodeId }, 1);
     this.#workflows = new Gauge({ name: 'flowd_workflows', help: 'Workflows by provisioning state.', labelNames: ['state'], registers });
     this.#activeRuns = new Gauge({ name: 'flowd_provisioning_runs_active', help: 'Provisioning runs executing on this node.', registers });
     this.#runs = new Counter({
@@ -84,7 +86,7 @@ export class FlowdMetrics {
     });
     this.#instances = new Gauge({
       name: 'flowd_service_instances',
-      help: 'Instances of each service of a published flow: desired (configured replicas), actual (ready), target (the autoscaler\'s wish, ASYNC).',
+      help: "Instances of each service of a published flow: desired (configured replicas), actual (ready), target (the autoscaler's wish, ASYNC).",
       labelNames: ['workflow_id', 'service', 'kind'],
       registers,
     });
@@ -96,7 +98,7 @@ export class FlowdMetrics {
     });
     this.#taskLatency = new Histogram({
       name: 'flowd_task_latency_seconds',
-      help: 'ASYNC task latency: wait (from submission to being claimed) and run (the flow\'s execution).',
+      help: "ASYNC task latency: wait (from submission to being claimed) and run (the flow's execution).",
       labelNames: ['phase'],
       buckets: TASK_BUCKETS,
       registers,

@@ -55,7 +55,8 @@ export function installHttpMetrics(app: FastifyInstance, hist: LabelledHistogram
       done();
     };
     const existing = opts.onResponse;
-    opts.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...(existing as onResponseHookHandler[]), hook] : [existing, hook];
+    opts.onResponse =
+      existing === undefined ? [hook] : Array.isArray(existing) ? [...(existing as onResponseHookHandler[]), hook] : [existing, hook];
   });
   return new RouteSeries(hist, UNMATCHED_ROUTE);
 }

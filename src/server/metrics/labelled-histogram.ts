@@ -1,6 +1,6 @@
 /**
  * A Prometheus histogram for the HTTP hot path. prom-client's `observe` hashes the label set
- * into a string and allocates on every call (~0.7 µs); here a caller resolves its label set
+ * into a string and allocates on every call; here a caller resolves its label set
  * to a `HistogramSeries` once (per route, method and status class) and each observation is a
  * bucket search and two additions, with no allocation. Rendered in the text exposition format
  * next to the prom-client registry's output.

@@ -7,6 +7,7 @@
  * Without a grace period a rotated key's old value stops working at once.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { isFlowdError, notFound, validationError } from '../../errors.js';
 import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { ApiKeyRecord, Store } from '../../store/store.js';
@@ -15,6 +16,10 @@ import { isBodyLimitError } from '../../template/body-limits.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireAction } from '../auth/request-auth.js';
 import { rawBody } from './request-params.js';
+import { errorHandlerFor } from '../error-renderer.js';
+import { typed } from '../contract/route-schema.js';
+import { ApiKeyContract } from '../contract/api-key-contract.js';
+import type { ApiKeyInfo } from '../contract/api-key-contract.js';
 
 const BASE = '/_flowd/api_keys';
 const MAX_NAME = 100;
@@ -53,7 +58,9 @@ function bodyObject(req: FastifyRequest, fields: readonly string[], optional: bo
 
 function parseName(v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '' || v.length > MAX_NAME) {
-    throw validationError(`[name] must be a non-empty string of at most ${MAX_NAME} characters, e.g. "billing-service".`, { code: 'apikey.bad_name' });
+    throw validationError(`[name] must be a non-empty string of at most ${MAX_NAME} characters, e.g. "billing-service".`, {
+      code: 'apikey.bad_name',
+    });
   }
   return v.trim();
 }
@@ -64,19 +71,21 @@ function parseWorkflowIds(v: unknown): string[] {
       code: 'apikey.bad_workflow_ids',
     });
   }
-  if (v.length > MAX_WORKFLOWS) throw validationError(`[workflow_ids] may list at most ${MAX_WORKFLOWS} workflows.`, { code: 'apikey.bad_workflow_ids' });
+  if (v.length > MAX_WORKFLOWS)
+    throw validationError(`[workflow_ids] may list at most ${MAX_WORKFLOWS} workflows.`, { code: 'apikey.bad_workflow_ids' });
   return [...new Set(v)];
 }
 
 function parseGrace(v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw validationError('[grace_period] must be a time value string such as "10m" or "1h".', { code: 'apikey.bad_grace' });
+  if (typeof v !== 'string')
+    throw validationError('[grace_period] must be a time value string such as "10m" or "1h".', { code: 'apikey.bad_grace' });
   const ms = parseTimeValue(v, 'grace_period', { allowMinusOne: false, maxMs: MAX_GRACE_MS });
   if (ms > MAX_GRACE_MS) throw validationError(`[grace_period] may be at most 7d, got [${v}].`, { code: 'apikey.bad_grace' });
   return ms;
 }
 
-const render = (k: ApiKeyRecord): Record<string, unknown> => ({
+const render = (k: ApiKeyRecord): Static<typeof ApiKeyInfo> => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,
@@ -89,7 +98,9 @@ const render = (k: ApiKeyRecord): Record<string, unknown> => ({
 });
 
 export async function apiKeyRoutes(app: FastifyInstance, opts: ApiKeyRoutesOptions): Promise<void> {
-  app.post(BASE, async (req, reply) => {
+  app.setErrorHandler(errorHandlerFor('flow_framework'));
+  const r = typed(app);
+  r.post(BASE, { schema: ApiKeyContract.create }, async (req, reply) => {
     const user = requireAction(req, 'security:admin');
     const body = bodyObject(req, ['name', 'workflow_ids'], false);
     const name = parseName(body['name']);
@@ -97,20 +108,23 @@ export async function apiKeyRoutes(app: FastifyInstance, opts: ApiKeyRoutesOptio
     const known = await Promise.all(workflowIds.map(async (id) => (await opts.store.getWorkflow(id)) !== undefined));
     const unknown = workflowIds.filter((_, i) => !known[i]);
     if (unknown.length > 0) {
-      throw notFound(`Workflow${unknown.length > 1 ? 's' : ''} [${unknown.join(', ')}] not found; an API key can only be linked to existing workflows.`, {
-        code: 'apikey.workflow_not_found',
-      });
+      throw notFound(
+        `Workflow${unknown.length > 1 ? 's' : ''} [${unknown.join(', ')}] not found; an API key can only be linked to existing workflows.`,
+        {
+          code: 'apikey.workflow_not_found',
+        },
+      );
     }
     const { record, key } = await opts.apiKeys.create({ name, workflowIds, ...(user ? { createdBy: user.name } : {}) });
     return reply.code(201).send({ ...render(record), key });
   });
 
-  app.get(BASE, async (req) => {
+  r.get(BASE, { schema: ApiKeyContract.list }, async (req) => {
     requireAction(req, 'security:admin');
     return { api_keys: (await opts.apiKeys.list()).map(render) };
   });
 
-  app.delete<{ Params: { id: string } }>(`${BASE}/:id`, async (req) => {
+  r.delete(`${BASE}/:id`, { schema: ApiKeyContract.revoke }, async (req) => {
     requireAction(req, 'security:admin');
     if (!(await opts.apiKeys.delete(req.params.id))) {
       throw notFound(`API key [${req.params.id}] not found; list keys with GET ${BASE}.`, { code: 'apikey.not_found' });
@@ -118,7 +132,7 @@ export async function apiKeyRoutes(app: FastifyInstance, opts: ApiKeyRoutesOptio
     return { id: req.params.id, deleted: true };
   });
 
-  app.post<{ Params: { id: string } }>(`${BASE}/:id/_rotate`, async (req) => {
+  r.post(`${BASE}/:id/_rotate`, { schema: ApiKeyContract.rotate }, async (req) => {
     requireAction(req, 'security:admin');
     const graceMs = parseGrace(bodyObject(req, ['grace_period'], true)['grace_period']);
     const { record, key } = await opts.apiKeys.rotate(req.params.id, graceMs !== undefined ? { graceMs } : {});

@@ -15,20 +15,25 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authError, isFlowdError, notFound, validationError } from '../../errors.js';
+import type { Static } from 'typebox';
+import { notFound, workflowForbidden } from '../../errors.js';
 import type { StateEvents } from '../../engine/state-events.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
-import type { StateRecord, Store } from '../../store/store.js';
-import type { JsonValue } from '../../util/json.js';
+import type { Store } from '../../store/store.js';
+import type { JsonObject } from '../../util/json.js';
 import { PROVISION_WORKFLOW } from '../../template/types.js';
 import { requireAction } from '../auth/request-auth.js';
 import { mayAccess } from '../auth/roles.js';
 import { boolParam, queryOf } from './request-params.js';
-import { parseJsonBody } from '../bounded-body.js';
 import { EventStreams } from './event-stream.js';
 import type { OpenStream, StreamEvent } from './event-stream.js';
 import { connectionSignal } from '../connection-signal.js';
+import { errorHandlerFor } from '../error-renderer.js';
+import { typed } from '../contract/route-schema.js';
+import { DashboardContract } from '../contract/dashboard-contract.js';
+import type { WorkflowOverview } from '../contract/dashboard-contract.js';
+import { decodeWorkflowInput } from '../contract/runtime-contract.js';
 
 export interface DashboardRoutesOptions {
   /** The built page: index.html and assets/ (dist/web, see defaultWebRoot). */
@@ -44,22 +49,8 @@ export interface DashboardRoutesOptions {
   analyzeTimeoutMs?: number;
 }
 
-/** One row of the dashboard's workflow list. */
-export interface WorkflowSummary {
-  workflow_id: string;
-  name: string;
-  description: string;
-  state: StateRecord['state'];
-  provisioning_progress: StateRecord['progress'];
-  /** Steps of the current (or last) run that completed, of `steps_total` nodes to provision. */
-  steps_completed: number;
-  steps_total: number;
-  error?: string;
-  /** Epoch ms of the last change to the template or its state. */
-  last_change: number;
-  /** The published flow's colour (GREEN / YELLOW / ORANGE / RED), when there is one. */
-  runtime_status?: string;
-}
+/** One row of the dashboard's workflow list (its schema: contract/dashboard-contract.ts). */
+export type WorkflowSummary = Static<typeof WorkflowOverview>;
 
 /** Creating or deleting a template notifies nobody; the list stream re-reads this often. */
 const LIST_RESCAN_MS = 5_000;
@@ -76,7 +67,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 /** The page loads only its own scripts and styles and talks only to this server. */
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** dist/web of the package this module runs from (src/ under tsx, dist/ when built or bundled). */
 export function defaultWebRoot(): string {
@@ -108,30 +100,38 @@ export async function serveIndex(reply: FastifyReply, webRoot: string = defaultW
   }
   return reply
     .code(200)
-    .headers({ 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
+    .headers({
+      'cache-control': 'no-cache',
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    })
     .type('text/html; charset=utf-8')
     .send(html);
 }
 
-type IdReq = FastifyRequest<{ Params: { workflowId: string } }>;
-
 export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoutesOptions): Promise<void> {
+  app.setErrorHandler(errorHandlerFor('flow_framework'));
   const { runtime, store } = opts;
   const analyzeTimeoutMs = opts.analyzeTimeoutMs ?? 60_000;
-  const noAuth = { config: { auth: 'none' as const } };
+  const noAuth = { auth: 'none' as const };
+  const r = typed(app);
 
   // The app ignores trailing slashes: this is also /_dashboard.
-  app.get('/_dashboard/', noAuth, async (_req, reply) => serveIndex(reply, opts.webRoot));
+  r.get('/_dashboard/', { schema: DashboardContract.page, config: noAuth }, async (_req, reply) => serveIndex(reply, opts.webRoot));
 
-  app.get<{ Params: { file: string } }>('/_dashboard/assets/:file', noAuth, async (req, reply) => {
+  r.get('/_dashboard/assets/:file', { schema: DashboardContract.asset, config: noAuth }, async (req, reply) => {
     const file = req.params.file;
     // One plain file name: nothing that could climb out of assets/.
-    if (!ASSET_NAME.test(file) || file.includes('..')) throw notFound(`No dashboard asset [${file}]`, { code: 'dashboard.asset_not_found' });
+    if (!ASSET_NAME.test(file) || file.includes('..'))
+      throw notFound(`No dashboard asset [${file}]`, { code: 'dashboard.asset_not_found' });
     let body: Buffer;
     try {
       body = await readFile(join(opts.webRoot, 'assets', file));
     } catch {
-      throw notFound(`No dashboard asset [${file}]: rebuild the dashboard (npm run build) and reload the page`, { code: 'dashboard.asset_not_found' });
+      throw notFound(`No dashboard asset [${file}]: rebuild the dashboard (npm run build) and reload the page`, {
+        code: 'dashboard.asset_not_found',
+      });
     }
     // Vite puts a content hash in every asset name, so a name never changes meaning.
     return reply
@@ -141,16 +141,18 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   });
 
   const streams = new EventStreams(app);
-  const openStream = (req: FastifyRequest, reply: FastifyReply, refresh: () => Promise<StreamEvent | undefined>): OpenStream => streams.open(req, reply, refresh);
+  const openStream = (req: FastifyRequest, reply: FastifyReply, refresh: () => Promise<StreamEvent | undefined>): OpenStream =>
+    streams.open(req, reply, refresh);
 
-  const visible = (req: FastifyRequest, owner: Parameters<typeof mayAccess>[1]): boolean => mayAccess(req.flowdUser, owner, opts.filterByBackendRoles ?? false);
+  const visible = (req: FastifyRequest, owner: Parameters<typeof mayAccess>[1]): boolean =>
+    mayAccess(req.flowdUser, owner, opts.filterByBackendRoles ?? false);
 
   /** The workflow, checked for the caller: 404 when missing, 403 when not theirs. */
   const checkWorkflow = async (req: FastifyRequest, id: string): Promise<void> => {
     const rec = await store.getWorkflow(id);
     if (!rec) throw notFound(`Workflow ${id} not found: check the id in the workflow list`, { code: 'workflow.not_found' });
     if (!visible(req, rec.template.user)) {
-      throw authError(`User does not have permissions to access workflow: ${id}`, { status: 403, code: 'auth.workflow_forbidden' });
+      throw workflowForbidden(id);
     }
   };
 
@@ -184,10 +186,13 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     return rows.sort((a, b) => b.last_change - a.last_change || a.workflow_id.localeCompare(b.workflow_id));
   };
 
-  app.get('/_flowd/workflows', async (req, reply) => {
+  r.get('/_flowd/workflows', { schema: DashboardContract.workflows }, async (req, reply) => {
     requireAction(req, 'workflow:read');
     if (!boolParam(queryOf(req), 'watch')) return { workflows: await listWorkflows(req) };
-    const stream = openStream(req, reply, async () => ({ event: 'workflows', data: JSON.stringify({ workflows: await listWorkflows(req) }) }));
+    const stream = openStream(req, reply, async () => ({
+      event: 'workflows',
+      data: JSON.stringify({ workflows: await listWorkflows(req) }),
+    }));
     let pending: NodeJS.Timeout | undefined;
     const soon = (): void => {
       pending ??= setTimeout(() => {
@@ -206,49 +211,52 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     return reply;
   });
 
-  app.get('/_flowd/workflows/:workflowId/runtime', async (req: IdReq, reply) => {
+  r.get('/_flowd/workflows/:workflowId/runtime', { schema: DashboardContract.runtime }, async (req, reply) => {
     requireAction(req, 'workflow:read');
     const id = req.params.workflowId;
     await checkWorkflow(req, id);
     if (!boolParam(queryOf(req), 'watch')) {
       const status = runtime.status(id);
-      if (!status) throw notFound(`Workflow ${id} has no published flow: provision it (its template needs a [flow]) to publish one`, { code: 'runtime.not_published' });
+      if (!status)
+        throw notFound(`Workflow ${id} has no published flow: provision it (its template needs a [flow]) to publish one`, {
+          code: 'runtime.not_published',
+        });
       return status;
     }
     // Unlike the runtime API's stream, this one stays open while the flow is not published,
     // so the page sees it appear when provisioning reaches publish_flow.
     const stream = openStream(req, reply, async () => {
       const status = runtime.status(id);
-      return status ? { event: 'status', data: JSON.stringify(status) } : { event: 'unpublished', data: JSON.stringify({ workflow_id: id }) };
+      return status
+        ? { event: 'status', data: JSON.stringify(status) }
+        : { event: 'unpublished', data: JSON.stringify({ workflow_id: id }) };
     });
     stream.onEnd(opts.runtimeEvents.subscribe(id, stream.trigger));
     stream.trigger();
     return reply;
   });
 
-  // Analyze runs the flow, as _predict runs a model: the same permission.
-  app.post('/_flowd/workflows/:workflowId/analyze', async (req: IdReq, reply) => {
-    requireAction(req, 'ml:write');
-    const id = req.params.workflowId;
-    await checkWorkflow(req, id);
-    try {
-      const r = await runtime.analyze(id, jsonObjectBody(req), { signal: connectionSignal(req.raw.socket), timeoutMs: analyzeTimeoutMs });
-      if (r.ok) return reply.code(200).send(r.output);
-      return reply.code(r.status).send({ errors: r.errors });
-    } catch (e) {
-      // The runtime API's error shape, so the page shows one kind of error body for analyze.
-      if (!isFlowdError(e)) throw e;
-      if (e.headers) void reply.headers(e.headers);
-      return reply.code(e.status).send({ errors: [{ message: e.message, ...(e.node ? { node: e.node } : {}), code: e.code, retryable: e.retryable }] });
-    }
-  });
-}
-
-/** The analyze body: a JSON object (the workflow input). */
-function jsonObjectBody(req: FastifyRequest): JsonValue {
-  const v = parseJsonBody(req, (why) => validationError(`The request body must be a JSON object: ${why}`, { code: 'flow.invalid_input', node: '$input' }));
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw validationError('The request body must be a JSON object (the workflow input), e.g. {"text": "hello"}', { code: 'flow.invalid_input', node: '$input' });
-  }
-  return v as JsonValue;
+  // Analyze runs the flow, as _predict runs a model: the same permission. Permission and
+  // workflow are checked when the request arrives, before its body is decoded (decodeBody).
+  // The runtime API's error shape, so the page shows one kind of error body for analyze.
+  r.post(
+    '/_flowd/workflows/:workflowId/analyze',
+    {
+      schema: DashboardContract.analyze,
+      config: { decodeBody: decodeWorkflowInput },
+      errorHandler: errorHandlerFor('runtime'),
+      onRequest: (req, _reply, done) => {
+        requireAction(req, 'ml:write');
+        checkWorkflow(req, req.params.workflowId).then(() => done(), done);
+      },
+    },
+    async (req, reply) => {
+      const result = await runtime.analyze(req.params.workflowId, req.body as JsonObject, {
+        signal: connectionSignal(req.raw.socket),
+        timeoutMs: analyzeTimeoutMs,
+      });
+      if (result.ok) return reply.code(200).send(result.output);
+      return reply.code(result.status).send({ errors: result.errors });
+    },
+  );
 }

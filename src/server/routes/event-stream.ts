@@ -56,7 +56,9 @@ export class EventStreams {
   readonly #policy: StreamPolicy;
 
   constructor(app: FastifyInstance) {
-    this.#policy = (app.hasDecorator('flowdStreamPolicy') ? app.flowdStreamPolicy : undefined) ?? { maxLifetimeMs: DEFAULT_STREAM_MAX_LIFETIME_MS };
+    this.#policy = (app.hasDecorator('flowdStreamPolicy') ? app.flowdStreamPolicy : undefined) ?? {
+      maxLifetimeMs: DEFAULT_STREAM_MAX_LIFETIME_MS,
+    };
     app.addHook('preClose', async () => {
       for (const end of [...this.#open]) end();
     });

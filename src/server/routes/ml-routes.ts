@@ -5,23 +5,26 @@
  * rendered centrally. Connectors are returned without their credential.
  */
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../errors.js';
+import { connectorNotFound, modelNotFound, notFound } from '../../errors.js';
 import type { MlService } from '../../ml/ml-service.js';
 import { newId } from '../../util/ids.js';
 import { parseRequestBody } from '../bounded-body.js';
 import { requireAction } from '../auth/request-auth.js';
 import { rawBody } from './request-params.js';
+import { errorHandlerFor } from '../error-renderer.js';
+import { typed } from '../contract/route-schema.js';
+import { MlContract as C } from '../contract/ml-contract.js';
 
 const BASE = '/_plugins/_ml';
 /** The "node" ML Commons names in undeploy answers; flowd serves every model from each node. */
 const NODE_NAME = 'flowd';
 
-type ModelParams = { Params: { model_id: string } };
-
 export async function mlRoutes(app: FastifyInstance, opts: { ml: MlService }): Promise<void> {
+  app.setErrorHandler(errorHandlerFor('flow_framework'));
   const { ml } = opts;
+  const r = typed(app);
 
-  app.post<ModelParams>(`${BASE}/models/:model_id/_predict`, async (req, reply) => {
+  r.post(`${BASE}/models/:model_id/_predict`, { schema: C.predict }, async (req, reply) => {
     requireAction(req, 'ml:write');
     const raw = rawBody(req);
     const body = raw.trim() === '' ? {} : parseRequestBody(req, raw);
@@ -38,34 +41,34 @@ export async function mlRoutes(app: FastifyInstance, opts: { ml: MlService }): P
     }
   });
 
-  app.post<ModelParams>(`${BASE}/models/:model_id/_deploy`, async (req) => {
+  r.post(`${BASE}/models/:model_id/_deploy`, { schema: C.deploy }, async (req) => {
     requireAction(req, 'ml:write');
     await ml.deployModel(req.params.model_id);
     return { task_id: newId(), task_type: 'DEPLOY_MODEL', status: 'COMPLETED' };
   });
 
-  app.post<ModelParams>(`${BASE}/models/:model_id/_undeploy`, async (req) => {
+  r.post(`${BASE}/models/:model_id/_undeploy`, { schema: C.undeploy }, async (req) => {
     requireAction(req, 'ml:write');
     const id = req.params.model_id;
-    if (!(await ml.undeployModel(id))) throw notFound('Failed to find model', { code: 'ml.model_not_found' });
+    if (!(await ml.undeployModel(id))) throw modelNotFound();
     return { [NODE_NAME]: { stats: { [id]: 'UNDEPLOYED' } } };
   });
 
-  app.get<ModelParams>(`${BASE}/models/:model_id`, async (req) => {
+  r.get(`${BASE}/models/:model_id`, { schema: C.getModel }, async (req) => {
     requireAction(req, 'ml:read');
     const doc = await ml.getModel(req.params.model_id);
-    if (!doc) throw notFound('Failed to find model', { code: 'ml.model_not_found' });
+    if (!doc) throw modelNotFound();
     return doc;
   });
 
-  app.get<{ Params: { connector_id: string } }>(`${BASE}/connectors/:connector_id`, async (req) => {
+  r.get(`${BASE}/connectors/:connector_id`, { schema: C.getConnector }, async (req) => {
     requireAction(req, 'ml:read');
     const doc = await ml.getConnector(req.params.connector_id);
-    if (!doc) throw notFound('Failed to find connector', { code: 'ml.connector_not_found' });
+    if (!doc) throw connectorNotFound();
     return doc;
   });
 
-  app.get<{ Params: { agent_id: string } }>(`${BASE}/agents/:agent_id`, async (req) => {
+  r.get(`${BASE}/agents/:agent_id`, { schema: C.getAgent }, async (req) => {
     requireAction(req, 'ml:read');
     const id = req.params.agent_id;
     const doc = await ml.getAgent(id);

@@ -9,6 +9,9 @@ import type { NodeRecord, Store } from '../../store/store.js';
 import type { ServiceReport } from '../../runtime/runtime-cluster.js';
 import { requireAction } from '../auth/request-auth.js';
 import { isAdmin, mayAccess } from '../auth/roles.js';
+import { errorHandlerFor } from '../error-renderer.js';
+import { typed } from '../contract/route-schema.js';
+import { NodeContract } from '../contract/node-contract.js';
 
 export interface NodesSource {
   nodes(): NodeRecord[];
@@ -47,6 +50,7 @@ export interface NodeRoutesOptions {
 }
 
 export async function nodeRoutes(app: FastifyInstance, opts: NodeRoutesOptions): Promise<void> {
+  app.setErrorHandler(errorHandlerFor('flow_framework'));
   /** Which of `ids` the caller may see; undefined when it may see everything. */
   const visibleIds = async (req: FastifyRequest, ids: Set<string>): Promise<Set<string> | undefined> => {
     const u = req.flowdUser;
@@ -63,7 +67,7 @@ export async function nodeRoutes(app: FastifyInstance, opts: NodeRoutesOptions):
     return out;
   };
 
-  app.get('/_flowd/nodes', async (req) => {
+  typed(app).get('/_flowd/nodes', { schema: NodeContract.nodes }, async (req) => {
     requireAction(req, 'workflow:read');
     const now = Date.now();
     const nodes = opts.source.nodes().map((n) => ({ n, instances: instancesOf(n.info) }));

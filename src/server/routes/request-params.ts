@@ -1,7 +1,7 @@
 /** Query-string and body helpers with Flow Framework's parameter rules and messages. */
 import type { FastifyRequest } from 'fastify';
 import { validationError } from '../../errors.js';
-import { SearchRequestError } from '../../search/errors.js';
+import { searchError } from '../../search/errors.js';
 import { parseTimeValue } from '../../template/time-value.js';
 
 export type Query = Record<string, string>;
@@ -28,7 +28,7 @@ export function rejectUnknownParams(req: FastifyRequest, q: Query, allowed: read
   if (unknown.length === 0) return;
   const path = req.url.split('?')[0] ?? req.url;
   const list = unknown.map((u) => `[${u}]`).join(', ');
-  throw new SearchRequestError(
+  throw searchError(
     'illegal_argument_exception',
     `request [${path}] contains unrecognized parameter${unknown.length > 1 ? 's' : ''}: ${list}`,
   );

@@ -2,23 +2,28 @@
  * The NL Flow runtime API under /api/v1/runtime/workflow/{workflowId} and flowd's additions to it:
  * status (with `?watch=true` as Server-Sent Events), SYNC analyze (ASYNC: all-in-one), and
  * the task API. Every route takes `X-API-KEY` instead of basic auth; the key is checked
- * before anything about the workflow is revealed. Errors use NL Flow's `{"errors": [...]}`
+ * before anything about the workflow is revealed. Each route's schema (contract/runtime-contract.ts)
+ * validates its request and serializes its answer; errors use NL Flow's `{"errors": [...]}`
  * shape (error-renderer.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { validationError } from '../../errors.js';
 import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
 import type { TaskRecord, TaskStatus } from '../../store/store.js';
-import type { JsonObject, JsonValue } from '../../util/json.js';
+import type { JsonObject } from '../../util/json.js';
 import { parseTimeValue } from '../../template/time-value.js';
 import { requireApiKey } from '../auth/api-key-auth.js';
-import { queryOf } from './request-params.js';
 import { parseJsonBody } from '../bounded-body.js';
 import { requestLogFields } from '../request-ids.js';
 import { EventStreams } from './event-stream.js';
 import { connectionSignal } from '../connection-signal.js';
+import { errorHandlerFor } from '../error-renderer.js';
+import { typed } from '../contract/route-schema.js';
+import type { TaskInfo } from '../contract/runtime-contract.js';
+import { RuntimeContract, decodeWorkflowInput } from '../contract/runtime-contract.js';
 
 export interface RuntimeRoutesOptions {
   runtime: RuntimeManager;
@@ -31,9 +36,6 @@ export interface RuntimeRoutesOptions {
 const BASE = '/api/v1/runtime/workflow/:workflowId';
 const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'COMPLETED', 'ERROR', 'CANCELED'];
 
-type WfReq = FastifyRequest<{ Params: { workflowId: string } }>;
-type TaskReq = FastifyRequest<{ Params: { workflowId: string; taskId: string } }>;
-
 /**
  * Timestamps as ISO strings. The two last ones are kept: a batch of tasks shares its created
  * and expiry times, and formatting dates was a visible share of answering a batch.
@@ -42,8 +44,7 @@ const isoSeen: Array<[number, string]> = [
   [Number.NaN, ''],
   [Number.NaN, ''],
 ];
-function iso(ms: number | undefined): string | undefined {
-  if (ms === undefined) return undefined;
+function iso(ms: number): string {
   const [a, b] = isoSeen as [[number, string], [number, string]];
   if (a[0] === ms) return a[1];
   if (b[0] === ms) return b[1];
@@ -53,29 +54,22 @@ function iso(ms: number | undefined): string | undefined {
   return s;
 }
 
-function taskView(t: TaskRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = { taskId: t.taskId, status: t.status, attempt: t.attempt, createdAt: iso(t.createdAt) };
-  if (t.startedAt !== undefined) out['startedAt'] = iso(t.startedAt);
-  if (t.finishedAt !== undefined) out['finishedAt'] = iso(t.finishedAt);
-  if (t.startedAt !== undefined && t.finishedAt !== undefined) out['durationMs'] = t.finishedAt - t.startedAt;
-  out['expiresAt'] = iso(t.expiresAt);
-  if (t.correlationId !== undefined) out['correlationId'] = t.correlationId;
+function taskView(t: TaskRecord): Static<typeof TaskInfo> {
+  const out: Static<typeof TaskInfo> = {
+    taskId: t.taskId,
+    status: t.status,
+    attempt: t.attempt,
+    createdAt: iso(t.createdAt),
+    expiresAt: iso(t.expiresAt),
+  };
+  if (t.startedAt !== undefined) out.startedAt = iso(t.startedAt);
+  if (t.finishedAt !== undefined) out.finishedAt = iso(t.finishedAt);
+  if (t.startedAt !== undefined && t.finishedAt !== undefined) out.durationMs = t.finishedAt - t.startedAt;
+  if (t.correlationId !== undefined) out.correlationId = t.correlationId;
   return out;
 }
 
 const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The body as JSON within the body limits; `notJson` is the start of the 400's message when it is not JSON. */
-function parseBody(req: FastifyRequest, notJson: (why: string) => Error): unknown {
-  return parseJsonBody(req, notJson);
-}
-
-/** The analyze / task body: a JSON object (NL Flow: "an UTF-8 encoded JSON object"). */
-function jsonInput(req: FastifyRequest): JsonValue {
-  const v = parseBody(req, (why) => validationError(`The request body must be a JSON object: ${why}`, { code: 'flow.invalid_input', node: '$input' }));
-  if (!isJsonObject(v)) throw validationError('The request body must be a JSON object (the workflow input)', { code: 'flow.invalid_input', node: '$input' });
-  return v;
-}
 
 /** An idempotency key (header or batch item): 1 to 200 characters. */
 const MAX_KEY = 200;
@@ -84,7 +78,8 @@ const goodKey = (k: string): boolean => k.length > 0 && k.length <= MAX_KEY;
 function idempotencyKeyOf(req: FastifyRequest): string | undefined {
   const h = req.headers['idempotency-key'];
   const key = Array.isArray(h) ? h[0] : h;
-  if (key !== undefined && !goodKey(key)) throw validationError(`Idempotency-Key must be 1 to ${MAX_KEY} characters`, { code: 'task.bad_idempotency_key' });
+  if (key !== undefined && !goodKey(key))
+    throw validationError(`Idempotency-Key must be 1 to ${MAX_KEY} characters`, { code: 'task.bad_idempotency_key' });
   return key;
 }
 
@@ -94,10 +89,14 @@ const BATCH_SHAPE = 'send {"tasks": [{"input": {…}, "idempotencyKey": "optiona
 /**
  * The task/batch body: 1 to 1000 items, each with a JSON-object input and an optional key.
  * With an Idempotency-Key header, an item without its own key gets `${header}#${index}`, so a
- * retried batch finds the same tasks. Keys must be unique within the batch.
+ * retried batch finds the same tasks. Keys must be unique within the batch. Checked here, not
+ * by the schema: each fault has its own code (`task.bad_batch`, `flow.invalid_input`,
+ * `task.bad_idempotency_key`) and a message naming the item.
  */
-function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{ input: JsonValue; idempotencyKey?: string }> {
-  const body = parseBody(req, (why) => validationError(`The request body must be a JSON object: ${why}; ${BATCH_SHAPE}`, { code: 'task.bad_batch' }));
+function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{ input: JsonObject; idempotencyKey?: string }> {
+  const body = parseJsonBody(req, (why) =>
+    validationError(`The request body must be a JSON object: ${why}; ${BATCH_SHAPE}`, { code: 'task.bad_batch' }),
+  );
   const tasks = isJsonObject(body) ? body['tasks'] : undefined;
   if (!Array.isArray(tasks)) throw validationError(`tasks must be an array: ${BATCH_SHAPE}`, { code: 'task.bad_batch' });
   if (tasks.length === 0 || tasks.length > MAX_BATCH) {
@@ -110,7 +109,9 @@ function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{
       throw validationError(`tasks[${i}].input must be a JSON object (the workflow input)`, { code: 'flow.invalid_input', node: '$input' });
     }
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !goodKey(idempotencyKey))) {
-      throw validationError(`tasks[${i}].idempotencyKey must be a string of 1 to ${MAX_KEY} characters`, { code: 'task.bad_idempotency_key' });
+      throw validationError(`tasks[${i}].idempotencyKey must be a string of 1 to ${MAX_KEY} characters`, {
+        code: 'task.bad_idempotency_key',
+      });
     }
     const key = idempotencyKey ?? (headerKey !== undefined ? `${headerKey}#${i}` : undefined);
     return { input, ...(key !== undefined ? { idempotencyKey: key } : {}) };
@@ -123,16 +124,28 @@ function batchItems(req: FastifyRequest, headerKey: string | undefined): Array<{
     seen.add(k);
   }
   if (dups.size > 0) {
-    throw validationError(`Duplicate idempotency keys in the batch: [${[...dups].join(', ')}]; give each task its own key`, { code: 'task.bad_batch' });
+    throw validationError(`Duplicate idempotency keys in the batch: [${[...dups].join(', ')}]; give each task its own key`, {
+      code: 'task.bad_batch',
+    });
   }
   return items;
+}
+
+/** The task/status body: 1 to 1000 task ids (its own code, `task.bad_ids`, as the batch's checks). */
+function taskIdsOf(req: FastifyRequest): string[] {
+  const badIds = (): Error => validationError('Send {"taskIds": ["…", …]} with 1 to 1000 task ids', { code: 'task.bad_ids' });
+  const body = parseJsonBody(req, badIds);
+  const ids = isJsonObject(body) ? body['taskIds'] : undefined;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((x) => typeof x === 'string')) throw badIds();
+  return ids;
 }
 
 function statusesParam(v: string | undefined): TaskStatus[] | undefined {
   if (v === undefined || v === '') return undefined;
   const out = v.split(',').map((s) => s.trim().toUpperCase());
   const bad = out.filter((s) => !STATUSES.includes(s as TaskStatus));
-  if (bad.length > 0) throw validationError(`Unknown task status [${bad.join(', ')}]: use ${STATUSES.join(', ')}`, { code: 'task.bad_status' });
+  if (bad.length > 0)
+    throw validationError(`Unknown task status [${bad.join(', ')}]: use ${STATUSES.join(', ')}`, { code: 'task.bad_status' });
   return out as TaskStatus[];
 }
 
@@ -143,8 +156,10 @@ function waitParam(v: string | undefined, max: number): number {
 }
 
 export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOptions): Promise<void> {
+  app.setErrorHandler(errorHandlerFor('runtime'));
   const { runtime, apiKeys } = opts;
-  const routeConfig = { config: { auth: 'none' as const } };
+  const r = typed(app);
+  const noAuth = { auth: 'none' as const };
   const streams = new EventStreams(app);
 
   // The key is checked as soon as the request line and headers arrived: a caller without a
@@ -153,26 +168,27 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     const id = (req.params as { workflowId?: string }).workflowId;
     if (id !== undefined) await requireApiKey(req, id, apiKeys);
   });
-  /** The workflow the request is for; its key was checked by the hook above. */
-  const workflowOf = (req: WfReq | TaskReq): string => req.params.workflowId;
 
-  /** The caller's correlation id (already bounded: request-ids.ts), echoed and logged. */
-  const correlation = (req: FastifyRequest, reply: FastifyReply): string | undefined => {
+  /**
+   * The caller's correlation id (already bounded: request-ids.ts), echoed and logged. A route
+   * hook, so the echo is on the answer even when the body is refused.
+   */
+  const correlation = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const c = req.correlationId;
     if (c !== undefined) {
       void reply.header('x-correlation-id', c);
       req.log.info({ ...requestLogFields(req), url: req.url }, 'runtime request');
     }
-    return c;
+    done();
   };
 
-  app.get(`${BASE}/action/status`, routeConfig, async (req: WfReq, reply) => {
-    const id = workflowOf(req);
-    const q = queryOf(req);
+  r.get(`${BASE}/action/status`, { schema: RuntimeContract.status, config: noAuth }, async (req, reply) => {
+    const id = req.params.workflowId;
     const status = runtime.status(id);
     // NL Flow: 404 with no body when the workflow was never published.
     if (!status) return reply.code(404).send();
-    if (q['watch'] !== 'true' && q['watch'] !== '') return status;
+    const watch = req.query.watch;
+    if (watch !== 'true' && watch !== '') return status;
     const stream = streams.open(req, reply, () => {
       const s = runtime.status(id);
       return s ? { event: 'status', data: JSON.stringify(s) } : { event: 'unpublished', data: '{}', last: true };
@@ -182,94 +198,92 @@ export async function runtimeRoutes(app: FastifyInstance, opts: RuntimeRoutesOpt
     return reply;
   });
 
-  app.post(`${BASE}/action/analyze`, routeConfig, async (req: WfReq, reply) => {
-    const id = workflowOf(req);
-    const q = queryOf(req);
-    const correlationId = correlation(req, reply);
-    const input = jsonInput(req);
-    const verbose = q['verboseErrorOutput'] === 'true';
-    const r = await runtime.analyze(id, input, {
-      ...(correlationId !== undefined ? { correlationId } : {}),
-      verbose,
-      signal: connectionSignal(req.raw.socket),
-      timeoutMs: opts.maxWaitMs,
-    });
-    if (r.ok) return reply.code(200).send(r.output);
-    return reply.code(r.status).send({ errors: r.errors, ...(verbose && r.verbose ? r.verbose : {}) });
-  });
+  r.post(
+    `${BASE}/action/analyze`,
+    { schema: RuntimeContract.analyze, config: { ...noAuth, decodeBody: decodeWorkflowInput }, onRequest: correlation },
+    async (req, reply) => {
+      const id = req.params.workflowId;
+      const correlationId = req.correlationId;
+      const verbose = req.query.verboseErrorOutput === 'true';
+      const result = await runtime.analyze(id, req.body as JsonObject, {
+        ...(correlationId !== undefined ? { correlationId } : {}),
+        verbose,
+        signal: connectionSignal(req.raw.socket),
+        timeoutMs: opts.maxWaitMs,
+      });
+      if (result.ok) return reply.code(200).send(result.output);
+      return reply.code(result.status).send({ errors: result.errors, ...(verbose && result.verbose ? result.verbose : {}) });
+    },
+  );
 
-  app.post(`${BASE}/task`, routeConfig, async (req: WfReq, reply) => {
-    const id = workflowOf(req);
-    const correlationId = correlation(req, reply);
-    const input = jsonInput(req);
-    const idempotencyKey = idempotencyKeyOf(req);
-    const { task, created } = await runtime.tasks.submit(id, input, {
-      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-      ...(correlationId !== undefined ? { correlationId } : {}),
-    });
-    void reply.header('location', `/api/v1/runtime/workflow/${id}/task/${task.taskId}`);
-    return reply.code(created ? 202 : 200).send(taskView(task));
-  });
+  r.post(
+    `${BASE}/task`,
+    { schema: RuntimeContract.submitTask, config: { ...noAuth, decodeBody: decodeWorkflowInput }, onRequest: correlation },
+    async (req, reply) => {
+      const id = req.params.workflowId;
+      const correlationId = req.correlationId;
+      const idempotencyKey = idempotencyKeyOf(req);
+      const { task, created } = await runtime.tasks.submit(id, req.body as JsonObject, {
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        ...(correlationId !== undefined ? { correlationId } : {}),
+      });
+      void reply.header('location', `/api/v1/runtime/workflow/${id}/task/${task.taskId}`);
+      return reply.code(created ? 202 : 200).send(taskView(task));
+    },
+  );
 
-  app.post(`${BASE}/task/batch`, routeConfig, async (req: WfReq, reply) => {
-    const id = workflowOf(req);
-    const correlationId = correlation(req, reply);
+  r.post(`${BASE}/task/batch`, { schema: RuntimeContract.submitBatch, config: noAuth, onRequest: correlation }, async (req, reply) => {
+    const id = req.params.workflowId;
+    const correlationId = req.correlationId;
     const items = batchItems(req, idempotencyKeyOf(req));
     const results = await runtime.tasks.submitMany(id, items, correlationId !== undefined ? { correlationId } : {});
-    const created = results.filter((r) => r.created).length;
-    return reply.code(created > 0 ? 202 : 200).send({ tasks: results.map((r) => taskView(r.task)), created });
+    const created = results.filter((x) => x.created).length;
+    return reply.code(created > 0 ? 202 : 200).send({ tasks: results.map((x) => taskView(x.task)), created });
   });
 
-  app.get(`${BASE}/task`, routeConfig, async (req: WfReq) => {
-    const id = workflowOf(req);
-    const q = queryOf(req);
-    const limit = q['limit'] === undefined ? 100 : Number(q['limit']);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw validationError('limit must be an integer from 1 to 1000', { code: 'task.bad_limit' });
-    const statuses = statusesParam(q['status']);
-    const page = await runtime.tasks.list(id, { limit, ...(statuses ? { statuses } : {}), ...(q['cursor'] ? { after: q['cursor'] } : {}) });
+  r.get(`${BASE}/task`, { schema: RuntimeContract.listTasks, config: noAuth }, async (req) => {
+    const id = req.params.workflowId;
+    const q = req.query;
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw validationError('limit must be an integer from 1 to 1000', { code: 'task.bad_limit' });
+    const statuses = statusesParam(q.status);
+    const page = await runtime.tasks.list(id, { limit, ...(statuses ? { statuses } : {}), ...(q.cursor ? { after: q.cursor } : {}) });
     return { tasks: page.tasks.map(taskView), ...(page.next !== undefined ? { next: page.next } : {}) };
   });
 
-  app.post(`${BASE}/task/status`, routeConfig, async (req: WfReq) => {
-    const id = workflowOf(req);
-    const badIds = (): Error => validationError('Send {"taskIds": ["…", …]} with 1 to 1000 task ids', { code: 'task.bad_ids' });
-    const body = parseBody(req, badIds);
-    const ids = isJsonObject(body) ? body['taskIds'] : undefined;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000 || !ids.every((x) => typeof x === 'string')) throw badIds();
+  r.post(`${BASE}/task/status`, { schema: RuntimeContract.taskStatusMany, config: noAuth }, async (req) => {
+    const id = req.params.workflowId;
+    const ids = taskIdsOf(req);
     const found = await runtime.tasks.statusMany(id, ids);
     const byId = new Map(found.map((t) => [t.taskId, t]));
-    return { tasks: ids.map((t) => (byId.has(t) ? taskView(byId.get(t) as TaskRecord) : { taskId: t, status: 'NOT_FOUND' })) };
+    return { tasks: ids.map((t) => (byId.has(t) ? taskView(byId.get(t) as TaskRecord) : { taskId: t, status: 'NOT_FOUND' as const })) };
   });
 
-  app.delete(`${BASE}/task`, routeConfig, async (req: WfReq) => {
-    const id = workflowOf(req);
-    const statuses = statusesParam(queryOf(req)['status']);
-    const deleted = await runtime.tasks.deleteMany(id, statuses);
+  r.delete(`${BASE}/task`, { schema: RuntimeContract.deleteTasks, config: noAuth }, async (req) => {
+    const deleted = await runtime.tasks.deleteMany(req.params.workflowId, statusesParam(req.query.status));
     return { deleted };
   });
 
-  app.get(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
-    const id = workflowOf(req);
-    const wait = waitParam(queryOf(req)['wait'], opts.maxWaitMs);
-    const t = wait > 0 ? await runtime.tasks.wait(id, req.params.taskId, wait) : await runtime.tasks.get(id, req.params.taskId);
+  r.get(`${BASE}/task/:taskId`, { schema: RuntimeContract.taskStatus, config: noAuth }, async (req) => {
+    const { workflowId: id, taskId } = req.params;
+    const wait = waitParam(req.query.wait, opts.maxWaitMs);
+    const t = wait > 0 ? await runtime.tasks.wait(id, taskId, wait) : await runtime.tasks.get(id, taskId);
     return taskView(t);
   });
 
-  app.get(`${BASE}/task/:taskId/result`, routeConfig, async (req: TaskReq, reply) => {
-    const id = workflowOf(req);
-    const { task, output } = await runtime.tasks.result(id, req.params.taskId);
+  r.get(`${BASE}/task/:taskId/result`, { schema: RuntimeContract.taskResult, config: noAuth }, async (req, reply) => {
+    const { task, output } = await runtime.tasks.result(req.params.workflowId, req.params.taskId);
     void reply.header('x-task-status', task.status);
     return reply.code(200).send(output);
   });
 
-  app.get(`${BASE}/task/:taskId/input`, routeConfig, async (req: TaskReq) => {
-    const id = workflowOf(req);
-    return runtime.tasks.input(id, req.params.taskId);
-  });
+  r.get(`${BASE}/task/:taskId/input`, { schema: RuntimeContract.taskInput, config: noAuth }, async (req) =>
+    runtime.tasks.input(req.params.workflowId, req.params.taskId),
+  );
 
-  app.delete(`${BASE}/task/:taskId`, routeConfig, async (req: TaskReq) => {
-    const id = workflowOf(req);
-    const t = await runtime.tasks.delete(id, req.params.taskId);
+  r.delete(`${BASE}/task/:taskId`, { schema: RuntimeContract.deleteTask, config: noAuth }, async (req) => {
+    const t = await runtime.tasks.delete(req.params.workflowId, req.params.taskId);
     return { taskId: t.taskId, status: t.status, deleted: true };
   });
 }

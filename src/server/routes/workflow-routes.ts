@@ -3,7 +3,7 @@
  * Routes parse and check parameters, call the engine, and render; no business logic here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authError, notFound, validationError } from '../../errors.js';
+import { forbidden, notFound, validationError, workflowForbidden, workflowNotFound, workflowStateNotFound } from '../../errors.js';
 import type { Deprovisioner } from '../../engine/deprovisioner.js';
 import type { Provisioner } from '../../engine/provisioner.js';
 import type { StateEvents } from '../../engine/state-events.js';
@@ -25,6 +25,11 @@ import { renderStatus, stateDocument } from '../views/status-view.js';
 import type { Query } from './request-params.js';
 import { boolParam, contentType, queryOf, rawBody, rejectUnknownParams, timeoutParam } from './request-params.js';
 import { EventStreams } from './event-stream.js';
+import { typed } from '../contract/route-schema.js';
+import { WorkflowContract as C } from '../contract/workflow-contract.js';
+import type { TemplateDocument } from '../contract/workflow-contract.js';
+import type { SearchResponse } from '../../search/types.js';
+import { errorHandlerFor } from '../error-renderer.js';
 
 export interface WorkflowRoutesOptions {
   store: Store;
@@ -44,7 +49,6 @@ export interface WorkflowRoutesOptions {
 const BASE = '/_plugins/_flow_framework/workflow';
 const CREATE_PARAMS = ['validation', 'provision', 'reprovision', 'update_fields', 'use_case', 'wait_for_completion_timeout', 'on_failure'];
 const STATUS_POLL_MS = 250;
-const STATUS_CODES: Record<string, number> = { BAD_REQUEST: 400, UNAUTHORIZED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, GATEWAY_TIMEOUT: 504, BAD_GATEWAY: 502, NOT_IMPLEMENTED: 501 };
 
 function onFailureParam(q: Query): OnFailure {
   const v = q['on_failure'] ?? 'keep';
@@ -53,6 +57,7 @@ function onFailureParam(q: Query): OnFailure {
 }
 
 export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesOptions): Promise<void> {
+  app.setErrorHandler(errorHandlerFor('flow_framework'));
   const { store, registry, workflows, provisioner, deprovisioner } = opts;
   const redact = (type: string, key: string): boolean => registry.isSecret(type, key);
 
@@ -60,7 +65,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
 
   const checkAccess = (req: FastifyRequest, id: string, owner: OsUser | undefined): void => {
     if (!mayAccess(req.flowdUser, owner, opts.filterByBackendRoles)) {
-      throw authError(`User does not have permissions to access workflow: ${id}`, { status: 403, code: 'auth.workflow_forbidden' });
+      throw workflowForbidden(id);
     }
   };
 
@@ -69,13 +74,13 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const u = req.flowdUser;
     if (!u) throw validationError('Filter by backend roles is enabled and User is null');
     if (u.backendRoles.length === 0 && !isAdmin(u)) {
-      throw authError(`Filter by backend roles is enabled, but User ${u.name} does not have any backend roles configured`, { status: 403 });
+      throw forbidden(`Filter by backend roles is enabled, but User ${u.name} does not have any backend roles configured`);
     }
   };
 
   const loadTemplate = async (req: FastifyRequest, id: string): Promise<Template> => {
     const rec = await store.getWorkflow(id);
-    if (!rec) throw notFound(`Failed to retrieve template (${id}) from global context.`, { code: 'workflow.not_found' });
+    if (!rec) throw workflowNotFound(id);
     checkAccess(req, id, rec.template.user);
     return rec.template;
   };
@@ -93,8 +98,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const s = await store.getState(id, { steps: false });
     if (!s) return reply.code(202).send({ workflow_id: id, error: 'Workflow timed out, failed to fetch current state', state: 'UNKNOWN' });
     if (s.state === 'FAILED' && s.error) {
-      const status = STATUS_CODES[/restStatus: (\w+)/.exec(s.error)?.[1] ?? ''] ?? 500;
-      return reply.code(status).send({ error: s.error });
+      return reply.code(s.errorDetail?.status ?? 500).send({ error: s.error });
     }
     return reply.code(202).send(renderStatus(s, false, false));
   };
@@ -113,12 +117,16 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const extra = Object.fromEntries(Object.entries(q).filter(([k]) => !CREATE_PARAMS.includes(k)));
     const onlyMsg = `Only the parameters [${CREATE_PARAMS.join(', ')}] are permitted unless the provision parameter is set to true.`;
     if (Object.keys(extra).length > 0 && !provision) throw validationError(onlyMsg);
-    if (provision && updateFields) throw validationError('You can not use both the provision and update_fields parameters in the same request.');
+    if (provision && updateFields)
+      throw validationError('You can not use both the provision and update_fields parameters in the same request.');
     if (reprovision && id === undefined) throw validationError('You can not use the reprovision parameter to create a new template.');
-    if (reprovision && useCase !== undefined) throw validationError('You cannot use the reprovision and use_case parameters in the same request.');
+    if (reprovision && useCase !== undefined)
+      throw validationError('You cannot use the reprovision and use_case parameters in the same request.');
     const waitMs = timeoutParam(q, 'wait_for_completion_timeout');
     if (waitMs !== undefined && !provision && !reprovision) {
-      throw validationError("Request parameter 'wait_for_completion_timeout' is not allowed unless the 'provision' or 'reprovision' parameter is set to true.");
+      throw validationError(
+        "Request parameter 'wait_for_completion_timeout' is not allowed unless the 'provision' or 'reprovision' parameter is set to true.",
+      );
     }
     const onFailure = onFailureParam(q);
     const validate = (q['validation'] ?? 'all') === 'all';
@@ -154,17 +162,18 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return reply.code(201).send({ workflow_id: id });
   };
 
-  app.post(BASE, async (req, reply) => createOrUpdate(req, reply, undefined));
-  app.put<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req, reply) => createOrUpdate(req, reply, req.params.workflow_id));
+  const r = typed(app);
+  r.post(BASE, { schema: C.create }, async (req, reply) => createOrUpdate(req, reply, undefined));
+  r.put(`${BASE}/:workflow_id`, { schema: C.update }, async (req, reply) => createOrUpdate(req, reply, req.params.workflow_id));
 
-  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req) => {
+  r.get(`${BASE}/:workflow_id`, { schema: C.get }, async (req) => {
     requireAction(req, 'workflow:read');
     rejectUnknownParams(req, queryOf(req), []);
     const t = await loadTemplate(req, req.params.workflow_id);
-    return serializeTemplate(t, { includeUser: isAdmin(req.flowdUser), redact });
+    return serializeTemplate(t, { includeUser: isAdmin(req.flowdUser), redact }) as TemplateDocument;
   });
 
-  app.delete<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id`, async (req) => {
+  r.delete(`${BASE}/:workflow_id`, { schema: C.delete }, async (req) => {
     requireAction(req, 'workflow:write');
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['clear_status']);
@@ -177,14 +186,14 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
       _id: id,
       _version: (res.version ?? 0) + 1,
       // Only the status was left: it was cleared, the template document was already gone.
-      result: res.templateDeleted ? 'deleted' : 'not_found',
+      result: res.templateDeleted ? ('deleted' as const) : ('not_found' as const),
       _shards: { total: 1, successful: 1, failed: 0 },
       _seq_no: res.version ?? 0,
       _primary_term: 1,
     };
   });
 
-  app.post<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_provision`, async (req, reply) => {
+  r.post(`${BASE}/:workflow_id/_provision`, { schema: C.provision }, async (req, reply) => {
     requireAction(req, 'workflow:write');
     const id = req.params.workflow_id;
     const q = queryOf(req);
@@ -213,18 +222,23 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return reply.code(202).send({ workflow_id: id });
   });
 
-  app.post<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_deprovision`, async (req, reply) => {
+  r.post(`${BASE}/:workflow_id/_deprovision`, { schema: C.deprovision }, async (req, reply) => {
     requireAction(req, 'workflow:write');
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['allow_delete']);
     const id = req.params.workflow_id;
     const state = await store.getState(id, { steps: false });
-    if (!state) throw notFound(`Failed to get workflow state for workflow ${id}`, { code: 'workflow.state_not_found' });
+    if (!state) throw workflowStateNotFound(id);
     checkAccess(req, id, state.user);
-    const allow = new Set((q['allow_delete'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
+    const allow = new Set(
+      (q['allow_delete'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    );
     const res = await deprovisioner.deprovision(id, allow);
     if (res.status === 200) return reply.code(200).send({ workflow_id: id });
-    return reply.code(res.status).send({ error: res.error });
+    return reply.code(res.status).send({ error: res.error ?? '' });
   });
 
   const streams = new EventStreams(app);
@@ -249,7 +263,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return reply;
   };
 
-  app.get<{ Params: { workflow_id: string } }>(`${BASE}/:workflow_id/_status`, async (req, reply) => {
+  r.get(`${BASE}/:workflow_id/_status`, { schema: C.status }, async (req, reply) => {
     requireAction(req, 'workflow:read');
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['all', 'watch']);
@@ -262,11 +276,14 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return renderStatus(s, all, includeUser);
   });
 
-  app.get(`${BASE}/_steps`, async (req) => {
+  r.get(`${BASE}/_steps`, { schema: C.steps }, async (req) => {
     requireAction(req, 'workflow:read');
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['workflow_step']);
-    const names = q['workflow_step']?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = q['workflow_step']
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const listing = registry.listing(names && names.length > 0 ? names : undefined);
     if (!listing) throw validationError('Failed to retrieve workflow step json.', { code: 'steps.unknown' });
     return listing;
@@ -292,7 +309,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return { nested: { path: 'user', query: { terms: { 'user.backend_roles.keyword': u.backendRoles } } } };
   };
 
-  const searchTemplates = async (req: FastifyRequest): Promise<unknown> => {
+  const searchTemplates = async (req: FastifyRequest): Promise<SearchResponse> => {
     requireAction(req, 'workflow:read');
     const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
@@ -304,10 +321,15 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
       _primary_term: 1,
     }));
     const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
-    return searchDocuments(docs, body, { index: '.plugins-flow-framework-templates', excludes, filter: roleFilter(req), startedAt: started });
+    return searchDocuments(docs, body, {
+      index: '.plugins-flow-framework-templates',
+      excludes,
+      filter: roleFilter(req),
+      startedAt: started,
+    });
   };
 
-  const searchStates = async (req: FastifyRequest): Promise<unknown> => {
+  const searchStates = async (req: FastifyRequest): Promise<SearchResponse> => {
     requireAction(req, 'workflow:read');
     const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
@@ -322,8 +344,8 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     return searchDocuments(docs, body, { index: '.plugins-flow-framework-state', excludes, filter: roleFilter(req), startedAt: started });
   };
 
-  app.get(`${BASE}/_search`, searchTemplates);
-  app.post(`${BASE}/_search`, searchTemplates);
-  app.get(`${BASE}/state/_search`, searchStates);
-  app.post(`${BASE}/state/_search`, searchStates);
+  r.get(`${BASE}/_search`, { schema: C.searchTemplatesGet }, searchTemplates);
+  r.post(`${BASE}/_search`, { schema: C.searchTemplates }, searchTemplates);
+  r.get(`${BASE}/state/_search`, { schema: C.searchStatesGet }, searchStates);
+  r.post(`${BASE}/state/_search`, { schema: C.searchStates }, searchStates);
 }

@@ -4,6 +4,7 @@
  * provisioning_progress, times (epoch ms), user, user_outputs, and flowd's `steps`.
  */
 import type { StateRecord, StepRecord } from '../../store/store.js';
+import type { WorkflowStatus } from '../contract/workflow-contract.js';
 
 export interface StepView {
   id: string;
@@ -25,20 +26,19 @@ export function renderStep(s: StepRecord): StepView {
   return v;
 }
 
-export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = { workflow_id: s.workflowId };
-  if (s.error !== undefined) out['error'] = s.error;
-  out['state'] = s.state;
+/** Keys in the wire order (the event stream writes it with JSON.stringify, in insertion order). */
+export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean): WorkflowStatus {
+  const out: WorkflowStatus = { workflow_id: s.workflowId, ...(s.error !== undefined ? { error: s.error } : {}), state: s.state };
   if (all) {
-    out['provisioning_progress'] = s.progress;
-    if (s.provisionStartTime !== undefined) out['provision_start_time'] = s.provisionStartTime;
-    if (s.provisionEndTime !== undefined) out['provision_end_time'] = s.provisionEndTime;
-    if (includeUser && s.user) out['user'] = s.user;
+    out.provisioning_progress = s.progress;
+    if (s.provisionStartTime !== undefined) out.provision_start_time = s.provisionStartTime;
+    if (s.provisionEndTime !== undefined) out.provision_end_time = s.provisionEndTime;
+    if (includeUser && s.user) out.user = s.user;
   }
-  if (s.resources.length > 0) out['resources_created'] = s.resources;
+  if (s.resources.length > 0) out.resources_created = s.resources;
   if (all) {
-    if (Object.keys(s.userOutputs).length > 0) out['user_outputs'] = s.userOutputs;
-    if (s.steps.length > 0) out['steps'] = s.steps.map(renderStep);
+    if (Object.keys(s.userOutputs).length > 0) out.user_outputs = s.userOutputs;
+    if (s.steps.length > 0) out.steps = s.steps.map(renderStep);
   }
   return out;
 }

@@ -19,7 +19,7 @@ export async function mlCall<T>(ctx: Pick<StepContext, 'nodeId'>, fn: () => Prom
     return await fn();
   } catch (e) {
     if (!isFlowdError(e) || e.kind === 'step_failure' || e.kind === 'internal') throw e;
-    throw stepFailure(e.message, { status: e.status, code: e.code, node: ctx.nodeId, retryable: false, cause: e });
+    throw stepFailure(e.message, { status: e.status, code: e.code, node: ctx.nodeId, retryable: e.retryable, cause: e });
   }
 }
 
@@ -48,7 +48,10 @@ export function pick(inputs: JsonObject, keys: readonly string[]): JsonObject {
 }
 
 /** The value a predecessor provides for `key` when `previous_node_inputs` names it so. */
-export function fromPredecessors(ctx: Pick<StepContext, 'previousNodeInputs' | 'previousOutputs'>, key: string): Array<{ node: string; value: JsonValue }> {
+export function fromPredecessors(
+  ctx: Pick<StepContext, 'previousNodeInputs' | 'previousOutputs'>,
+  key: string,
+): Array<{ node: string; value: JsonValue }> {
   const out: Array<{ node: string; value: JsonValue }> = [];
   for (const [node, want] of Object.entries(ctx.previousNodeInputs)) {
     if (want !== key) continue;

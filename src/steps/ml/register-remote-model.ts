@@ -33,9 +33,12 @@ export const registerRemoteModelStep: StepDefinition = {
   requiredPlugins: [ML_PLUGIN],
   resourceType: MODEL_ID,
   async execute(ctx) {
-    return registerModel(ctx, REGISTER_REMOTE_MODEL, 'CREATED', (body, key) => ctx.services.ml.registerRemoteModel(body, { idempotencyKey: key }), [
-      ...INPUTS,
-      ...OPTIONAL,
-    ]);
+    return registerModel(
+      ctx,
+      REGISTER_REMOTE_MODEL,
+      'CREATED',
+      (body, key) => ctx.services.ml.registerRemoteModel(body, { idempotencyKey: key }),
+      [...INPUTS, ...OPTIONAL],
+    );
   },
 };

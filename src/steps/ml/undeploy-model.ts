@@ -1,5 +1,5 @@
 /** `undeploy_model`: releases a deployed model (an undeployed one stays as it is). */
-import { notFound } from '../../errors.js';
+import { modelNotFound } from '../../errors.js';
 import type { StepDefinition } from '../step.js';
 import { ML_PLUGIN, MODEL_ID, mlCall, requireInput } from './ml-step-support.js';
 
@@ -11,7 +11,7 @@ export const undeployModelStep: StepDefinition = {
   async execute(ctx) {
     const id = requireInput(ctx, MODEL_ID);
     await mlCall(ctx, async () => {
-      if (!(await ctx.services.ml.undeployModel(id))) throw notFound(`Failed to find model ${id}`, { code: 'ml.model_not_found' });
+      if (!(await ctx.services.ml.undeployModel(id))) throw modelNotFound(id);
     });
     return { outputs: { success: true } };
   },

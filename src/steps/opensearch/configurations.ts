@@ -15,15 +15,10 @@ export interface ConfigurationsOptions {
   expandArrayStrings: boolean;
 }
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The body as an object, or undefined for an empty string. */
-export function parseConfigurations(
-  value: JsonValue | undefined,
-  site: InputSite,
-  opts: ConfigurationsOptions,
-): JsonObject | undefined {
+export function parseConfigurations(value: JsonValue | undefined, site: InputSite, opts: ConfigurationsOptions): JsonObject | undefined {
   let parsed: JsonValue;
   if (typeof value === 'string') {
     if (value.trim() === '') return undefined;

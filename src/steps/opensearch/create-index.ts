@@ -13,8 +13,7 @@ import { OPENSEARCH_PLUGIN, requireOpenSearch, requirePresent, requireString } f
 export const CREATE_INDEX = 'create_index';
 export const INDEX_RESOURCE = 'index_name';
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * OpenSearch 2+ has no mapping types. The REST API rejects `{"mappings":{"_doc":{...}}}`,
@@ -52,8 +51,7 @@ async function update(ctx: StepContext, resourceId: string): Promise<StepResult>
   // Renaming would need a new index plus a reindex: refuse instead of updating the wrong one.
   if (indexName !== resourceId) {
     throw stepFailure(
-      `Changing index_name from [${resourceId}] to [${indexName}] is not supported` +
-        ` when reprovisioning node [${ctx.nodeId}]`,
+      `Changing index_name from [${resourceId}] to [${indexName}] is not supported` + ` when reprovisioning node [${ctx.nodeId}]`,
       { status: 400, code: 'step.update_not_supported' },
     );
   }

@@ -8,8 +8,7 @@ import type { JsonObject, JsonValue } from '../../util/json.js';
 /** A flat setting value: text, a list of texts, or null (reset to the default). */
 export type SettingValue = string | string[] | null;
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const toText = (v: JsonValue): string => (typeof v === 'string' ? v : JSON.stringify(v));
 

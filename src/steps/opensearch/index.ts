@@ -27,8 +27,4 @@ export const openSearchSteps: StepDefinition[] = [
   updateSearchPipelineStep,
 ];
 
-export const openSearchDeleters: ResourceDeleter[] = [
-  deleteIndexDeleter,
-  deleteIngestPipelineDeleter,
-  deleteSearchPipelineDeleter,
-];
+export const openSearchDeleters: ResourceDeleter[] = [deleteIndexDeleter, deleteIngestPipelineDeleter, deleteSearchPipelineDeleter];

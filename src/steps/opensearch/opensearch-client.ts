@@ -144,9 +144,7 @@ export function createOpenSearchClient(opts: OpenSearchClientOptions): OpenSearc
       await request({ method: 'DELETE', path: `/${enc(name)}`, signal, notFoundOk: true });
     },
     async getIndexSettings(name, signal) {
-      const res = asObject(
-        await request({ method: 'GET', path: `/${enc(name)}/_settings`, query: { include_defaults: true }, signal }),
-      );
+      const res = asObject(await request({ method: 'GET', path: `/${enc(name)}/_settings`, query: { include_defaults: true }, signal }));
       // Keyed by the concrete index name, which differs from `name` when `name` is an alias.
       const entry = res[name] ?? Object.values(res)[0];
       const settings = isObject(entry) && isObject(entry.settings) ? entry.settings : {};

@@ -45,18 +45,12 @@ export async function createPipeline(ctx: StepContext, kind: PipelineKind, stepN
 }
 
 /** Update (step type or reprovision of a create step): put again under the same id. */
-export async function updatePipeline(
-  ctx: StepContext,
-  kind: PipelineKind,
-  stepName: string,
-  resourceId?: string,
-): Promise<StepResult> {
+export async function updatePipeline(ctx: StepContext, kind: PipelineKind, stepName: string, resourceId?: string): Promise<StepResult> {
   const wanted = ctx.inputs[PIPELINE_RESOURCE];
   // A new id would create a second pipeline and orphan the recorded one: refuse it.
   if (resourceId !== undefined && typeof wanted === 'string' && wanted !== resourceId) {
     throw stepFailure(
-      `Changing pipeline_id from [${resourceId}] to [${wanted}] is not supported` +
-        ` when reprovisioning node [${ctx.nodeId}]`,
+      `Changing pipeline_id from [${resourceId}] to [${wanted}] is not supported` + ` when reprovisioning node [${ctx.nodeId}]`,
       { status: 400, code: 'step.update_not_supported' },
     );
   }
@@ -65,11 +59,6 @@ export async function updatePipeline(
 }
 
 /** Deleter body: "already gone" (404) resolves inside the client. */
-export function deletePipeline(
-  client: OpenSearchClient,
-  kind: PipelineKind,
-  id: string,
-  signal: AbortSignal,
-): Promise<void> {
+export function deletePipeline(client: OpenSearchClient, kind: PipelineKind, id: string, signal: AbortSignal): Promise<void> {
   return kind === 'ingest' ? client.deleteIngestPipeline(id, signal) : client.deleteSearchPipeline(id, signal);
 }

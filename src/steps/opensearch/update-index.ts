@@ -9,18 +9,11 @@ import type { StepContext, StepDefinition, StepResult } from '../step.js';
 import { parseConfigurations } from './configurations.js';
 import { changedSettings, flattenSettings } from './index-settings.js';
 import type { OpenSearchClient } from './opensearch-client.js';
-import {
-  OPENSEARCH_PLUGIN,
-  requireOpenSearch,
-  requirePresent,
-  requireString,
-  type InputSite,
-} from './step-support.js';
+import { OPENSEARCH_PLUGIN, requireOpenSearch, requirePresent, requireString, type InputSite } from './step-support.js';
 
 export const UPDATE_INDEX = 'update_index';
 
-const isObject = (v: JsonValue | undefined): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const badRequest = (message: string): Error => stepFailure(message, { status: 400, code: 'step.update_index' });
 
@@ -38,16 +31,10 @@ export async function updateIndexSettings(
   }
   const settings = config.settings;
   if (!isObject(settings)) {
-    throw badRequest(
-      `Failed to update index settings for index ${indexName}, settings are not found in the index configuration`,
-    );
+    throw badRequest(`Failed to update index settings for index ${indexName}, settings are not found in the index configuration`);
   }
   const current = await client.getIndexSettings(indexName, signal);
-  const changed = changedSettings(
-    flattenSettings(settings),
-    flattenSettings(current.settings),
-    flattenSettings(current.defaults),
-  );
+  const changed = changedSettings(flattenSettings(settings), flattenSettings(current.settings), flattenSettings(current.defaults));
   if (Object.keys(changed).length === 0) {
     throw badRequest(`Failed to update index settings for index ${indexName}, no settings have been updated`);
   }

@@ -68,7 +68,8 @@ const builtinParser = pg.types.getTypeParser as TypeParser;
  * pg.types). Every such value is far below 2^53.
  */
 const INT8_AS_NUMBER: CustomTypesConfig = {
-  getTypeParser: ((oid, format) => (oid === INT8_OID ? Number : builtinParser(oid, format))) as TypeParser as CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid, format) =>
+    oid === INT8_OID ? Number : builtinParser(oid, format)) as TypeParser as CustomTypesConfig['getTypeParser'],
 };
 
 export function createPool(target: PgTarget, opts: { poolSize?: number; logger?: PgLogger }): pg.Pool {

@@ -175,11 +175,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'no-running-index',
     // The partial index of RUNNING tasks cost an entry on every claim, and misled the planner:
-    // without fresh statistics (autovacuum off, or a burst of work) it takes the predicate for
-    // ~0.5 % of the rows, so a result batch hash-joined every entry the index ever had (dead
-    // ones included) instead of looking its rows up by key: twice the database time of a
-    // completion. Lease renewal and the orphan sweep now read the RUNNING range of
-    // tasks_by_status, workflow by workflow.
+    // without fresh statistics (autovacuum off, or a burst of work) it underestimates the
+    // predicate, so a result batch hash-joined every entry the index ever had (dead ones
+    // included) instead of looking its rows up by key. Lease renewal and the orphan sweep now
+    // read the RUNNING range of tasks_by_status, workflow by workflow.
     sql: `
       DROP INDEX IF EXISTS tasks_running;
     `,
@@ -190,6 +189,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     // As on SQLite: how many times a provisioning run was started (resumes counted when claimed).
     sql: `
       ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
+  {
+    version: 6,
+    name: 'error-detail',
+    // As on SQLite: the error a run failed with as a serialized FlowdError beside its text.
+    sql: `
+      ALTER TABLE workflow_state ADD COLUMN error_detail TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'os-user-column',
+    // SQLite renamed its `user` column to `os_user`, the name this schema always had: nothing
+    // to do here but keep the numbering the same on both.
+    sql: `
+      SELECT 1;
     `,
   },
 ];

@@ -52,7 +52,9 @@ export async function migrateSchema(db: PgDb, schema: string): Promise<Migration
       // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
       const found = await q.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
       if (found.rowCount === 0) await q.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await q.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      await q.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+      );
       const from = await currentVersion(q, schema);
       refuseNewer(from);
       for (const m of POSTGRES_MIGRATIONS) {
@@ -65,7 +67,9 @@ export async function migrateSchema(db: PgDb, schema: string): Promise<Migration
           await q.query('COMMIT');
         } catch (e) {
           if (!q.broken) await q.query('ROLLBACK').catch(() => undefined);
-          throw new Error(`PostgreSQL migration ${m.version} (${m.name}) failed in schema ${schema}: ${(e as Error).message}`, { cause: e });
+          throw new Error(`PostgreSQL migration ${m.version} (${m.name}) failed in schema ${schema}: ${(e as Error).message}`, {
+            cause: e,
+          });
         }
       }
       return { from, to: Math.max(from, LATEST_POSTGRES_VERSION) };

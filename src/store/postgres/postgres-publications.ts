@@ -26,7 +26,8 @@ export class PgPublications {
   }
 
   async get(workflowId: string): Promise<PublicationRecord | undefined> {
-    const row = (await this.#db.query<PublicationRow>(`SELECT ${PUBLICATION_COLS} FROM publications WHERE workflow_id = $1`, [workflowId])).rows[0];
+    const row = (await this.#db.query<PublicationRow>(`SELECT ${PUBLICATION_COLS} FROM publications WHERE workflow_id = $1`, [workflowId]))
+      .rows[0];
     return row ? toPublication(row) : undefined;
   }
 

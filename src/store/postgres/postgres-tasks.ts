@@ -5,7 +5,7 @@
  * only lands while the task is still RUNNING and owned by the runner, so every task is
  * completed at most once whatever crashes, cancels or lease expiries happen in between.
  *
- * createTask calls made in the same event-loop turn become one multi-row INSERT (one round
+ * createTask calls made in the same event-loop turn (a TurnBatch) become one multi-row INSERT (one round
  * trip, one commit): under load that is what keeps task submission cheap, as SQLite's group
  * commit does. Counts are read from the table (no in-memory cache: other nodes write too).
  */
@@ -17,6 +17,7 @@ import type { TaskRow } from '../rows/task-rows.js';
 import type { ClaimedRow } from '../rows/task-rows.js';
 import { CLAIMED_COLS, NO_ATTEMPT_LIMIT, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
+import { TurnBatch } from '../../util/turn-batch.js';
 
 /** Rows per INSERT of grouped creates, and per DELETE of the expiry sweep. */
 const CREATE_CHUNK = 1000;
@@ -34,8 +35,12 @@ const statusList = (statuses: TaskStatus[] | undefined): TaskStatus[] => [...new
 
 export class PgTasks {
   readonly #db: PgDb;
-  #pending: PendingCreate[] = [];
-  #scheduled = false;
+  readonly #creates = new TurnBatch<PendingCreate>(
+    (batch) => this.#send(batch),
+    (error, batch) => {
+      for (const p of batch) p.reject(error);
+    },
+  );
   readonly #inFlight = new Set<Promise<void>>();
 
   constructor(db: PgDb) {
@@ -43,21 +48,10 @@ export class PgTasks {
   }
 
   create(task: NewTask): Promise<{ task: TaskRecord; created: boolean }> {
-    return new Promise((resolve, reject) => this.#enqueue({ task, resolve, reject }));
+    return new Promise((resolve, reject) => this.#creates.add({ task, resolve, reject }));
   }
 
-  #enqueue(p: PendingCreate): void {
-    this.#pending.push(p);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#send());
-    }
-  }
-
-  #send(): void {
-    this.#scheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
+  #send(batch: PendingCreate[]): void {
     for (let i = 0; i < batch.length; i += CREATE_CHUNK) {
       const run = this.#insert(batch.slice(i, i + CREATE_CHUNK));
       this.#inFlight.add(run);
@@ -67,8 +61,10 @@ export class PgTasks {
 
   /** Sends the pending creates now and waits for every create in flight (the store is closing). */
   async flush(): Promise<void> {
-    while (this.#pending.length > 0 || this.#inFlight.size > 0) {
-      if (this.#pending.length > 0) this.#send();
+    // An insert may hand creates back to the batch (a task id twice in one group): send those too.
+    for (;;) {
+      this.#creates.flush();
+      if (this.#inFlight.size === 0) return;
       await Promise.allSettled([...this.#inFlight]);
     }
   }
@@ -79,7 +75,7 @@ export class PgTasks {
     const seen = new Set<string>();
     const now: PendingCreate[] = [];
     for (const p of batch) {
-      if (seen.has(p.task.taskId)) this.#enqueue(p);
+      if (seen.has(p.task.taskId)) this.#creates.add(p);
       else {
         seen.add(p.task.taskId);
         now.push(p);
@@ -89,9 +85,8 @@ export class PgTasks {
       const ts = now.map((p) => p.task);
       // ON CONFLICT DO NOTHING also skips a row whose idempotency key an earlier row of the same
       // statement took, so "the same key in one group finds the first" holds as on SQLite.
-      // Arrays, not one JSON parameter: pg escapes each element in JavaScript (~1.5 µs a task),
-      // but PostgreSQL reads arrays faster than it extracts JSON fields (2 against 4.5 µs a
-      // task, measured), and the database is the part that every node shares.
+      // Arrays, not one JSON parameter: PostgreSQL reads arrays faster than it extracts JSON
+      // fields, and the database is the part that every node shares.
       const r = await this.#db.query<{ task_id: string }>(
         `INSERT INTO tasks (task_id, workflow_id, status, attempt, created_at, expires_at, correlation_id, idempotency_key, input, started_at, owner, lease_until)
          SELECT n.task_id, n.workflow_id, CASE WHEN n.owner IS NULL THEN 'QUEUED' ELSE 'RUNNING' END, CASE WHEN n.owner IS NULL THEN 0 ELSE 1 END,
@@ -141,7 +136,8 @@ export class PgTasks {
     for (const p of skipped) {
       const row = p.task.idempotencyKey !== undefined ? existing.get(`${p.task.workflowId}\u0000${p.task.idempotencyKey}`) : undefined;
       if (row) p.resolve({ task: toTask(row), created: false });
-      else if (p.task.idempotencyKey !== undefined && !p.retried) this.#enqueue({ ...p, retried: true }); // its twin was just deleted
+      else if (p.task.idempotencyKey !== undefined && !p.retried)
+        this.#creates.add({ ...p, retried: true }); // its twin was just deleted
       else p.reject(conflict(`A task with id [${p.task.taskId}] already exists.`, { code: 'task.duplicate_id' }));
     }
   }
@@ -196,15 +192,14 @@ export class PgTasks {
     for (const c of results) if (!unique.has(key(c.taskId, c.owner))) unique.set(key(c.taskId, c.owner), c);
     if (unique.size === 0) return [];
     const rows = [...unique.values()];
-    // One statement, one round trip (the BEGIN, lock, update, COMMIT it replaces took four and
-    // 20 % more database time for 256 results). Rows are locked first, in seq order (the materialized CTE;
-    // every other multi-row writer of tasks uses the same order or skips locked rows), so two
-    // statements can never wait on each other. A row changed since the statement's snapshot
-    // (canceled, requeued) is re-checked against the WHERE clause before it is updated. Both
-    // joins are keyed (task_id, then seq): a join on a filter alone went quadratic in the batch
-    // (seconds for a few thousand results). Planned for each batch, against the table's size now.
-    // The results travel as one JSON parameter: here that measured half the database time of
-    // unnested arrays, whose row estimate led the planner to a hash join over the whole table.
+    // One statement, one round trip (not BEGIN, lock, update, COMMIT). Rows are locked first, in
+    // seq order (the materialized CTE; every other multi-row writer of tasks uses the same order
+    // or skips locked rows), so two statements can never wait on each other. A row changed since
+    // the statement's snapshot (canceled, requeued) is re-checked against the WHERE clause before
+    // it is updated. Both joins are keyed (task_id, then seq): a join on a filter alone goes
+    // quadratic in the batch. Planned for each batch, against the table's size now. The results
+    // travel as one JSON parameter: with unnested arrays the row estimate led the planner to a
+    // hash join over the whole table.
     const r = await this.#db.queryPlannedEachTime<{ task_id: string; owner: string }>(
       `WITH c AS (
          SELECT e->>0 AS task_id, e->>1 AS owner, e->>2 AS status, e->>3 AS output, (e->>4)::bigint AS finished_at
@@ -267,7 +262,10 @@ export class PgTasks {
 
   async getMany(workflowId: string, taskIds: string[]): Promise<TaskRecord[]> {
     if (taskIds.length === 0) return [];
-    const r = await this.#db.query<TaskRow>(`SELECT ${META} FROM tasks WHERE task_id = ANY($1::text[]) AND workflow_id = $2`, [taskIds, workflowId]);
+    const r = await this.#db.query<TaskRow>(`SELECT ${META} FROM tasks WHERE task_id = ANY($1::text[]) AND workflow_id = $2`, [
+      taskIds,
+      workflowId,
+    ]);
     const byId = new Map(r.rows.map((row) => [row.task_id, row]));
     const out: TaskRecord[] = [];
     for (const id of new Set(taskIds)) {
@@ -311,22 +309,28 @@ export class PgTasks {
   }
 
   async deleteMany(workflowId: string, opts: { statuses?: TaskStatus[] }): Promise<number> {
-    const r = await this.#db.query('DELETE FROM tasks WHERE workflow_id = $1 AND status = ANY($2::text[])', [workflowId, statusList(opts.statuses)]);
+    const r = await this.#db.query('DELETE FROM tasks WHERE workflow_id = $1 AND status = ANY($2::text[])', [
+      workflowId,
+      statusList(opts.statuses),
+    ]);
     return r.rowCount ?? 0;
   }
 
   async count(workflowId: string): Promise<Record<TaskStatus, number>> {
     const c: Record<TaskStatus, number> = { QUEUED: 0, RUNNING: 0, COMPLETED: 0, ERROR: 0, CANCELED: 0 };
-    const r = await this.#db.query<{ status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks WHERE workflow_id = $1 GROUP BY status', [
-      workflowId,
-    ]);
+    const r = await this.#db.query<{ status: TaskStatus; n: number }>(
+      'SELECT status, COUNT(*) AS n FROM tasks WHERE workflow_id = $1 GROUP BY status',
+      [workflowId],
+    );
     for (const row of r.rows) c[row.status] = row.n;
     return c;
   }
 
   /** Reads only the QUEUED entries of tasks_by_status: the cost follows the queue, not the table. */
   async countQueued(workflowId: string): Promise<number> {
-    const r = await this.#db.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM tasks WHERE workflow_id = $1 AND status = 'QUEUED'", [workflowId]);
+    const r = await this.#db.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM tasks WHERE workflow_id = $1 AND status = 'QUEUED'", [
+      workflowId,
+    ]);
     return r.rows[0]?.n ?? 0;
   }
 

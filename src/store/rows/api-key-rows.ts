@@ -18,7 +18,13 @@ export const API_KEY_COLS = 'id, name, prefix, prev_valid_until, workflow_ids, c
 
 /** A previous key's grace period is only shown while it lasts (`now` is when the row was read). */
 export function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
-  const k: ApiKeyRecord = { id: r.id, name: r.name, prefix: r.prefix, workflowIds: JSON.parse(r.workflow_ids) as string[], createdAt: r.created_at };
+  const k: ApiKeyRecord = {
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    workflowIds: JSON.parse(r.workflow_ids) as string[],
+    createdAt: r.created_at,
+  };
   if (r.last_used_at !== null) k.lastUsedAt = r.last_used_at;
   if (r.created_by !== null) k.createdBy = r.created_by;
   if (r.rotated_at !== null) k.rotatedAt = r.rotated_at;

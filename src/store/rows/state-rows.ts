@@ -1,9 +1,10 @@
 /** The workflow_state and steps columns both stores share, and the one mapping of them to the Store port's state record. */
+import { FlowdError } from '../../errors.js';
 import type { OsUser } from '../../template/types.js';
 import type { JsonObject } from '../../util/json.js';
 import type { ResourceCreated, StateRecord, StepRecord } from '../store.js';
 
-/** A workflow_state row but for the OS user's column, which each dialect names its own way (`user`, `os_user`). */
+/** A workflow_state row, as both dialects name its columns. */
 export interface StateRowBase {
   workflow_id: string;
   state: StateRecord['state'];
@@ -11,6 +12,10 @@ export interface StateRowBase {
   start_time: number | null;
   end_time: number | null;
   error: string | null;
+  /** The OS user (JSON text). */
+  os_user: string | null;
+  /** The serialized FlowdError the run failed with (JSON text). */
+  error_detail: string | null;
   run_id: string | null;
   version: number;
   updated_at: number;
@@ -38,16 +43,11 @@ export const toStep = (r: StepRow): StepRecord => {
 };
 
 /**
- * The state record of a row, read however the dialect reads them: `user` is the OS user
- * column's JSON text, `resources` the workflow's resources in creation order, and `steps`
- * gives the steps of the row's run (called only when the row has a run).
+ * The state record of a row, read however the dialect reads them: `resources` are the
+ * workflow's resources in creation order, and `steps` gives the steps of the row's run
+ * (called only when the row has a run).
  */
-export function toStateRecord(
-  row: StateRowBase,
-  user: string | null,
-  resources: ResourceCreated[],
-  steps: (runId: string) => StepRecord[],
-): StateRecord {
+export function toStateRecord(row: StateRowBase, resources: ResourceCreated[], steps: (runId: string) => StepRecord[]): StateRecord {
   const rec: StateRecord = {
     workflowId: row.workflow_id,
     state: row.state,
@@ -61,7 +61,9 @@ export function toStateRecord(
   if (row.start_time !== null) rec.provisionStartTime = row.start_time;
   if (row.end_time !== null) rec.provisionEndTime = row.end_time;
   if (row.error !== null) rec.error = row.error;
-  if (user !== null) rec.user = JSON.parse(user) as OsUser;
+  const detail = row.error_detail === null ? undefined : FlowdError.fromSerialized(JSON.parse(row.error_detail));
+  if (detail !== undefined) rec.errorDetail = detail.toJSON();
+  if (row.os_user !== null) rec.user = JSON.parse(row.os_user) as OsUser;
   if (row.run_id !== null) {
     rec.runId = row.run_id;
     rec.steps = steps(row.run_id);

@@ -8,4 +8,8 @@ export interface WorkflowRow {
   version: number;
 }
 
-export const toWorkflow = (r: WorkflowRow): WorkflowRecord => ({ id: r.id, template: JSON.parse(r.template) as Template, version: r.version });
+export const toWorkflow = (r: WorkflowRow): WorkflowRecord => ({
+  id: r.id,
+  template: JSON.parse(r.template) as Template,
+  version: r.version,
+});

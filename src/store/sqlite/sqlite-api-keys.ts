@@ -5,7 +5,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ApiKeyRecord } from '../store.js';
-import { statementCache } from './statement-cache.js';
+import { statementCache } from './sqlite-statement-cache.js';
 import type { ApiKeyRow } from '../rows/api-key-rows.js';
 import { API_KEY_COLS, toApiKey } from '../rows/api-key-rows.js';
 
@@ -17,7 +17,6 @@ export class SqliteApiKeys {
     this.#db = db;
     this.#q = statementCache(this.#db);
   }
-
 
   create(k: ApiKeyRecord & { hash: string }): void {
     this.#q(

@@ -184,4 +184,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 6,
+    name: 'error-detail',
+    // The error a run failed with as a serialized FlowdError (kind, status, code…) beside
+    // Flow Framework's text, so its status is read back, not parsed out of the text.
+    sql: `
+      ALTER TABLE workflow_state ADD COLUMN error_detail TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'os-user-column',
+    // The OS user's column takes PostgreSQL's name (`user` is reserved there), so both
+    // dialects' tables have the same columns.
+    sql: `
+      ALTER TABLE workflow_state RENAME COLUMN user TO os_user;
+    `,
+  },
 ];

@@ -43,7 +43,8 @@ export function openSqliteDatabase(opts: SqliteOpenOptions, latch: IntegrityLatc
     // Before the migrations write anything, and before any read fills the page cache.
     startupCheck = opts.quickCheck === true ? quickCheck(db) : undefined;
     const problems = startupCheck?.problems ?? [];
-    if (problems.length > 0) latch.markDamaged(`PRAGMA quick_check found the database ${opts.path} damaged: ${problems.join('; ')}. ${advice}`);
+    if (problems.length > 0)
+      latch.markDamaged(`PRAGMA quick_check found the database ${opts.path} damaged: ${problems.join('; ')}. ${advice}`);
     migrate(db);
   } catch (e) {
     db.close();
@@ -61,7 +62,9 @@ function migrate(db: Db): void {
   const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   const latest = latestSqliteVersion();
   if (current > latest) {
-    throw new Error(`The data directory's schema (version ${current}) is newer than this flowd supports (${latest}). Upgrade flowd or use another data directory.`);
+    throw new Error(
+      `The data directory's schema (version ${current}) is newer than this flowd supports (${latest}). Upgrade flowd or use another data directory.`,
+    );
   }
   for (const m of SQLITE_MIGRATIONS) {
     if (m.version <= current) continue;

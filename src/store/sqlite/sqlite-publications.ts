@@ -1,7 +1,7 @@
 /** The published flow of each workflow on SQLite: one row per workflow, versioned on replace. */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { PublicationRecord, PutPublicationInput } from '../store.js';
-import { statementCache } from './statement-cache.js';
+import { statementCache } from './sqlite-statement-cache.js';
 import type { PublicationRow } from '../rows/publication-rows.js';
 import { toPublication } from '../rows/publication-rows.js';
 
@@ -13,7 +13,6 @@ export class SqlitePublications {
     this.#db = db;
     this.#q = statementCache(this.#db);
   }
-
 
   put(p: PutPublicationInput): PublicationRecord {
     const row = this.#q(

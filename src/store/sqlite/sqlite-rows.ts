@@ -2,9 +2,7 @@
 import type { ResourceCreated } from '../store.js';
 import type { StateRowBase } from '../rows/state-rows.js';
 
-export interface StateRow extends StateRowBase {
-  user: string | null;
-}
+export type StateRow = StateRowBase;
 export interface ResourceRow {
   step_name: string;
   node_id: string;

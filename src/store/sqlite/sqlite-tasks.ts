@@ -5,9 +5,10 @@
  * lease expiries happen in between. (PostgreSQL does the same with `FOR UPDATE SKIP LOCKED`.)
  *
  * The per-request writes (create, cancel, delete) are group-committed: calls made in the same
- * event-loop turn share one transaction, each in its own savepoint, and each promise settles
- * after the commit. A commit (writing the WAL) costs ~10x the insert itself, so under load
- * this is what keeps createTask cheap; a lone call still commits on the next turn.
+ * event-loop turn (a TurnBatch) share one transaction, each in its own savepoint, and each
+ * promise settles after the commit. A commit (writing the WAL) costs far more than the insert
+ * itself, so under load this is what keeps createTask cheap; a lone call still commits at the
+ * end of its turn.
  *
  * Per-status counts are kept in memory: this process is the only writer of the file (the data
  * dir is locked), so adjusting them after every committed change keeps them exact, and queue
@@ -16,10 +17,11 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { NewTask, TaskCompletion, TaskDeadLetter, TaskPage, TaskRecord, TaskStatus } from '../store.js';
 import { TASK_STATUSES } from '../store.js';
-import { statementCache } from './statement-cache.js';
+import { statementCache } from './sqlite-statement-cache.js';
 import type { ClaimedRow, TaskRow } from '../rows/task-rows.js';
 import { CLAIMED_COLS, NO_ATTEMPT_LIMIT, TASK_META_COLS as META, claimedTask, newTaskRecord, toTask } from '../rows/task-rows.js';
 import { decodeCursor, encodeCursor } from '../task-cursor.js';
+import { TurnBatch } from '../../util/turn-batch.js';
 
 /** Rows deleted per transaction by the expiry sweep; the event loop gets a turn in between. */
 const EXPIRY_CHUNK = 2000;
@@ -44,10 +46,14 @@ export class SqliteTasks {
   readonly #db: Db;
   readonly #q: (sql: string) => Statement;
   readonly #counts = new Map<string, Counts>();
-  #queue: PendingWrite[] = [];
-  #scheduled = false;
   /** Runs a write inside the group's transaction as a savepoint: a failing one undoes only itself. */
   readonly #savepoint: (run: () => Effect<unknown>) => Effect<unknown>;
+  readonly #writes = new TurnBatch<PendingWrite>(
+    (batch) => this.#commit(batch),
+    (error, batch) => {
+      for (const w of batch) w.reject(error);
+    },
+  );
 
   constructor(db: Db) {
     this.#db = db;
@@ -56,21 +62,15 @@ export class SqliteTasks {
   }
 
   #grouped<T>(run: () => Effect<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise<T>((resolve, reject) => this.#writes.add({ run, resolve: resolve as (v: unknown) => void, reject }));
   }
 
   /** Commits the pending grouped writes now (also called when the store closes). */
   flush(): void {
-    this.#scheduled = false;
-    const batch = this.#queue;
-    this.#queue = [];
-    if (batch.length === 0) return;
+    this.#writes.flush();
+  }
+
+  #commit(batch: PendingWrite[]): void {
     const outcomes: Outcome[] = [];
     try {
       if (!this.#db.open) throw new Error('The task store is closed.');
@@ -96,7 +96,6 @@ export class SqliteTasks {
     });
   }
 
-
   /** Applied only after the transaction committed, so a rollback never skews the counts. */
   #apply(delta: Delta): void {
     for (const [wf, status, n] of delta) {
@@ -108,9 +107,10 @@ export class SqliteTasks {
   create(t: NewTask): Promise<{ task: TaskRecord; created: boolean }> {
     return this.#grouped((): Effect<{ task: TaskRecord; created: boolean }> => {
       if (t.idempotencyKey !== undefined) {
-        const existing = this.#q(`SELECT ${META} FROM tasks WHERE workflow_id = ? AND idempotency_key = ?`).get(t.workflowId, t.idempotencyKey) as
-          | TaskRow
-          | undefined;
+        const existing = this.#q(`SELECT ${META} FROM tasks WHERE workflow_id = ? AND idempotency_key = ?`).get(
+          t.workflowId,
+          t.idempotencyKey,
+        ) as TaskRow | undefined;
         if (existing) return { value: { task: toTask(existing), created: false } };
       }
       const c = t.claim;
@@ -136,7 +136,14 @@ export class SqliteTasks {
     });
   }
 
-  claim(workflowId: string, owner: string, limit: number, now: number, leaseMs: number, deadLetter?: TaskDeadLetter): Array<TaskRecord & { input: string }> {
+  claim(
+    workflowId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    deadLetter?: TaskDeadLetter,
+  ): Array<TaskRecord & { input: string }> {
     if (limit <= 0) return [];
     // The subquery walks (workflow_id, status, seq): O(log n + limit) however long the queue.
     // A task claimed maxAttempts times already is dead-lettered by the same statement (every
@@ -179,7 +186,12 @@ export class SqliteTasks {
       `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
        WHERE task_id IN (SELECT value FROM json_each(?)) AND status = 'RUNNING' AND owner = ? RETURNING task_id, workflow_id`,
     ).all(JSON.stringify(taskIds), owner) as Array<{ task_id: string; workflow_id: string }>;
-    this.#apply(rows.flatMap((r): Delta => [[r.workflow_id, 'RUNNING', -1], [r.workflow_id, 'QUEUED', 1]]));
+    this.#apply(
+      rows.flatMap((r): Delta => [
+        [r.workflow_id, 'RUNNING', -1],
+        [r.workflow_id, 'QUEUED', 1],
+      ]),
+    );
     return rows.map((r) => r.task_id);
   }
 
@@ -204,7 +216,11 @@ export class SqliteTasks {
   }
 
   renewLeases(workflowId: string, owner: string, now: number, leaseMs: number): void {
-    this.#q(`UPDATE tasks SET lease_until = ? WHERE workflow_id = ? AND status = 'RUNNING' AND owner = ?`).run(now + leaseMs, workflowId, owner);
+    this.#q(`UPDATE tasks SET lease_until = ? WHERE workflow_id = ? AND status = 'RUNNING' AND owner = ?`).run(
+      now + leaseMs,
+      workflowId,
+      owner,
+    );
   }
 
   requeueOrphans(owner: string, now: number): number {
@@ -214,7 +230,12 @@ export class SqliteTasks {
       `UPDATE tasks SET status = 'QUEUED', owner = NULL, lease_until = NULL, started_at = NULL
        WHERE status = 'RUNNING' AND (owner IS NOT ? OR lease_until < ?) RETURNING workflow_id`,
     ).all(owner, now) as Array<{ workflow_id: string }>;
-    this.#apply(rows.flatMap((r): Delta => [[r.workflow_id, 'RUNNING', -1], [r.workflow_id, 'QUEUED', 1]]));
+    this.#apply(
+      rows.flatMap((r): Delta => [
+        [r.workflow_id, 'RUNNING', -1],
+        [r.workflow_id, 'QUEUED', 1],
+      ]),
+    );
     return rows.length;
   }
 
@@ -273,8 +294,7 @@ export class SqliteTasks {
   delete(workflowId: string, taskId: string): Promise<boolean> {
     return this.#grouped((): Effect<boolean> => {
       const row = this.#q('DELETE FROM tasks WHERE task_id = ? AND workflow_id = ? RETURNING status').get(taskId, workflowId) as
-        | { status: TaskStatus }
-        | undefined;
+        { status: TaskStatus } | undefined;
       return row ? { value: true, delta: [[workflowId, row.status, -1]] } : { value: false };
     });
   }

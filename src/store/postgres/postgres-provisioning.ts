@@ -29,7 +29,9 @@ interface LockedState {
 
 /** Locks the workflow's state row for the rest of the transaction; undefined when there is none. */
 async function lockState(q: Queryable, workflowId: string): Promise<LockedState | undefined> {
-  const r = await q.query<LockedState>('SELECT state, run_id, progress FROM workflow_state WHERE workflow_id = $1 FOR UPDATE', [workflowId]);
+  const r = await q.query<LockedState>('SELECT state, run_id, progress FROM workflow_state WHERE workflow_id = $1 FOR UPDATE', [
+    workflowId,
+  ]);
   return r.rows[0];
 }
 
@@ -107,7 +109,7 @@ export class PgProvisioning {
            old AS (UPDATE runs SET active = false WHERE workflow_id = $2 AND active),
            run AS (INSERT INTO runs (${RUN_COLS}, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true))
          UPDATE workflow_state SET state = 'PROVISIONING', progress = 'IN_PROGRESS', start_time = $8, end_time = NULL,
-           error = NULL, run_id = $1, version = version + 1, updated_at = $8
+           error = NULL, error_detail = NULL, run_id = $1, version = version + 1, updated_at = $8
          WHERE workflow_id = $2`,
         [...newRunValues(input), input.keepResources],
       );
@@ -177,16 +179,20 @@ export class PgProvisioning {
     });
   }
 
-  recordStepFailed(runId: string, workflowId: string, nodeId: string, error: string, at: number, state: 'FAILED' | 'CANCELED'): Promise<boolean> {
+  recordStepFailed(
+    runId: string,
+    workflowId: string,
+    nodeId: string,
+    error: string,
+    at: number,
+    state: 'FAILED' | 'CANCELED',
+  ): Promise<boolean> {
     return this.#db.tx(async (q) => {
       await lockState(q, workflowId);
-      const r = await q.query(`UPDATE steps SET state = $1, end_time = $2, error = $3 WHERE run_id = $4 AND node_id = $5 AND state = 'RUNNING'`, [
-        state,
-        at,
-        error,
-        runId,
-        nodeId,
-      ]);
+      const r = await q.query(
+        `UPDATE steps SET state = $1, end_time = $2, error = $3 WHERE run_id = $4 AND node_id = $5 AND state = 'RUNNING'`,
+        [state, at, error, runId, nodeId],
+      );
       const changed = (r.rowCount ?? 0) > 0;
       if (changed) await q.query(TOUCH_STATE, [workflowId, at]);
       return changed;
@@ -202,10 +208,20 @@ export class PgProvisioning {
       await q.query(
         `WITH run AS (UPDATE runs SET active = false WHERE run_id = $1),
            st AS (UPDATE steps SET state = 'CANCELED', end_time = $2 WHERE run_id = $1 AND state = 'RUNNING')
-         UPDATE workflow_state SET state = $3, progress = $4, error = $5, end_time = $6,
+         UPDATE workflow_state SET state = $3, progress = $4, error = $5, error_detail = $9, end_time = $6,
            start_time = CASE WHEN $7::boolean THEN NULL ELSE start_time END, version = version + 1, updated_at = $2
          WHERE workflow_id = $8`,
-        [input.runId, input.endTime, input.state, progress, input.error ?? null, notStarted ? null : input.endTime, notStarted, input.workflowId],
+        [
+          input.runId,
+          input.endTime,
+          input.state,
+          progress,
+          input.error ?? null,
+          notStarted ? null : input.endTime,
+          notStarted,
+          input.workflowId,
+          input.errorDetail === undefined ? null : JSON.stringify(input.errorDetail),
+        ],
       );
       return true;
     });
@@ -231,7 +247,7 @@ export class PgProvisioning {
         `WITH run AS (UPDATE runs SET active = false WHERE workflow_id = $1 AND active),
            res AS (DELETE FROM resources WHERE workflow_id = $1)
          UPDATE workflow_state SET state = 'NOT_STARTED', progress = 'NOT_STARTED', start_time = NULL, end_time = NULL,
-           error = $2, run_id = NULL, version = version + 1, updated_at = $3
+           error = $2, error_detail = NULL, run_id = NULL, version = version + 1, updated_at = $3
          WHERE workflow_id = $1`,
         [workflowId, error ?? null, Date.now()],
       );
@@ -257,7 +273,9 @@ export class PgProvisioning {
       `UPDATE runs AS r SET owner = $1, lease_until = $3, attempts = r.attempts + 1
        FROM (SELECT run_id FROM runs WHERE active AND lease_until < $2 FOR UPDATE SKIP LOCKED) AS o
        WHERE r.run_id = o.run_id
-       RETURNING ${RUN_READ_COLS.split(', ').map((c) => `r.${c}`).join(', ')}`,
+       RETURNING ${RUN_READ_COLS.split(', ')
+         .map((c) => `r.${c}`)
+         .join(', ')}`,
       [owner, now, now + leaseMs],
     );
     return r.rows.map(toRun).sort((a, b) => a.startTime - b.startTime || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));

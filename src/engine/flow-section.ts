@@ -1,13 +1,14 @@
 /**
- * A template's `flow` is published by provisioning: the provision graph gets one more node,
- * `publish_flow`, after every sink, whose input is the flow itself. The engine's substitution
- * then resolves `${{ deploy_model.model_id }}`-style references in the flow from the outputs
- * of the provisioned nodes (a reference also adds a dependency, see template/graph.ts), and
- * deprovision, in reverse order, unpublishes before it removes what the flow used.
+ * A template's `flow` section, as the engine handles it. The flow is published by provisioning:
+ * the provision graph gets one more node, `publish_flow`, after every sink, whose input is the
+ * flow itself. The engine's substitution then resolves `${{ deploy_model.model_id }}`-style
+ * references in the flow from the outputs of the provisioned nodes (a reference also adds a
+ * dependency, see template/graph.ts), and deprovision, in reverse order, unpublishes before it
+ * removes what the flow used.
  */
 import { validationError } from '../errors.js';
 import { parseFlowSpec } from '../blocks/flow-spec.js';
-import { getBlockType } from '../blocks/block-registry.js';
+import type { BlockRegistry } from '../blocks/block-registry.js';
 import { PUBLISH_FLOW_STEP } from '../steps/publish-flow.js';
 import type { Template, Workflow } from '../template/types.js';
 import { PROVISION_WORKFLOW } from '../template/types.js';
@@ -34,8 +35,8 @@ export function provisionWorkflowOf(t: Template): Workflow | undefined {
 }
 
 /** Create-time check of the `flow` section (400 with what to fix); a no-op without one. */
-export function validateFlowSection(t: Template): void {
+export function validateFlowSection(t: Template, blocks: BlockRegistry): void {
   if (t.flow === undefined) return;
   const ids = new Set((t.workflows[PROVISION_WORKFLOW]?.nodes ?? []).map((n) => n.id));
-  parseFlowSpec(t.flow, { blockType: getBlockType, provisionNodeIds: ids });
+  parseFlowSpec(t.flow, { blockType: blocks.get, provisionNodeIds: ids });
 }

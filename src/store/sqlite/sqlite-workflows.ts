@@ -1,0 +1,98 @@
+/** Workflow templates on SQLite. A template write also resets or drops its workflow's state row, in the same transaction. */
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Template } from '../../template/types.js';
+import type { NewWorkflow, ReplaceResult, WorkflowRecord } from '../store.js';
+import type { WorkflowRow } from '../rows/workflow-rows.js';
+import { toWorkflow } from '../rows/workflow-rows.js';
+import type { SqliteProvisioning } from './sqlite-provisioning.js';
+import { statementCache } from './sqlite-statement-cache.js';
+
+export class SqliteWorkflows {
+  readonly #db: Db;
+  readonly #q: (sql: string) => Statement;
+  readonly #state: SqliteProvisioning;
+
+  constructor(db: Db, state: SqliteProvisioning) {
+    this.#db = db;
+    this.#q = statementCache(db);
+    this.#state = state;
+  }
+
+  async createWorkflow(input: NewWorkflow): Promise<'ok' | 'limit'> {
+    return this.#db.transaction((): 'ok' | 'limit' => {
+      const n = (this.#q('SELECT COUNT(*) AS n FROM workflows').get() as { n: number }).n;
+      if (n >= input.maxWorkflows) return 'limit';
+      this.#state.forget(input.id);
+      const now = input.template.created_time ?? Date.now();
+      this.#q('INSERT INTO workflows (id, template, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)').run(
+        input.id,
+        JSON.stringify(input.template),
+        now,
+        now,
+      );
+      this.#q(
+        `INSERT INTO workflow_state (workflow_id, state, progress, os_user, version, updated_at)
+         VALUES (?, 'NOT_STARTED', 'NOT_STARTED', ?, 1, ?)
+         ON CONFLICT (workflow_id) DO UPDATE SET state = 'NOT_STARTED', progress = 'NOT_STARTED', os_user = excluded.os_user,
+           start_time = NULL, end_time = NULL, error = NULL, error_detail = NULL, run_id = NULL, version = workflow_state.version + 1, updated_at = excluded.updated_at`,
+      ).run(input.id, input.user ? JSON.stringify(input.user) : null, now);
+      return 'ok';
+    })();
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | undefined> {
+    const row = this.#q('SELECT id, template, version FROM workflows WHERE id = ?').get(id) as WorkflowRow | undefined;
+    return row ? toWorkflow(row) : undefined;
+  }
+
+  async replaceWorkflow(id: string, template: Template): Promise<ReplaceResult> {
+    return this.#db.transaction((): ReplaceResult => {
+      const exists = this.#q('SELECT 1 FROM workflows WHERE id = ?').get(id);
+      if (!exists) return 'not_found';
+      const st = this.#q('SELECT progress FROM workflow_state WHERE workflow_id = ?').get(id) as { progress: string } | undefined;
+      if (st && st.progress !== 'NOT_STARTED') return 'not_editable';
+      const now = Date.now();
+      this.#state.forget(id);
+      this.#q('UPDATE workflows SET template = ?, version = version + 1, updated_at = ? WHERE id = ?').run(
+        JSON.stringify(template),
+        now,
+        id,
+      );
+      this.#q(
+        `UPDATE workflow_state SET state = 'NOT_STARTED', progress = 'NOT_STARTED', os_user = ?, version = version + 1, updated_at = ?
+         WHERE workflow_id = ?`,
+      ).run(template.user ? JSON.stringify(template.user) : null, now, id);
+      return 'ok';
+    })();
+  }
+
+  async saveTemplate(id: string, template: Template): Promise<boolean> {
+    const r = this.#q('UPDATE workflows SET template = ?, version = version + 1, updated_at = ? WHERE id = ?').run(
+      JSON.stringify(template),
+      Date.now(),
+      id,
+    );
+    return r.changes > 0;
+  }
+
+  async deleteWorkflow(id: string, clearStatus: boolean): Promise<boolean> {
+    return this.#db.transaction((): boolean => {
+      const r = this.#q('DELETE FROM workflows WHERE id = ?').run(id);
+      const st = this.#q('SELECT progress FROM workflow_state WHERE workflow_id = ?').get(id) as { progress: string } | undefined;
+      if (st && st.progress !== 'IN_PROGRESS') {
+        const hasResources = this.#q('SELECT 1 FROM resources WHERE workflow_id = ? LIMIT 1').get(id) !== undefined;
+        if (clearStatus || !hasResources) this.#state.deleteStateRows(id);
+      }
+      return r.changes > 0;
+    })();
+  }
+
+  async countWorkflows(): Promise<number> {
+    return (this.#q('SELECT COUNT(*) AS n FROM workflows').get() as { n: number }).n;
+  }
+
+  async listWorkflows(): Promise<WorkflowRecord[]> {
+    const rows = this.#q('SELECT id, template, version FROM workflows ORDER BY created_at, id').all() as WorkflowRow[];
+    return rows.map(toWorkflow);
+  }
+}
