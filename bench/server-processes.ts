@@ -114,7 +114,9 @@ export async function spawnFlowdServer(
 
 /** bench/bare-fastify-server.ts in its own process, answering `body` (JSON text). */
 export async function spawnBareServer(body: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_ROOT, 'bench', 'bare-fastify-server.ts')], {
+  // BENCH_BARE_NODE_ARGS: e.g. `--cpu-prof`, to profile the baseline the same way as flowd.
+  const nodeArgs = (process.env['BENCH_BARE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(BENCH_ROOT, 'bench', 'bare-fastify-server.ts')], {
     cwd: BENCH_ROOT,
     env: { ...process.env, BARE_BODY: body },
     stdio: ['ignore', 'pipe', 'inherit'],
