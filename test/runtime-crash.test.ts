@@ -80,7 +80,9 @@ export async function process(input) {
         );
         await new Promise((r) => setTimeout(r, 50));
       }
-      assert.ok(after.every((t: any) => t.status === 'COMPLETED'));
+      const failed = after.filter((t: any) => t.status !== 'COMPLETED');
+      const firstError = failed.length > 0 ? (await rt(p.url, 'GET', `task/${failed[0].taskId as string}/result`)).text : '';
+      assert.equal(failed.length, 0, `${failed.length} tasks did not complete; the first one's result: ${firstError}`);
       for (let n = 0; n < TASKS; n++) {
         const res = await rt(p.url, 'GET', `task/${ids[n] as string}/result`);
         assert.deepEqual(res.body, { n });

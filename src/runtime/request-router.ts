@@ -6,7 +6,7 @@
  * service's wait. A node with no peers hands it to the local service, which queues it until
  * one of its instances is ready.
  */
-import { internalError } from '../errors.js';
+import { internalError, isFlowdError } from '../errors.js';
 import type { JsonValue } from '../util/json.js';
 import { waitUntil } from '../util/wait-until.js';
 import type { Watch } from '../util/wait-until.js';
@@ -38,6 +38,15 @@ const noWatch: Watch = () => () => undefined;
 /** A waiting request looks again this often even without a change notification (remote state arrives by heartbeat too). */
 const RECHECK_MS = 50;
 
+/**
+ * After the bus said nobody serves a service (a node that died reports its instances until its
+ * heartbeat expires), requests stop trying other nodes for it this long and wait for a ready
+ * instance instead.
+ */
+const NO_RESPONDERS_BACKOFF_MS = 250;
+
+const noResponders = (e: unknown): boolean => isFlowdError(e) && e.code === 'bus.no_responders';
+
 /** One ready local instance per block, first to last, or undefined if some block has none. */
 function chainOf(services: ReadonlyMap<string, Service>, blockIds: readonly string[]): Instance[] | undefined {
   const out: Instance[] = [];
@@ -49,10 +58,18 @@ function chainOf(services: ReadonlyMap<string, Service>, blockIds: readonly stri
   return out;
 }
 
+interface Routed {
+  sent: Promise<JsonValue>;
+  /** Sent to another node over the bus. */
+  remote: boolean;
+}
+
 export class RequestRouter {
   readonly #services: ReadonlyMap<string, Service>;
   readonly #remote: RemoteServices;
   readonly #watch: Watch;
+  /** Service id → until when other nodes are not tried (the bus had no responder for it). */
+  readonly #refused = new Map<string, number>();
 
   /** `watch`: notified when an instance here or on another node may have become ready. */
   constructor(services: ReadonlyMap<string, Service>, remote: RemoteServices = NO_PEERS, watch: Watch = noWatch) {
@@ -65,9 +82,20 @@ export class RequestRouter {
   send(blockId: string, input: JsonValue, ctx: RouteContext): Promise<JsonValue> {
     const svc = this.#services.get(blockId);
     if (!svc) return Promise.reject(internalError(`block ${blockId} has no service on this node`));
+    const deadline = Date.now() + svc.waitReadyMs;
     const routed = this.#route(svc, input, ctx);
-    if (routed) return routed.sent;
-    return this.#remote.hasPeers() ? this.#whenReady(svc, input, ctx) : svc.dispatch(input, ctx);
+    if (routed) return this.#orWait(routed, svc, input, ctx, deadline);
+    return this.#remote.hasPeers() ? this.#whenReady(svc, input, ctx, deadline) : svc.dispatch(input, ctx);
+  }
+
+  /** A remote send nobody answered (its node is gone) waits for a ready instance instead, until `deadline`. */
+  #orWait(routed: Routed, svc: Service, input: JsonValue, ctx: RouteContext, deadline: number): Promise<JsonValue> {
+    if (!routed.remote) return routed.sent;
+    return routed.sent.catch((e: unknown) => {
+      if (!noResponders(e) || Date.now() >= deadline) throw e;
+      this.#refused.set(svc.id, Date.now() + NO_RESPONDERS_BACKOFF_MS);
+      return this.#whenReady(svc, input, ctx, deadline);
+    });
   }
 
   /**
@@ -83,21 +111,26 @@ export class RequestRouter {
   }
 
   /** To a ready instance here, else to one elsewhere; undefined when none is ready. */
-  #route(svc: Service, input: JsonValue, ctx: RouteContext): { sent: Promise<JsonValue> } | undefined {
-    if (svc.canServe) return { sent: svc.dispatch(input, ctx) };
+  #route(svc: Service, input: JsonValue, ctx: RouteContext): Routed | undefined {
+    if (svc.canServe) return { sent: svc.dispatch(input, ctx), remote: false };
+    const refusedUntil = this.#refused.get(svc.id);
+    if (refusedUntil !== undefined) {
+      if (Date.now() < refusedUntil) return undefined;
+      this.#refused.delete(svc.id);
+    }
     // The remote node applies the block's own time limit; the margin covers the hop.
     if (this.#remote.canServe(svc.id))
-      return { sent: this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 }) };
+      return { sent: this.#remote.send(svc.id, input, { ...ctx, timeoutMs: svc.spec.limits.timeoutMs + 5_000 }), remote: true };
     return undefined;
   }
 
-  async #whenReady(svc: Service, input: JsonValue, ctx: RouteContext): Promise<JsonValue> {
+  async #whenReady(svc: Service, input: JsonValue, ctx: RouteContext, deadline: number): Promise<JsonValue> {
     const routed = await waitUntil(() => this.#route(svc, input, ctx), this.#watch, {
       signal: ctx.signal,
-      timeoutMs: svc.waitReadyMs,
+      timeoutMs: Math.max(0, deadline - Date.now()),
       recheckMs: RECHECK_MS,
     });
     if (!routed) throw svc.unavailableError(svc.waitReadyMs);
-    return routed.sent;
+    return this.#orWait(routed, svc, input, ctx, deadline);
   }
 }
