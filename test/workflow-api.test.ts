@@ -44,6 +44,14 @@ void describe('create / get / update / delete', () => {
     assert.deepEqual(s.body, { workflow_id: r.body.workflow_id, state: 'NOT_STARTED' });
   });
 
+  void it('refuses a NUL byte anywhere in the URL with a 400 that says so, on either store', async () => {
+    for (const path of [`${FF}/%00/_status`, `${FF}/_search?q=%00`]) {
+      const r = await node.request('GET', path);
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.error, /NUL byte \(%00\)/);
+    }
+  });
+
   void it('accepts YAML bodies and answers the same', async () => {
     const yaml = 'name: yaml-flow\ndescription: from yaml\nworkflows:\n  provision:\n    nodes:\n      - id: only\n        type: noop\n';
     const r = await node.request('POST', FF, { raw: yaml, contentType: 'application/yaml' });

@@ -86,9 +86,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, req.id);
     if (unmatched && req.is404) observeAtFinish(unmatched, req, reply);
-    // No id holds a NUL (PostgreSQL can't even compare one): refuse it before any store sees it.
+    // No id or parameter holds a NUL (PostgreSQL can't even compare one): refuse it, path or query, before any store sees it.
     if (req.url.includes('%00')) {
-      done(validationError('The request path contains a NUL byte (%00); ids never do.'));
+      done(validationError('The request URL contains a NUL byte (%00): no id, parameter or query value may hold one.'));
       return;
     }
     done();
