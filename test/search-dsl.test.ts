@@ -215,6 +215,25 @@ void describe('full-text queries', () => {
       { numRuns: 2000 },
     );
   });
+  void it('words past 255 characters are split into tokens of 255, as the standard tokenizer does', () => {
+    const long = 'é'.repeat(300);
+    const docs: SearchDoc[] = [
+      { _id: 'long', _source: { f: `x ${long} y` } },
+      { _id: 'piece', _source: { f: 'é'.repeat(255) } },
+    ];
+    // The first 255 characters are a whole token of both documents; the tail only of the long one.
+    assert.deepEqual(q({ match: { f: 'é'.repeat(255) } }, docs), ['long', 'piece']);
+    assert.deepEqual(q({ match: { f: 'é'.repeat(45) } }, docs), ['long']);
+    assert.deepEqual(q({ match: { f: { query: long, operator: 'and' } } }, docs), ['long']);
+    assert.deepEqual(q({ query_string: { query: long } }, docs), ['long', 'piece']);
+  });
+  void it('a query of more than 1024 terms is refused as Lucene refuses it, however it is spelled', () => {
+    const reason = 'failed to create query: maxClauseCount is set to 1024';
+    rejects({ query: { match: { description: 'w '.repeat(1025) } } }, 'query_shard_exception', reason);
+    rejects({ query: { query_string: { query: 'é'.repeat(1_000_000) } } }, 'query_shard_exception', reason);
+    assert.deepEqual(q({ match: { description: `${'w '.repeat(1023)} agent` } }), q({ match: { description: 'agent' } }));
+    assert.notDeepEqual(q({ match: { description: 'agent' } }), []);
+  });
   void it('match_phrase needs contiguous tokens (slop relaxes it); match_phrase_prefix', () => {
     assert.deepEqual(q({ match_phrase: { description: 'deploy a remote' } }), ['w1']);
     assert.deepEqual(q({ match_phrase: { description: 'deploy remote' } }), []);

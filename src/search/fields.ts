@@ -123,16 +123,22 @@ export function leafEntries(node: unknown, prefix: string, out: [string, Scalar]
 
 const NON_WORD = /[^\p{L}\p{N}_]+/u;
 
+/** The standard tokenizer's max_token_length: a longer word is split into tokens of this length. */
+export const MAX_TOKEN_LENGTH = 255;
+
 /**
  * Stand-in for the standard analyzer: lowercase, split on anything that is not a letter, digit or
  * `_`. Like the real tokenizer, `_` joins words, so `HYBRID_SEARCH` is one token and a match for
  * `semantic_search` does not find every `*_search` value.
  */
 export function tokens(text: string): string[] {
-  return text
-    .toLowerCase()
-    .split(NON_WORD)
-    .filter((t) => t !== '');
+  const out: string[] = [];
+  for (const t of text.toLowerCase().split(NON_WORD)) {
+    if (t.length <= MAX_TOKEN_LENGTH) {
+      if (t !== '') out.push(t);
+    } else for (let i = 0; i < t.length; i += MAX_TOKEN_LENGTH) out.push(t.slice(i, i + MAX_TOKEN_LENGTH));
+  }
+  return out;
 }
 
 /** The last numericString answer: a query's term is checked against every document's numbers. */

@@ -4,7 +4,17 @@
  * `.keyword` field compares the whole raw string. Scoring-only parameters are accepted and ignored.
  */
 import { searchError, illegalArgument, multipleFields, parsingError, unsupported } from './errors.js';
-import { type EvalContext, type FieldRef, type Matcher, fieldRef, leafEntries, scalarsAt, termEquals, tokens } from './fields.js';
+import {
+  type EvalContext,
+  type FieldRef,
+  type Matcher,
+  fieldRef,
+  leafEntries,
+  MAX_TOKEN_LENGTH,
+  scalarsAt,
+  termEquals,
+  tokens,
+} from './fields.js';
 import { type Glob, queryGlob } from './glob.js';
 import { chargeWork } from './work-meter.js';
 import { type JsonObject, type Scalar, entries, isObject, isScalar, readBoost, readInt, readText, tokenName } from './values.js';
@@ -151,6 +161,8 @@ function allScalars(node: unknown, out: Scalar[]): Scalar[] {
 export function textMatcher(fields: readonly FieldSpec[], spec: TextSpec, crossFields: boolean): Matcher {
   const qTokens = tokens(String(spec.query));
   if (qTokens.length === 0) return () => spec.zeroTermsAll; // the analyzer removed everything
+  // Each token is a clause to Lucene, which refuses a query of more than max_clause_count of them.
+  if (qTokens.length > MAX_CLAUSE_COUNT) throw tooManyClauses();
   const required = spec.operator === 'and' ? qTokens.length : Math.max(1, minShould(qTokens.length, spec.minimumShouldMatch, 1));
   const q: QueryTerms = { tokens: qTokens, patterns: qTokens.map(tokenPattern), required };
   if (crossFields)
@@ -164,6 +176,12 @@ export function textMatcher(fields: readonly FieldSpec[], spec: TextSpec, crossF
   return (ctx) => fields.some((f) => fieldMatches(valuesFor(ctx, f), f.ref.raw, spec, q));
 }
 
+/** OpenSearch's indices.query.bool.max_clause_count default. */
+const MAX_CLAUSE_COUNT = 1024;
+
+const tooManyClauses = (): Error =>
+  searchError('query_shard_exception', `failed to create query: maxClauseCount is set to ${MAX_CLAUSE_COUNT}`);
+
 interface QueryTerms {
   readonly tokens: string[];
   /** Per token: "occurs as a whole token of the lowercased text", which equals `tokens(text).includes(t)`. */
@@ -175,6 +193,9 @@ interface QueryTerms {
 function tokenPattern(t: string): RegExp {
   return new RegExp(`(?<![\\p{L}\\p{N}_])${t}(?![\\p{L}\\p{N}_])`, 'u');
 }
+
+/** A word the tokenizer splits: the patterns above see no token boundaries inside it. */
+const LONG_WORD = new RegExp(`[\\p{L}\\p{N}_]{${MAX_TOKEN_LENGTH + 1}}`, 'u');
 
 function fieldMatches(values: Scalar[], raw: boolean, spec: TextSpec, q: QueryTerms): boolean {
   const qTokens = q.tokens;
@@ -188,9 +209,19 @@ function fieldMatches(values: Scalar[], raw: boolean, spec: TextSpec, q: QueryTe
       return qTokens.every((t) => lower.includes(t)) && phraseIn(tokens(s), qTokens, slop, spec.prefixLast);
     });
   }
-  const lowered = strings.map((v) => v.toLowerCase());
+  const lowered: string[] = [];
+  const split: Array<Set<string>> = [];
+  for (const v of strings) {
+    const l = v.toLowerCase();
+    if (l.length > MAX_TOKEN_LENGTH && LONG_WORD.test(l)) split.push(new Set(tokens(l)));
+    else lowered.push(l);
+  }
   let found = 0;
-  for (const re of q.patterns) if (lowered.some((v) => re.test(v)) && ++found >= q.required) return true;
+  for (let k = 0; k < qTokens.length; k++) {
+    const re = q.patterns[k] as RegExp;
+    const t = qTokens[k] as string;
+    if ((lowered.some((v) => re.test(v)) || split.some((set) => set.has(t))) && ++found >= q.required) return true;
+  }
   return false;
 }
 

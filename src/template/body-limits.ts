@@ -32,6 +32,7 @@ const LIMIT_CODES = new Set([
   'request.body_too_large',
   'request.body_too_many_yaml_tokens',
   'request.body_non_finite_number',
+  'request.body_nul_character',
 ]);
 
 /** True for the errors below: routes that reword parse failures must let these through. */
@@ -70,6 +71,35 @@ export const nonFinite = (token: string): FlowdError =>
     `Request body holds a number that is not finite: ${token.length > 40 ? `${token.slice(0, 40)}…` : token} (numbers must lie within ±1.7976931348623157e308).`,
     { code: 'request.body_non_finite_number' },
   );
+
+export const nulCharacter = (): FlowdError =>
+  validationError(
+    'Request body holds a string with the NUL character (\\u0000), which flowd cannot store (PostgreSQL text cannot hold it): remove it or encode the data, e.g. as base64.',
+    { code: 'request.body_nul_character' },
+  );
+
+const hasNul = (s: string): boolean => s.includes('\0');
+
+/**
+ * Refuse a decoded JSON body holding NUL in a string or key. Only a `\u0000` escape can put one
+ * there (JSON forbids it raw), so the walk runs only when the text has one.
+ */
+export function refuseNul(text: string, value: unknown): void {
+  if (!text.includes('\\u0000')) return;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (hasNul(v)) throw nulCharacter();
+    } else if (Array.isArray(v)) stack.push(...(v as unknown[]));
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        if (hasNul(k)) throw nulCharacter();
+        stack.push(item);
+      }
+    }
+  }
+}
 
 // Character codes the JSON scan looks at.
 const TAB = 0x09;
@@ -209,8 +239,10 @@ export function checkDecoded(root: unknown, limits: BodyLimits, invalid: () => E
     const { v, depth } = stack.pop() as { v: unknown; depth: number };
     if (++values > maxValues) throw tooManyValues(limits);
     if (v === null || typeof v === 'boolean') size += 5;
-    else if (typeof v === 'string') size += v.length + 3;
-    else if (typeof v === 'number') {
+    else if (typeof v === 'string') {
+      if (hasNul(v)) throw nulCharacter();
+      size += v.length + 3;
+    } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw invalid();
       size += 8;
     } else if (typeof v === 'object') {
@@ -220,6 +252,7 @@ export function checkDecoded(root: unknown, limits: BodyLimits, invalid: () => E
         for (const item of v as unknown[]) stack.push({ v: item, depth: depth + 1 });
       } else if (isPlainObject(v)) {
         for (const [k, item] of Object.entries(v)) {
+          if (hasNul(k)) throw nulCharacter();
           size += k.length + 4;
           stack.push({ v: item, depth: depth + 1 });
         }

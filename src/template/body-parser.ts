@@ -6,7 +6,7 @@
  */
 import { validationError } from '../errors.js';
 import type { BodyLimits } from './body-limits.js';
-import { DEFAULT_BODY_LIMITS, scanJson } from './body-limits.js';
+import { DEFAULT_BODY_LIMITS, refuseNul, scanJson } from './body-limits.js';
 import { decodeYaml } from './yaml-body.js';
 
 export { reindentQuotedContinuations } from './yaml-body.js';
@@ -28,11 +28,14 @@ export function decodeJson(raw: string, limits: BodyLimits, invalid: (cause: unk
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   // Bounded before JSON.parse builds anything: depth, values, numbers beyond ±Infinity.
   scanJson(text, limits);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw invalid(e);
   }
+  refuseNul(text, value);
+  return value;
 }
 
 /**

@@ -463,6 +463,35 @@ void describe('non-finite numbers (F22)', () => {
   });
 });
 
+void describe('NUL characters (PostgreSQL text cannot hold them)', () => {
+  const NUL_MSG = /^Request body holds a string with the NUL character \(\\u0000\), which flowd cannot store/;
+
+  void it('a \\u0000 in any string or key is a 400 on every route, on either store, before anything is written', async () => {
+    for (const f of FAMILIES) {
+      for (const raw of [JSON.stringify(f.envelope('a\u0000b')), JSON.stringify(f.envelope({ 'k\u0000': 1 }))]) {
+        const r = await send(dflt, f, raw);
+        assert.equal(r.status, 400, `${f.name}: ${r.text.slice(0, 300)}`);
+        assert.match(errorText(r), NUL_MSG, f.name);
+      }
+      if (f.yaml === true) {
+        const r = await send(dflt, f, toYaml(f.envelope('§')).replace("'§'", '"a\\0b"').replace('§', '"a\\0b"'), YAML);
+        assert.equal(r.status, 400, `${f.name} YAML: ${r.text.slice(0, 300)}`);
+        assert.match(errorText(r), NUL_MSG, `${f.name} YAML`);
+      }
+    }
+    // Nothing was kept: no key by that name exists.
+    const keys = await dflt.node.request('GET', '/_flowd/api_keys');
+    assert.equal(keys.status, 200, keys.text);
+    assert.ok(!keys.text.includes('\\u0000'), keys.text.slice(0, 300));
+  });
+
+  void it('an escaped backslash before u0000 is ordinary text', async () => {
+    const analyze = FAMILIES.find((f) => f.name === 'analyze') as Family;
+    const r = await send(dflt, analyze, JSON.stringify({ text: 'C:\\u0000' }));
+    assert.equal(r.status, 200, r.text);
+  });
+});
+
 void describe('X-Correlation-Id (F18)', () => {
   void it('longer than the limit is a 400 on every route; never echoed or logged', async () => {
     const long = 'c'.repeat(LIMITS.correlationIdMaxLength + 1) + 'ENDMARK';
