@@ -4,7 +4,8 @@
  * `{"error": "..."}`, the runtime API's NL Flow `{"errors": [{"message", "node", "code",
  * "retryable"}]}`. Each route plugin installs `errorHandlerFor(itsFamily)` in its own scope;
  * the app-level handler (errors before any route matched: 404s, hooks of unknown URLs) falls
- * back to the URL's prefix. An error carrying an OpenSearch error type (the search DSL's)
+ * back to the URL's prefix. ML Commons (`ml`) answers OpenSearch's nested error body
+ * (`{"error":{"root_cause","type","reason"},"status"}`) for every error. An error carrying an OpenSearch error type (the search DSL's)
  * answers OpenSearch's nested error body in any family: only the _search routes raise one.
  * Unknown errors are logged and answered with a generic 500 that leaks nothing.
  */
@@ -13,7 +14,15 @@ import { ERROR_KINDS, FlowdError, KINDS, internalError, isFlowdError, tooLarge, 
 import type { ErrorKind } from '../errors.js';
 import { requestLogFields } from './request-ids.js';
 
-export type ApiFamily = 'flow_framework' | 'runtime';
+export type ApiFamily = 'flow_framework' | 'runtime' | 'ml';
+
+/** The OpenSearch exception type ML Commons answers for each kind (its errors are OpenSearch's nested body). */
+const ML_TYPES: Partial<Record<ErrorKind, string>> = {
+  validation: 'illegal_argument_exception',
+  unauthenticated: 'security_exception',
+  forbidden: 'security_exception',
+  too_large: 'illegal_argument_exception',
+};
 
 interface RenderedError {
   status: number;
@@ -24,7 +33,7 @@ interface RenderedError {
 
 const GENERIC_INTERNAL = 'Internal server error; the details are in the flowd log.';
 
-/** Only for requests no route matched: the family their URL would belong to. */
+/** Only for requests no route matched: the family their URL would belong to (OpenSearch answers "no handler found" flat). */
 export const familyOfUrl = (url: string): ApiFamily => (url.startsWith('/api/v1/runtime') ? 'runtime' : 'flow_framework');
 
 /** The kind whose status a 4xx of Fastify's is, if one is. */
@@ -53,7 +62,7 @@ function fromFastify(e: FastifyError, bodyLimit: number | undefined): FlowdError
 }
 
 function body(e: FlowdError, family: ApiFamily, message = e.message): Record<string, unknown> {
-  const type = e.details?.opensearchType;
+  const type = e.details?.opensearchType ?? (family === 'ml' ? (ML_TYPES[e.kind] ?? 'status_exception') : undefined);
   if (type !== undefined) return { error: { root_cause: [{ type, reason: message }], type, reason: message }, status: e.status };
   if (family === 'runtime') return { errors: [{ message, ...(e.node ? { node: e.node } : {}), code: e.code, retryable: e.retryable }] };
   return { error: message };
