@@ -41,9 +41,9 @@ import type {
   WorkflowSummary,
   WorkflowTemplate,
 } from './client-types.js';
-import { FlowdClientError, serverMessage } from './flowd-client-error.js';
-import { SseParser } from './sse-parser.js';
-import type { SseMessage } from './sse-parser.js';
+import { watchStream } from './event-stream-watch.js';
+import { FlowdClientError } from './flowd-client-error.js';
+import { HttpTransport, parseJson } from './http-transport.js';
 
 export interface FlowdClientOptions {
   /** Base URL of the flowd node, e.g. http://127.0.0.1:9200. */
@@ -96,66 +96,22 @@ export interface ListTasksOptions {
   cursor?: string;
 }
 
-type Api = 'management' | 'runtime';
-
-interface CallOptions {
-  api?: Api;
-  query?: Record<string, string | undefined>;
-  /** A JSON value, or raw text with `contentType`. */
-  json?: unknown;
-  text?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-interface Answer {
-  status: number;
-  body: JsonValue | undefined;
-  headers: Headers;
-}
-
 const FF = '/_plugins/_flow_framework/workflow';
 const RT = '/api/v1/runtime/workflow';
 const KEYS = '/_flowd/api_keys';
 const OVERVIEW = '/_flowd/workflows';
 /** The search result window (OpenSearch's index.max_result_window). */
 const LIST_SIZE = 10_000;
-/** Reopening a broken event stream: first wait, doubled per failed try up to the max, tries in a row. */
-const RECONNECT_FIRST_MS = 250;
-const RECONNECT_MAX_MS = 4_000;
-const RECONNECT_TRIES = 5;
-
-/** How one event-stream connection ended: for good, at its maximum lifetime, or broken off. */
-type StreamOutcome = 'ended' | 'lifetime' | 'broken';
 
 const enc = encodeURIComponent;
 
 export class FlowdClient {
   readonly url: string;
-  readonly #user: string;
-  readonly #password: string | undefined;
-  readonly #apiKey: string | undefined;
-  readonly #fetch: typeof globalThis.fetch;
+  readonly #http: HttpTransport;
 
   constructor(opts: FlowdClientOptions) {
-    let parsed: URL;
-    try {
-      parsed = new URL(opts.url);
-    } catch {
-      throw new TypeError(`Invalid flowd URL [${opts.url}]: give an http(s) URL such as http://127.0.0.1:9200`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`Invalid flowd URL [${opts.url}]: only http:// and https:// are supported`);
-    }
-    this.url = opts.url.replace(/\/+$/, '');
-    this.#user = opts.user ?? 'admin';
-    this.#password = opts.password;
-    this.#apiKey = opts.apiKey;
-    // Always called as a plain function: browsers refuse `fetch` called as a method of another
-    // object ("Illegal invocation"), which `this.#fetch(…)` would be.
-    const custom = opts.fetch;
-    this.#fetch = custom ? (input, init) => custom(input, init) : (input, init) => globalThis.fetch(input, init);
+    this.#http = new HttpTransport(opts);
+    this.url = this.#http.url;
   }
 
   // ---- workflows (Flow Framework API) ----
@@ -171,16 +127,16 @@ export class FlowdClient {
       wait_for_completion_timeout: opts.waitForCompletionTimeout,
     };
     const body = typeof template === 'string' ? { text: template, contentType: contentTypeOf(template, opts.format) } : { json: template };
-    return this.#json<CreateWorkflowResult>('POST', FF, { query, ...body });
+    return this.#http.json<CreateWorkflowResult>('POST', FF, { query, ...body });
   }
 
   async getWorkflow(id: string): Promise<WorkflowTemplate> {
-    return this.#json<WorkflowTemplate>('GET', `${FF}/${enc(id)}`);
+    return this.#http.json<WorkflowTemplate>('GET', `${FF}/${enc(id)}`);
   }
 
   async deleteWorkflow(id: string, opts: { clearStatus?: boolean } = {}): Promise<DeleteWorkflowResult> {
     const query = { clear_status: opts.clearStatus ? 'true' : undefined };
-    return this.#json<DeleteWorkflowResult>('DELETE', `${FF}/${enc(id)}`, { query });
+    return this.#http.json<DeleteWorkflowResult>('DELETE', `${FF}/${enc(id)}`, { query });
   }
 
   /** POST /workflow/{id}/_provision; params go in the body. */
@@ -188,36 +144,36 @@ export class FlowdClient {
     const query = { on_failure: opts.onFailure, wait_for_completion_timeout: opts.waitForCompletionTimeout };
     const params = opts.params ?? {};
     const body = Object.keys(params).length > 0 ? { json: params } : {};
-    return this.#json<CreateWorkflowResult>('POST', `${FF}/${enc(id)}/_provision`, { query, ...body });
+    return this.#http.json<CreateWorkflowResult>('POST', `${FF}/${enc(id)}/_provision`, { query, ...body });
   }
 
   /** POST /workflow/{id}/_deprovision; `allowDelete` names the resources (ids or types) that need consent. */
   async deprovision(id: string, opts: { allowDelete?: string[] } = {}): Promise<Deprovisioned> {
     const allow = opts.allowDelete?.filter((s) => s !== '') ?? [];
     const query = { allow_delete: allow.length > 0 ? allow.join(',') : undefined };
-    return this.#json<Deprovisioned>('POST', `${FF}/${enc(id)}/_deprovision`, { query });
+    return this.#http.json<Deprovisioned>('POST', `${FF}/${enc(id)}/_deprovision`, { query });
   }
 
   /** GET /workflow/{id}/_status; `all` adds progress, times, outputs and the steps. */
   async status(id: string, opts: { all?: boolean } = {}): Promise<WorkflowStatus> {
     const query = { all: opts.all ? 'true' : undefined };
-    return this.#json<WorkflowStatus>('GET', `${FF}/${enc(id)}/_status`, { query });
+    return this.#http.json<WorkflowStatus>('GET', `${FF}/${enc(id)}/_status`, { query });
   }
 
   /** GET /workflow/_steps, all step types or the named ones. */
   async steps(names: string[] = []): Promise<StepsListing> {
     const query = { workflow_step: names.length > 0 ? names.join(',') : undefined };
-    return this.#json<StepsListing>('GET', `${FF}/_steps`, { query });
+    return this.#http.json<StepsListing>('GET', `${FF}/_steps`, { query });
   }
 
   /** POST /workflow/_search with an OpenSearch query DSL body. */
   async searchWorkflows(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<WorkflowTemplate>> {
-    return this.#json<SearchResponse<WorkflowTemplate>>('POST', `${FF}/_search`, { json: body });
+    return this.#http.json<SearchResponse<WorkflowTemplate>>('POST', `${FF}/_search`, { json: body });
   }
 
   /** POST /workflow/state/_search. */
   async searchStates(body: JsonObject = { query: { match_all: {} } }): Promise<SearchResponse<StateDocument>> {
-    return this.#json<SearchResponse<StateDocument>>('POST', `${FF}/state/_search`, { json: body });
+    return this.#http.json<SearchResponse<StateDocument>>('POST', `${FF}/state/_search`, { json: body });
   }
 
   /** Every workflow with its state: both searches (match_all) joined by id, newest change first. */
@@ -249,7 +205,7 @@ export class FlowdClient {
    * credential was revoked while watching.
    */
   async watchStatus(id: string, onEvent: (event: StatusStreamEvent) => void, signal?: AbortSignal): Promise<void> {
-    await this.#stream(`${FF}/${enc(id)}/_status`, 'management', signal, (m, url) => {
+    await watchStream(this.#http, `${FF}/${enc(id)}/_status`, 'management', signal, (m, url) => {
       if (m.event === 'status') onEvent({ type: 'status', status: parseJson<WorkflowStatus>(m.data, url) });
       else if (m.event === 'deleted') onEvent({ type: 'deleted', workflowId: id });
     });
@@ -259,7 +215,7 @@ export class FlowdClient {
 
   /** GET /_flowd/workflows: every workflow the caller may see, with state and step progress, newest change first. */
   async workflowOverview(): Promise<WorkflowOverview[]> {
-    return (await this.#json<WorkflowOverviewList>('GET', OVERVIEW)).workflows;
+    return (await this.#http.json<WorkflowOverviewList>('GET', OVERVIEW)).workflows;
   }
 
   /**
@@ -267,7 +223,7 @@ export class FlowdClient {
    * every change. Resolves and rejects as `watchStatus`.
    */
   async watchWorkflowOverview(onRows: (rows: WorkflowOverview[]) => void, signal?: AbortSignal): Promise<void> {
-    await this.#stream(OVERVIEW, 'management', signal, (m, url) => {
+    await watchStream(this.#http, OVERVIEW, 'management', signal, (m, url) => {
       if (m.event === 'workflows') onRows(parseJson<WorkflowOverviewList>(m.data, url).workflows);
     });
   }
@@ -275,21 +231,21 @@ export class FlowdClient {
   // ---- API keys (admin) ----
 
   async createApiKey(opts: { name: string; workflowIds: string[] }): Promise<CreatedApiKey> {
-    return this.#json<CreatedApiKey>('POST', KEYS, { json: { name: opts.name, workflow_ids: opts.workflowIds } });
+    return this.#http.json<CreatedApiKey>('POST', KEYS, { json: { name: opts.name, workflow_ids: opts.workflowIds } });
   }
 
   async listApiKeys(): Promise<ApiKeyInfo[]> {
-    return (await this.#json<ApiKeyList>('GET', KEYS)).api_keys;
+    return (await this.#http.json<ApiKeyList>('GET', KEYS)).api_keys;
   }
 
   async revokeApiKey(keyId: string): Promise<ApiKeyDeleted> {
-    return this.#json<ApiKeyDeleted>('DELETE', `${KEYS}/${enc(keyId)}`);
+    return this.#http.json<ApiKeyDeleted>('DELETE', `${KEYS}/${enc(keyId)}`);
   }
 
   /** A new key value; with `gracePeriod` (e.g. "1h") the old one keeps working meanwhile. */
   async rotateApiKey(keyId: string, opts: { gracePeriod?: string } = {}): Promise<CreatedApiKey> {
     const json = opts.gracePeriod !== undefined ? { grace_period: opts.gracePeriod } : {};
-    return this.#json<CreatedApiKey>('POST', `${KEYS}/${enc(keyId)}/_rotate`, { json });
+    return this.#http.json<CreatedApiKey>('POST', `${KEYS}/${enc(keyId)}/_rotate`, { json });
   }
 
   // ---- runtime (NL Flow API, X-API-KEY) ----
@@ -302,7 +258,7 @@ export class FlowdClient {
     const basic = opts.auth === 'basic';
     try {
       const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
-      return await this.#json<RuntimeStatus>('GET', path, { api: basic ? 'management' : 'runtime' });
+      return await this.#http.json<RuntimeStatus>('GET', path, { api: basic ? 'management' : 'runtime' });
     } catch (e) {
       if (e instanceof FlowdClientError && e.status === 404 && (basic || e.body === undefined)) return undefined;
       throw e;
@@ -324,7 +280,7 @@ export class FlowdClient {
     const basic = opts.auth === 'basic';
     const path = basic ? `${OVERVIEW}/${enc(id)}/runtime` : `${RT}/${enc(id)}/action/status`;
     try {
-      await this.#stream(path, basic ? 'management' : 'runtime', signal, (m, url) => {
+      await watchStream(this.#http, path, basic ? 'management' : 'runtime', signal, (m, url) => {
         if (m.event === 'status') onEvent({ type: 'status', status: parseJson<RuntimeStatus>(m.data, url) });
         else if (m.event === 'unpublished') onEvent({ type: 'unpublished', workflowId: id });
       });
@@ -348,16 +304,17 @@ export class FlowdClient {
     const headers: Record<string, string> = opts.correlationId !== undefined ? { 'x-correlation-id': opts.correlationId } : {};
     const signal = opts.signal ? { signal: opts.signal } : {};
     if (opts.auth === 'basic')
-      return (await this.#call('POST', `${OVERVIEW}/${enc(id)}/analyze`, { json: input, headers, ...signal })).body ?? null;
+      return (await this.#http.call('POST', `${OVERVIEW}/${enc(id)}/analyze`, { json: input, headers, ...signal })).body ?? null;
     const query = { verboseErrorOutput: opts.verbose ? 'true' : undefined };
     return (
-      (await this.#call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers, ...signal })).body ?? null
+      (await this.#http.call('POST', `${RT}/${enc(id)}/action/analyze`, { api: 'runtime', query, json: input, headers, ...signal })).body ??
+      null
     );
   }
 
   async submitTask(id: string, input: JsonObject, opts: { idempotencyKey?: string } = {}): Promise<TaskInfo> {
     const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'idempotency-key': opts.idempotencyKey } : {};
-    return this.#json<TaskInfo>('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers });
+    return this.#http.json<TaskInfo>('POST', `${RT}/${enc(id)}/task`, { api: 'runtime', json: input, headers });
   }
 
   /**
@@ -370,21 +327,21 @@ export class FlowdClient {
     const json = {
       tasks: items.map((t) => ({ input: t.input, ...(t.idempotencyKey !== undefined ? { idempotencyKey: t.idempotencyKey } : {}) })),
     };
-    return this.#json<TaskBatchResult>('POST', `${RT}/${enc(id)}/task/batch`, { api: 'runtime', json, headers });
+    return this.#http.json<TaskBatchResult>('POST', `${RT}/${enc(id)}/task/batch`, { api: 'runtime', json, headers });
   }
 
   /** GET task/{taskId}; with `wait` (e.g. "30s") a long poll that answers once the task ends. */
   async taskStatus(id: string, taskId: string, opts: { wait?: string } = {}): Promise<TaskInfo> {
-    return this.#json<TaskInfo>('GET', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime', query: { wait: opts.wait } });
+    return this.#http.json<TaskInfo>('GET', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime', query: { wait: opts.wait } });
   }
 
   async taskResult(id: string, taskId: string): Promise<TaskResult> {
-    const a = await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/result`, { api: 'runtime' });
+    const a = await this.#http.call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/result`, { api: 'runtime' });
     return { status: (a.headers.get('x-task-status') ?? 'COMPLETED') as TaskStatus, output: a.body ?? null };
   }
 
   async taskInput(id: string, taskId: string): Promise<JsonValue> {
-    return (await this.#call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/input`, { api: 'runtime' })).body ?? null;
+    return (await this.#http.call('GET', `${RT}/${enc(id)}/task/${enc(taskId)}/input`, { api: 'runtime' })).body ?? null;
   }
 
   async listTasks(id: string, opts: ListTasksOptions = {}): Promise<TaskList> {
@@ -393,288 +350,16 @@ export class FlowdClient {
       limit: opts.limit !== undefined ? String(opts.limit) : undefined,
       cursor: opts.cursor,
     };
-    return this.#json<TaskList>('GET', `${RT}/${enc(id)}/task`, { api: 'runtime', query });
+    return this.#http.json<TaskList>('GET', `${RT}/${enc(id)}/task`, { api: 'runtime', query });
   }
 
   /** DELETE task/{taskId}: cancels a queued or running task, then deletes it. */
   async deleteTask(id: string, taskId: string): Promise<TaskDeleted> {
-    return this.#json<TaskDeleted>('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' });
+    return this.#http.json<TaskDeleted>('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' });
   }
-
-  // ---- plumbing ----
-
-  #url(path: string, query: Record<string, string | undefined> = {}): string {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, v);
-    const s = qs.toString();
-    return `${this.url}${path}${s === '' ? '' : `?${s}`}`;
-  }
-
-  #auth(api: Api): Record<string, string> {
-    if (api === 'runtime') {
-      if (this.#apiKey === undefined || this.#apiKey === '') {
-        throw new FlowdClientError({
-          status: 0,
-          kind: 'missing_credentials',
-          message: 'the runtime API needs an API key (X-API-KEY)',
-          api,
-          method: '',
-          url: this.url,
-        });
-      }
-      return { 'x-api-key': this.#apiKey };
-    }
-    if (this.#password === undefined) return {};
-    return { authorization: `Basic ${base64(`${this.#user}:${this.#password}`)}` };
-  }
-
-  /**
-   * GET `path?watch=true` as Server-Sent Events, each message to `onMessage`, across
-   * reconnects: the server ends every stream after its maximum lifetime (`event: end`, reason
-   * `max_lifetime`), and a connection may break off; both are reopened (a broken one after a
-   * short backoff, giving up after RECONNECT_TRIES failed tries in a row). The event a reopened
-   * stream starts with is skipped when it repeats the last one seen. Resolves when the server
-   * ends the stream for good (the watched thing is gone, or the server shut down) or `signal`
-   * aborts; rejects with a FlowdClientError otherwise, of kind `auth` when the credential was
-   * revoked.
-   */
-  async #stream(path: string, api: Api, signal: AbortSignal | undefined, onMessage: (m: SseMessage, url: string) => void): Promise<void> {
-    const url = this.#url(path, { watch: 'true' });
-    let last: SseMessage | undefined;
-    let reopened = false;
-    let failures = 0;
-    for (;;) {
-      let skipRepeat = reopened;
-      let outcome: StreamOutcome;
-      try {
-        outcome = await this.#streamOnce(
-          url,
-          api,
-          signal,
-          reopened,
-          () => (failures = 0),
-          (m) => {
-            const repeat = skipRepeat && last !== undefined && m.event === last.event && m.data === last.data;
-            skipRepeat = false;
-            last = m;
-            if (!repeat) onMessage(m, url);
-          },
-        );
-      } catch (e) {
-        // The first connection's failures are the caller's to see; a reopened one is retried.
-        if (!reopened || !(e instanceof FlowdClientError) || e.kind !== 'connection' || failures >= RECONNECT_TRIES) throw e;
-        outcome = 'broken';
-      }
-      if (outcome === 'ended' || signal?.aborted) return;
-      reopened = true;
-      if (outcome === 'broken') {
-        await sleep(Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** failures++), signal);
-        if (signal?.aborted) return;
-      }
-    }
-  }
-
-  /** One connection of #stream: how it ended (or throws). `opened` runs once the server accepted it. */
-  async #streamOnce(
-    url: string,
-    api: Api,
-    signal: AbortSignal | undefined,
-    reopened: boolean,
-    opened: () => void,
-    onMessage: (m: SseMessage) => void,
-  ): Promise<StreamOutcome> {
-    const res = await this.#send('GET', url, { ...this.#auth(api), accept: 'text/event-stream' }, undefined, api, signal);
-    if (!res) return 'ended'; // aborted before an answer
-    if (!res.ok) {
-      const err = await this.#httpError(res, 'GET', url, api);
-      // Refused on reopening: the credential went away between two connections.
-      if (reopened && res.status === 401) throw this.#revoked(api, url, err.message);
-      throw err;
-    }
-    if (!res.body)
-      throw new FlowdClientError({
-        status: res.status,
-        kind: 'bad_response',
-        message: 'the event stream has no body',
-        api,
-        method: 'GET',
-        url,
-      });
-    opened();
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    const parser = new SseParser();
-    let finished = false;
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) {
-          finished = true;
-          return 'ended';
-        }
-        for (const m of parser.push(decoder.decode(value, { stream: true }))) {
-          if (signal?.aborted) return 'ended';
-          if (m.event !== 'end') {
-            onMessage(m);
-            continue;
-          }
-          const reason = endReason(m.data);
-          if (reason === 'access_revoked') throw this.#revoked(api, url);
-          if (reason === 'max_lifetime') return 'lifetime';
-          return 'ended';
-        }
-      }
-    } catch (e) {
-      if (signal?.aborted) return 'ended';
-      if (e instanceof FlowdClientError) throw e;
-      return 'broken';
-    } finally {
-      if (!finished) await reader.cancel().catch(() => undefined);
-    }
-  }
-
-  #revoked(api: Api, url: string, detail?: string): FlowdClientError {
-    const who = api === 'runtime' ? 'the API key (X-API-KEY)' : `the login of user ${this.#user}`;
-    const how = api === 'runtime' ? 'deleted or rotated' : 'deleted, or its password or roles changed';
-    return new FlowdClientError({
-      status: 401,
-      kind: 'auth',
-      message: `${who} was revoked while watching (${how}); the event stream stopped${detail !== undefined ? `: ${detail}` : ''}`,
-      api,
-      method: 'GET',
-      url,
-    });
-  }
-
-  /**
-   * A call's JSON body, as the type the route's schema declares (the server serializes every
-   * answer from that schema: src/server/contract/, wire-types.ts).
-   */
-  async #json<T>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
-    return (await this.#call(method, path, opts)).body as T;
-  }
-
-  async #call(method: string, path: string, opts: CallOptions = {}): Promise<Answer> {
-    const api = opts.api ?? 'management';
-    const url = this.#url(path, opts.query);
-    const headers: Record<string, string> = { accept: 'application/json', ...this.#auth(api), ...(opts.headers ?? {}) };
-    let body: string | undefined;
-    if (opts.text !== undefined) {
-      body = opts.text;
-      headers['content-type'] = opts.contentType ?? 'application/json';
-    } else if (opts.json !== undefined) {
-      body = JSON.stringify(opts.json);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await this.#send(method, url, headers, body, api, opts.signal);
-    if (!res) throw new FlowdClientError({ status: 0, kind: 'connection', message: 'the request was aborted', api, method, url });
-    if (!res.ok) throw await this.#httpError(res, method, url, api);
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : parseJson(text, url), headers: res.headers };
-  }
-
-  /** fetch, with "no answer" turned into a connection error (undefined when `signal` aborted it). */
-  async #send(
-    method: string,
-    url: string,
-    headers: Record<string, string>,
-    body: string | undefined,
-    api: Api,
-    signal?: AbortSignal,
-  ): Promise<Response | undefined> {
-    try {
-      return await this.#fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}) });
-    } catch (e) {
-      if (signal?.aborted) return undefined;
-      throw new FlowdClientError({
-        status: 0,
-        kind: 'connection',
-        message: `cannot reach flowd at ${this.url}: ${describeCause(e)}`,
-        api,
-        method,
-        url,
-        cause: e,
-      });
-    }
-  }
-
-  async #httpError(res: Response, method: string, url: string, api: Api): Promise<FlowdClientError> {
-    const text = await res.text().catch(() => '');
-    let body: JsonValue | undefined;
-    try {
-      body = text === '' ? undefined : (JSON.parse(text) as JsonValue);
-    } catch {
-      body = undefined;
-    }
-    return new FlowdClientError({
-      status: res.status,
-      kind: 'http',
-      message: serverMessage(body, text, res.status),
-      body,
-      api,
-      method,
-      url,
-    });
-  }
-}
-
-/** Base64 of the text's UTF-8 bytes (what basic auth sends), with what browsers and Node both have. */
-function base64(text: string): string {
-  let binary = '';
-  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
-  return btoa(binary);
 }
 
 function contentTypeOf(text: string, format: 'json' | 'yaml' | undefined): string {
   const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
   return f === 'json' ? 'application/json' : 'application/yaml';
-}
-
-/** JSON text the server wrote from a route schema, as that schema's type. */
-function parseJson<T = JsonValue>(text: string, url: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new FlowdClientError({
-      status: 0,
-      kind: 'bad_response',
-      message: `the answer from ${url} is not JSON: ${text.slice(0, 200)}`,
-      api: 'management',
-      method: '',
-      url,
-    });
-  }
-}
-
-/** The `reason` of an `event: end` message (`{"reason": ...}`), or undefined. */
-function endReason(data: string): string | undefined {
-  try {
-    const v = JSON.parse(data) as unknown;
-    const r = v !== null && typeof v === 'object' ? (v as { reason?: unknown }).reason : undefined;
-    return typeof r === 'string' ? r : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** fetch's "fetch failed" hides the useful part (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
-function describeCause(e: unknown): string {
-  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return e instanceof Error ? e.message : String(e);
 }
