@@ -235,7 +235,7 @@ export class PgTasks {
    * are found by a loose scan of the index (one probe each), so the cost follows the number of
    * workflows and running tasks, not the size of the table.
    */
-  async requeueOrphans(now: number): Promise<number> {
+  async requeueOrphans(_owner: string, now: number): Promise<number> {
     const r = await this.#db.query(
       `WITH RECURSIVE w(id) AS (
          (SELECT workflow_id FROM tasks ORDER BY workflow_id LIMIT 1)

@@ -44,9 +44,18 @@ export function latchCorruptionErrors(target: object, proto: object, latch: Inte
     latch.observe(e, advice);
     throw e;
   };
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    const fn = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
-    if (name === 'constructor' || typeof fn !== 'function') continue;
+  // The store's own methods and those it inherits (the shared facade's), nearest first.
+  const seen = new Set<string>(['constructor']);
+  const methods: Array<[string, unknown]> = [];
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      methods.push([name, Object.getOwnPropertyDescriptor(p, name)?.value]);
+    }
+  }
+  for (const [name, fn] of methods) {
+    if (typeof fn !== 'function') continue;
     const method = fn as (...args: unknown[]) => unknown;
     self[name] = (...args: unknown[]): unknown => {
       let result: unknown;

@@ -315,6 +315,10 @@ export class SqliteTasks {
     return n;
   }
 
+  countQueued(workflowId: string): number {
+    return this.count(workflowId).QUEUED;
+  }
+
   count(workflowId: string): Record<TaskStatus, number> {
     let c = this.#counts.get(workflowId);
     if (!c) {
