@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_OPENSEARCH_VERSION, OPENSEARCH_VERSION_PATTERN } from './util/opensearch-version.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -33,9 +34,17 @@ const ConfigSchema = Type.Object(
     }),
     shutdownGraceMs: Type.Integer({ minimum: 0 }),
     filterByBackendRoles: Type.Boolean(),
+    multiTenancyEnabled: Type.Boolean({
+      description:
+        "Flow Framework's and ML Commons' multi-tenancy: every request names its tenant in `x-tenant-id` and sees only that tenant's resources.",
+    }),
     opensearchUrl: Type.Optional(Type.String({ format: 'url' })),
     opensearchUser: Type.Optional(Type.String()),
     opensearchPassword: Type.Optional(Type.String()),
+    opensearchVersion: Type.String({
+      pattern: OPENSEARCH_VERSION_PATTERN,
+      description: 'The OpenSearch version flowd reports (`GET /` version.number) and behaves as where OpenSearch releases differ.',
+    }),
     logLevel: Type.Enum(LOG_LEVELS),
     demo: Type.Boolean({ description: 'Create a sample workflow on first start so there is something to look at.' }),
     nodeId: Type.Optional(Type.String()),
@@ -128,6 +137,8 @@ export function defaultConfig(): Config {
     taskWaitRecheckMs: 1000,
     shutdownGraceMs: 5_000,
     filterByBackendRoles: false,
+    multiTenancyEnabled: false,
+    opensearchVersion: DEFAULT_OPENSEARCH_VERSION,
     logLevel: 'info',
     demo: false,
     maxInstances: 256,
@@ -179,9 +190,11 @@ const ENV: Record<string, [keyof ConfigInput, (v: string) => unknown]> = {
   FLOWD_TASK_WAIT_RECHECK_MS: ['taskWaitRecheckMs', int],
   FLOWD_SHUTDOWN_GRACE_MS: ['shutdownGraceMs', int],
   FLOWD_FILTER_BY_BACKEND_ROLES: ['filterByBackendRoles', bool],
+  FLOWD_MULTI_TENANCY_ENABLED: ['multiTenancyEnabled', bool],
   FLOWD_OPENSEARCH_URL: ['opensearchUrl', String],
   FLOWD_OPENSEARCH_USER: ['opensearchUser', String],
   FLOWD_OPENSEARCH_PASSWORD: ['opensearchPassword', String],
+  FLOWD_OPENSEARCH_VERSION: ['opensearchVersion', String],
   FLOWD_LOG_LEVEL: ['logLevel', String],
   FLOWD_NODE_ID: ['nodeId', String],
   FLOWD_MAX_INSTANCES: ['maxInstances', int],
@@ -297,6 +310,8 @@ function configProblems(value: unknown): string[] {
           return `must be one of ${(p.allowedValues ?? []).join(', ')}`;
         case 'format':
           return p.format === 'url' ? 'must be a URL' : e.message;
+        case 'pattern':
+          return setting === 'opensearchVersion' ? 'must be an OpenSearch version, major.minor.patch (e.g. 3.1.0)' : e.message;
         default:
           return e.message;
       }

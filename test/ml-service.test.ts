@@ -17,7 +17,7 @@ import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import type { JsonObject } from '../src/util/json.js';
 import { SecretBox } from '../src/util/secret-box.js';
-import { FakeModelServer } from './support/fake-model-server.js';
+import { FakeModelServer, openAiChatConnector } from './support/fake-model-server.js';
 import { TEST_ON_POSTGRES } from './support/flowd-harness.js';
 import { openTestStore } from './support/store-matrix.js';
 
@@ -49,24 +49,7 @@ async function rejectsWith(p: Promise<unknown>, kind: FlowdError['kind'], status
 }
 
 function openAiConnector(url: string, extra: JsonObject = {}): JsonObject {
-  return {
-    name: 'OpenAI Chat Connector',
-    description: 'chat',
-    version: '1',
-    protocol: 'http',
-    parameters: { endpoint: url, model: 'gpt-4o-mini' },
-    credential: { openAI_key: API_KEY },
-    actions: [
-      {
-        action_type: 'predict',
-        method: 'POST',
-        url: '${parameters.endpoint}/v1/chat/completions',
-        headers: { Authorization: 'Bearer ${credential.openAI_key}' },
-        request_body: '{ "model": "${parameters.model}", "messages": ${parameters.messages} }',
-      },
-    ],
-    ...extra,
-  };
+  return openAiChatConnector(url, API_KEY, extra) as JsonObject;
 }
 
 void describe('NativeMlService', () => {

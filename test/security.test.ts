@@ -83,7 +83,6 @@ void describe('filter_by_backend_roles', () => {
       roles: ['flow_framework_full_access'],
       custom_attribute_names: [],
       user_requested_tenant: null,
-      user_requested_tenant_access: null,
     });
     const asAlice = await node.request('GET', `${FF}/${aliceWf}/_status?all=true`, { auth: as('alice') });
     assert.equal(asAlice.body.user, undefined);

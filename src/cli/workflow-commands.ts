@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { OnFailure, WorkflowStatus } from '@flowd/client';
+import type { OnFailure, ProvisionState, WorkflowStatus } from '@flowd/client';
 import type { CliContext } from './cli-context.js';
 import { collect, collectList, contextOf, formatTime, parseParams, printJson, printLines, table } from './cli-context.js';
 import { FlowdClientError } from '@flowd/client';
@@ -105,24 +105,55 @@ async function status(id: string, flags: { all?: boolean; watch?: boolean }, cmd
   printStatus(ctx, s, flags.all === true, view);
 }
 
-async function list(_flags: unknown, cmd: Command): Promise<void> {
+interface ListFlags {
+  size?: string;
+  after?: string;
+  state?: string[];
+  query?: string;
+}
+
+const LIST_STATES: readonly ProvisionState[] = ['NOT_STARTED', 'PROVISIONING', 'COMPLETED', 'FAILED'];
+
+/** One page, newest first; the command for the next page goes to stderr, so stdout stays the table (or JSON array). */
+async function list(flags: ListFlags, cmd: Command): Promise<void> {
   const ctx = contextOf(cmd);
-  const rows = await ctx.client.listWorkflows();
-  if (ctx.json) {
-    printJson(ctx, rows);
-    return;
+  const size = flags.size === undefined ? undefined : Number(flags.size);
+  if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 1000))
+    throw new UsageError('--size must be an integer from 1 to 1000');
+  const states = (flags.state ?? []).map((s) => s.toUpperCase());
+  const unknown = states.filter((s) => !LIST_STATES.includes(s as ProvisionState));
+  if (unknown.length > 0) throw new UsageError(`unknown --state ${unknown.join(', ')} (use ${LIST_STATES.join(', ')})`);
+  const page = await ctx.client.listWorkflows({
+    ...(size !== undefined ? { size } : {}),
+    ...(flags.after !== undefined ? { after: flags.after } : {}),
+    ...(states.length > 0 ? { state: states as ProvisionState[] } : {}),
+    ...(flags.query !== undefined ? { query: flags.query } : {}),
+  });
+  const rows = page.workflows;
+  if (ctx.json) printJson(ctx, rows);
+  else if (rows.length === 0) {
+    const filtered = states.length > 0 || flags.query !== undefined || flags.after !== undefined;
+    ctx.out.write(filtered ? 'no workflows match\n' : 'no workflows yet; create one with: flowd apply <template.yaml>\n');
+  } else {
+    printLines(
+      ctx,
+      table(
+        ['id', 'name', 'state', 'last change'],
+        rows.map((r) => [r.id, r.name, r.state, formatTime(r.lastChange)]),
+      ),
+    );
   }
-  if (rows.length === 0) {
-    ctx.out.write('no workflows yet; create one with: flowd apply <template.yaml>\n');
-    return;
-  }
-  printLines(
-    ctx,
-    table(
-      ['id', 'name', 'state', 'last change'],
-      rows.map((r) => [r.id, r.name, r.state, formatTime(r.lastChange)]),
-    ),
-  );
+  if (page.next !== undefined) process.stderr.write(`more: flowd list${listFlagsText(flags)} --after ${page.next}\n`);
+}
+
+/** The filters of this listing as flags, for the next page's command line. */
+function listFlagsText(flags: ListFlags): string {
+  const quote = (v: string): string => (/^[\w.,:@/-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  let out = '';
+  if (flags.size !== undefined) out += ` --size ${flags.size}`;
+  if (flags.state && flags.state.length > 0) out += ` --state ${flags.state.join(',')}`;
+  if (flags.query !== undefined) out += ` --query ${quote(flags.query)}`;
+  return out;
 }
 
 async function get(id: string, _flags: unknown, cmd: Command): Promise<void> {
@@ -136,6 +167,9 @@ async function remove(id: string, flags: { clearStatus?: boolean }, cmd: Command
   const ctx = contextOf(cmd);
   const res = await ctx.client.deleteWorkflow(id, { clearStatus: flags.clearStatus === true });
   if (ctx.json) printJson(ctx, res);
+  // A missing id is a 200 `not_found` (Flow Framework's answer); with --clear-status only a status may have been left.
+  else if (res.result === 'not_found' && !flags.clearStatus) throw new CliFailure(`no workflow ${id}`, 'flowd list shows the workflows');
+  else if (res.result === 'not_found') ctx.out.write(`no template ${id}; its status, if it had one, is deleted\n`);
   else ctx.out.write(`deleted ${id}${flags.clearStatus ? ' and its status' : ''}\n`);
 }
 
@@ -191,7 +225,14 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--watch', 'follow it live until the run ends')
     .action(status);
 
-  program.command('list').description('all workflows: id, name, state').action(list);
+  program
+    .command('list')
+    .description('workflows, newest first, one page at a time: id, name, state')
+    .option('--size <n>', 'rows per page (1 to 1000; default 50)')
+    .option('--after <cursor>', 'the next page, as printed by the previous one')
+    .option('--state <states>', `only these states (comma-separated: ${LIST_STATES.join(', ')})`, collectList)
+    .option('--query <text>', 'only workflows whose name or description contains it (or with that id)')
+    .action(list);
 
   program.command('get').description('a workflow template (YAML; JSON with --json)').argument('<id>', 'workflow id').action(get);
 

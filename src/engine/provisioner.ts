@@ -7,6 +7,7 @@
  * ended the node running it is dead-lettered (FAILED, `run.dead_lettered`) instead of resumed,
  * so no template can crash a node over and over across restarts.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { FlowdError, conflict, unavailable, validationError, workflowNotFound, workflowStateNotFound } from '../errors.js';
 import type { Template, Workflow, WorkflowNode } from '../template/types.js';
@@ -25,6 +26,7 @@ import type { RunDeps } from './run-executor.js';
 import { PUBLISH_NODE_ID, provisionWorkflowOf, validateFlowSection } from './flow-section.js';
 import { RUN_DEAD_LETTERED, runDeadLetterError } from './run-dead-letter.js';
 import type { StateEvents } from './state-events.js';
+import { openNodeSecrets } from './secret-fields.js';
 
 export interface ProvisionerConfig {
   nodeId: string;
@@ -61,6 +63,11 @@ export interface ProvisionOptions {
 }
 
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'NOT_STARTED']);
+
+const notReprovisionable = (workflowId: string): FlowdError =>
+  validationError(`The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`, {
+    code: 'workflow.not_reprovisionable',
+  });
 
 export class Provisioner {
   readonly #deps: ProvisionerDeps;
@@ -123,8 +130,8 @@ export class Provisioner {
     if (!rec) throw workflowNotFound(workflowId);
     const state = await this.#deps.store.getState(workflowId);
     if (!state || (state.state !== 'COMPLETED' && state.state !== 'FAILED')) {
-      const msg = `The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`;
-      throw state?.state === 'PROVISIONING' ? conflict(msg) : validationError(msg);
+      // 400 also while PROVISIONING, as Flow Framework answers (the state change itself is a compare-and-swap).
+      throw notReprovisionable(workflowId);
     }
     let workflow: Workflow | undefined;
     let compiled: CompiledWorkflow;
@@ -147,7 +154,7 @@ export class Provisioner {
       const before = old.get(id);
       const hasResources = this.#createsResources(state, id);
       if (!before) actions[id] = 'create';
-      else if (JSON.stringify(before) === JSON.stringify(c.node) && (lastOutputs.has(id) || hasResources)) {
+      else if (this.#sameNode(before, c.node) && (lastOutputs.has(id) || hasResources)) {
         actions[id] = 'replay';
         replayOutputs[id] = lastOutputs.get(id) ?? this.#outputsFromResources(state, id);
       } else if (!hasResources)
@@ -178,14 +185,27 @@ export class Provisioner {
       onFailure: 'keep',
       template: { ...next, last_provisioned_time: Date.now() },
     };
-    const runId = await this.#begin(workflowId, 'reprovision', plan, opts.params, (s) =>
-      s.state === 'PROVISIONING'
-        ? conflict(`The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`)
-        : validationError(`The template can not be reprovisioned unless its provisioning state is DONE or FAILED: ${workflowId}`),
-    );
+    const runId = await this.#begin(workflowId, 'reprovision', plan, opts.params, () => notReprovisionable(workflowId));
     const fresh = await this.#deps.store.getState(workflowId, { steps: false });
     this.#launch(runId, compiled, plan, opts.params, new Map(), fresh?.resources ?? []);
     return runId;
+  }
+
+  /**
+   * Whether a node is unchanged, as Flow Framework compares them: key order aside, and with
+   * secrets compared as sent (decrypted): each save seals them afresh, so the stored text differs.
+   */
+  #sameNode(a: WorkflowNode, b: WorkflowNode): boolean {
+    const plain = (n: WorkflowNode): unknown => {
+      let inputs: JsonObject = n.user_inputs;
+      try {
+        inputs = openNodeSecrets(n.user_inputs, this.#deps.services.secrets);
+      } catch {
+        // unreadable (another master key): compared as stored
+      }
+      return JSON.parse(JSON.stringify({ ...n, user_inputs: inputs })) as unknown;
+    };
+    return isDeepStrictEqual(plain(a), plain(b));
   }
 
   #createsResources(state: StateRecord, nodeId: string): boolean {
@@ -260,9 +280,20 @@ export class Provisioner {
   ): Promise<void> {
     const run = await this.#deps.store.getRun(runId);
     if (!run) return;
+    // Multi-tenancy: what the steps create belongs to the workflow's tenant (its state records it).
+    const tenantId = (await this.#deps.store.getState(run.workflowId, { steps: false }))?.tenantId;
     const exec = new RunExecutor(
       { ...this.#deps, concurrency: this.#cfg.concurrency, deprovisionTimeoutMs: this.#cfg.deprovisionTimeoutMs },
-      { run, plan, compiled, params, completed, resources, ...(attempts ? { attempts } : {}) },
+      {
+        run,
+        plan,
+        compiled,
+        params,
+        completed,
+        resources,
+        ...(attempts ? { attempts } : {}),
+        ...(tenantId !== undefined ? { tenantId } : {}),
+      },
     );
     this.#runs.set(runId, exec);
     exec.start();

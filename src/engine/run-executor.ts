@@ -48,6 +48,8 @@ export interface RunSpec {
   resources: ResourceCreated[];
   /** Resume: attempts each unfinished node already had in this run (the next one is sent as attempt + 1). */
   attempts?: ReadonlyMap<string, number>;
+  /** Multi-tenancy: the workflow's tenant, handed to every step (the resources it creates are that tenant's). */
+  tenantId?: string;
 }
 
 /** Thrown into in-flight steps when the node shuts down: the run stays resumable. */
@@ -312,6 +314,7 @@ export class RunExecutor {
           previousOutputs,
           previousNodeInputs: c.node.previous_node_inputs,
           idempotencyKey: `${run.runId}.${id}`,
+          tenantId: this.#spec.tenantId,
           services: this.#deps.services,
         };
         const result = await this.#withTimeout(c, ac, (signal) => {

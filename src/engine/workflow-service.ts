@@ -28,6 +28,8 @@ export interface CreateOptions {
   params: Record<string, string>;
   onFailure: OnFailure;
   user: OsUser | undefined;
+  /** Multi-tenancy: the tenant it belongs to (the caller's `x-tenant-id`), whatever the body says. */
+  tenantId?: string;
 }
 
 export class WorkflowService {
@@ -53,6 +55,7 @@ export class WorkflowService {
     delete stored.last_provisioned_time;
     if (opts.user) stored.user = opts.user;
     else delete stored.user;
+    if (opts.tenantId !== undefined) stored.tenant_id = opts.tenantId;
     const res = await this.#deps.store.createWorkflow({
       id,
       template: stored,
@@ -86,6 +89,7 @@ export class WorkflowService {
     else delete next.last_provisioned_time;
     if (user) next.user = user;
     else delete next.user;
+    keepTenant(next, existing.template);
     const res = await this.#deps.store.replaceWorkflow(id, next);
     if (res === 'not_found') throw workflowNotFound(id);
     if (res === 'not_editable') {
@@ -100,20 +104,7 @@ export class WorkflowService {
   async updateFields(id: string, patch: Partial<Template>): Promise<void> {
     const existing = await this.#deps.store.getWorkflow(id);
     if (!existing) throw workflowNotFound(id);
-    const t: Template = { ...existing.template };
-    if (patch.name !== undefined && patch.name !== '') t.name = patch.name;
-    if (patch.description !== undefined && patch.description.trim() !== '') t.description = patch.description;
-    if (patch.use_case !== undefined && patch.use_case.trim() !== '') t.use_case = patch.use_case;
-    if (patch.version !== undefined) {
-      const v = { ...(t.version ?? {}) };
-      if (patch.version.template !== undefined) v.template = patch.version.template;
-      if (patch.version.compatibility !== undefined && patch.version.compatibility.length > 0)
-        v.compatibility = patch.version.compatibility;
-      t.version = v;
-    }
-    if (patch.ui_metadata !== undefined) t.ui_metadata = patch.ui_metadata;
-    t.last_updated_time = Date.now();
-    if (!(await this.#deps.store.saveTemplate(id, t))) throw workflowNotFound(id);
+    if (!(await this.#deps.store.saveTemplate(id, withUpdatedFields(existing.template, patch)))) throw workflowNotFound(id);
   }
 
   async reprovision(id: string, template: Template, user: OsUser | undefined, params: Record<string, string>): Promise<void> {
@@ -126,22 +117,34 @@ export class WorkflowService {
     if (existing.template.created_time !== undefined) next.created_time = existing.template.created_time;
     if (user) next.user = user;
     else if (existing.template.user) next.user = existing.template.user;
+    keepTenant(next, existing.template);
     await this.#deps.provisioner.reprovision(id, next, { params, onFailure: 'keep' });
   }
 
   /**
    * Deletes the template and, with `clearStatus`, its state. Everything that can refuse is
-   * decided before anything is deleted: 404 (no template; with `clearStatus`, no state
-   * either), `authorize` on the template's owner and, when the state is to be cleared, on the
-   * state's owner (it may be all that is left), then 409 while provisioning runs or while the
-   * state still records created resources or a published flow: clearing it would orphan them
-   * (services kept serving and came back at every restart), so they are deprovisioned first.
+   * decided before anything is deleted: nothing to delete (no template; with `clearStatus`, no
+   * state either) is `templateDeleted: false` as Flow Framework answers it (OpenSearch's delete
+   * of a missing document), or 404 with `missingIsError` (FF under filter_by_backend_roles looks
+   * the workflow up first); `authorize` on the template's owner and, when the state is to be
+   * cleared, on the state's owner (it may be all that is left), then 409 while provisioning runs
+   * or while the state still records created resources or a published flow: clearing it would
+   * orphan them (services kept serving and came back at every restart), so they are
+   * deprovisioned first.
    */
-  async delete(id: string, clearStatus: boolean, authorize: (owner: OsUser | undefined) => void): Promise<DeleteOutcome> {
+  async delete(
+    id: string,
+    clearStatus: boolean,
+    authorize: (owner: OsUser | undefined) => void,
+    missingIsError = false,
+  ): Promise<DeleteOutcome> {
     const { store } = this.#deps;
     const rec = await store.getWorkflow(id);
     const state = clearStatus ? await store.getState(id, { steps: false }) : undefined;
-    if (!rec && !state) throw workflowNotFound(id);
+    if (!rec && !state) {
+      if (missingIsError) throw workflowNotFound(id);
+      return { templateDeleted: false, version: undefined };
+    }
     if (rec) authorize(rec.template.user);
     if (state) {
       authorize(state.user);
@@ -167,9 +170,35 @@ export class WorkflowService {
   }
 }
 
+/** A template stays its tenant's: an update's body can not move it to another (multi-tenancy). */
+function keepTenant(next: Template, existing: Template): void {
+  if (existing.tenant_id !== undefined) next.tenant_id = existing.tenant_id;
+}
+
 export interface DeleteOutcome {
   /** False when only the state was left (and cleared). */
   templateDeleted: boolean;
   /** The template's version before the delete. */
   version: number | undefined;
+}
+
+/**
+ * `existing` with the allow-listed fields of an update_fields `patch` merged in (Flow
+ * Framework's Template.updateExistingTemplate): what update_fields saves, and what
+ * reprovision is handed when both parameters are set.
+ */
+export function withUpdatedFields(existing: Template, patch: Partial<Template>): Template {
+  const t: Template = { ...existing };
+  if (patch.name !== undefined && patch.name !== '') t.name = patch.name;
+  if (patch.description !== undefined && patch.description.trim() !== '') t.description = patch.description;
+  if (patch.use_case !== undefined && patch.use_case.trim() !== '') t.use_case = patch.use_case;
+  if (patch.version !== undefined) {
+    const v = { ...(t.version ?? {}) };
+    if (patch.version.template !== undefined) v.template = patch.version.template;
+    if (patch.version.compatibility !== undefined && patch.version.compatibility.length > 0) v.compatibility = patch.version.compatibility;
+    t.version = v;
+  }
+  if (patch.ui_metadata !== undefined) t.ui_metadata = patch.ui_metadata;
+  t.last_updated_time = Date.now();
+  return t;
 }

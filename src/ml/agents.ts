@@ -6,6 +6,7 @@
 import { validationError } from '../errors.js';
 import type { JsonObject, JsonValue } from '../util/json.js';
 import type { SecretBox } from '../util/secret-box.js';
+import { hideAgentSecrets } from './agent-secrets.js';
 import { isObject, jsonish, textOf, lenientStringMap, optionalString, requiredString, strictStringMap, truthy } from './json-util.js';
 
 export const AGENT_KIND = 'agent';
@@ -116,8 +117,9 @@ export function agentDoc(body: JsonObject, secrets: SecretBox, now: number): Jso
   return doc;
 }
 
-/** What GET returns: the agent without its model credential. */
-export function publicAgent(doc: JsonObject): JsonObject {
+/** What GET returns: the agent without its model credential nor its sealed parameters (agent-secrets.ts). */
+export function publicAgent(stored: JsonObject): JsonObject {
+  const doc = hideAgentSecrets(stored);
   const model = doc['model'];
   if (!isObject(model) || !('credential' in model)) return doc;
   const { credential: _sealed, ...rest } = model;

@@ -14,6 +14,8 @@ import { OutboundClient } from '../util/outbound-client.js';
 import { UNRESTRICTED_OUTBOUND_POLICY } from '../util/outbound-policy.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { AGENT_KIND, agentDoc, publicAgent } from './agents.js';
+import { updatedAgentDoc } from './agent-input.js';
+import { openAgentSecrets, sealAgentSecrets } from './agent-secrets.js';
 import type { OpenedConnector } from './connectors.js';
 import { CONNECTOR_KIND, connectorDoc, openConnector, publicConnector } from './connectors.js';
 import type { LoadedLocalModel, LocalModelInfo, LocalModelSpec } from './local/local-model.js';
@@ -35,6 +37,8 @@ import {
 import type { PredictResponse } from './predict-io.js';
 import { localInput, localResponse, parsePredictBody } from './predict-io.js';
 import { predictRemote } from './remote-predict.js';
+import type { ModelGroupCaller } from './model-group-rules.js';
+import * as updates from './ml-resource-updates.js';
 
 export type { ModelState } from './models.js';
 export type { ModelTensor, ModelTensorOutput, PredictResponse } from './predict-io.js';
@@ -49,6 +53,8 @@ export type BlockMlTarget =
 export interface CreateOptions {
   /** The same key returns the resource created first instead of creating another. */
   idempotencyKey?: string;
+  /** Multi-tenancy: the tenant it belongs to, stored as the document's `tenant_id` (ML Commons' field). */
+  tenantId?: string;
 }
 
 export interface MlService {
@@ -58,9 +64,16 @@ export interface MlService {
   getConnector(connectorId: string): Promise<JsonObject | undefined>;
   /** False when it did not exist; refused (409) while a model uses it. */
   deleteConnector(connectorId: string): Promise<boolean>;
+  /** ML Commons' update (credential sealed anew); false when missing; refused (400) while a deployed model uses it. */
+  updateConnector(connectorId: string, body: JsonObject): Promise<boolean>;
 
+  /** Without an idempotency key (the REST API) a name already in use is refused, as ML Commons does. */
   registerModelGroup(body: JsonObject, opts?: CreateOptions): Promise<string>;
   getModelGroup(modelGroupId: string): Promise<JsonObject | undefined>;
+  /** ML Commons' update (model-group-rules.ts); false when missing. */
+  updateModelGroup(modelGroupId: string, body: JsonObject, caller: ModelGroupCaller | undefined): Promise<boolean>;
+  /** False when it did not exist; refused (409) while one of its models exists. */
+  deleteModelGroup(modelGroupId: string): Promise<boolean>;
 
   /** `connector_id` must exist (404 "Failed to find connector <id>"). */
   registerRemoteModel(body: JsonObject, opts?: CreateOptions): Promise<string>;
@@ -79,6 +92,12 @@ export interface MlService {
   registerAgent(body: JsonObject, opts?: CreateOptions): Promise<string>;
   getAgent(agentId: string): Promise<JsonObject | undefined>;
   deleteAgent(agentId: string): Promise<boolean>;
+  /** ML Commons' agent update (agent-input.ts); false when the agent does not exist. */
+  updateAgent(agentId: string, patch: JsonObject): Promise<boolean>;
+  /** The agent with its sealed parameters opened, to run it: never rendered. */
+  openAgent(agentId: string): Promise<JsonObject | undefined>;
+  /** A connector's `execute` action (ConnectorTool): 404 unknown connector, 400 without one. */
+  executeConnector(connectorId: string, parameters: JsonObject, signal?: AbortSignal): Promise<PredictResponse>;
 
   /**
    * For the runtime's `model` and `http` blocks at publish time: the deployed model (404 when
@@ -130,7 +149,8 @@ export class NativeMlService implements MlService {
   }
 
   async #create(kind: string, doc: JsonObject, opts: CreateOptions | undefined): Promise<string> {
-    const { record, created } = await this.#store.createMlResource(kind, newId(), doc, opts?.idempotencyKey);
+    const stamped = opts?.tenantId !== undefined ? { ...doc, tenant_id: opts.tenantId } : doc;
+    const { record, created } = await this.#store.createMlResource(kind, newId(), stamped, opts?.idempotencyKey);
     this.#logger.info(
       { kind, id: record.id, name: doc['name'], created },
       created ? 'ml resource created' : 'ml resource already created (same idempotency key)',
@@ -165,10 +185,29 @@ export class NativeMlService implements MlService {
     return deleted;
   }
 
+  async updateConnector(connectorId: string, body: JsonObject): Promise<boolean> {
+    return updates.updateConnector(this.#updateDeps(), connectorId, body);
+  }
+
   // ------------------------------------------------------------------ model groups
 
   async registerModelGroup(body: JsonObject, opts?: CreateOptions): Promise<string> {
-    return this.#create(MODEL_GROUP_KIND, modelGroupDoc(body, Date.now()), opts);
+    const doc = modelGroupDoc(body, Date.now());
+    // A step's retry (same idempotency key) must get back the group it created.
+    if (opts?.idempotencyKey === undefined) await updates.checkGroupNameFree(this.#store, textOf(doc['name'] ?? ''), false, opts?.tenantId);
+    return this.#create(MODEL_GROUP_KIND, doc, opts);
+  }
+
+  async updateModelGroup(modelGroupId: string, body: JsonObject, caller: ModelGroupCaller | undefined): Promise<boolean> {
+    return updates.updateModelGroup(this.#updateDeps(), modelGroupId, body, caller);
+  }
+
+  async deleteModelGroup(modelGroupId: string): Promise<boolean> {
+    return updates.deleteModelGroup(this.#updateDeps(), modelGroupId);
+  }
+
+  #updateDeps(): updates.MlUpdateDeps {
+    return { store: this.#store, secrets: this.#secrets, logger: this.#logger };
   }
 
   async getModelGroup(modelGroupId: string): Promise<JsonObject | undefined> {
@@ -339,7 +378,7 @@ export class NativeMlService implements MlService {
   // ------------------------------------------------------------------ agents
 
   async registerAgent(body: JsonObject, opts?: CreateOptions): Promise<string> {
-    return this.#create(AGENT_KIND, agentDoc(body, this.#secrets, Date.now()), opts);
+    return this.#create(AGENT_KIND, sealAgentSecrets(agentDoc(body, this.#secrets, Date.now()), this.#secrets), opts);
   }
 
   async getAgent(agentId: string): Promise<JsonObject | undefined> {
@@ -351,6 +390,35 @@ export class NativeMlService implements MlService {
     const deleted = await this.#store.deleteMlResource(AGENT_KIND, agentId);
     if (deleted) this.#logger.info({ kind: AGENT_KIND, id: agentId }, 'ml resource deleted');
     return deleted;
+  }
+
+  async updateAgent(agentId: string, patch: JsonObject): Promise<boolean> {
+    const rec = await this.#store.getMlResource(AGENT_KIND, agentId);
+    if (!rec) return false;
+    const doc = updates.keepTenantId(rec.doc, updatedAgentDoc(rec.doc, patch, this.#secrets, Date.now()));
+    const updated = await this.#store.updateMlResource(AGENT_KIND, agentId, doc);
+    if (updated) this.#logger.info({ kind: AGENT_KIND, id: agentId }, 'ml resource updated');
+    return updated;
+  }
+
+  async openAgent(agentId: string): Promise<JsonObject | undefined> {
+    const rec = await this.#store.getMlResource(AGENT_KIND, agentId);
+    return rec ? openAgentSecrets(rec.doc, this.#secrets) : undefined;
+  }
+
+  async executeConnector(connectorId: string, parameters: JsonObject, signal?: AbortSignal): Promise<PredictResponse> {
+    const rec = await this.#store.getMlResource(CONNECTOR_KIND, connectorId);
+    if (!rec) throw notFound(`Can't find connector ${connectorId}`, { code: 'ml.connector_not_found' });
+    const opened = openConnector(rec.doc, this.#secrets);
+    const action = opened.actions.find((a) => a.action_type === 'EXECUTE');
+    if (action === undefined) {
+      throw validationError(`Connector [${opened.name}] has no execute action: ConnectorTool runs a connector's execute action`, {
+        code: 'ml.no_execute_action',
+      });
+    }
+    // The remote call runs the action it is given as the predict one.
+    const asPredict = { ...opened, actions: [{ ...action, action_type: 'PREDICT' }] };
+    return predictRemote({ outbound: this.#outbound, logger: this.#logger }, asPredict, { textDocs: undefined, parameters }, signal);
   }
 
   listLocalModels(): LocalModelInfo[] {

@@ -35,6 +35,8 @@ export interface NewApiKey {
   name: string;
   workflowIds: string[];
   createdBy?: string;
+  /** The tenant it belongs to (multi-tenancy). */
+  tenantId?: string;
 }
 
 /** A key record with its value: returned by create and rotate, the only time the value exists. */
@@ -98,6 +100,7 @@ export class ApiKeyService {
       createdAt: this.#now(),
     };
     if (input.createdBy !== undefined) record.createdBy = input.createdBy;
+    if (input.tenantId !== undefined) record.tenantId = input.tenantId;
     await this.#store.createApiKey({ ...record, hash });
     return { record, key };
   }

@@ -167,7 +167,8 @@ class SearchRun {
       this.#terminatedEarly = matched.length > req.terminateAfter;
       matched = matched.slice(0, req.terminateAfter);
     }
-    this.#total = matched.length;
+    // A search that ran out of time reports what it collected, not the index's count.
+    this.#total = this.#timedOut ? matched.length : (this.#opts.knownTotal ?? matched.length);
     if (this.#sorting) matched.sort((a, b) => compareTuples(a.tuple, b.tuple, sortKeys) || a.index - b.index);
     if (after !== undefined) matched = matched.filter((m) => compareTuples(m.tuple, after, sortKeys) > 0);
     return matched.slice(req.from, req.from + req.size);

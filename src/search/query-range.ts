@@ -7,7 +7,7 @@ import { searchError, multipleFields, parsingError } from './errors.js';
 import { type Matcher, fieldRef, numericString, scalarsAt } from './fields.js';
 import { type JsonObject, type Scalar, entries, isObject, isScalar, readBool, readBoost, readText } from './values.js';
 
-interface Bound {
+export interface Bound {
   readonly value: Scalar;
   /** The bound as a number: a number, a numeric string, or a date in epoch millis. */
   readonly num: number | undefined;
@@ -114,7 +114,7 @@ function compare(v: Scalar, b: Bound): number | undefined {
   return v < s ? -1 : v > s ? 1 : 0;
 }
 
-function toBound(v: Scalar, inclusive: boolean, roundUp: boolean, now: number, epochSeconds: boolean): Bound {
+export function toBound(v: Scalar, inclusive: boolean, roundUp: boolean, now: number, epochSeconds: boolean): Bound {
   const scale = epochSeconds ? 1000 : 1;
   if (typeof v === 'number') return { value: v, num: v * scale, date: false, inclusive };
   if (typeof v === 'boolean') return { value: v, num: undefined, date: false, inclusive };

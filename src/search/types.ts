@@ -22,6 +22,11 @@ export interface SearchOptions {
   tookMs?: number;
   /** performance.now() when the request started, so `took` covers loading the documents too; default: when the search started. */
   startedAt?: number;
+  /**
+   * The number of matches, when the documents given are only the requested page's candidates
+   * (an index answered the query: search/indexed-search.ts); `hits.total` reports it.
+   */
+  knownTotal?: number;
 }
 
 export interface SearchHit {

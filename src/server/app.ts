@@ -4,11 +4,11 @@
  * basic auth on management routes, and the route plugins.
  */
 import Fastify, { LogController } from 'fastify';
-import { validationError } from '../errors.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorHandler } from './error-renderer.js';
 import { registerAuth } from './auth/request-auth.js';
+import { registerTenancy } from './tenancy.js';
 import { StreamGuard } from './auth/stream-guard.js';
 import { DEFAULT_STREAM_MAX_LIFETIME_MS, registerStreamPolicy } from './routes/event-stream.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -16,12 +16,16 @@ import type { WorkflowRoutesOptions } from './routes/workflow-routes.js';
 import { workflowRoutes } from './routes/workflow-routes.js';
 import { securityRoutes } from './routes/security-routes.js';
 import { mlRoutes } from './routes/ml-routes.js';
+import { mlConnectorRoutes } from './routes/ml-connector-routes.js';
+import { mlAgentRoutes } from './routes/ml-agent-routes.js';
+import { mlModelRoutes } from './routes/ml-model-routes.js';
 import { apiKeyRoutes } from './routes/api-key-routes.js';
 import { runtimeRoutes } from './routes/runtime-routes.js';
 import fastifySwagger from '@fastify/swagger';
 import { API_DOCS_PAGE } from './docs/api-docs-page.js';
 import { installRouteContract, typed } from './contract/route-schema.js';
 import { RootContract } from './contract/root-contract.js';
+import { rootInfo } from './views/root-info.js';
 import { dashboardRoutes, defaultWebRoot, serveIndex, wantsHtml } from './routes/dashboard-routes.js';
 import type { RuntimeManager } from '../runtime/runtime-manager.js';
 import type { RuntimeEvents } from '../runtime/runtime-events.js';
@@ -30,9 +34,10 @@ import type { MlService } from '../ml/ml-service.js';
 import type { Store } from '../store/store.js';
 import type { FlowdMetrics } from './metrics/flowd-metrics.js';
 import { METRICS_CONTENT_TYPE } from './metrics/flowd-metrics.js';
-import { installHttpMetrics, observeAtFinish } from './metrics/http-metrics.js';
+import { installHttpMetrics } from './metrics/http-metrics.js';
 import type { RouteSeries } from './metrics/http-metrics.js';
-import { REQUEST_ID_HEADER, genRequestId, installCorrelationIds } from './request-ids.js';
+import { genRequestId } from './request-ids.js';
+import { installRequestBoundary } from './request-boundary.js';
 import { installBodyLimits } from './bounded-body.js';
 import { DEFAULT_BODY_LIMITS } from '../template/body-limits.js';
 import { nodeRoutes } from './routes/node-routes.js';
@@ -53,6 +58,7 @@ export interface AppOptions extends WorkflowRoutesOptions {
   apiKeys: ApiKeyService;
   runtime: RuntimeManager;
   runtimeEvents: RuntimeEvents;
+  /** flowd's own version (`GET /` reports it as version.build_flavor; version.number is opensearchVersion). */
   version: string;
   nodeId: string;
   /** The built dashboard (index.html, assets/); default dist/web of this package. */
@@ -63,6 +69,8 @@ export interface AppOptions extends WorkflowRoutesOptions {
   nodes: NodesSource;
   /** Longest an event stream stays open (default 1 h); revoked credentials end theirs sooner. */
   streamMaxLifetimeMs?: number;
+  /** Flow Framework's multi-tenancy (`x-tenant-id`, tenancy.ts); default off. */
+  multiTenancyEnabled?: boolean;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -83,32 +91,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Before any route: each route gets its duration hook when it is registered.
   let unmatched: RouteSeries | undefined;
   if (opts.metrics) unmatched = installHttpMetrics(app, opts.metrics.http);
-  app.addHook('onRequest', (req, reply, done) => {
-    void reply.header(REQUEST_ID_HEADER, req.id);
-    if (unmatched && req.is404) observeAtFinish(unmatched, req, reply);
-    // No id or parameter holds a NUL (PostgreSQL can't even compare one): refuse it, path or query, before any store sees it.
-    if (req.url.includes('%00')) {
-      done(validationError('The request URL contains a NUL byte (%00): no id, parameter or query value may hold one.'));
-      return;
-    }
-    done();
-  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no handler found for uri [${req.url.split('?')[0] ?? ''}] and method [${req.method}]` }),
   );
-  // Before auth and the routes: a bad correlation id is refused before anything logs it, and
-  // every route decodes its body within these limits (bounded-body.ts).
-  installCorrelationIds(app, opts.correlationIdMaxLength ?? 200);
+  // Before the routes: every route decodes its body within these limits (bounded-body.ts).
   installBodyLimits(app, {
     maxBytes: opts.bodyLimitBytes,
     maxDepth: opts.bodyMaxDepth ?? DEFAULT_BODY_LIMITS.maxDepth,
     maxValues: opts.bodyMaxValues ?? DEFAULT_BODY_LIMITS.maxValues,
     maxYamlTokens: opts.bodyMaxYamlTokens ?? DEFAULT_BODY_LIMITS.maxYamlTokens,
   });
-  registerAuth(app, opts.authenticator);
+  const authenticate = registerAuth(app, opts.authenticator);
+  // Before any route hook: a bad URL or correlation id is refused before anything logs it.
+  installRequestBoundary(app, {
+    correlationIdMaxLength: opts.correlationIdMaxLength ?? 200,
+    ...(authenticate ? { authenticate } : {}),
+    ...(unmatched ? { unmatched } : {}),
+  });
+  // After auth (a caller without credentials gets its 401 first), before every route.
+  registerTenancy(app, { enabled: opts.multiTenancyEnabled ?? false, store: opts.store });
   // Before the route plugins: their event streams end when the caller's credential is revoked.
   const streamGuard = new StreamGuard({ authenticator: opts.authenticator, apiKeys: opts.apiKeys, logger: opts.logger });
   registerStreamPolicy(app, {
@@ -146,15 +150,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   const webRoot = opts.webRoot ?? defaultWebRoot();
-  const rootInfo = {
-    name: opts.nodeId,
-    cluster_name: 'flowd',
-    version: { distribution: 'flowd', number: opts.version, minimum_wire_compatibility_version: '2.19.0' },
-    tagline: 'flowd: provision workflows, serve them, and know where they stand',
-  };
+  const root = rootInfo({ nodeId: opts.nodeId, flowdVersion: opts.version, opensearchVersion: opts.opensearchVersion });
   // Browsers get the dashboard; OpenSearch clients probing / keep getting the JSON root.
   r.get('/', { schema: RootContract.root, config: { auth: 'none' } }, async (req, reply) =>
-    wantsHtml(req) ? serveIndex(reply, webRoot) : rootInfo,
+    wantsHtml(req) ? serveIndex(reply, webRoot) : root,
   );
   // Red (503, so load balancers and probes notice) once the store's data is known damaged.
   r.get('/_flowd/health', { schema: RootContract.health, config: { auth: 'none' } }, async (_req, reply) => {
@@ -173,6 +172,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(workflowRoutes, opts);
   await app.register(mlRoutes, { ml: opts.ml });
+  await app.register(mlConnectorRoutes, { ml: opts.ml, store: opts.store });
+  await app.register(mlAgentRoutes, { ml: opts.ml, store: opts.store });
+  await app.register(mlModelRoutes, { ml: opts.ml, store: opts.store, nodeId: opts.nodeId });
   if (opts.authenticator) await app.register(securityRoutes, { store: opts.store, authenticator: opts.authenticator });
   await app.register(nodeRoutes, {
     source: opts.nodes,

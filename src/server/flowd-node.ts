@@ -221,6 +221,8 @@ export async function startFlowd(config: ResolvedConfig, opts: { logger?: Logger
       provisioner,
       deprovisioner,
       filterByBackendRoles: config.filterByBackendRoles,
+      multiTenancyEnabled: config.multiTenancyEnabled,
+      opensearchVersion: config.opensearchVersion,
       streamMaxLifetimeMs: config.streamMaxLifetimeMs,
       // The parser's node limit only guards memory; the graph check gives Flow Framework's message.
       templateLimits: { maxNodes: Math.max(1000, 2 * config.maxWorkflowSteps) },

@@ -7,8 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
+import type { FlowdError } from '../errors.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
@@ -37,31 +38,30 @@ export interface RequestLogFields {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The caller's `X-Correlation-Id`, once checked against the length limit (installCorrelationIds). */
+    /** The caller's `X-Correlation-Id`, once checked against the length limit (checkCorrelationId). */
     correlationId: string | undefined;
   }
 }
 
 /**
- * Checks every request's `X-Correlation-Id` before anything else reads it: longer than
- * `maxLength` is a 400 that says so, and the value is then neither echoed nor logged.
+ * Checks a request's `X-Correlation-Id` before anything else reads it (request-boundary.ts calls
+ * it first thing): longer than `maxLength` is a 400 that says so, and the value is then neither
+ * echoed nor logged; a fitting one is kept as `req.correlationId`.
  */
-export function installCorrelationIds(app: FastifyInstance, maxLength: number): void {
-  app.decorateRequest('correlationId', undefined);
-  app.addHook('onRequest', (req, _reply, done) => {
-    const h = req.headers[CORRELATION_ID_HEADER];
-    const id = Array.isArray(h) ? h[0] : h;
-    if (id === undefined) return done();
-    if (id.length > maxLength) {
-      return done(
-        validationError(`X-Correlation-Id is ${id.length} characters long; send at most ${maxLength} (FLOWD_CORRELATION_ID_MAX_LENGTH).`, {
-          code: 'request.bad_correlation_id',
-        }),
-      );
-    }
-    req.correlationId = id;
-    done();
-  });
+export function checkCorrelationId(req: FastifyRequest, maxLength: number): FlowdError | undefined {
+  const h = req.headers[CORRELATION_ID_HEADER];
+  const id = Array.isArray(h) ? h[0] : h;
+  if (id === undefined) return undefined;
+  if (id.length > maxLength) {
+    return validationError(
+      `X-Correlation-Id is ${id.length} characters long; send at most ${maxLength} (FLOWD_CORRELATION_ID_MAX_LENGTH).`,
+      {
+        code: 'request.bad_correlation_id',
+      },
+    );
+  }
+  req.correlationId = id;
+  return undefined;
 }
 
 /** The ids every request-scoped log line carries (spread into the line's object). */

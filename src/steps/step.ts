@@ -18,6 +18,8 @@ export interface StepContext {
   previousNodeInputs: Record<string, string>;
   /** Stable across retries and restarts of this node in this run: use it to create at most once. */
   idempotencyKey: string;
+  /** Multi-tenancy: the workflow's tenant; the resources a step creates are that tenant's. */
+  tenantId?: string;
   signal: AbortSignal;
   services: StepServices;
 }

@@ -13,7 +13,14 @@ export type NodesDomain = Pick<Store, 'heartbeatNode' | 'listNodes' | 'removeNod
 
 export type WorkflowsDomain = Pick<
   Store,
-  'createWorkflow' | 'getWorkflow' | 'replaceWorkflow' | 'saveTemplate' | 'deleteWorkflow' | 'countWorkflows' | 'listWorkflows'
+  | 'createWorkflow'
+  | 'getWorkflow'
+  | 'replaceWorkflow'
+  | 'saveTemplate'
+  | 'deleteWorkflow'
+  | 'countWorkflows'
+  | 'listWorkflows'
+  | 'listWorkflowsPage'
 >;
 
 export type ProvisioningDomain = Pick<
@@ -80,6 +87,8 @@ export interface ApiKeysDomain {
   touch: MaybeSync<Store['touchApiKeys']>;
 }
 
+export type SearchDomain = Pick<Store, 'searchWorkflowCandidates' | 'searchStateCandidates'>;
+
 export interface StoreDomains {
   nodes: NodesDomain;
   workflows: WorkflowsDomain;
@@ -89,4 +98,5 @@ export interface StoreDomains {
   publications: PublicationsDomain;
   tasks: TasksDomain;
   apiKeys: ApiKeysDomain;
+  search: SearchDomain;
 }

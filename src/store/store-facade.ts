@@ -30,9 +30,12 @@ import type {
   TaskPage,
   TaskRecord,
   TaskStatus,
+  WorkflowPageQuery,
+  WorkflowPageRow,
   WorkflowRecord,
 } from './store.js';
 import type { StoreDomains } from './store-domains.js';
+import type { CandidatePlan, CandidateResult } from './search-plan.js';
 
 export abstract class StoreFacade {
   readonly #d: StoreDomains;
@@ -79,6 +82,9 @@ export abstract class StoreFacade {
   listWorkflows(): Promise<WorkflowRecord[]> {
     return this.#d.workflows.listWorkflows();
   }
+  listWorkflowsPage(q: WorkflowPageQuery): Promise<WorkflowPageRow[]> {
+    return this.#d.workflows.listWorkflowsPage(q);
+  }
 
   // ---------------------------------------------------------------- provisioning state
 
@@ -87,6 +93,15 @@ export abstract class StoreFacade {
   }
   listStates(): Promise<StateRecord[]> {
     return this.#d.state.listStates();
+  }
+
+  // ---------------------------------------------------------------- indexed search
+
+  searchWorkflowCandidates(plan: CandidatePlan): Promise<CandidateResult<WorkflowRecord>> {
+    return this.#d.search.searchWorkflowCandidates(plan);
+  }
+  searchStateCandidates(plan: CandidatePlan): Promise<CandidateResult<StateRecord>> {
+    return this.#d.search.searchStateCandidates(plan);
   }
   countStates(): Promise<Record<ProvisionState, number>> {
     return this.#d.state.countStates();

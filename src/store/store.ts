@@ -7,6 +7,7 @@ import type { SerializedError } from '../errors.js';
 import type { OsUser, Template } from '../template/types.js';
 import type { JsonObject } from '../util/json.js';
 import type { StoreIntegrity } from './store-integrity.js';
+import type { CandidatePlan, CandidateResult } from './search-plan.js';
 
 export type ProvisionState = 'NOT_STARTED' | 'PROVISIONING' | 'COMPLETED' | 'FAILED';
 export type ProvisioningProgress = 'NOT_STARTED' | 'IN_PROGRESS' | 'DONE' | 'FAILED';
@@ -49,6 +50,8 @@ export interface StateRecord {
   /** The same error as a serialized FlowdError: its status, kind and code are read from here, never from the text. */
   errorDetail?: SerializedError;
   user?: OsUser;
+  /** The tenant it belongs to (multi-tenancy): its template's `tenant_id` when the workflow was created. */
+  tenantId?: string;
   /** node id -> that node's outputs. */
   userOutputs: Record<string, JsonObject>;
   /** In creation order. */
@@ -147,6 +150,40 @@ export interface NewWorkflow {
 
 export type ReplaceResult = 'ok' | 'not_found' | 'not_editable';
 
+/** Where a page of the workflow listing starts: after this (created_at, id), in the page's order. */
+export interface WorkflowPageCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** One page of workflows, newest first (`order: 'asc'`: oldest first), with the filters applied in the store. */
+export interface WorkflowPageQuery {
+  after?: WorkflowPageCursor;
+  /** At most this many rows (the caller bounds it). */
+  size: number;
+  order?: 'desc' | 'asc';
+  /** Only workflows in one of these provisioning states. */
+  states?: ProvisionState[];
+  /** Case-insensitive substring of the name or description, or the exact id. */
+  query?: string;
+  /** Only these workflows (a stream re-reading the rows that changed). */
+  ids?: string[];
+}
+
+/** A row of the workflow listing: the template and its state's summary (no steps, no resources). */
+export interface WorkflowPageRow {
+  workflow: WorkflowRecord;
+  createdAt: number;
+  state?: {
+    state: ProvisionState;
+    progress: ProvisioningProgress;
+    error?: string;
+    updatedAt: number;
+    /** Steps of the current run that completed (counted only while PROVISIONING, else 0). */
+    stepsCompleted: number;
+  };
+}
+
 // --- runtime: publications, tasks, API keys ---
 
 export type PublishingMode = 'SYNC' | 'ASYNC';
@@ -241,6 +278,8 @@ export interface ApiKeyRecord {
   rotatedAt?: number;
   /** After a rotation with a grace period: the previous value also works until then. */
   previousKeyValidUntil?: number;
+  /** The tenant it belongs to (multi-tenancy): it reaches that tenant's workflows only. */
+  tenantId?: string;
 }
 
 /** One flowd process of a cluster, as it last reported itself (heartbeat). */
@@ -275,11 +314,17 @@ export interface Store {
   deleteWorkflow(id: string, clearStatus: boolean): Promise<boolean>;
   countWorkflows(): Promise<number>;
   listWorkflows(): Promise<WorkflowRecord[]>;
+  /** One bounded page of the listing, ordered by (created_at, id), filtered in the query. */
+  listWorkflowsPage(q: WorkflowPageQuery): Promise<WorkflowPageRow[]>;
 
   // --- provisioning state ---
   /** `steps: false` skips step records and user_outputs (the hot `_status` path). */
   getState(id: string, opts?: { steps?: boolean }): Promise<StateRecord | undefined>;
   listStates(): Promise<StateRecord[]>;
+  /** Templates matching a search plan's indexed condition (search-plan.ts): a superset of the search's hits, or its exact page. */
+  searchWorkflowCandidates(plan: CandidatePlan): Promise<CandidateResult<WorkflowRecord>>;
+  /** States matching a search plan's indexed condition, as searchWorkflowCandidates. */
+  searchStateCandidates(plan: CandidatePlan): Promise<CandidateResult<StateRecord>>;
   /** How many workflow states are in each provisioning state (metrics; one cheap query). */
   countStates(): Promise<Record<ProvisionState, number>>;
   beginRun(input: BeginRunInput): Promise<BeginRunResult>;

@@ -7,6 +7,7 @@ import type { Template, Workflow, WorkflowNode } from './types.js';
 import type { JsonObject } from '../util/json.js';
 import { cloneJson, setOwn } from './template-parser.js';
 import { SecretBox } from '../util/secret-box.js';
+import { serializeUser } from './user-serializer.js';
 
 export interface SerializeOptions {
   /** Emit `user` (GET shows it only to all_access callers; the store always keeps it). */
@@ -16,6 +17,11 @@ export interface SerializeOptions {
    * nested key comes as a dotted path (`model.credential`). Sealed values are always dropped.
    */
   redact: (nodeType: string, key: string) => boolean;
+  /**
+   * The OpenSearch version whose wire form `user` takes (user-serializer.ts); omitted, `user` is
+   * written as stored (round trips, exports).
+   */
+  opensearchVersion?: string;
 }
 
 /** A copy of a `user_inputs` map without its redacted keys, at any depth of nested maps. */
@@ -66,15 +72,18 @@ export function serializeTemplate(t: Template, opts: SerializeOptions): Record<s
   if (t.flow !== undefined) out.flow = cloneJson(t.flow);
   if (opts.includeUser && t.user !== undefined) {
     const u = t.user;
-    const user: Record<string, unknown> = {
-      name: u.name,
-      backend_roles: [...u.backend_roles],
-      roles: [...u.roles],
-      custom_attribute_names: [...u.custom_attribute_names],
-      user_requested_tenant: u.user_requested_tenant,
-    };
-    if (u.user_requested_tenant_access !== undefined) user.user_requested_tenant_access = u.user_requested_tenant_access;
-    out.user = user;
+    if (opts.opensearchVersion !== undefined) out.user = serializeUser(u, opts.opensearchVersion);
+    else {
+      const user: Record<string, unknown> = {
+        name: u.name,
+        backend_roles: [...u.backend_roles],
+        roles: [...u.roles],
+        custom_attribute_names: [...u.custom_attribute_names],
+        user_requested_tenant: u.user_requested_tenant,
+      };
+      if (u.user_requested_tenant_access !== undefined) user.user_requested_tenant_access = u.user_requested_tenant_access;
+      out.user = user;
+    }
   }
   if (t.created_time !== undefined) out.created_time = t.created_time;
   if (t.last_updated_time !== undefined) out.last_updated_time = t.last_updated_time;

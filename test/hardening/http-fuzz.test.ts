@@ -133,6 +133,8 @@ function familyOf(r: Route): BodyFamily {
 
 const takesBody = (r: Route): boolean => r.method === 'POST' || r.method === 'PUT';
 
+const UNKNOWN_ID = 'fzUnknownId000000000';
+
 /** The id a path parameter gets for an id choice ('real', 'other', or an odd literal). */
 function idFor(fx: NodeFixtures, r: Route, param: string, choice: string, pick: number): string {
   const mutating = mutates(r);
@@ -142,9 +144,13 @@ function idFor(fx: NodeFixtures, r: Route, param: string, choice: string, pick: 
       ? ([fx.syncFlowId, fx.asyncFlowId, fx.workflowId][pick % 3] as string)
       : ([fx.syncFlowId, fx.asyncFlowId][pick % 2] as string),
     taskId: fx.taskId,
-    model_id: fx.ml.modelId,
-    connector_id: fx.ml.connectorId,
-    agent_id: fx.ml.agentId,
+    // The ML fixtures are shared: a PUT or DELETE gets an unknown id instead of a real one.
+    model_id: mutating ? UNKNOWN_ID : fx.ml.modelId,
+    connector_id: mutating ? UNKNOWN_ID : fx.ml.connectorId,
+    agent_id: mutating ? UNKNOWN_ID : fx.ml.agentId,
+    model_group_id: mutating ? UNKNOWN_ID : fx.ml.modelGroupId,
+    task_id: mutating ? UNKNOWN_ID : fx.ml.taskId,
+    tool_name: 'MLModelTool',
     name: mutating ? fx.disposable.user : fx.users.reader[0],
     id: fx.disposable.keyId,
   };
@@ -156,11 +162,14 @@ function idFor(fx: NodeFixtures, r: Route, param: string, choice: string, pick: 
     model_id: fx.ml.connectorId,
     connector_id: fx.ml.modelId,
     agent_id: fx.ml.modelId,
+    model_group_id: fx.ml.connectorId,
+    task_id: fx.ml.modelId,
+    tool_name: fx.ml.agentId,
     name: fx.workflowId,
     id: fx.workflowId,
   };
-  if (choice === 'real') return real[param] ?? 'fzUnknownId000000000';
-  if (choice === 'other') return other[param] ?? 'fzUnknownId000000000';
+  if (choice === 'real') return real[param] ?? UNKNOWN_ID;
+  if (choice === 'other') return other[param] ?? UNKNOWN_ID;
   return choice;
 }
 
@@ -440,7 +449,19 @@ void describe('HTTP boundary fuzz (built server, own process)', () => {
     ]) {
       assert.ok(listed.has(must), `${must} is not in the OpenAPI document`);
     }
-    const known = ['workflow_id', 'workflowId', 'taskId', 'model_id', 'connector_id', 'agent_id', 'name', 'id'];
+    const known = [
+      'workflow_id',
+      'workflowId',
+      'taskId',
+      'model_id',
+      'connector_id',
+      'agent_id',
+      'model_group_id',
+      'task_id',
+      'tool_name',
+      'name',
+      'id',
+    ];
     for (const r of target.routes)
       for (const p of r.params) assert.ok(known.includes(p), `${r.method} ${r.path}: no fixture id for {${p}}`);
   });

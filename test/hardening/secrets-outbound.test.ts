@@ -336,7 +336,7 @@ void describe('connector request parameters cannot change scheme, host or port (
     for (const [modelId, parameters] of attempts) {
       const r = await node.request('POST', `${ML}/models/${modelId}/_predict`, { auth: ML_USER, body: { parameters } });
       assert.equal(r.status, 400, `${JSON.stringify(parameters)}: ${r.text}`);
-      assert.match(r.body.error ?? r.text, /may fill the connector's placeholders but not change the scheme, host or port/);
+      assert.match(r.body.error?.reason ?? r.text, /may fill the connector's placeholders but not change the scheme, host or port/);
       assert.ok(!r.text.includes(secret));
     }
     assert.equal(attacker.requests.length, 0, 'the attacker received nothing');

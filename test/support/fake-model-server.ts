@@ -153,3 +153,28 @@ export class FakeModelServer {
     ];
   }
 }
+
+/**
+ * The body of an ML Commons connector to this server's OpenAI chat route (what the connector
+ * API, `create_connector` steps and inline `connector`s take), authenticated with `apiKey`.
+ */
+export function openAiChatConnector(endpoint: string, apiKey: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'OpenAI Chat Connector',
+    description: 'chat',
+    version: '1',
+    protocol: 'http',
+    parameters: { endpoint, model: 'gpt-4o-mini' },
+    credential: { openAI_key: apiKey },
+    actions: [
+      {
+        action_type: 'predict',
+        method: 'POST',
+        url: '${parameters.endpoint}/v1/chat/completions',
+        headers: { Authorization: 'Bearer ${credential.openAI_key}' },
+        request_body: '{ "model": "${parameters.model}", "messages": ${parameters.messages} }',
+      },
+    ],
+    ...extra,
+  };
+}

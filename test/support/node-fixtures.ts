@@ -114,7 +114,7 @@ export interface NodeFixtures {
   keyId: string;
   /** Things the fuzz may delete, rotate, reprovision or overwrite without losing its fixtures. */
   disposable: { workflowId: string; keyId: string; user: string };
-  ml: { modelId: string; connectorId: string; agentId: string };
+  ml: MlFixtures;
 }
 
 /** Everything a hostile client could address, created as admin (`admin` = [name, password]). */
@@ -189,10 +189,16 @@ export async function createFixtures(base: string, admin: [string, string]): Pro
 }
 
 /** A connector (never called: its host is not reachable from tests), a deployed local model and an agent. */
-async function createMlResources(
-  base: string,
-  admin: [string, string],
-): Promise<{ modelId: string; connectorId: string; agentId: string }> {
+export interface MlFixtures {
+  modelId: string;
+  connectorId: string;
+  agentId: string;
+  modelGroupId: string;
+  /** The ML task of a `_deploy` of the model. */
+  taskId: string;
+}
+
+async function createMlResources(base: string, admin: [string, string]): Promise<MlFixtures> {
   const nodes = [
     {
       id: 'connector',
@@ -213,6 +219,7 @@ async function createMlResources(
       user_inputs: { name: 'flowd/sentiment', version: '1.0.0', model_format: 'NPM_PACKAGE', deploy: 'true' },
     },
     { id: 'agent', type: 'register_agent', user_inputs: { name: 'fx-agent', type: 'flow' } },
+    { id: 'group', type: 'register_model_group', user_inputs: { name: 'fx-group' } },
   ];
   const r = await call(base, 'POST', `${FF}?provision=true&wait_for_completion_timeout=120s`, {
     basic: admin,
@@ -227,5 +234,9 @@ async function createMlResources(
     if (!found) throw new Error(`ML set-up created no ${type}: ${s.text.slice(0, 500)}`);
     return found;
   };
-  return { modelId: of('model_id'), connectorId: of('connector_id'), agentId: of('agent_id') };
+  const modelId = of('model_id');
+  const deploy = await call(base, 'POST', `/_plugins/_ml/models/${modelId}/_deploy`, { basic: admin, expect: [200] });
+  const taskId = deploy.body?.task_id;
+  if (typeof taskId !== 'string') throw new Error(`_deploy answered no task_id: ${deploy.text.slice(0, 500)}`);
+  return { modelId, connectorId: of('connector_id'), agentId: of('agent_id'), modelGroupId: of('model_group_id'), taskId };
 }

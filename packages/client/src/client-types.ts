@@ -17,7 +17,7 @@ import type {
   WorkflowGraph,
   WorkflowNode,
 } from './wire-types.js';
-import type { RuntimeStatus, WorkflowStatus } from './wire-types.js';
+import type { RuntimeStatus, WorkflowOverview, WorkflowOverviewChanges, WorkflowOverviewList, WorkflowStatus } from './wire-types.js';
 
 export type * from './wire-types.js';
 
@@ -40,7 +40,7 @@ export type WorkflowTemplate = Template;
 /** `POST …/workflow` and `_provision`: the id; with a completion wait also the state and resources. */
 export type CreateWorkflowResult = WorkflowAccepted;
 export type DeleteWorkflowResult = DeleteResult;
-/** One step type of `GET …/workflow/_steps`. */
+/** One step type of `GET /_flowd/steps` (`_steps` answers only Flow Framework's fields). */
 export type StepTypeInfo = StepListing;
 export type StepsListing = StepListings;
 
@@ -92,6 +92,35 @@ export interface WorkflowSummary {
   progress?: ProvisioningProgress;
   lastChange?: number;
 }
+
+/** One page of `FlowdClient.listWorkflows()`; `next` (absent on the last page) is the next page's `after`. */
+export interface WorkflowSummaryPage {
+  workflows: WorkflowSummary[];
+  next?: string;
+}
+
+/** Which page of the workflow list: newest first, `size` rows (1 to 1000, default 50), filtered. */
+export interface WorkflowListOptions {
+  size?: number;
+  /** The `next` of the previous page. */
+  after?: string;
+  /** Only workflows in these states. */
+  state?: ProvisionState | ProvisionState[];
+  /** Case-insensitive text in the name or description, or the exact workflow id. */
+  query?: string;
+  /** 'asc': oldest first. */
+  order?: 'desc' | 'asc';
+}
+
+/** A row of the dashboard's list (`/_flowd/workflows`), ordered by created_time. */
+export type WorkflowOverviewRow = WorkflowOverview;
+/** One page of the dashboard's list; `next` is the next page's `after`. */
+export type WorkflowOverviewPage = WorkflowOverviewList;
+/** What the list stream sends after its first page: the rows that changed or entered it, the ids that left. */
+export type WorkflowOverviewDelta = WorkflowOverviewChanges;
+
+/** What `watchWorkflowOverview` reports with the page: a fresh page, or the changes applied to it. */
+export type OverviewUpdate = { type: 'page'; page: WorkflowOverviewPage } | { type: 'changes'; changes: WorkflowOverviewDelta };
 
 /** `GET task/{id}/result`: the output (or the errors body of a failed task) and the task's status. */
 export interface TaskResult {

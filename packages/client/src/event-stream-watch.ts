@@ -31,8 +31,9 @@ export async function watchStream(
   api: Api,
   signal: AbortSignal | undefined,
   onMessage: (m: SseMessage, url: string) => void,
+  query: Record<string, string | undefined> = {},
 ): Promise<void> {
-  const url = http.urlOf(path, { watch: 'true' });
+  const url = http.urlOf(path, { ...query, watch: 'true' });
   let last: SseMessage | undefined;
   let reopened = false;
   let failures = 0;

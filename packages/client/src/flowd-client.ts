@@ -35,13 +35,18 @@ import type {
   TaskList,
   TaskResult,
   TaskStatus,
-  WorkflowOverview,
-  WorkflowOverviewList,
+  OverviewUpdate,
+  WorkflowListOptions,
+  WorkflowOverviewDelta,
+  WorkflowOverviewPage,
+  WorkflowOverviewRow,
   WorkflowStatus,
   WorkflowSummary,
+  WorkflowSummaryPage,
   WorkflowTemplate,
 } from './client-types.js';
 import { watchStream } from './event-stream-watch.js';
+import { applyOverviewChanges } from './overview-changes.js';
 import { FlowdClientError } from './flowd-client-error.js';
 import { HttpTransport, parseJson } from './http-transport.js';
 
@@ -99,9 +104,8 @@ export interface ListTasksOptions {
 const FF = '/_plugins/_flow_framework/workflow';
 const RT = '/api/v1/runtime/workflow';
 const KEYS = '/_flowd/api_keys';
+const STEPS = '/_flowd/steps';
 const OVERVIEW = '/_flowd/workflows';
-/** The search result window (OpenSearch's index.max_result_window). */
-const LIST_SIZE = 10_000;
 
 const enc = encodeURIComponent;
 
@@ -160,10 +164,13 @@ export class FlowdClient {
     return this.#http.json<WorkflowStatus>('GET', `${FF}/${enc(id)}/_status`, { query });
   }
 
-  /** GET /workflow/_steps, all step types or the named ones. */
+  /**
+   * GET /_flowd/steps, all step types or the named ones: `_steps`' fields plus flowd's
+   * optional_inputs, secret_inputs and resource_type (`_steps` answers Flow Framework's only).
+   */
   async steps(names: string[] = []): Promise<StepsListing> {
     const query = { workflow_step: names.length > 0 ? names.join(',') : undefined };
-    return this.#http.json<StepsListing>('GET', `${FF}/_steps`, { query });
+    return this.#http.json<StepsListing>('GET', STEPS, { query });
   }
 
   /** POST /workflow/_search with an OpenSearch query DSL body. */
@@ -176,24 +183,20 @@ export class FlowdClient {
     return this.#http.json<SearchResponse<StateDocument>>('POST', `${FF}/state/_search`, { json: body });
   }
 
-  /** Every workflow with its state: both searches (match_all) joined by id, newest change first. */
-  async listWorkflows(): Promise<WorkflowSummary[]> {
-    const q: JsonObject = { query: { match_all: {} }, size: LIST_SIZE };
-    const [templates, states] = await Promise.all([this.searchWorkflows(q), this.searchStates(q)]);
-    const byId = new Map(states.hits.hits.map((h) => [h._id, h._source]));
-    const rows = templates.hits.hits.map((h): WorkflowSummary => {
-      const s = byId.get(h._id);
-      const t = h._source;
-      const lastChange = Math.max(s?.provision_end_time ?? 0, s?.provision_start_time ?? 0, t.last_updated_time ?? 0, t.created_time ?? 0);
-      return {
-        id: h._id,
-        name: t.name,
-        state: s?.state ?? 'UNKNOWN',
-        ...(s ? { progress: s.provisioning_progress } : {}),
-        ...(lastChange > 0 ? { lastChange } : {}),
-      };
-    });
-    return rows.sort((a, b) => (b.lastChange ?? 0) - (a.lastChange ?? 0));
+  /**
+   * One page of workflows with their states, newest first (GET /_flowd/workflows): `size` rows
+   * (default 50, at most 1000), filtered by state and text; pass `next` as `after` for the next.
+   */
+  async listWorkflows(opts: WorkflowListOptions = {}): Promise<WorkflowSummaryPage> {
+    const page = await this.workflowOverviewPage(opts);
+    const workflows = page.workflows.map((w): WorkflowSummary => ({
+      id: w.workflow_id,
+      name: w.name,
+      state: w.state,
+      progress: w.provisioning_progress,
+      ...(w.last_change > 0 ? { lastChange: w.last_change } : {}),
+    }));
+    return page.next !== undefined ? { workflows, next: page.next } : { workflows };
   }
 
   /**
@@ -213,19 +216,47 @@ export class FlowdClient {
 
   // ---- overview (flowd's own routes, basic auth) ----
 
-  /** GET /_flowd/workflows: every workflow the caller may see, with state and step progress, newest change first. */
-  async workflowOverview(): Promise<WorkflowOverview[]> {
-    return (await this.#http.json<WorkflowOverviewList>('GET', OVERVIEW)).workflows;
+  /** GET /_flowd/workflows: the rows of one page (newest first, 50 unless `size` says) with state and step progress. */
+  async workflowOverview(opts: WorkflowListOptions = {}): Promise<WorkflowOverviewRow[]> {
+    return (await this.workflowOverviewPage(opts)).workflows;
+  }
+
+  /** GET /_flowd/workflows: one page of the overview and the `after` of the next (absent on the last). */
+  async workflowOverviewPage(opts: WorkflowListOptions = {}): Promise<WorkflowOverviewPage> {
+    return this.#http.json<WorkflowOverviewPage>('GET', OVERVIEW, { query: listQuery(opts) });
   }
 
   /**
-   * Follows GET /_flowd/workflows?watch=true: `onRows` gets the whole list first, then again on
-   * every change. Resolves and rejects as `watchStatus`.
+   * Follows one page of GET /_flowd/workflows?watch=true: `onRows` gets the page first, then
+   * the page again on every change, with what changed in `update` (the server sends only the
+   * rows that changed, entered or left the page; this applies them). Resolves and rejects as
+   * `watchStatus`.
    */
-  async watchWorkflowOverview(onRows: (rows: WorkflowOverview[]) => void, signal?: AbortSignal): Promise<void> {
-    await watchStream(this.#http, OVERVIEW, 'management', signal, (m, url) => {
-      if (m.event === 'workflows') onRows(parseJson<WorkflowOverviewList>(m.data, url).workflows);
-    });
+  async watchWorkflowOverview(
+    onRows: (rows: WorkflowOverviewRow[], update: OverviewUpdate) => void,
+    signal?: AbortSignal,
+    opts: WorkflowListOptions = {},
+  ): Promise<void> {
+    let rows: WorkflowOverviewRow[] = [];
+    const query = listQuery(opts);
+    await watchStream(
+      this.#http,
+      OVERVIEW,
+      'management',
+      signal,
+      (m, url) => {
+        if (m.event === 'workflows') {
+          const page = parseJson<WorkflowOverviewPage>(m.data, url);
+          rows = page.workflows;
+          onRows(rows, { type: 'page', page });
+        } else if (m.event === 'changes') {
+          const changes = parseJson<WorkflowOverviewDelta>(m.data, url);
+          rows = applyOverviewChanges(rows, changes, opts.order ?? 'desc');
+          onRows(rows, { type: 'changes', changes });
+        }
+      },
+      query,
+    );
   }
 
   // ---- API keys (admin) ----
@@ -357,6 +388,17 @@ export class FlowdClient {
   async deleteTask(id: string, taskId: string): Promise<TaskDeleted> {
     return this.#http.json<TaskDeleted>('DELETE', `${RT}/${enc(id)}/task/${enc(taskId)}`, { api: 'runtime' });
   }
+}
+
+function listQuery(opts: WorkflowListOptions): Record<string, string | undefined> {
+  const states = opts.state === undefined ? [] : Array.isArray(opts.state) ? opts.state : [opts.state];
+  return {
+    size: opts.size !== undefined ? String(opts.size) : undefined,
+    after: opts.after,
+    state: states.length > 0 ? states.join(',') : undefined,
+    query: opts.query !== undefined && opts.query !== '' ? opts.query : undefined,
+    order: opts.order,
+  };
 }
 
 function contentTypeOf(text: string, format: 'json' | 'yaml' | undefined): string {

@@ -119,6 +119,20 @@ export interface FlowFrameworkError {
   [k: string]: unknown;
 }
 
+export interface FlowFrameworkStepListing {
+  inputs: string[];
+  outputs: string[];
+  required_plugins: string[];
+  /**
+   * only when not the default (10s)
+   */
+  timeout?: string;
+}
+
+export interface FlowFrameworkStepListings {
+  [k: string]: FlowFrameworkStepListing;
+}
+
 export interface Health {
   status: 'green' | 'red';
   /**
@@ -182,6 +196,37 @@ export interface MlConnector {
   [k: string]: unknown;
 }
 
+export interface MlConnectorCreated {
+  connector_id: string;
+}
+
+/**
+ * ML Commons connector body: name, description, version, protocol (http or aws_sigv4), parameters, credential, actions, client_config. On update every field is optional.
+ */
+export interface MlConnectorRequest {
+  [k: string]: unknown;
+}
+
+/**
+ * ML Commons execute body: {"parameters": {...}} (values other than strings are passed as their JSON text).
+ */
+export interface MlExecuteAgentRequest {
+  [k: string]: unknown;
+}
+
+export interface MlExecuteAgentResponse {
+  inference_results: {
+    output: MlModelTensor[];
+  }[];
+}
+
+/**
+ * {"status": n, "error": {"type", "reason": "Invalid Request" | "System Error", "details"}}; authorization errors: OpenSearch's nested body.
+ */
+export interface MlExecuteError {
+  [k: string]: unknown;
+}
+
 /**
  * ML Commons model document.
  */
@@ -189,10 +234,135 @@ export interface MlModel {
   [k: string]: unknown;
 }
 
+/**
+ * ML Commons model group document: name, latest_version, description, backend_roles, access, created_time, last_updated_time.
+ */
+export interface MlModelGroup {
+  [k: string]: unknown;
+}
+
+export interface MlModelGroupRegistered {
+  model_group_id: string;
+  /**
+   * CREATED
+   */
+  status: string;
+}
+
+/**
+ * ML Commons model group body: name, description, access_mode, backend_roles, add_all_backend_roles.
+ */
+export interface MlModelGroupRequest {
+  [k: string]: unknown;
+}
+
+export interface MlModelGroupUpdated {
+  /**
+   * Updated
+   */
+  status: string;
+}
+
+export interface MlModelTensor {
+  name?: string;
+  data_type?: string;
+  shape?: number[];
+  data?: number[];
+  result?: string;
+  dataAsMap?: unknown;
+}
+
+/**
+ * ML Commons agent: name, type (flow, conversational, conversational_flow, plan_execute_and_reflect), description, tools, llm, parameters, memory, app_type.
+ */
+export interface MlRegisterAgentRequest {
+  [k: string]: unknown;
+}
+
+export interface MlRegisterAgentResponse {
+  agent_id: string;
+}
+
+/**
+ * ML Commons register body: name, function_name ("remote" with connector_id or an inline connector; else one of flowd's built-in local models by name), model_group_id, description, …
+ */
+export interface MlRegisterModelRequest {
+  [k: string]: unknown;
+}
+
+export interface MlRegisterModelResponse {
+  task_id: string;
+  status: string;
+  model_id?: string;
+}
+
+/**
+ * OpenSearch query DSL body (query, size, from, sort, _source).
+ */
+export interface MlSearchRequest {
+  [k: string]: unknown;
+}
+
 export interface MlTask {
   task_id: string;
   task_type: string;
   status: string;
+}
+
+export interface MlTaskDocument {
+  model_id?: string;
+  /**
+   * REGISTER_MODEL or DEPLOY_MODEL
+   */
+  task_type: string;
+  function_name: string;
+  state: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+  worker_node: string[];
+  create_time: number;
+  last_update_time: number;
+  error?: string;
+  is_async: boolean;
+  [k: string]: unknown;
+}
+
+export interface MlTool {
+  name: string;
+  description: string;
+  type: string;
+  version: string;
+}
+
+export type MlTools = MlTool[];
+
+/**
+ * Fields to replace: name, description, llm, tools, parameters, memory, app_type (the type never changes).
+ */
+export interface MlUpdateAgentRequest {
+  [k: string]: unknown;
+}
+
+/**
+ * Fields to change: name, description, is_enabled, connector_id, model_group_id, model_config, rate_limiter, …
+ */
+export interface MlUpdateModelRequest {
+  [k: string]: unknown;
+}
+
+export interface MlWriteResponse {
+  _index: string;
+  _id: string;
+  _version: number;
+  /**
+   * updated, deleted or not_found
+   */
+  result: string;
+  _shards: {
+    total: number;
+    successful: number;
+    failed: number;
+  };
+  _seq_no: number;
+  _primary_term: number;
 }
 
 export interface OsUser {
@@ -241,13 +411,39 @@ export interface ResourceCreated {
 
 export type RolloutStatus = 'InProgress' | 'Complete' | 'Failed';
 
+/**
+ * OpenSearch's `GET /` body: `version.number` is the OpenSearch version flowd behaves as, `version.build_flavor` flowd's own.
+ */
 export interface RootInfo {
   name: string;
   cluster_name: string;
+  /**
+   * `_na_`: flowd has no OpenSearch cluster state
+   */
+  cluster_uuid: string;
   version: {
+    /**
+     * `flowd`
+     */
     distribution: string;
+    /**
+     * The OpenSearch version flowd behaves as (config `opensearchVersion`, default 3.1.0)
+     */
     number: string;
+    build_type: string;
+    build_hash: string;
+    build_date: string;
+    build_snapshot: boolean;
+    /**
+     * `none`: flowd embeds no Lucene
+     */
+    lucene_version: string;
     minimum_wire_compatibility_version: string;
+    minimum_index_compatibility_version: string;
+    /**
+     * flowd's own version
+     */
+    build_flavor: string;
   };
   tagline: string;
 }
@@ -579,6 +775,10 @@ export interface WorkflowOverview {
   steps_completed: number;
   steps_total: number;
   /**
+   * Epoch ms the workflow was created: the list is ordered by it (newest first)
+   */
+  created_time: number;
+  /**
    * Epoch ms of the last change to the template or its state
    */
   last_change: number;
@@ -586,8 +786,27 @@ export interface WorkflowOverview {
   runtime_status?: RuntimeHealth;
 }
 
+export interface WorkflowOverviewChanges {
+  /**
+   * Rows that changed or entered the page (place them by created_time)
+   */
+  workflows: WorkflowOverview[];
+  /**
+   * Ids of rows that left the page (deleted, filtered out, pushed to the next page)
+   */
+  removed: string[];
+  /**
+   * Pass as `after` for the next page; absent on the last page
+   */
+  next?: string;
+}
+
 export interface WorkflowOverviewList {
   workflows: WorkflowOverview[];
+  /**
+   * Pass as `after` for the next page; absent on the last page
+   */
+  next?: string;
 }
 
 export interface WorkflowStatus {

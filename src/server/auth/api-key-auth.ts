@@ -5,6 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyService } from '../../runtime/api-keys.js';
 import type { ApiKeyRecord } from '../../store/store.js';
+import { noPermission } from '../tenancy.js';
 
 /**
  * The caller's key record when the `X-API-KEY` header holds a key linked to `workflowId`;
@@ -14,5 +15,8 @@ import type { ApiKeyRecord } from '../../store/store.js';
 export async function requireApiKey(req: FastifyRequest, workflowId: string, apiKeys: ApiKeyService): Promise<ApiKeyRecord | undefined> {
   if (!apiKeys.required) return undefined;
   const h = req.headers['x-api-key'];
-  return apiKeys.verify(Array.isArray(h) ? h[0] : h, workflowId);
+  const rec = await apiKeys.verify(Array.isArray(h) ? h[0] : h, workflowId);
+  // Multi-tenancy: a key reaches its own tenant's workflows only (tenancy.ts).
+  if (req.flowdTenant !== undefined && rec.tenantId !== req.flowdTenant) throw noPermission('runtime');
+  return rec;
 }

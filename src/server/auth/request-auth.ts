@@ -18,9 +18,14 @@ declare module 'fastify' {
   }
 }
 
-export function registerAuth(app: FastifyInstance, authenticator: Authenticator | undefined): void {
+/**
+ * Basic auth on every route whose config does not say `auth: 'none'`. Returns the check, for the
+ * requests no route matched (request-boundary.ts runs it for them), or undefined when security
+ * is off.
+ */
+export function registerAuth(app: FastifyInstance, authenticator: Authenticator | undefined): onRequestHookHandler | undefined {
   app.decorateRequest('flowdUser', undefined);
-  if (!authenticator) return;
+  if (!authenticator) return undefined;
   // Callback style so a cached credential costs no promise on the hot path.
   const authenticate: onRequestHookHandler = (req, _reply, done) => {
     const header = req.headers.authorization;
@@ -46,11 +51,7 @@ export function registerAuth(app: FastifyInstance, authenticator: Authenticator 
     opts.onRequest =
       own === undefined ? [authenticate] : Array.isArray(own) ? [authenticate, ...(own as onRequestHookHandler[])] : [authenticate, own];
   });
-  // Requests no route matched run only the app's hooks: they are checked here, as routes are.
-  app.addHook('onRequest', function (req, reply, done) {
-    if (!req.is404) return done();
-    authenticate.call(this, req, reply, done);
-  });
+  return authenticate;
 }
 
 export function requireAction(req: FastifyRequest, action: Action): AuthenticatedUser | undefined {

@@ -25,6 +25,7 @@ export const WorkflowOverview = Type.Object(
     provisioning_progress: stringEnum(PROGRESS),
     steps_completed: Type.Number({ description: 'Steps of the current (or last) run that completed, of steps_total nodes to provision' }),
     steps_total: Type.Number(),
+    created_time: Type.Number({ description: 'Epoch ms the workflow was created: the list is ordered by it (newest first)' }),
     last_change: Type.Number({ description: 'Epoch ms of the last change to the template or its state' }),
     error: Type.Optional(Type.String()),
     runtime_status: Type.Optional(RuntimeHealth),
@@ -32,10 +33,35 @@ export const WorkflowOverview = Type.Object(
   { title: 'WorkflowOverview' },
 );
 
-export const WorkflowOverviewList = Type.Object({ workflows: Type.Array(WorkflowOverview) }, { title: 'WorkflowOverviewList' });
+const NEXT = Type.Optional(Type.String({ description: 'Pass as `after` for the next page; absent on the last page' }));
+
+/** One page of the list, at most `size` rows. */
+export const WorkflowOverviewList = Type.Object({ workflows: Type.Array(WorkflowOverview), next: NEXT }, { title: 'WorkflowOverviewList' });
+
+/** What the list stream sends after its first page: only the rows that changed, entered or left it. */
+export const WorkflowOverviewChanges = Type.Object(
+  {
+    workflows: Type.Array(WorkflowOverview, { description: 'Rows that changed or entered the page (place them by created_time)' }),
+    removed: Type.Array(Type.String(), { description: 'Ids of rows that left the page (deleted, filtered out, pushed to the next page)' }),
+    next: NEXT,
+  },
+  { title: 'WorkflowOverviewChanges' },
+);
 
 const WATCH = Type.Object(
   { watch: Type.Optional(Type.String({ description: 'true: follow it as Server-Sent Events' })) },
+  { additionalProperties: true },
+);
+
+const LIST_QUERY = Type.Object(
+  {
+    watch: Type.Optional(Type.String({ description: 'true: follow the page as Server-Sent Events' })),
+    size: Type.Optional(Type.String({ description: 'Rows per page: 1 to 1000 (default 50)' })),
+    after: Type.Optional(Type.String({ description: 'The `next` of the previous page' })),
+    state: Type.Optional(Type.String({ description: 'Only these states, comma-separated: NOT_STARTED, PROVISIONING, COMPLETED, FAILED' })),
+    query: Type.Optional(Type.String({ description: 'Case-insensitive text in the name or description, or the exact workflow id' })),
+    order: Type.Optional(Type.String({ description: 'desc (default: newest first) or asc' })),
+  },
   { additionalProperties: true },
 );
 const WorkflowParams = pathParams('workflowId');
@@ -70,10 +96,14 @@ export const DashboardContract = {
   workflows: routeSchema({
     summary: 'Workflow list for the dashboard',
     tags: TAGS,
-    description: 'watch=true streams changes.',
-    querystring: WATCH,
+    description:
+      'One bounded page, newest first, filtered by state and text; `next` pages on. watch=true streams the page, then only its changes.',
+    querystring: LIST_QUERY,
     response: {
-      200: jsonOrStream(WorkflowOverviewList, '`event: workflows` with the whole list, again on every change'),
+      200: jsonOrStream(
+        WorkflowOverviewList,
+        '`event: workflows` with the page (a WorkflowOverviewList), then `event: changes` (a WorkflowOverviewChanges) with only what changed in it',
+      ),
       ...FLOW_FRAMEWORK_ERRORS,
     },
   }),
@@ -103,4 +133,4 @@ export const DashboardContract = {
 };
 
 /** The dashboard routes' named schemas (wire-schemas.ts). */
-export const DASHBOARD_WIRE = { WorkflowOverview, WorkflowOverviewList };
+export const DASHBOARD_WIRE = { WorkflowOverview, WorkflowOverviewList, WorkflowOverviewChanges };

@@ -13,10 +13,28 @@ const ModelId = pathParams('model_id');
 export const PredictResponse = AnyJson('ML Commons predict answer: inference_results with the model output.');
 export const MlTask = Type.Object({ task_id: Type.String(), task_type: Type.String(), status: Type.String() }, { title: 'MlTask' });
 export const UndeployResult = Type.Record(
-  Type.String({ description: 'the node name' }),
+  Type.String({ description: 'the node id' }),
   Type.Object({ stats: Type.Record(Type.String(), Type.String(), { description: 'model id -> UNDEPLOYED' }) }),
   { title: 'UndeployResult' },
 );
+/** OpenSearch's answer to an update or delete of one document (ML Commons passes it through). */
+export const MlWriteResponse = Type.Object(
+  {
+    _index: Type.String(),
+    _id: Type.String(),
+    _version: Type.Integer(),
+    result: Type.String({ description: 'updated, deleted or not_found' }),
+    _shards: Type.Object({ total: Type.Integer(), successful: Type.Integer(), failed: Type.Integer() }),
+    _seq_no: Type.Integer(),
+    _primary_term: Type.Integer(),
+  },
+  { title: 'MlWriteResponse' },
+);
+/** Every ML `_search` body: the OpenSearch query DSL. */
+export const MlSearchRequest = OpenObject({
+  title: 'MlSearchRequest',
+  description: 'OpenSearch query DSL body (query, size, from, sort, _source).',
+});
 export const MlModel = OpenObject({ title: 'MlModel', description: 'ML Commons model document.' });
 export const MlConnector = OpenObject({ title: 'MlConnector', description: 'ML Commons connector document, without its credential.' });
 export const MlAgent = OpenObject({ title: 'MlAgent', description: 'ML Commons agent document.' });
@@ -31,14 +49,6 @@ export const MlContract = {
     body: PredictRequest,
     response: { 200: PredictResponse, ...FLOW_FRAMEWORK_ERRORS },
   }),
-  deploy: routeSchema({ summary: 'Deploy a model', tags: TAGS, params: ModelId, response: { 200: MlTask, ...FLOW_FRAMEWORK_ERRORS } }),
-  undeploy: routeSchema({
-    summary: 'Undeploy a model',
-    tags: TAGS,
-    params: ModelId,
-    response: { 200: UndeployResult, ...FLOW_FRAMEWORK_ERRORS },
-  }),
-  getModel: routeSchema({ summary: 'Get a model', tags: TAGS, params: ModelId, response: { 200: MlModel, ...FLOW_FRAMEWORK_ERRORS } }),
   getConnector: routeSchema({
     summary: 'Get a connector (no credential)',
     tags: TAGS,
@@ -53,4 +63,4 @@ export const MlContract = {
   }),
 };
 
-export const ML_WIRE = { MlTask, UndeployResult, MlModel, MlConnector, MlAgent, PredictRequest };
+export const ML_WIRE = { MlTask, UndeployResult, MlModel, MlConnector, MlAgent, PredictRequest, MlWriteResponse, MlSearchRequest };

@@ -12,10 +12,26 @@ export const RootInfo = Type.Object(
   {
     name: Type.String(),
     cluster_name: Type.String(),
-    version: Type.Object({ distribution: Type.String(), number: Type.String(), minimum_wire_compatibility_version: Type.String() }),
+    cluster_uuid: Type.String({ description: '`_na_`: flowd has no OpenSearch cluster state' }),
+    version: Type.Object({
+      distribution: Type.String({ description: '`flowd`' }),
+      number: Type.String({ description: 'The OpenSearch version flowd behaves as (config `opensearchVersion`, default 3.1.0)' }),
+      build_type: Type.String(),
+      build_hash: Type.String(),
+      build_date: Type.String(),
+      build_snapshot: Type.Boolean(),
+      lucene_version: Type.String({ description: '`none`: flowd embeds no Lucene' }),
+      minimum_wire_compatibility_version: Type.String(),
+      minimum_index_compatibility_version: Type.String(),
+      build_flavor: Type.String({ description: "flowd's own version" }),
+    }),
     tagline: Type.String(),
   },
-  { title: 'RootInfo' },
+  {
+    title: 'RootInfo',
+    description:
+      "OpenSearch's `GET /` body: `version.number` is the OpenSearch version flowd behaves as, `version.build_flavor` flowd's own.",
+  },
 );
 export const Health = Type.Object(
   {

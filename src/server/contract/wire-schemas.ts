@@ -7,6 +7,9 @@ import type { TSchema } from 'typebox';
 import { FlowFrameworkError, OsUser, SearchErrorCause } from './common-schemas.js';
 import { WORKFLOW_WIRE } from './workflow-contract.js';
 import { ML_WIRE } from './ml-contract.js';
+import { ML_CONNECTOR_WIRE } from './ml-connector-contract.js';
+import { ML_AGENT_WIRE } from './ml-agent-contract.js';
+import { ML_MODEL_WIRE } from './ml-model-contract.js';
 import { SECURITY_WIRE } from './security-contract.js';
 import { NODE_WIRE } from './node-contract.js';
 import { ROOT_WIRE } from './root-contract.js';
@@ -20,6 +23,9 @@ export const WIRE_SCHEMAS: Readonly<Record<string, TSchema>> = {
   OsUser,
   ...WORKFLOW_WIRE,
   ...ML_WIRE,
+  ...ML_CONNECTOR_WIRE,
+  ...ML_AGENT_WIRE,
+  ...ML_MODEL_WIRE,
   ...SECURITY_WIRE,
   ...NODE_WIRE,
   ...ROOT_WIRE,

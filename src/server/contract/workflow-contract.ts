@@ -116,6 +116,20 @@ export const DeleteResult = Type.Object(
   { title: 'DeleteResult' },
 );
 
+/** One step type of `_steps`: exactly what Flow Framework's WorkflowStepValidator writes. */
+export const FlowFrameworkStepListing = Type.Object(
+  {
+    inputs: Type.Array(Type.String()),
+    outputs: Type.Array(Type.String()),
+    required_plugins: Type.Array(Type.String()),
+    timeout: Type.Optional(Type.String({ description: 'only when not the default (10s)' })),
+  },
+  { title: 'FlowFrameworkStepListing' },
+);
+export type FlowFrameworkStepListing = Static<typeof FlowFrameworkStepListing>;
+const FlowFrameworkStepListings = Type.Record(Type.String(), FlowFrameworkStepListing, { title: 'FlowFrameworkStepListings' });
+
+/** One step type of flowd's `/_flowd/steps`: the `_steps` fields and flowd's own. */
 export const StepListing = Type.Object(
   {
     inputs: Type.Array(Type.String()),
@@ -168,7 +182,9 @@ const SEARCH_QUERY = {
 };
 const SEARCH_TEMPLATES = 'Search templates (OpenSearch query DSL)';
 const SEARCH_STATES = 'Search provisioning states (OpenSearch query DSL)';
-const SearchRequest = AnyJson('An OpenSearch search request (JSON or YAML); GET takes it in the source parameter.');
+const SearchRequest = AnyJson('An OpenSearch search request (JSON or YAML); GET takes it as its body too, or in the source parameter.');
+const GET_SEARCH_BODY =
+  'The body (an OpenSearch search request, JSON or YAML) is read on GET as on POST, as OpenSearch does; or give it in source.';
 const SEARCH_RESPONSES = { 200: SearchResponse, ...FLOW_FRAMEWORK_ERRORS } as const;
 const WORKFLOW_ACCEPTED = { 201: WorkflowAccepted, 202: WorkflowAccepted, ...FLOW_FRAMEWORK_ERRORS } as const;
 
@@ -237,13 +253,21 @@ export const WorkflowContract = {
   steps: routeSchema({
     summary: 'List step types',
     tags: TAGS,
-    description: 'Query: workflow_step=a,b.',
+    description: "Query: workflow_step=a,b. Flow Framework's fields only; /_flowd/steps adds flowd's.",
+    querystring: queryParams({ workflow_step: 'Comma-separated step types.' }),
+    response: { 200: FlowFrameworkStepListings, ...FLOW_FRAMEWORK_ERRORS },
+  }),
+  flowdSteps: routeSchema({
+    summary: 'List step types with their optional and secret inputs and the resource they create',
+    tags: TAGS,
+    description: 'Query: workflow_step=a,b. The `_steps` listing plus optional_inputs, secret_inputs and resource_type.',
     querystring: queryParams({ workflow_step: 'Comma-separated step types.' }),
     response: { 200: StepListings, ...FLOW_FRAMEWORK_ERRORS },
   }),
   searchTemplatesGet: routeSchema({
     summary: SEARCH_TEMPLATES,
     tags: TAGS,
+    description: GET_SEARCH_BODY,
     querystring: queryParams(SEARCH_QUERY),
     response: SEARCH_RESPONSES,
   }),
@@ -254,7 +278,13 @@ export const WorkflowContract = {
     body: SearchRequest,
     response: SEARCH_RESPONSES,
   }),
-  searchStatesGet: routeSchema({ summary: SEARCH_STATES, tags: TAGS, querystring: queryParams(SEARCH_QUERY), response: SEARCH_RESPONSES }),
+  searchStatesGet: routeSchema({
+    summary: SEARCH_STATES,
+    tags: TAGS,
+    description: GET_SEARCH_BODY,
+    querystring: queryParams(SEARCH_QUERY),
+    response: SEARCH_RESPONSES,
+  }),
   searchStates: routeSchema({
     summary: SEARCH_STATES,
     tags: TAGS,
@@ -273,6 +303,8 @@ export const WORKFLOW_WIRE = {
   WorkflowGraph,
   WorkflowNode,
   DeleteResult,
+  FlowFrameworkStepListing,
+  FlowFrameworkStepListings,
   StepListing,
   SearchResponse,
   TemplateInput,

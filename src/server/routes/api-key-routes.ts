@@ -6,6 +6,7 @@
  *   POST   /_flowd/api_keys/{id}/_rotate   [{"grace_period": "1h"}] → 200 with the new key (shown once)
  * Without a grace period a rotated key's old value stops working at once.
  */
+import { inTenant, noPermission, tenantOption } from '../tenancy.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import { isFlowdError, notFound, validationError } from '../../errors.js';
@@ -105,8 +106,8 @@ export async function apiKeyRoutes(app: FastifyInstance, opts: ApiKeyRoutesOptio
     const body = bodyObject(req, ['name', 'workflow_ids'], false);
     const name = parseName(body['name']);
     const workflowIds = parseWorkflowIds(body['workflow_ids']);
-    const known = await Promise.all(workflowIds.map(async (id) => (await opts.store.getWorkflow(id)) !== undefined));
-    const unknown = workflowIds.filter((_, i) => !known[i]);
+    const found = await Promise.all(workflowIds.map(async (id) => opts.store.getWorkflow(id)));
+    const unknown = workflowIds.filter((_, i) => !found[i]);
     if (unknown.length > 0) {
       throw notFound(
         `Workflow${unknown.length > 1 ? 's' : ''} [${unknown.join(', ')}] not found; an API key can only be linked to existing workflows.`,
@@ -115,13 +116,20 @@ export async function apiKeyRoutes(app: FastifyInstance, opts: ApiKeyRoutesOptio
         },
       );
     }
-    const { record, key } = await opts.apiKeys.create({ name, workflowIds, ...(user ? { createdBy: user.name } : {}) });
+    // Multi-tenancy: a key belongs to the caller's tenant and may only reach that tenant's workflows.
+    if (found.some((w) => w !== undefined && !inTenant(req, w.template.tenant_id))) throw noPermission();
+    const { record, key } = await opts.apiKeys.create({
+      name,
+      workflowIds,
+      ...(user ? { createdBy: user.name } : {}),
+      ...tenantOption(req),
+    });
     return reply.code(201).send({ ...render(record), key });
   });
 
   r.get(BASE, { schema: ApiKeyContract.list }, async (req) => {
     requireAction(req, 'security:admin');
-    return { api_keys: (await opts.apiKeys.list()).map(render) };
+    return { api_keys: (await opts.apiKeys.list()).filter((k) => inTenant(req, k.tenantId)).map(render) };
   });
 
   r.delete(`${BASE}/:id`, { schema: ApiKeyContract.revoke }, async (req) => {

@@ -4,8 +4,9 @@
  * served without auth, so a browser can load them and then meet the basic-auth prompt on its
  * first data call; every data route below takes basic auth like the rest of the management API.
  *
- * - `GET /_flowd/workflows` (`?watch=true`: Server-Sent Events): every workflow the caller may
- *   see with its state, step progress and last change in one call;
+ * - `GET /_flowd/workflows` (`?watch=true`: Server-Sent Events): one page of the workflows the
+ *   caller may see (newest first; size, after, state, query) with state, step progress and last
+ *   change; the stream sends the page, then only the rows that changed in it;
  * - `GET /_flowd/workflows/{id}/runtime` (`?watch=true`): the published flow's runtime status,
  *   as the runtime API's `action/status` gives it, but with basic auth instead of X-API-KEY;
  * - `POST /_flowd/workflows/{id}/analyze`: runs the flow on a document (runtime API semantics).
@@ -15,31 +16,31 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Static } from 'typebox';
 import { notFound, workflowForbidden } from '../../errors.js';
 import type { StateEvents } from '../../engine/state-events.js';
 import type { RuntimeEvents } from '../../runtime/runtime-events.js';
 import type { RuntimeManager } from '../../runtime/runtime-manager.js';
 import type { Store } from '../../store/store.js';
 import type { JsonObject } from '../../util/json.js';
-import { PROVISION_WORKFLOW } from '../../template/types.js';
 import { requireAction } from '../auth/request-auth.js';
-import { mayAccess } from '../auth/roles.js';
-import { boolParam, queryOf } from './request-params.js';
+import { isAdmin, mayAccess } from '../auth/roles.js';
+import { inTenant } from '../tenancy.js';
+import { boolParam, queryOf, rejectUnknownParams } from './request-params.js';
 import { EventStreams } from './event-stream.js';
 import type { OpenStream, StreamEvent } from './event-stream.js';
 import { connectionSignal } from '../connection-signal.js';
 import { errorHandlerFor } from '../error-renderer.js';
 import { typed } from '../contract/route-schema.js';
 import { DashboardContract } from '../contract/dashboard-contract.js';
-import type { WorkflowOverview } from '../contract/dashboard-contract.js';
+import { OverviewReader, parseOverviewQuery } from '../views/workflow-overview.js';
+import { OverviewWindow } from '../views/overview-window.js';
 import { decodeWorkflowInput } from '../contract/runtime-contract.js';
 
 export interface DashboardRoutesOptions {
   /** The built page: index.html and assets/ (dist/web, see defaultWebRoot). */
   webRoot: string;
   runtime: RuntimeManager;
-  /** Provisioning state changes; without them the list stream re-reads every LIST_POLL_MS. */
+  /** Workflow and state changes; without them the list stream re-reads its page every LIST_POLL_MS. */
   events?: StateEvents;
   runtimeEvents: RuntimeEvents;
   store: Store;
@@ -49,14 +50,16 @@ export interface DashboardRoutesOptions {
   analyzeTimeoutMs?: number;
 }
 
-/** One row of the dashboard's workflow list (its schema: contract/dashboard-contract.ts). */
-export type WorkflowSummary = Static<typeof WorkflowOverview>;
-
-/** Creating or deleting a template notifies nobody; the list stream re-reads this often. */
-const LIST_RESCAN_MS = 5_000;
+/**
+ * Template writes and state changes notify the list streams; a change nobody announced (made
+ * where no event reaches this node) shows after this long, when a stream re-reads its page.
+ */
+const LIST_RESYNC_MS = 30_000;
+/** Without state events, streams re-read their page this often. */
 const LIST_POLL_MS = 1_000;
 /** Bursts of step changes across workflows become one list event. */
 const LIST_COALESCE_MS = 200;
+const LIST_PARAMS = ['watch', 'size', 'after', 'state', 'query', 'order'];
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -156,55 +159,51 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     }
   };
 
-  const listWorkflows = async (req: FastifyRequest): Promise<WorkflowSummary[]> => {
-    const [workflows, states] = await Promise.all([store.listWorkflows(), store.listStates()]);
-    const byId = new Map(states.map((s) => [s.workflowId, s]));
-    const rows: WorkflowSummary[] = [];
-    for (const w of workflows) {
-      if (!visible(req, w.template.user)) continue;
-      let s = byId.get(w.id);
-      // Step counts only matter while a run is under way; other states read as 0 or all.
-      if (s?.state === 'PROVISIONING') s = (await store.getState(w.id, { steps: true })) ?? s;
-      const total = (w.template.workflows[PROVISION_WORKFLOW]?.nodes.length ?? 0) + (w.template.flow !== undefined ? 1 : 0);
-      const completed = s?.state === 'COMPLETED' ? total : (s?.steps.filter((st) => st.state === 'COMPLETED').length ?? 0);
-      const t = w.template;
-      const row: WorkflowSummary = {
-        workflow_id: w.id,
-        name: t.name,
-        description: t.description,
-        state: s?.state ?? 'NOT_STARTED',
-        provisioning_progress: s?.progress ?? 'NOT_STARTED',
-        steps_completed: completed,
-        steps_total: total,
-        last_change: Math.max(t.last_updated_time ?? 0, t.created_time ?? 0, t.last_provisioned_time ?? 0, s?.updatedAt ?? 0),
-      };
-      if (s?.error !== undefined) row.error = s.error;
-      const rt = runtime.status(w.id);
-      if (rt) row.runtime_status = rt.actualStatus;
-      rows.push(row);
-    }
-    return rows.sort((a, b) => b.last_change - a.last_change || a.workflow_id.localeCompare(b.workflow_id));
+  /** The caller's reader: with backend roles (a caller who is no admin) or a tenant to check, rows are checked one by one. */
+  const readerFor = (req: FastifyRequest): OverviewReader => {
+    const byRoles = (opts.filterByBackendRoles ?? false) && !isAdmin(req.flowdUser);
+    const byTenant = req.flowdTenant !== undefined;
+    if (!byRoles && !byTenant) return new OverviewReader(store, runtime, undefined);
+    return new OverviewReader(store, runtime, (t) => visible(req, t.user) && inTenant(req, t.tenant_id));
   };
 
   r.get('/_flowd/workflows', { schema: DashboardContract.workflows }, async (req, reply) => {
     requireAction(req, 'workflow:read');
-    if (!boolParam(queryOf(req), 'watch')) return { workflows: await listWorkflows(req) };
-    const stream = openStream(req, reply, async () => ({
-      event: 'workflows',
-      data: JSON.stringify({ workflows: await listWorkflows(req) }),
-    }));
+    const params = queryOf(req);
+    rejectUnknownParams(req, params, LIST_PARAMS);
+    const query = parseOverviewQuery(params);
+    const reader = readerFor(req);
+    if (!boolParam(params, 'watch')) return reader.page(query);
+    // The page first, then only what changed in it: events name the workflows to re-read.
+    const page = new OverviewWindow(reader, query);
+    let started = false;
+    const stream = openStream(req, reply, async () => {
+      if (!started) {
+        started = true;
+        return { event: 'workflows', data: JSON.stringify(await page.load()) };
+      }
+      const changes = await page.update();
+      return changes ? { event: 'changes', data: JSON.stringify(changes) } : undefined;
+    });
     let pending: NodeJS.Timeout | undefined;
-    const soon = (): void => {
+    const changed = (id: string): void => {
+      page.markDirty(id);
       pending ??= setTimeout(() => {
         pending = undefined;
         stream.trigger();
       }, LIST_COALESCE_MS);
     };
-    const unsubscribe = opts.events?.subscribeAll(soon);
-    const rescan = setInterval(stream.trigger, opts.events ? LIST_RESCAN_MS : LIST_POLL_MS);
+    const unsubscribe = [opts.events?.subscribeAll(changed), opts.runtimeEvents.subscribeAll(changed)];
+    const resync = setInterval(
+      () => {
+        page.markResync();
+        stream.trigger();
+      },
+      opts.events ? LIST_RESYNC_MS : LIST_POLL_MS,
+    );
     stream.onEnd(() => {
-      unsubscribe?.();
-      clearInterval(rescan);
+      for (const u of unsubscribe) u?.();
+      clearInterval(resync);
       if (pending) clearTimeout(pending);
     });
     stream.trigger();

@@ -9,6 +9,7 @@ import type { NodeRecord, Store } from '../../store/store.js';
 import type { ServiceReport } from '../../runtime/runtime-cluster.js';
 import { requireAction } from '../auth/request-auth.js';
 import { isAdmin, mayAccess } from '../auth/roles.js';
+import { inTenant } from '../tenancy.js';
 import { errorHandlerFor } from '../error-renderer.js';
 import { typed } from '../contract/route-schema.js';
 import { NodeContract } from '../contract/node-contract.js';
@@ -54,7 +55,9 @@ export async function nodeRoutes(app: FastifyInstance, opts: NodeRoutesOptions):
   /** Which of `ids` the caller may see; undefined when it may see everything. */
   const visibleIds = async (req: FastifyRequest, ids: Set<string>): Promise<Set<string> | undefined> => {
     const u = req.flowdUser;
-    if (!opts.filterByBackendRoles || u === undefined || isAdmin(u)) return undefined;
+    const byRoles = opts.filterByBackendRoles && u !== undefined && !isAdmin(u);
+    // Multi-tenancy: only the caller's tenant's instances (tenancy.ts).
+    if (!byRoles && req.flowdTenant === undefined) return undefined;
     const out = new Set<string>();
     for (const id of ids) {
       // The template's owner, or the state's when the template is gone; a workflow with
@@ -62,7 +65,8 @@ export async function nodeRoutes(app: FastifyInstance, opts: NodeRoutesOptions):
       const rec = await opts.store.getWorkflow(id);
       const state = rec ? undefined : await opts.store.getState(id, { steps: false });
       if (!rec && !state) continue;
-      if (mayAccess(u, rec ? rec.template.user : state?.user, true)) out.add(id);
+      if (byRoles && !mayAccess(u, rec ? rec.template.user : state?.user, true)) continue;
+      if (inTenant(req, rec ? rec.template.tenant_id : state?.tenantId)) out.add(id);
     }
     return out;
   };

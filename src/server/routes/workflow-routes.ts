@@ -9,8 +9,9 @@ import type { Provisioner } from '../../engine/provisioner.js';
 import type { StateEvents } from '../../engine/state-events.js';
 import type { OnFailure } from '../../engine/plan.js';
 import type { WorkflowService } from '../../engine/workflow-service.js';
+import { withUpdatedFields } from '../../engine/workflow-service.js';
 import type { Store, StateRecord } from '../../store/store.js';
-import type { StepRegistry } from '../../steps/step-registry.js';
+import type { StepListing, StepRegistry } from '../../steps/step-registry.js';
 import { parseRequestBody } from '../bounded-body.js';
 import { isBodyLimitError } from '../../template/body-limits.js';
 import { parseTemplate } from '../../template/template-parser.js';
@@ -18,18 +19,20 @@ import type { TemplateLimits } from '../../template/template-parser.js';
 import { serializeTemplate } from '../../template/template-serializer.js';
 import { buildUseCaseTemplate } from '../../template/use-cases.js';
 import type { OsUser, Template } from '../../template/types.js';
-import { searchDocuments } from '../../search/query-dsl.js';
+import { searchStatesIndexed, searchTemplatesIndexed } from '../../search/indexed-search.js';
 import { requireAction } from '../auth/request-auth.js';
 import { isAdmin, mayAccess, toOsUser } from '../auth/roles.js';
 import { renderStatus, stateDocument } from '../views/status-view.js';
 import type { Query } from './request-params.js';
 import { boolParam, contentType, queryOf, rawBody, rejectUnknownParams, timeoutParam } from './request-params.js';
 import { EventStreams } from './event-stream.js';
+import { readGetBody } from './get-body.js';
 import { typed } from '../contract/route-schema.js';
 import { WorkflowContract as C } from '../contract/workflow-contract.js';
-import type { TemplateDocument } from '../contract/workflow-contract.js';
+import type { FlowFrameworkStepListing, TemplateDocument } from '../contract/workflow-contract.js';
 import type { SearchResponse } from '../../search/types.js';
 import { errorHandlerFor } from '../error-renderer.js';
+import { andFilters, tenantFilter, tenantOption } from '../tenancy.js';
 
 export interface WorkflowRoutesOptions {
   store: Store;
@@ -38,6 +41,8 @@ export interface WorkflowRoutesOptions {
   provisioner: Provisioner;
   deprovisioner: Deprovisioner;
   filterByBackendRoles: boolean;
+  /** The OpenSearch version flowd behaves as: the wire form of `user` follows it (user-serializer.ts). */
+  opensearchVersion: string;
   templateLimits: Partial<TemplateLimits>;
   /**
    * State-change notifications for `_status?watch=true`. Without them (a composition root that
@@ -48,6 +53,12 @@ export interface WorkflowRoutesOptions {
 
 const BASE = '/_plugins/_flow_framework/workflow';
 const CREATE_PARAMS = ['validation', 'provision', 'reprovision', 'update_fields', 'use_case', 'wait_for_completion_timeout', 'on_failure'];
+/**
+ * Flow Framework names the parameters its REST handler consumed (workflow_id included, on POST
+ * too) in the order OpenSearch's RestRequest keeps them, a Java HashSet's; on_failure is flowd's.
+ */
+const ONLY_PARAMS_MESSAGE =
+  'Only the parameters [use_case, workflow_id, provision, reprovision, update_fields, wait_for_completion_timeout, validation] are permitted unless the provision parameter is set to true.';
 const STATUS_POLL_MS = 250;
 
 function onFailureParam(q: Query): OnFailure {
@@ -100,7 +111,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     if (s.state === 'FAILED' && s.error) {
       return reply.code(s.errorDetail?.status ?? 500).send({ error: s.error });
     }
-    return reply.code(202).send(renderStatus(s, false, false));
+    return reply.code(202).send(renderStatus(s, false, false, opts.opensearchVersion));
   };
 
   const parseTemplateBody = (req: FastifyRequest, updateFields: boolean): Template =>
@@ -115,8 +126,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const updateFields = boolParam(q, 'update_fields');
     const useCase = q['use_case'];
     const extra = Object.fromEntries(Object.entries(q).filter(([k]) => !CREATE_PARAMS.includes(k)));
-    const onlyMsg = `Only the parameters [${CREATE_PARAMS.join(', ')}] are permitted unless the provision parameter is set to true.`;
-    if (Object.keys(extra).length > 0 && !provision) throw validationError(onlyMsg);
+    if (Object.keys(extra).length > 0 && !provision) throw validationError(ONLY_PARAMS_MESSAGE);
     if (provision && updateFields)
       throw validationError('You can not use both the provision and update_fields parameters in the same request.');
     if (reprovision && id === undefined) throw validationError('You can not use the reprovision parameter to create a new template.');
@@ -139,21 +149,34 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
 
     if (id === undefined) {
       checkCreator(req);
-      const newId = await workflows.create(template, { validate, provision, params: extra, onFailure, user: callerUser(req) });
+      const newId = await workflows.create(template, {
+        validate,
+        provision,
+        params: extra,
+        onFailure,
+        user: callerUser(req),
+        ...tenantOption(req),
+      });
+      opts.events?.notify(newId); // the dashboard's list streams show it
       if (provision && waitMs !== undefined && waitMs >= 0) return syncReply(reply, newId, waitMs);
       return reply.code(provision ? 202 : 201).send({ workflow_id: newId });
     }
     const existing = await loadTemplate(req, id);
-    if (updateFields) {
-      await workflows.updateFields(id, template);
-      return reply.code(201).send({ workflow_id: id });
-    }
     if (reprovision) {
-      await workflows.reprovision(id, template, callerUser(req) ?? existing.user, extra);
+      // With update_fields too, Flow Framework merges the fields into the stored template and
+      // reprovisions that: 400 unless DONE or FAILED, else "no modifications" (workflows can't change).
+      const next = updateFields ? withUpdatedFields(existing, template) : template;
+      await workflows.reprovision(id, next, callerUser(req) ?? existing.user, extra);
       if (waitMs !== undefined && waitMs >= 0) return syncReply(reply, id, waitMs);
       return reply.code(202).send({ workflow_id: id });
     }
+    if (updateFields) {
+      await workflows.updateFields(id, template);
+      opts.events?.notify(id);
+      return reply.code(201).send({ workflow_id: id });
+    }
     await workflows.replace(id, template, validate, callerUser(req));
+    opts.events?.notify(id);
     if (provision) {
       await provisioner.provision(id, { params: extra, onFailure });
       if (waitMs !== undefined && waitMs >= 0) return syncReply(reply, id, waitMs);
@@ -170,7 +193,11 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     requireAction(req, 'workflow:read');
     rejectUnknownParams(req, queryOf(req), []);
     const t = await loadTemplate(req, req.params.workflow_id);
-    return serializeTemplate(t, { includeUser: isAdmin(req.flowdUser), redact }) as TemplateDocument;
+    return serializeTemplate(t, {
+      includeUser: isAdmin(req.flowdUser),
+      redact,
+      opensearchVersion: opts.opensearchVersion,
+    }) as TemplateDocument;
   });
 
   r.delete(`${BASE}/:workflow_id`, { schema: C.delete }, async (req) => {
@@ -179,7 +206,10 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     rejectUnknownParams(req, q, ['clear_status']);
     const id = req.params.workflow_id;
     // Access (template owner; with clear_status the state's owner too) is decided before anything is deleted.
-    const res = await workflows.delete(id, boolParam(q, 'clear_status'), (owner) => checkAccess(req, id, owner));
+    // A missing id is OpenSearch's 200 `not_found`, as Flow Framework passes it through; under
+    // filter_by_backend_roles FF first looks the workflow up for the caller, and that is a 404.
+    const missingIsError = opts.filterByBackendRoles && req.flowdUser !== undefined;
+    const res = await workflows.delete(id, boolParam(q, 'clear_status'), (owner) => checkAccess(req, id, owner), missingIsError);
     opts.events?.notify(id); // status watchers learn that it is gone
     return {
       _index: '.plugins-flow-framework-templates',
@@ -252,7 +282,7 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const stream = streams.open(req, reply, async () => {
       const s = await store.getState(id, { steps: true });
       if (!s) return { event: 'deleted', data: JSON.stringify({ workflow_id: id }), last: true };
-      return { event: 'status', data: JSON.stringify(renderStatus(s, true, includeUser)) };
+      return { event: 'status', data: JSON.stringify(renderStatus(s, true, includeUser, opts.opensearchVersion)) };
     });
     if (opts.events) stream.onEnd(opts.events.subscribe(id, stream.trigger));
     else {
@@ -273,10 +303,11 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const includeUser = all && isAdmin(req.flowdUser);
     const s = await loadState(req, id, all);
     if (watch) return streamStatus(req, reply, id, includeUser);
-    return renderStatus(s, all, includeUser);
+    return renderStatus(s, all, includeUser, opts.opensearchVersion);
   });
 
-  r.get(`${BASE}/_steps`, { schema: C.steps }, async (req) => {
+  /** The registry's listing of the `workflow_step` types (all when absent); 400 for an unknown one. */
+  const stepListing = (req: FastifyRequest): Record<string, StepListing> => {
     requireAction(req, 'workflow:read');
     const q = queryOf(req);
     rejectUnknownParams(req, q, ['workflow_step']);
@@ -287,7 +318,18 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     const listing = registry.listing(names && names.length > 0 ? names : undefined);
     if (!listing) throw validationError('Failed to retrieve workflow step json.', { code: 'steps.unknown' });
     return listing;
+  };
+
+  // Flow Framework's WorkflowStepValidator fields only; flowd's own are on /_flowd/steps.
+  r.get(`${BASE}/_steps`, { schema: C.steps }, async (req) => {
+    const out: Record<string, FlowFrameworkStepListing> = {};
+    for (const [name, s] of Object.entries(stepListing(req))) {
+      out[name] = { inputs: s.inputs, outputs: s.outputs, required_plugins: s.required_plugins };
+      if (s.timeout !== undefined) out[name].timeout = s.timeout;
+    }
+    return out;
   });
+  r.get('/_flowd/steps', { schema: C.flowdSteps }, async (req) => stepListing(req));
 
   const searchBody = (req: FastifyRequest): unknown => {
     const q = queryOf(req);
@@ -313,19 +355,20 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     requireAction(req, 'workflow:read');
     const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
-    const docs = (await store.listWorkflows()).map((w) => ({
-      _id: w.id,
-      _source: serializeTemplate(w.template, { includeUser: true, redact }),
-      _version: w.version,
-      _seq_no: w.version - 1,
-      _primary_term: 1,
-    }));
     const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
-    return searchDocuments(docs, body, {
+    // Through the store's indexes where the query allows (search/indexed-search.ts): the answer a scan gives.
+    return searchTemplatesIndexed(store, body, {
       index: '.plugins-flow-framework-templates',
       excludes,
-      filter: roleFilter(req),
+      filter: andFilters(roleFilter(req), tenantFilter(req)),
       startedAt: started,
+      toDoc: (w) => ({
+        _id: w.id,
+        _source: serializeTemplate(w.template, { includeUser: true, redact, opensearchVersion: opts.opensearchVersion }),
+        _version: w.version,
+        _seq_no: w.version - 1,
+        _primary_term: 1,
+      }),
     });
   };
 
@@ -333,19 +376,25 @@ export async function workflowRoutes(app: FastifyInstance, opts: WorkflowRoutesO
     requireAction(req, 'workflow:read');
     const started = performance.now(); // `took` is measured from here to after the query ran
     const body = searchBody(req);
-    const docs = (await store.listStates()).map((s) => ({
-      _id: s.workflowId,
-      _source: stateDocument(s),
-      _version: s.version,
-      _seq_no: s.version - 1,
-      _primary_term: 1,
-    }));
     const excludes = isAdmin(req.flowdUser) ? [] : ['user'];
-    return searchDocuments(docs, body, { index: '.plugins-flow-framework-state', excludes, filter: roleFilter(req), startedAt: started });
+    return searchStatesIndexed(store, body, {
+      index: '.plugins-flow-framework-state',
+      excludes,
+      filter: andFilters(roleFilter(req), tenantFilter(req)),
+      startedAt: started,
+      toDoc: (s) => ({
+        _id: s.workflowId,
+        _source: stateDocument(s, opts.opensearchVersion),
+        _version: s.version,
+        _seq_no: s.version - 1,
+        _primary_term: 1,
+      }),
+    });
   };
 
-  r.get(`${BASE}/_search`, { schema: C.searchTemplatesGet }, searchTemplates);
+  // GET takes the search body too, as OpenSearch does (get-body.ts).
+  r.get(`${BASE}/_search`, { schema: C.searchTemplatesGet, preValidation: readGetBody }, searchTemplates);
   r.post(`${BASE}/_search`, { schema: C.searchTemplates }, searchTemplates);
-  r.get(`${BASE}/state/_search`, { schema: C.searchStatesGet }, searchStates);
+  r.get(`${BASE}/state/_search`, { schema: C.searchStatesGet, preValidation: readGetBody }, searchStates);
   r.post(`${BASE}/state/_search`, { schema: C.searchStates }, searchStates);
 }

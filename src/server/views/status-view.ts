@@ -5,6 +5,7 @@
  */
 import type { StateRecord, StepRecord } from '../../store/store.js';
 import type { WorkflowStatus } from '../contract/workflow-contract.js';
+import { serializeUser } from '../../template/user-serializer.js';
 
 export interface StepView {
   id: string;
@@ -26,14 +27,17 @@ export function renderStep(s: StepRecord): StepView {
   return v;
 }
 
-/** Keys in the wire order (the event stream writes it with JSON.stringify, in insertion order). */
-export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean): WorkflowStatus {
+/**
+ * Keys in the wire order (the event stream writes it with JSON.stringify, in insertion order);
+ * `user` in the wire form of `opensearchVersion` (user-serializer.ts).
+ */
+export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean, opensearchVersion: string): WorkflowStatus {
   const out: WorkflowStatus = { workflow_id: s.workflowId, ...(s.error !== undefined ? { error: s.error } : {}), state: s.state };
   if (all) {
     out.provisioning_progress = s.progress;
     if (s.provisionStartTime !== undefined) out.provision_start_time = s.provisionStartTime;
     if (s.provisionEndTime !== undefined) out.provision_end_time = s.provisionEndTime;
-    if (includeUser && s.user) out.user = s.user;
+    if (includeUser && s.user) out.user = serializeUser(s.user, opensearchVersion);
   }
   if (s.resources.length > 0) out.resources_created = s.resources;
   if (all) {
@@ -43,13 +47,14 @@ export function renderStatus(s: StateRecord, all: boolean, includeUser: boolean)
   return out;
 }
 
-/** The state document as `state/_search` indexes it. */
-export function stateDocument(s: StateRecord): Record<string, unknown> {
+/** The state document as `state/_search` indexes it, `user` as OpenSearch `opensearchVersion` writes it. */
+export function stateDocument(s: StateRecord, opensearchVersion: string): Record<string, unknown> {
   const doc: Record<string, unknown> = { workflow_id: s.workflowId, state: s.state, provisioning_progress: s.progress };
   if (s.provisionStartTime !== undefined) doc['provision_start_time'] = s.provisionStartTime;
   if (s.provisionEndTime !== undefined) doc['provision_end_time'] = s.provisionEndTime;
   if (s.error !== undefined) doc['error'] = s.error;
-  if (s.user) doc['user'] = s.user;
+  if (s.user) doc['user'] = serializeUser(s.user, opensearchVersion);
   if (s.resources.length > 0) doc['resources_created'] = s.resources;
+  if (s.tenantId !== undefined) doc['tenant_id'] = s.tenantId;
   return doc;
 }

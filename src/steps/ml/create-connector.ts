@@ -23,7 +23,9 @@ export const createConnectorStep: StepDefinition = {
   defaultTimeoutMs: 60_000,
   async execute(ctx) {
     const body = pick(ctx.inputs, [...INPUTS, ...OPTIONAL]);
-    const id = await mlCall(ctx, () => ctx.services.ml.createConnector(body, { idempotencyKey: ctx.idempotencyKey }));
+    const id = await mlCall(ctx, () =>
+      ctx.services.ml.createConnector(body, { idempotencyKey: ctx.idempotencyKey, tenantId: ctx.tenantId }),
+    );
     return {
       outputs: { [CONNECTOR_ID]: id },
       resources: [{ workflow_step_name: CREATE_CONNECTOR, resource_type: CONNECTOR_ID, resource_id: id }],

@@ -71,7 +71,7 @@ export const registerAgentStep: StepDefinition = {
       const llm = llmOf(ctx);
       if (llm === undefined) delete body['llm'];
       else body['llm'] = llm;
-      return ctx.services.ml.registerAgent(body, { idempotencyKey: ctx.idempotencyKey });
+      return ctx.services.ml.registerAgent(body, { idempotencyKey: ctx.idempotencyKey, tenantId: ctx.tenantId });
     });
     return {
       outputs: { [AGENT_ID]: id },

@@ -37,7 +37,7 @@ export const registerLocalPretrainedModelStep: StepDefinition = {
       ctx,
       REGISTER_LOCAL_PRETRAINED_MODEL,
       'COMPLETED',
-      (body, key) => ctx.services.ml.registerLocalModel(body, { idempotencyKey: key }),
+      (body, key) => ctx.services.ml.registerLocalModel(body, { idempotencyKey: key, tenantId: ctx.tenantId }),
       [...INPUTS, ...OPTIONAL],
     );
   },

@@ -19,7 +19,9 @@ export const registerModelGroupStep: StepDefinition = {
   resourceType: MODEL_GROUP_ID,
   async execute(ctx) {
     const body = pick(ctx.inputs, ['name', ...OPTIONAL]);
-    const id = await mlCall(ctx, () => ctx.services.ml.registerModelGroup(body, { idempotencyKey: ctx.idempotencyKey }));
+    const id = await mlCall(ctx, () =>
+      ctx.services.ml.registerModelGroup(body, { idempotencyKey: ctx.idempotencyKey, tenantId: ctx.tenantId }),
+    );
     return {
       outputs: { [MODEL_GROUP_ID]: id, model_group_status: 'CREATED' },
       resources: [{ workflow_step_name: REGISTER_MODEL_GROUP, resource_type: MODEL_GROUP_ID, resource_id: id }],

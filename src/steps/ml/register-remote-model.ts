@@ -37,7 +37,7 @@ export const registerRemoteModelStep: StepDefinition = {
       ctx,
       REGISTER_REMOTE_MODEL,
       'CREATED',
-      (body, key) => ctx.services.ml.registerRemoteModel(body, { idempotencyKey: key }),
+      (body, key) => ctx.services.ml.registerRemoteModel(body, { idempotencyKey: key, tenantId: ctx.tenantId }),
       [...INPUTS, ...OPTIONAL],
     );
   },

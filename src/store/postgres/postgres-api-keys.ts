@@ -17,9 +17,19 @@ export class PgApiKeys {
 
   async create(k: ApiKeyRecord & { hash: string }): Promise<void> {
     await this.#db.query(
-      `INSERT INTO api_keys (id, name, prefix, hash, workflow_ids, created_at, created_by, last_used_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [k.id, k.name, k.prefix, k.hash, JSON.stringify(k.workflowIds), k.createdAt, k.createdBy ?? null, k.lastUsedAt ?? null],
+      `INSERT INTO api_keys (id, name, prefix, hash, workflow_ids, created_at, created_by, last_used_at, tenant_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        k.id,
+        k.name,
+        k.prefix,
+        k.hash,
+        JSON.stringify(k.workflowIds),
+        k.createdAt,
+        k.createdBy ?? null,
+        k.lastUsedAt ?? null,
+        k.tenantId ?? null,
+      ],
     );
   }
 

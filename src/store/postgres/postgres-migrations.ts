@@ -208,6 +208,49 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       SELECT 1;
     `,
   },
+  {
+    version: 8,
+    name: 'tenant-id',
+    // Multi-tenancy (Flow Framework's x-tenant-id): the tenant a state document and an API key
+    // belong to. Templates and ML resources carry theirs in their JSON document.
+    sql: `
+      ALTER TABLE workflow_state ADD COLUMN tenant_id TEXT;
+      ALTER TABLE api_keys ADD COLUMN tenant_id TEXT;
+    `,
+  },
+  {
+    version: 9,
+    name: 'workflows-by-creation',
+    // SQLite gained the index of workflows by creation PostgreSQL's schema had from migration 1
+    // (the paged workflow listing reads it); both gain the index of states by state.
+    sql: `
+      CREATE INDEX IF NOT EXISTS workflows_by_creation ON workflows (created_at, id);
+      CREATE INDEX IF NOT EXISTS workflow_state_by_state ON workflow_state (state);
+    `,
+  },
+  {
+    version: 10,
+    name: 'search-columns',
+    // Indexed search (search/query-plan.ts): expression indexes over the stored JSON for the
+    // template fields workflow/_search filters and sorts on (kept by every write; the queries
+    // repeat the expressions, search-columns.ts). Strings in the "C" collation: code point order,
+    // as prefix ranges need. Names are trimmed of exactly the characters JavaScript's trim()
+    // removes, as the serializer does. A template whose JSON holds a lone surrogate escape
+    // (which PostgreSQL's JSON parser refuses) gets NULLs rather than failing its write.
+    // SQLite has the same as generated columns. Equality indexes end with the listing order.
+    sql: `
+      CREATE INDEX workflows_by_name ON workflows (((CASE WHEN template ~ '\\\\u[dD][89a-fA-F]' THEN NULL ELSE btrim((template::jsonb)->>'name', E'\\u0009\\u000a\\u000b\\u000c\\u000d\\u0020\\u00a0\\u1680\\u2000\\u2001\\u2002\\u2003\\u2004\\u2005\\u2006\\u2007\\u2008\\u2009\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff') END) COLLATE "C"), created_at, id);
+      CREATE INDEX workflows_by_use_case ON workflows (((CASE WHEN template ~ '\\\\u[dD][89a-fA-F]' THEN NULL ELSE btrim((template::jsonb)->>'use_case', E'\\u0009\\u000a\\u000b\\u000c\\u000d\\u0020\\u00a0\\u1680\\u2000\\u2001\\u2002\\u2003\\u2004\\u2005\\u2006\\u2007\\u2008\\u2009\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff') END) COLLATE "C"), created_at, id);
+      CREATE INDEX workflows_by_created_time ON workflows ((CASE WHEN template ~ '\\\\u[dD][89a-fA-F]' THEN NULL WHEN jsonb_typeof((template::jsonb)->'created_time') = 'number' THEN ((template::jsonb)->>'created_time')::double precision END));
+      CREATE INDEX workflows_by_last_updated_time ON workflows ((CASE WHEN template ~ '\\\\u[dD][89a-fA-F]' THEN NULL WHEN jsonb_typeof((template::jsonb)->'last_updated_time') = 'number' THEN ((template::jsonb)->>'last_updated_time')::double precision END));
+      CREATE INDEX workflows_by_last_provisioned_time ON workflows ((CASE WHEN template ~ '\\\\u[dD][89a-fA-F]' THEN NULL WHEN jsonb_typeof((template::jsonb)->'last_provisioned_time') = 'number' THEN ((template::jsonb)->>'last_provisioned_time')::double precision END));
+      CREATE INDEX workflow_state_by_id_c ON workflow_state ((workflow_id COLLATE "C"));
+      CREATE INDEX workflow_state_by_state_and_id ON workflow_state (state, workflow_id);
+      CREATE INDEX workflow_state_by_progress_and_id ON workflow_state (progress, workflow_id);
+      CREATE INDEX workflow_state_by_start_time ON workflow_state (start_time);
+      CREATE INDEX workflow_state_by_end_time ON workflow_state (end_time);
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version ?? 0;

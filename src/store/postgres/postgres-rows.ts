@@ -11,7 +11,7 @@ export interface StateRow extends StateRowBase {
   steps?: StepRow[] | null;
 }
 
-const STATE_COLS = `s.workflow_id, s.state, s.progress, s.start_time, s.end_time, s.error, s.error_detail, s.os_user, s.run_id, s.version, s.updated_at,
+const STATE_COLS = `s.workflow_id, s.state, s.progress, s.start_time, s.end_time, s.error, s.error_detail, s.os_user, s.tenant_id, s.run_id, s.version, s.updated_at,
   (SELECT json_agg(json_build_array(r.step_name, r.node_id, r.resource_type, r.resource_id) ORDER BY r.seq)
      FROM resources r WHERE r.workflow_id = s.workflow_id) AS resources`;
 const STEPS_COL = `(SELECT json_agg(json_build_object('node_id', st.node_id, 'type', st.type, 'state', st.state, 'attempt', st.attempt,

@@ -9,6 +9,7 @@
  */
 import type { SchemaVersion, Store } from '../store.js';
 import { StoreFacade } from '../store-facade.js';
+import { PgSearch } from './postgres-search.js';
 import { PgApiKeys } from './postgres-api-keys.js';
 import type { PgLogger } from './postgres-connection.js';
 import { PgDb, advisoryKey, createPool, parsePgUrl } from './postgres-connection.js';
@@ -71,6 +72,7 @@ export class PostgresStore extends StoreFacade implements Store {
       publications: new PgPublications(db),
       tasks,
       apiKeys: new PgApiKeys(db),
+      search: new PgSearch(db),
     });
     this.#db = db;
     this.#tasks = tasks;

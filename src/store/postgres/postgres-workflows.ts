@@ -4,7 +4,9 @@
  * row, then the state row.
  */
 import type { Template } from '../../template/types.js';
-import type { NewWorkflow, ReplaceResult, WorkflowRecord } from '../store.js';
+import type { NewWorkflow, ReplaceResult, WorkflowPageQuery, WorkflowPageRow, WorkflowRecord } from '../store.js';
+import type { WorkflowPageDbRow } from '../rows/workflow-page-rows.js';
+import { toWorkflowPageRow, workflowPageSql } from '../rows/workflow-page-rows.js';
 import type { PgDb } from './postgres-connection.js';
 import { deleteStateRows } from './postgres-provisioning.js';
 import type { WorkflowRow } from '../rows/workflow-rows.js';
@@ -30,11 +32,11 @@ export class PgWorkflows {
       // A state row may outlive its template (deleted with resources left): it starts over.
       await q.query(
         `WITH wf AS (INSERT INTO workflows (id, template, version, created_at, updated_at) VALUES ($1, $2, 1, $3, $3))
-         INSERT INTO workflow_state (workflow_id, state, progress, os_user, version, updated_at)
-         VALUES ($1, 'NOT_STARTED', 'NOT_STARTED', $4, 1, $3)
-         ON CONFLICT (workflow_id) DO UPDATE SET state = 'NOT_STARTED', progress = 'NOT_STARTED', os_user = EXCLUDED.os_user,
+         INSERT INTO workflow_state (workflow_id, state, progress, os_user, tenant_id, version, updated_at)
+         VALUES ($1, 'NOT_STARTED', 'NOT_STARTED', $4, $5, 1, $3)
+         ON CONFLICT (workflow_id) DO UPDATE SET state = 'NOT_STARTED', progress = 'NOT_STARTED', os_user = EXCLUDED.os_user, tenant_id = EXCLUDED.tenant_id,
            start_time = NULL, end_time = NULL, error = NULL, error_detail = NULL, run_id = NULL, version = workflow_state.version + 1, updated_at = EXCLUDED.updated_at`,
-        [input.id, JSON.stringify(input.template), now, input.user ? JSON.stringify(input.user) : null],
+        [input.id, JSON.stringify(input.template), now, input.user ? JSON.stringify(input.user) : null, input.template.tenant_id ?? null],
       );
       return 'ok';
     });
@@ -91,5 +93,23 @@ export class PgWorkflows {
   async listWorkflows(): Promise<WorkflowRecord[]> {
     const r = await this.#db.query<WorkflowRow>('SELECT id, template, version FROM workflows ORDER BY created_at, id');
     return r.rows.map(toWorkflow);
+  }
+
+  async listWorkflowsPage(q: WorkflowPageQuery): Promise<WorkflowPageRow[]> {
+    const params: Array<string | number | string[]> = [];
+    const sql = workflowPageSql(q, {
+      param: (v) => {
+        params.push(v);
+        return `$${params.length}`;
+      },
+      // The template is JSON text: json (not jsonb) parses it without rebuilding it.
+      templateField: (field) => `(w.template::json ->> '${field}')`,
+      position: (haystack, needle) => `strpos(${haystack}, ${needle})`,
+      oneOf: (column, values) => {
+        params.push(values);
+        return `${column} = ANY($${params.length}::text[])`;
+      },
+    });
+    return (await this.#db.query<WorkflowPageDbRow>(sql, params)).rows.map(toWorkflowPageRow);
   }
 }

@@ -11,10 +11,11 @@ export interface ApiKeyRow {
   created_by: string | null;
   rotated_at: number | null;
   last_used_at: number | null;
+  tenant_id: string | null;
 }
 
 /** Never the hashes: they stay in the store. */
-export const API_KEY_COLS = 'id, name, prefix, prev_valid_until, workflow_ids, created_at, created_by, rotated_at, last_used_at';
+export const API_KEY_COLS = 'id, name, prefix, prev_valid_until, workflow_ids, created_at, created_by, rotated_at, last_used_at, tenant_id';
 
 /** A previous key's grace period is only shown while it lasts (`now` is when the row was read). */
 export function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
@@ -29,5 +30,6 @@ export function toApiKey(r: ApiKeyRow, now: number): ApiKeyRecord {
   if (r.created_by !== null) k.createdBy = r.created_by;
   if (r.rotated_at !== null) k.rotatedAt = r.rotated_at;
   if (r.prev_valid_until !== null && r.prev_valid_until > now) k.previousKeyValidUntil = r.prev_valid_until;
+  if (r.tenant_id !== null) k.tenantId = r.tenant_id;
   return k;
 }

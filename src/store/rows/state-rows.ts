@@ -14,6 +14,8 @@ export interface StateRowBase {
   error: string | null;
   /** The OS user (JSON text). */
   os_user: string | null;
+  /** The tenant (multi-tenancy), written when the workflow is created. */
+  tenant_id: string | null;
   /** The serialized FlowdError the run failed with (JSON text). */
   error_detail: string | null;
   run_id: string | null;
@@ -64,6 +66,7 @@ export function toStateRecord(row: StateRowBase, resources: ResourceCreated[], s
   const detail = row.error_detail === null ? undefined : FlowdError.fromSerialized(JSON.parse(row.error_detail));
   if (detail !== undefined) rec.errorDetail = detail.toJSON();
   if (row.os_user !== null) rec.user = JSON.parse(row.os_user) as OsUser;
+  if (row.tenant_id !== null) rec.tenantId = row.tenant_id;
   if (row.run_id !== null) {
     rec.runId = row.run_id;
     rec.steps = steps(row.run_id);

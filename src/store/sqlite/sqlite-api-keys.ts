@@ -20,9 +20,19 @@ export class SqliteApiKeys {
 
   create(k: ApiKeyRecord & { hash: string }): void {
     this.#q(
-      `INSERT INTO api_keys (id, name, prefix, hash, workflow_ids, created_at, created_by, last_used_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(k.id, k.name, k.prefix, k.hash, JSON.stringify(k.workflowIds), k.createdAt, k.createdBy ?? null, k.lastUsedAt ?? null);
+      `INSERT INTO api_keys (id, name, prefix, hash, workflow_ids, created_at, created_by, last_used_at, tenant_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      k.id,
+      k.name,
+      k.prefix,
+      k.hash,
+      JSON.stringify(k.workflowIds),
+      k.createdAt,
+      k.createdBy ?? null,
+      k.lastUsedAt ?? null,
+      k.tenantId ?? null,
+    );
   }
 
   list(): ApiKeyRecord[] {

@@ -202,4 +202,55 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE workflow_state RENAME COLUMN user TO os_user;
     `,
   },
+  {
+    version: 8,
+    name: 'tenant-id',
+    // Multi-tenancy (Flow Framework's x-tenant-id): the tenant a state document and an API key
+    // belong to. Templates and ML resources carry theirs in their JSON document.
+    sql: `
+      ALTER TABLE workflow_state ADD COLUMN tenant_id TEXT;
+      ALTER TABLE api_keys ADD COLUMN tenant_id TEXT;
+    `,
+  },
+  {
+    version: 9,
+    name: 'workflows-by-creation',
+    // The paged workflow listing (newest first, after a (created_at, id) cursor) reads the
+    // first index instead of sorting every workflow (PostgreSQL's schema had it from migration
+    // 1), and the second for a state filter that matches few workflows.
+    sql: `
+      CREATE INDEX IF NOT EXISTS workflows_by_creation ON workflows (created_at, id);
+      CREATE INDEX IF NOT EXISTS workflow_state_by_state ON workflow_state (state);
+    `,
+  },
+  {
+    version: 10,
+    name: 'search-columns',
+    // Indexed search (search/query-plan.ts): the template fields workflow/_search filters and
+    // sorts on, as generated columns over the stored JSON (kept by every write, no backfill).
+    // Equality indexes end with the listing order, so a filtered page is read in order.
+    // Names are trimmed of exactly the characters JavaScript's trim() removes, as the serializer
+    // does; the times are numbers only (a template's times are always numbers).
+    sql: `
+      ALTER TABLE workflows ADD COLUMN s_name TEXT GENERATED ALWAYS AS
+        (trim(json_extract(template, '$.name'), char(9, 10, 11, 12, 13, 32, 160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288, 65279))) VIRTUAL;
+      ALTER TABLE workflows ADD COLUMN s_use_case TEXT GENERATED ALWAYS AS
+        (trim(json_extract(template, '$.use_case'), char(9, 10, 11, 12, 13, 32, 160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288, 65279))) VIRTUAL;
+      ALTER TABLE workflows ADD COLUMN s_created_time GENERATED ALWAYS AS
+        (CASE WHEN json_type(template, '$.created_time') IN ('integer', 'real') THEN json_extract(template, '$.created_time') END) VIRTUAL;
+      ALTER TABLE workflows ADD COLUMN s_last_updated_time GENERATED ALWAYS AS
+        (CASE WHEN json_type(template, '$.last_updated_time') IN ('integer', 'real') THEN json_extract(template, '$.last_updated_time') END) VIRTUAL;
+      ALTER TABLE workflows ADD COLUMN s_last_provisioned_time GENERATED ALWAYS AS
+        (CASE WHEN json_type(template, '$.last_provisioned_time') IN ('integer', 'real') THEN json_extract(template, '$.last_provisioned_time') END) VIRTUAL;
+      CREATE INDEX workflows_by_name ON workflows (s_name, created_at, id);
+      CREATE INDEX workflows_by_use_case ON workflows (s_use_case, created_at, id);
+      CREATE INDEX workflows_by_created_time ON workflows (s_created_time);
+      CREATE INDEX workflows_by_last_updated_time ON workflows (s_last_updated_time);
+      CREATE INDEX workflows_by_last_provisioned_time ON workflows (s_last_provisioned_time);
+      CREATE INDEX workflow_state_by_state_and_id ON workflow_state (state, workflow_id);
+      CREATE INDEX workflow_state_by_progress_and_id ON workflow_state (progress, workflow_id);
+      CREATE INDEX workflow_state_by_start_time ON workflow_state (start_time);
+      CREATE INDEX workflow_state_by_end_time ON workflow_state (end_time);
+    `,
+  },
 ];

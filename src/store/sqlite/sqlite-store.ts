@@ -9,6 +9,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { SchemaVersion, Store } from '../store.js';
 import { StoreFacade } from '../store-facade.js';
+import { SqliteSearch } from './sqlite-search.js';
 import type { StoreIntegrity } from '../store-integrity.js';
 import { IntegrityLatch } from '../store-integrity.js';
 import { SqliteApiKeys } from './sqlite-api-keys.js';
@@ -54,6 +55,7 @@ export class SqliteStore extends StoreFacade implements Store {
       publications: new SqlitePublications(db),
       tasks,
       apiKeys: new SqliteApiKeys(db),
+      search: new SqliteSearch(db, state),
     });
     this.#integrity = integrity;
     this.#db = db;
