@@ -11,7 +11,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { ADMIN_PASSWORD, FF, startTestNode, template } from './support/flowd-harness.js';
 import type { HttpResult, TestNode } from './support/flowd-harness.js';
 import { FakeModelServer } from './support/fake-model-server.js';
-import { basicAuth, rawRequest } from './support/raw-http.js';
+import { basicAuth, getWithJsonBody } from './support/raw-http.js';
 
 const API_KEY = 'sk-agent-test-key-1234567890';
 const ML = '/_plugins/_ml';
@@ -65,14 +65,7 @@ void describe('ML Commons agent API', () => {
   const execute = (id: string, body: unknown): Promise<HttpResult> => node.request('POST', `${ML}/agents/${id}/_execute`, { body });
   /** GET with a body (fetch cannot send one), as the API-spec stories and the official client do. */
   const getWithBody = async (path: string, body: unknown): Promise<{ status: number; body: any; text: string }> => {
-    const r = await rawRequest({
-      base: node.url,
-      method: 'GET',
-      path,
-      headers: { authorization: basicAuth('admin', ADMIN_PASSWORD), 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      timeoutMs: 10_000,
-    });
+    const r = await getWithJsonBody(node.url, path, body, basicAuth('admin', ADMIN_PASSWORD));
     return { status: r.status, body: JSON.parse(r.text), text: r.text };
   };
 

@@ -14,7 +14,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { ADMIN_PASSWORD, FF, startTestNode, template } from './support/flowd-harness.js';
 import type { HttpResult, TestNode } from './support/flowd-harness.js';
 import { FakeModelServer, openAiChatConnector } from './support/fake-model-server.js';
-import { basicAuth, rawRequest } from './support/raw-http.js';
+import { basicAuth, getWithJsonBody } from './support/raw-http.js';
 import { OpenApiSpec } from './support/spec-stories/spec-schemas.js';
 import { withoutAllowed } from './support/spec-stories/allowances.js';
 import type { Allowance } from './support/spec-stories/allowances.js';
@@ -54,14 +54,7 @@ async function finishedTask(taskId: string): Promise<any> {
 
 /** GET with a search body, as the spec stories and OpenSearch clients send it (fetch cannot). */
 async function getSearch(path: string, body: unknown): Promise<any> {
-  const r = await rawRequest({
-    base: node.url,
-    method: 'GET',
-    path,
-    headers: { authorization: basicAuth('admin', ADMIN_PASSWORD), 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    timeoutMs: 10_000,
-  });
+  const r = await getWithJsonBody(node.url, path, body, basicAuth('admin', ADMIN_PASSWORD));
   assert.equal(r.status, 200, r.text);
   return JSON.parse(r.text);
 }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FF, httpRequest, startTestNode, template } from './support/flowd-harness.js';
 import type { HttpResult, RequestOptions, TestNode } from './support/flowd-harness.js';
-import { FakeModelServer } from './support/fake-model-server.js';
+import { FakeModelServer, openAiChatConnector } from './support/fake-model-server.js';
 
 const ML = '/_plugins/_ml';
 const RT = '/api/v1/runtime/workflow';
@@ -97,23 +97,7 @@ const rt = (tenant: string | null, key: string, method: string, path: string, bo
   });
 
 function connectorBody(name: string): Record<string, unknown> {
-  return {
-    name,
-    description: 'tenant connector',
-    version: 1,
-    protocol: 'http',
-    parameters: { endpoint: server.url, model: 'gpt-4o-mini' },
-    credential: { openAI_key: 'sk-tenancy-test' },
-    actions: [
-      {
-        action_type: 'predict',
-        method: 'POST',
-        url: '${parameters.endpoint}/v1/chat/completions',
-        headers: { Authorization: 'Bearer ${credential.openAI_key}' },
-        request_body: '{ "model": "${parameters.model}", "messages": ${parameters.messages} }',
-      },
-    ],
-  };
+  return openAiChatConnector(server.url, 'sk-tenancy-test', { name, description: 'tenant connector', version: 1 });
 }
 
 before(async () => {

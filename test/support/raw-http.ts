@@ -151,3 +151,15 @@ export async function tryRawRequest(r: RawRequest): Promise<RawResponse | NoAnsw
 }
 
 export const basicAuth = (user: string, password: string): string => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+
+/** GET with a JSON body (fetch cannot send one), as OpenSearch clients and the spec stories send searches. */
+export function getWithJsonBody(base: string, path: string, body: unknown, authorization: string): Promise<RawResponse> {
+  return rawRequest({
+    base,
+    method: 'GET',
+    path,
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    timeoutMs: 10_000,
+  });
+}
